@@ -37,10 +37,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_rq",
-    "portal.access",
     "portal.catalog",
     "portal.workspaces",
     "portal.runs",
+    # Last: its post_migrate hook grants permissions that the apps above create.
+    "portal.access",
 ]
 
 MIDDLEWARE = [

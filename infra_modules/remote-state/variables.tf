@@ -30,6 +30,12 @@ variable "noncurrent_version_retention_days" {
   }
 }
 
+variable "require_tls" {
+  type        = bool
+  description = "Deny every request to the bucket that does not use TLS. Only an endpoint that speaks plain HTTP (a local emulator) needs false."
+  default     = true
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

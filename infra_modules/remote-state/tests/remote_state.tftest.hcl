@@ -51,18 +51,31 @@ run "policy_denies_requests_without_tls" {
   command = plan
 
   assert {
-    condition     = one([for s in data.aws_iam_policy_document.tls_only.statement : s if s.sid == "DenyInsecureTransport"]).effect == "Deny"
+    condition     = one([for s in data.aws_iam_policy_document.tls_only[0].statement : s if s.sid == "DenyInsecureTransport"]).effect == "Deny"
     error_message = "The bucket policy must deny insecure transport."
   }
 
   assert {
-    condition     = one(one([for s in data.aws_iam_policy_document.tls_only.statement : s if s.sid == "DenyInsecureTransport"]).condition).values == tolist(["false"])
+    condition     = one(one([for s in data.aws_iam_policy_document.tls_only[0].statement : s if s.sid == "DenyInsecureTransport"]).condition).values == tolist(["false"])
     error_message = "The deny must apply when aws:SecureTransport is false."
   }
 
   assert {
-    condition     = contains(one(data.aws_iam_policy_document.tls_only.statement).resources, "arn:aws:s3:::art-service-terraform-state/*")
+    condition     = contains(one(data.aws_iam_policy_document.tls_only[0].statement).resources, "arn:aws:s3:::art-service-terraform-state/*")
     error_message = "The deny must cover the objects, not only the bucket."
+  }
+}
+
+run "plain_http_endpoint_has_no_tls_policy" {
+  command = plan
+
+  variables {
+    require_tls = false
+  }
+
+  assert {
+    condition     = length(aws_s3_bucket_policy.this) == 0
+    error_message = "Without require_tls there must be no TLS-only policy."
   }
 }
 

@@ -1,0 +1,40 @@
+"""The portal's groups and what each may do. Kept in code so every environment agrees."""
+
+from django.contrib.auth.models import Group, Permission
+
+GROUP_PERMISSIONS = {
+    "developers": [
+        "catalog.view_service",
+        "catalog.add_service",
+        "catalog.change_service",
+        "workspaces.view_workspace",
+        "runs.view_run",
+    ],
+    "approvers": [
+        "catalog.view_service",
+        "workspaces.view_workspace",
+        "runs.view_run",
+        "runs.approve_run",
+    ],
+    "admins": [
+        "catalog.view_service",
+        "catalog.add_service",
+        "catalog.change_service",
+        "catalog.delete_service",
+        "workspaces.view_workspace",
+        "workspaces.manage_platform",
+        "runs.view_run",
+        "runs.approve_run",
+    ],
+}
+
+
+def ensure_groups(**kwargs) -> None:
+    """post_migrate hook: create the groups and grant exactly the permissions listed above."""
+    for group_name, codenames in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=group_name)
+        permissions = [
+            Permission.objects.get(content_type__app_label=app, codename=codename)
+            for app, codename in (name.split(".") for name in codenames)
+        ]
+        group.permissions.set(permissions)

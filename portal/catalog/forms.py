@@ -1,0 +1,10 @@
+from django import forms
+
+from portal.catalog.models import Service
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag"]
+        labels = {"cpu": "CPU units", "memory": "Memory (MiB)"}

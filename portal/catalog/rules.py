@@ -1,0 +1,67 @@
+"""What AWS accepts for a service declaration, as Django validators.
+
+The same rules are enforced again by the Terraform modules; here they give the person at the form a
+clear message before anything is rendered.
+"""
+
+from django.core.validators import (
+    MaxValueValidator,
+    MinLengthValidator,
+    MinValueValidator,
+    RegexValidator,
+)
+
+# The name becomes part of the ECR repository, ECS service, log group and IAM role names
+# (`<prefix>-<name>-execution` must fit IAM's 64 characters). Target group names (32 characters) are
+# shortened by the ecs-service module itself.
+NAME_MIN_LENGTH, NAME_MAX_LENGTH = 3, 32
+name_validators = [
+    RegexValidator(
+        r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z",
+        "Use lowercase letters, digits and single hyphens; start with a letter and end with a "
+        "letter or digit (e.g. sourcing-data-service).",
+    ),
+    MinLengthValidator(NAME_MIN_LENGTH, f"Use at least {NAME_MIN_LENGTH} characters."),
+]
+
+port_validators = [
+    MinValueValidator(1, "A port is between 1 and 65535."),
+    MaxValueValidator(65535, "A port is between 1 and 65535."),
+]
+
+# ECS task size on EC2: 128 CPU units (0.125 vCPU) to 196608 (192 vCPU).
+CPU_MIN, CPU_MAX = 128, 196608
+cpu_validators = [
+    MinValueValidator(CPU_MIN, f"ECS needs at least {CPU_MIN} CPU units (0.125 vCPU)."),
+    MaxValueValidator(CPU_MAX, f"ECS accepts at most {CPU_MAX} CPU units (192 vCPU)."),
+]
+
+# Memory in MiB. ECS refuses a container under 6 MiB; below 128 MiB no real service starts.
+MEMORY_MIN, MEMORY_MAX = 128, 786432
+memory_validators = [
+    MinValueValidator(MEMORY_MIN, f"Give the service at least {MEMORY_MIN} MiB of memory."),
+    MaxValueValidator(MEMORY_MAX, f"ECS accepts at most {MEMORY_MAX} MiB (768 GiB)."),
+]
+
+# An ECS service runs at most 5000 tasks.
+DESIRED_COUNT_MAX = 5000
+desired_count_validators = [
+    MinValueValidator(0, "The desired count cannot be negative."),
+    MaxValueValidator(DESIRED_COUNT_MAX, f"An ECS service runs at most {DESIRED_COUNT_MAX} tasks."),
+]
+
+# Characters an ALB accepts in a health check path.
+health_check_path_validators = [
+    RegexValidator(
+        r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z",
+        "Start with / and use only URL path characters (letters, digits and -._~!$&'()*+,;=:@%/).",
+    ),
+]
+
+# Docker image tag grammar.
+image_tag_validators = [
+    RegexValidator(
+        r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z",
+        "An image tag is 1 to 128 letters, digits, '_', '.' or '-', and does not start with '.' or '-'.",
+    ),
+]

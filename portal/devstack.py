@@ -1,0 +1,56 @@
+"""The whole portal on one machine, in the foreground: `bin/portal`.
+
+Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
+bootstraps the state bucket, then runs an RQ worker and the web server until Ctrl-C, which stops
+every process started here.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from portal import local_services
+
+ROOT = local_services.ROOT
+WEB_ADDRESS = os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")
+
+
+def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=check, cwd=ROOT)
+
+
+def spawn_manage(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT)
+
+
+def main() -> None:
+    children: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        print("Starting local services:")
+        children += local_services.start_all(detach=False)
+        print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
+        manage("migrate", "--no-input", "-v", "0")
+        manage("ensure_local_admin")
+        print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
+        manage("bootstrap_state")
+        children.append(spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform")))
+        children.append(spawn_manage("runserver", "--noreload", WEB_ADDRESS))
+        print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
+        while all(child.poll() is None for child in children):
+            time.sleep(1)
+        print("A process of the portal stopped; stopping the rest.", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\nStopping...")
+    except subprocess.CalledProcessError as exc:
+        print(f"Start-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
+        sys.exit(1)
+    finally:
+        local_services.stop_children(children)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,174 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued for plan"
+    PLANNING = "planning", "Planning"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    APPROVED = "approved", "Approved, queued for apply"
+    APPLYING = "applying", "Applying"
+    APPLIED = "applied", "Applied"
+    NO_CHANGES = "no_changes", "No changes"
+    FAILED = "failed", "Failed"
+    DISCARDED = "discarded", "Discarded"
+    STALE = "stale", "Stale (superseded)"
+
+
+ACTIVE_STATUSES = [
+    RunStatus.QUEUED,
+    RunStatus.PLANNING,
+    RunStatus.AWAITING_APPROVAL,
+    RunStatus.APPROVED,
+    RunStatus.APPLYING,
+]
+FINISHED_STATUSES = [s for s in RunStatus if s not in ACTIVE_STATUSES]
+
+
+class RunQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def awaiting_approval(self):
+        return self.filter(status=RunStatus.AWAITING_APPROVAL)
+
+
+class Run(models.Model):
+    """A plan of one workspace and, once approved, the apply of exactly that plan.
+
+    The row is the truth; the RQ job only carries the row's id. Status changes go through the
+    methods below, each a conditional UPDATE, so two workers or two approvers cannot race.
+    """
+
+    class Kind(models.TextChoices):
+        APPLY = "apply", "Plan and apply"
+        BOOTSTRAP = "bootstrap", "Bootstrap (local backend, then migrated)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="runs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APPLY)
+    status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="runs_requested"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs_approved",
+    )
+    to_add = models.PositiveIntegerField(null=True, blank=True)
+    to_change = models.PositiveIntegerField(null=True, blank=True)
+    to_destroy = models.PositiveIntegerField(null=True, blank=True)
+    plan_sha256 = models.CharField(max_length=64, blank=True)
+    inputs_sha256 = models.CharField(max_length=64, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    planned_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [("approve_run", "Can approve a plan so that it is applied")]
+        constraints = [
+            # Principle 4: one active run per workspace, enforced by the database.
+            models.UniqueConstraint(
+                fields=["workspace"],
+                condition=Q(status__in=ACTIVE_STATUSES),
+                name="one_active_run_per_workspace",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.workspace.path} ({self.status})"
+
+    @property
+    def state_key(self) -> str:
+        return self.workspace.state_key
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def has_plan_summary(self) -> bool:
+        return self.to_add is not None
+
+    def can_be_approved_by(self, user) -> bool:
+        return (
+            self.status == RunStatus.AWAITING_APPROVAL
+            and user.has_perm("runs.approve_run")
+            and user.pk != self.requested_by_id
+        )
+
+    # --- state changes -----------------------------------------------------------------------------
+    def _move(self, from_statuses, to_status, **fields) -> bool:
+        """Change status only if the row is still in one of from_statuses; refresh self on success."""
+        updated = Run.objects.filter(pk=self.pk, status__in=from_statuses).update(
+            status=to_status, **fields
+        )
+        if updated:
+            self.refresh_from_db()
+        return bool(updated)
+
+    def start_planning(self) -> bool:
+        return self._move([RunStatus.QUEUED], RunStatus.PLANNING, started_at=timezone.now())
+
+    def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256) -> None:
+        status = RunStatus.AWAITING_APPROVAL if (to_add or to_change or to_destroy) else RunStatus.NO_CHANGES
+        self._move(
+            [RunStatus.PLANNING],
+            status,
+            to_add=to_add,
+            to_change=to_change,
+            to_destroy=to_destroy,
+            plan_sha256=plan_sha256,
+            inputs_sha256=inputs_sha256,
+            planned_at=timezone.now(),
+            finished_at=timezone.now() if status == RunStatus.NO_CHANGES else None,
+        )
+
+    def approve(self, user) -> bool:
+        if user.pk == self.requested_by_id or not user.has_perm("runs.approve_run"):
+            return False
+        return self._move(
+            [RunStatus.AWAITING_APPROVAL], RunStatus.APPROVED, approved_by=user, approved_at=timezone.now()
+        )
+
+    def discard(self) -> bool:
+        return self._move(
+            [RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL], RunStatus.DISCARDED, finished_at=timezone.now()
+        )
+
+    def mark_stale(self, reason: str) -> bool:
+        return self._move(
+            [RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, RunStatus.APPROVED],
+            RunStatus.STALE,
+            error=reason,
+            finished_at=timezone.now(),
+        )
+
+    def start_applying(self) -> bool:
+        return self._move([RunStatus.APPROVED], RunStatus.APPLYING)
+
+    def finish_applied(self, outputs: dict) -> None:
+        self._move([RunStatus.APPLYING], RunStatus.APPLIED, outputs=outputs, finished_at=timezone.now())
+
+    def fail(self, error: str) -> None:
+        self._move(ACTIVE_STATUSES, RunStatus.FAILED, error=error, finished_at=timezone.now())
+
+    def append_log(self, text: str) -> None:
+        """Append in the database (no read-modify-write), so readers see the log grow."""
+        Run.objects.filter(pk=self.pk).update(log=Concat(F("log"), Value(text)))

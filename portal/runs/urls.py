@@ -1,0 +1,11 @@
+from django.urls import path
+
+from portal.runs import views
+
+app_name = "runs"
+urlpatterns = [
+    path("<uuid:run_id>/", views.run_detail, name="run-detail"),
+    path("<uuid:run_id>/log/", views.run_log, name="run-log"),
+    path("<uuid:run_id>/approve/", views.run_approve, name="run-approve"),
+    path("<uuid:run_id>/discard/", views.run_discard, name="run-discard"),
+]

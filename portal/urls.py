@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from portal.health import healthz
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="catalog:service-list"), name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("services/", include("portal.catalog.urls")),
+    path("runs/", include("portal.runs.urls")),
+    path("django-rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,56 @@
+"""Write a workspace to disk: a fixed root module per infra module, and the values as JSON.
+
+No user string is ever placed into HCL: the root templates only receive the relative path to the
+module, which the portal computes itself. Everything a user typed goes to terraform.tfvars.json.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from string import Template
+
+from django.conf import settings
+
+from portal.workspaces.models import Workspace
+
+ROOTS_DIR = Path(__file__).resolve().parent / "roots"
+BACKEND_FILE = 'terraform {\n  backend "s3" {}\n}\n'
+RENDERED_FILES = ("main.tf", "backend.tf", "terraform.tfvars.json")
+
+
+def render(workspace: Workspace, *, with_backend: bool = True) -> Path:
+    """Write the workspace's files and return its directory. Idempotent."""
+    directory = workspace.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    module_dir = settings.INFRA_MODULES_DIR / workspace.module
+    source = os.path.relpath(module_dir, directory)
+    root = Template((ROOTS_DIR / f"{workspace.module}.tf").read_text())
+    _write(directory / "main.tf", root.substitute(module_source=source))
+    variables = {**workspace.variables, "default_tags": default_tags(workspace)}
+    _write(directory / "terraform.tfvars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n")
+    backend = directory / "backend.tf"
+    if with_backend:
+        _write(backend, BACKEND_FILE)
+    else:
+        backend.unlink(missing_ok=True)
+    return directory
+
+
+def default_tags(workspace: Workspace) -> dict[str, str]:
+    return {"ManagedBy": "infra-portal", "PortalWorkspace": workspace.path}
+
+
+def inputs_digest(workspace: Workspace) -> str:
+    """A digest of what the plan was made from; a plan whose inputs changed since is stale."""
+    digest = hashlib.sha256()
+    for name in RENDERED_FILES:
+        path = workspace.directory / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _write(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
