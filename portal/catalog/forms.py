@@ -8,3 +8,5 @@ class ServiceForm(forms.ModelForm):
         model = Service
         fields = ["name", "container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag"]
         labels = {"cpu": "CPU units", "memory": "Memory (MiB)"}
+        # The form field of a PositiveIntegerField has its own, vaguer, minimum message.
+        error_messages = {"desired_count": {"min_value": "The desired count cannot be negative."}}

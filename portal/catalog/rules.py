@@ -54,7 +54,7 @@ desired_count_validators = [
 health_check_path_validators = [
     RegexValidator(
         r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z",
-        "Start with / and use only URL path characters (letters, digits and -._~!$&'()*+,;=:@%/).",
+        "Start with / and use only URL path characters (letters, digits and -._~!$&'()*+,;=:@%%/).",
     ),
 ]
 

@@ -1,0 +1,96 @@
+"""Fixtures over the real parts: PostgreSQL, Redis, the emulator (see tests/environment.py), RQ
+workers and the terraform binary."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.environment import free_port  # noqa: F401  (re-exported for tests)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def groups(db):
+    """The portal's groups; transactional tests flush them, so make them again."""
+    from portal.access.groups import ensure_groups
+
+    ensure_groups()
+
+
+@pytest.fixture
+def make_user(groups, django_user_model):
+    def make(username: str, *group_names: str):
+        from django.contrib.auth.models import Group
+
+        user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+        user.groups.set(Group.objects.filter(name__in=group_names))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def service_form_data():
+    return {
+        "name": "sourcing-data-service",
+        "container_port": 8082,
+        "cpu": 256,
+        "memory": 512,
+        "desired_count": 1,
+        "health_check_path": "/health",
+        "image_tag": "1.0.0",
+    }
+
+
+@pytest.fixture(scope="session")
+def rq_worker(django_db_setup, django_db_blocker):
+    """A real `manage.py rqworker` on the test database and this session's queue."""
+    import django_rq
+    from django.conf import settings
+    from django.db import connection
+    from rq import Worker
+
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    redis = django_rq.get_connection(settings.RQ_QUEUE)
+    log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "worker.log", "wb")
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", settings.RQ_QUEUE],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    wait_until(lambda: Worker.all(connection=redis), 30, message="the RQ worker to register")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def state_bucket(django_db_setup, django_db_blocker):
+    """The shared state bucket, bootstrapped on the emulator once per session."""
+    from django.conf import settings
+
+    from portal.runs.bootstrap import bootstrap_state_bucket
+
+    with django_db_blocker.unblock():
+        bootstrap_state_bucket()
+    return settings.STATE_BUCKET

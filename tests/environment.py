@@ -1,0 +1,40 @@
+"""Loaded as a pytest plugin (`-p tests.environment` in pytest.ini) so that it runs before
+pytest-django reads the Django settings: the environment the tests and their workers share, and an
+AWS emulator (moto server) of this session's own on a free port."""
+
+import os
+import socket
+import tempfile
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:56379/15")
+os.environ["RQ_QUEUE"] = f"portal-tests-{os.getpid()}"
+os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-test-workspaces-")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="emulator",
+    AWS_SECRET_ACCESS_KEY="emulator-secret",
+    AWS_REGION="eu-west-1",
+    AWS_DEFAULT_REGION="eu-west-1",
+    MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+)
+os.environ.pop("AWS_SESSION_TOKEN", None)
+os.environ.pop("AWS_PROFILE", None)
+
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+_emulator_port = free_port()
+_emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=_emulator_port, verbose=False)
+_emulator.start()
+os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{_emulator_port}"
+
+
+
+import logging  # noqa: E402
+
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator logs every request
