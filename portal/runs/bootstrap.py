@@ -2,6 +2,7 @@
 backend, then migrate that state into the bucket it just created."""
 
 import json
+import shutil
 
 from botocore.exceptions import ClientError
 from django.db import transaction
@@ -41,8 +42,11 @@ def bootstrap_state_bucket(user=None) -> Run | None:
         )
     try:
         directory = render(workspace, with_backend=False)
+        # A bucket that vanished (a restarted emulator) leaves .terraform pointing at the S3 backend,
+        # which `init -reconfigure` does not forget. Local state of an interrupted bootstrap stays.
+        shutil.rmtree(directory / ".terraform", ignore_errors=True)
         terraform = Terraform(directory, run.append_log)
-        terraform.run("init", input=False, reconfigure=IsFlagged)
+        terraform.run("init", input=False)
         terraform.run("apply", input=False, auto_approve=IsFlagged)
         outputs = json.loads(terraform.capture("output", json=True))
         render(workspace, with_backend=True)
