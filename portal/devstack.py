@@ -37,6 +37,8 @@ def main() -> None:
         print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
         manage("bootstrap_state")
         children.append(spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform")))
+        print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
+        manage("provision_platform", "--approver", "admin")
         children.append(spawn_manage("runserver", "--noreload", WEB_ADDRESS))
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
         while all(child.poll() is None for child in children):

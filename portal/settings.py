@@ -98,6 +98,17 @@ STATIC_ROOT = STATE_DIR / "static"
 AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
 AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"))
 
+# The emulator lacks a few APIs and plain HTTP breaks TLS-only policies; these defaults follow it.
+ON_EMULATOR = bool(AWS_ENDPOINT_URL)
+PLATFORM_NAT_MODE = os.environ.get("PORTAL_NAT_MODE", "single")
+# Load balancer deletion protection: on in real AWS; off on the emulator so tests can tear down.
+PLATFORM_DELETION_PROTECTION = env_bool("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
+# Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
+SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
+IAM_ADMIN_SERVICE_TYPES = os.environ.get(
+    "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling"
+).split(",")
+
 # Every service's resources are named `<prefix>-<service name>`.
 SERVICE_NAME_PREFIX = os.environ.get("PORTAL_SERVICE_NAME_PREFIX", "art-service")
 STATE_BUCKET = os.environ.get("PORTAL_STATE_BUCKET", f"{SERVICE_NAME_PREFIX}-terraform-state")

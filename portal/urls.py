@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
+    path("platform/", include("portal.workspaces.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

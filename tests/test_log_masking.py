@@ -9,7 +9,8 @@ def test_secret_printed_by_terraform_is_masked_in_the_log(make_user, service_for
     from portal.catalog.onboarding import register_service
 
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-value-123")
-    _, (run,) = register_service(make_user("dev", "developers"), **service_form_data)
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
     (tmp_path / "main.tf").write_text('output "leak" {\n  value = "key=s3cr3t-value-123"\n}\n')
 
     terraform = Terraform(tmp_path, run.append_log)

@@ -21,14 +21,16 @@ def test_register_saves_service_renders_workspace_and_queues_plan(
         response = developer_client.post(reverse("catalog:service-register"), service_form_data)
 
     service = Service.objects.get(name="sourcing-data-service")
-    workspace = Workspace.objects.get(service=service)
-    run = Run.objects.get(workspace=workspace)
+    repository, ecs_service = Workspace.objects.filter(service=service).order_by("apply_order")
+    runs = Run.objects.filter(workspace__service=service)
     assert response.status_code == 302
-    assert response.url == reverse("runs:run-detail", kwargs={"run_id": run.pk})
-    assert workspace.path == "ecs/ecr-repositories/art-service-sourcing-data-service"
-    assert run.state_key == "ecs/ecr-repositories/art-service-sourcing-data-service/terraform.tfstate"
-    assert run.status == RunStatus.QUEUED
-    assert len(callbacks) == 1, "the RQ job is queued once the rows are committed"
+    assert response.url == reverse("runs:run-detail", kwargs={"run_id": runs.get(workspace=repository).pk})
+    assert repository.path == "ecs/ecr-repositories/art-service-sourcing-data-service"
+    assert ecs_service.path == "ecs/services/art-service-sourcing-data-service"
+    assert ecs_service.state_key == "ecs/services/art-service-sourcing-data-service/terraform.tfstate"
+    assert {run.status for run in runs} == {RunStatus.QUEUED}
+    assert len({run.change_id for run in runs}) == 1, "one change covers the onboarding"
+    assert len(callbacks) == 2, "each plan is queued once the rows are committed"
 
 
 BAD_INPUT = [
@@ -78,7 +80,7 @@ def test_duplicate_name_is_refused(developer_client, service_form_data):
 
     assert "already registered" in " ".join(response.context["form"].errors["name"])
     assert Service.objects.count() == 1
-    assert Run.objects.count() == 1
+    assert Run.objects.count() == 2
 
 
 def test_a_user_outside_developers_cannot_register(client, make_user, service_form_data):

@@ -1,5 +1,6 @@
 """`terraform test` of every shared module (mocked AWS provider, offline)."""
 
+import json
 import subprocess
 
 import pytest
@@ -30,3 +31,26 @@ def test_modules_are_formatted():
     result = subprocess.run(["terraform", "fmt", "-check", "-recursive", str(settings.INFRA_MODULES_DIR)],
                             capture_output=True, text=True)
     assert result.returncode == 0, f"terraform fmt would change: {result.stdout}"
+
+
+CHECKOV = settings.BASE_DIR / ".venv" / "checkov" / "bin" / "checkov"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_passes_checkov_and_every_skip_has_a_reason(module):
+    directory = settings.INFRA_MODULES_DIR / module
+    result = subprocess.run(
+        [str(CHECKOV), "-d", str(directory), "--framework", "terraform", "--skip-path", "tests",
+         "--skip-path", "examples", "--skip-download", "--compact", "--quiet", "-o", "json"],
+        capture_output=True, text=True,
+    )
+    report = json.loads(result.stdout) if result.stdout.strip().startswith(("{", "[")) else {}
+    summary = report.get("summary", {"failed": 0, "passed": 0, "skipped": 0})
+    failed = [c["check_id"] for c in report.get("results", {}).get("failed_checks", [])]
+
+    assert result.returncode == 0 and not failed, f"checkov failed: {failed or result.stdout[-2000:]}"
+    for source in directory.glob("*.tf"):
+        for line in source.read_text().splitlines():
+            if "checkov:skip=" in line:
+                check, _, reason = line.split("checkov:skip=", 1)[1].partition(":")
+                assert len(reason.strip()) > 10, f"{source.name}: skip of {check} has no reason"

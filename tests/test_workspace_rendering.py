@@ -7,7 +7,8 @@ from portal.workspaces.rendering import inputs_digest, render
 
 
 def test_user_values_go_to_tfvars_and_never_into_hcl(make_user, service_form_data):
-    _, (run,) = register_service(make_user("dev", "developers"), **service_form_data)
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
     workspace = run.workspace
 
     directory = render(workspace)
@@ -22,7 +23,8 @@ def test_user_values_go_to_tfvars_and_never_into_hcl(make_user, service_form_dat
 
 
 def test_module_source_points_at_the_shared_module(make_user, service_form_data, settings):
-    _, (run,) = register_service(make_user("dev", "developers"), **service_form_data)
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
 
     directory = render(run.workspace)
 
@@ -33,7 +35,8 @@ def test_module_source_points_at_the_shared_module(make_user, service_form_data,
 
 
 def test_inputs_digest_changes_when_values_change(make_user, service_form_data):
-    _, (run,) = register_service(make_user("dev", "developers"), **service_form_data)
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
     workspace = run.workspace
     render(workspace)
     before = inputs_digest(workspace)

@@ -1,4 +1,7 @@
 resource "aws_s3_bucket" "this" {
+  #checkov:skip=CKV_AWS_18:Access logging needs a second bucket that itself needs state; CloudTrail data events are the audit trail for state access.
+  #checkov:skip=CKV2_AWS_62:Nothing consumes events on state objects; Terraform reads them directly.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per account; versioning covers bad applies.
   bucket = var.bucket_name
   tags   = var.tags
 

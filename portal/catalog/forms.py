@@ -10,3 +10,10 @@ class ServiceForm(forms.ModelForm):
         labels = {"cpu": "CPU units", "memory": "Memory (MiB)"}
         # The form field of a PositiveIntegerField has its own, vaguer, minimum message.
         error_messages = {"desired_count": {"min_value": "The desired count cannot be negative."}}
+
+
+class ServiceChangeForm(ServiceForm):
+    """The same fields and rules; the name is fixed once registered (it names AWS resources)."""
+
+    class Meta(ServiceForm.Meta):
+        fields = [f for f in ServiceForm.Meta.fields if f != "name"]

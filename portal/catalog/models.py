@@ -54,6 +54,22 @@ class Service(models.Model):
         return self.name
 
     @property
+    def listener_rule_priority(self) -> int:
+        """Unique per service on the shared listener (ALB priorities are 1-50000)."""
+        return self.pk
+
+    def url(self) -> str | None:
+        """Where the load balancer routes to the service, once its workspace was applied."""
+        from portal.runs.models import Run, RunStatus
+
+        applied = (
+            Run.objects.filter(workspace__service=self, workspace__module="ecs-service", status=RunStatus.APPLIED)
+            .order_by("-finished_at")
+            .first()
+        )
+        return applied.outputs.get("url") if applied else None
+
+    @property
     def resource_name(self) -> str:
         """The name AWS resources of this service carry: `<prefix>-<name>`."""
         return f"{settings.SERVICE_NAME_PREFIX}-{self.name}"

@@ -6,8 +6,10 @@ import logging
 import traceback
 
 from django.db import close_old_connections
+from python_terraform import IsFlagged
 
 from portal.runs.models import Run, RunStatus
+from portal.runs.queueing import abandon_rest, queue_next_apply
 from portal.runs.terraform import Terraform, TerraformError
 from portal.workspaces.rendering import inputs_digest, render
 
@@ -17,7 +19,7 @@ logger = logging.getLogger(__name__)
 def execute_run(run_id: str) -> None:
     """RQ entry point. A job for a run that has moved on (discarded, already done) does nothing."""
     close_old_connections()
-    run = Run.objects.select_related("workspace").get(pk=run_id)
+    run = Run.objects.select_related("workspace", "change").get(pk=run_id)
     if run.status == RunStatus.QUEUED:
         step, failure_hint = plan, "Fix the cause shown in the log, then change the service to plan again."
     elif run.status == RunStatus.APPROVED:
@@ -33,6 +35,17 @@ def execute_run(run_id: str) -> None:
         run.append_log(traceback.format_exc())
         run.fail(f"The portal failed while running this step. {failure_hint}")
         raise
+    finally:
+        if step is apply and run.change is not None:
+            continue_change(run)
+
+
+def continue_change(run: Run) -> None:
+    run.refresh_from_db()
+    if run.status == RunStatus.APPLIED:
+        queue_next_apply(run.change)
+    else:
+        abandon_rest(run.change, run)
 
 
 def plan_file(run: Run):
@@ -52,7 +65,8 @@ def plan(run: Run) -> None:
     terraform.init(workspace.state_key)
     out = plan_file(run)
     out.parent.mkdir(exist_ok=True)
-    terraform.run("plan", input=False, out=str(out))
+    destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
+    terraform.run("plan", input=False, out=str(out), destroy=destroy)
     summary = summarize(json.loads(terraform.capture("show", str(out), json=True)))
     run.record_plan(**summary, plan_sha256=sha256_of(out), inputs_sha256=inputs_digest(workspace))
 

@@ -38,6 +38,49 @@ class RunQuerySet(models.QuerySet):
         return self.filter(status=RunStatus.AWAITING_APPROVAL)
 
 
+class Change(models.Model):
+    """Runs planned together and approved with one click, then applied one after another in
+    workspace order (destroyed in reverse order), e.g. the repository before the service."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200)
+    service = models.ForeignKey(
+        "catalog.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    destroys = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="changes_requested"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def runs_in_order(self) -> list["Run"]:
+        runs = sorted(
+            self.runs.select_related("workspace"),
+            key=lambda run: (run.workspace.apply_order, run.workspace.path),
+            reverse=self.destroys,
+        )
+        return runs
+
+    def is_planned(self) -> bool:
+        """Every plan has finished, and at least one waits for approval."""
+        statuses = {run.status for run in self.runs.all()}
+        return RunStatus.AWAITING_APPROVAL in statuses and not statuses & {
+            RunStatus.QUEUED,
+            RunStatus.PLANNING,
+        }
+
+    def can_be_approved_by(self, user) -> bool:
+        return (
+            user.has_perm("runs.approve_run") and user.pk != self.requested_by_id and self.is_planned()
+        )
+
+
 class Run(models.Model):
     """A plan of one workspace and, once approved, the apply of exactly that plan.
 
@@ -47,10 +90,12 @@ class Run(models.Model):
 
     class Kind(models.TextChoices):
         APPLY = "apply", "Plan and apply"
+        DESTROY = "destroy", "Plan and destroy"
         BOOTSTRAP = "bootstrap", "Bootstrap (local backend, then migrated)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="runs")
+    change = models.ForeignKey(Change, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APPLY)
     status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
     requested_by = models.ForeignKey(
@@ -109,8 +154,8 @@ class Run(models.Model):
     def can_be_approved_by(self, user) -> bool:
         return (
             self.status == RunStatus.AWAITING_APPROVAL
-            and user.has_perm("runs.approve_run")
-            and user.pk != self.requested_by_id
+            and self.change is not None
+            and self.change.can_be_approved_by(user)
         )
 
     # --- state changes -----------------------------------------------------------------------------

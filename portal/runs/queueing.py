@@ -4,7 +4,7 @@ import django_rq
 from django.conf import settings
 from django.db import transaction
 
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces.models import Workspace
 
 
@@ -24,7 +24,16 @@ def enqueue(run: Run) -> None:
 
 
 @transaction.atomic
-def queue_plan(workspace: Workspace, user) -> Run:
+def queue_change(title: str, workspaces: list[Workspace], user, *, service=None, destroy=False) -> Change:
+    """Plan several workspaces as one change: one approval, applies in workspace order."""
+    change = Change.objects.create(title=title, service=service, destroys=destroy, requested_by=user)
+    for workspace in workspaces:
+        queue_plan(workspace, user, change, kind=Run.Kind.DESTROY if destroy else Run.Kind.APPLY)
+    return change
+
+
+@transaction.atomic
+def queue_plan(workspace: Workspace, user, change: Change, kind=Run.Kind.APPLY) -> Run:
     """Queue a plan of the workspace; a plan still waiting for approval is superseded (stale)."""
     for active in Run.objects.active().select_for_update().filter(workspace=workspace):
         if active.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
@@ -34,15 +43,42 @@ def queue_plan(workspace: Workspace, user) -> Run:
                 f"{workspace.path} has a run that is {active.get_status_display().lower()}; "
                 "wait for it to finish, then try again."
             )
-    run = Run.objects.create(workspace=workspace, requested_by=user)
+    run = Run.objects.create(workspace=workspace, requested_by=user, change=change, kind=kind)
     enqueue(run)
     return run
 
 
 @transaction.atomic
-def approve(run: Run, user) -> bool:
-    """Approve the plan and queue its apply. False when the user may not or the run cannot be."""
-    if not run.approve(user):
+def approve(change: Change, user) -> bool:
+    """Approve every plan of the change and queue the first apply; the worker queues the next one
+    when an apply succeeds. False when the user may not approve or the change is not ready."""
+    if not change.can_be_approved_by(user):
         return False
-    enqueue(run)
-    return True
+    approved = [
+        run for run in change.runs_in_order() if run.status == RunStatus.AWAITING_APPROVAL and run.approve(user)
+    ]
+    if approved:
+        enqueue(approved[0])
+    return bool(approved)
+
+
+def queue_next_apply(change: Change) -> Run | None:
+    """After an apply succeeded: queue the next approved run of the change, if any."""
+    for run in change.runs_in_order():
+        if run.status == RunStatus.APPROVED:
+            enqueue(run)
+            return run
+    return None
+
+
+def abandon_rest(change: Change, failed: Run) -> None:
+    """An apply failed: the later approved runs of the change must not go ahead."""
+    for run in change.runs_in_order():
+        if run.status == RunStatus.APPROVED:
+            run.fail(f"Not applied because {failed.workspace.path} failed before it; plan the change again.")
+
+
+@transaction.atomic
+def discard(change: Change) -> int:
+    """Discard every plan of the change that has not been approved; returns how many."""
+    return sum(run.discard() for run in change.runs.select_for_update())

@@ -10,7 +10,8 @@ from portal.runs.models import Run
 
 def visible_run(request, run_id) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("workspace__service", "requested_by", "approved_by"), pk=run_id
+        Run.objects.select_related("workspace__service", "requested_by", "approved_by", "change"),
+        pk=run_id,
     )
 
 
@@ -45,11 +46,11 @@ def run_approve(request, run_id):
     run = visible_run(request, run_id)
     if not run.can_be_approved_by(request.user):
         return HttpResponseForbidden(
-            "You cannot approve this run: it needs an approver who is not its author, and a plan "
-            "awaiting approval."
+            "You cannot approve this run: it needs an approver who is not its author, and every "
+            "plan of its change finished with one awaiting approval."
         )
-    if queueing.approve(run, request.user):
-        messages.success(request, "Approved: the apply of this plan is queued.")
+    if queueing.approve(run.change, request.user):
+        messages.success(request, "Approved: the applies of this change are queued, in order.")
     else:
         messages.error(request, "The run changed before your approval arrived; nothing was approved.")
     return redirect("runs:run-detail", run_id=run.pk)
@@ -61,8 +62,8 @@ def run_discard(request, run_id):
     run = visible_run(request, run_id)
     if not (request.user.pk == run.requested_by_id or request.user.has_perm("runs.approve_run")):
         return HttpResponseForbidden("Only the run's author or an approver can discard it.")
-    if run.discard():
-        messages.success(request, "Plan discarded; nothing will be applied.")
+    if run.change and queueing.discard(run.change):
+        messages.success(request, "Plans of this change discarded; nothing will be applied.")
     else:
         messages.error(request, "Only a queued plan or one awaiting approval can be discarded.")
     return redirect("runs:run-detail", run_id=run.pk)

@@ -8,7 +8,6 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from string import Template
 
 from django.conf import settings
 
@@ -25,8 +24,9 @@ def render(workspace: Workspace, *, with_backend: bool = True) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     module_dir = settings.INFRA_MODULES_DIR / workspace.module
     source = os.path.relpath(module_dir, directory)
-    root = Template((ROOTS_DIR / f"{workspace.module}.tf").read_text())
-    _write(directory / "main.tf", root.substitute(module_source=source))
+    root = (ROOTS_DIR / f"{workspace.module}.tf").read_text()
+    # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
+    _write(directory / "main.tf", root.replace("$module_source", source))
     variables = {**workspace.variables, "default_tags": default_tags(workspace)}
     _write(directory / "terraform.tfvars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n")
     backend = directory / "backend.tf"

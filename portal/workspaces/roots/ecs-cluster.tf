@@ -1,0 +1,78 @@
+# Rendered by the portal; values come from terraform.tfvars.json only.
+provider "aws" {
+  default_tags {
+    tags = var.default_tags
+  }
+}
+
+variable "name" {
+  type        = string
+  description = "Name of the cluster and its load balancer."
+}
+
+variable "state" {
+  type = object({
+    bucket         = string
+    region         = string
+    use_path_style = bool
+  })
+  description = "Where the platform's state is read from."
+}
+
+variable "network_state_key" {
+  type        = string
+  description = "State key of the network workspace."
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the load balancer from deletion."
+}
+
+variable "default_tags" {
+  type        = map(string)
+  description = "Tags on every resource of this workspace."
+}
+
+data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    key            = var.network_state_key
+  }
+}
+
+module "this" {
+  source = "$module_source"
+
+  name                       = var.name
+  vpc_id                     = data.terraform_remote_state.network.outputs.vpc_id
+  public_subnet_ids          = data.terraform_remote_state.network.outputs.public_subnet_ids
+  private_subnet_ids         = data.terraform_remote_state.network.outputs.private_subnet_ids
+  alb_security_group_id      = data.terraform_remote_state.network.outputs.alb_security_group_id
+  instance_security_group_id = data.terraform_remote_state.network.outputs.instance_security_group_id
+  deletion_protection        = var.deletion_protection
+}
+
+# Read by the service workspaces through terraform_remote_state.
+output "cluster_arn" {
+  description = "The ECS cluster."
+  value       = module.this.cluster_arn
+}
+
+output "capacity_provider_name" {
+  description = "Capacity provider services place their tasks with."
+  value       = module.this.capacity_provider_name
+}
+
+output "listener_arn" {
+  description = "Listener that services attach their rules to."
+  value       = module.this.listener_arn
+}
+
+output "alb_dns_name" {
+  description = "DNS name of the load balancer."
+  value       = module.this.alb_dns_name
+}

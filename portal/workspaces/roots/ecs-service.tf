@@ -1,0 +1,145 @@
+# Rendered by the portal; values come from terraform.tfvars.json only.
+provider "aws" {
+  default_tags {
+    tags = var.default_tags
+  }
+}
+
+variable "name" {
+  type        = string
+  description = "Name of the ECS service and its resources."
+}
+
+variable "repository_name" {
+  type        = string
+  description = "The service's ECR repository."
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Image tag to run."
+}
+
+variable "container_port" {
+  type        = number
+  description = "Port the container listens on."
+}
+
+variable "cpu" {
+  type        = number
+  description = "CPU units of the task."
+}
+
+variable "memory" {
+  type        = number
+  description = "Memory of the task in MiB."
+}
+
+variable "desired_count" {
+  type        = number
+  description = "Tasks to run."
+}
+
+variable "health_check_path" {
+  type        = string
+  description = "Path the load balancer checks."
+}
+
+variable "listener_rule_priority" {
+  type        = number
+  description = "Priority of the service's rule on the shared listener."
+}
+
+variable "enable_autoscaling" {
+  type        = bool
+  description = "Scale the service on CPU."
+}
+
+variable "state" {
+  type = object({
+    bucket         = string
+    region         = string
+    use_path_style = bool
+  })
+  description = "Where the platform's state is read from."
+}
+
+variable "network_state_key" {
+  type        = string
+  description = "State key of the network workspace."
+}
+
+variable "cluster_state_key" {
+  type        = string
+  description = "State key of the cluster workspace."
+}
+
+variable "default_tags" {
+  type        = map(string)
+  description = "Tags on every resource of this workspace."
+}
+
+data "terraform_remote_state" "network" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    key            = var.network_state_key
+  }
+}
+
+data "terraform_remote_state" "cluster" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    key            = var.cluster_state_key
+  }
+}
+
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  # Computed rather than read from the repository workspace, so that a new service's two
+  # workspaces can be planned together before the repository exists.
+  image = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${data.aws_region.current.name}.amazonaws.com/${var.repository_name}:${var.image_tag}"
+}
+
+module "this" {
+  source = "$module_source"
+
+  name                   = var.name
+  cluster_arn            = data.terraform_remote_state.cluster.outputs.cluster_arn
+  capacity_provider_name = data.terraform_remote_state.cluster.outputs.capacity_provider_name
+  image                  = local.image
+  container_port         = var.container_port
+  cpu                    = var.cpu
+  memory                 = var.memory
+  desired_count          = var.desired_count
+  health_check_path      = var.health_check_path
+  vpc_id                 = data.terraform_remote_state.network.outputs.vpc_id
+  subnet_ids             = data.terraform_remote_state.network.outputs.private_subnet_ids
+  security_group_ids     = [data.terraform_remote_state.network.outputs.instance_security_group_id]
+  listener_arn           = data.terraform_remote_state.cluster.outputs.listener_arn
+  listener_rule_priority = var.listener_rule_priority
+  enable_autoscaling     = var.enable_autoscaling
+}
+
+output "url" {
+  description = "Where the load balancer routes to the service."
+  value       = "http://${data.terraform_remote_state.cluster.outputs.alb_dns_name}${trimsuffix(module.this.path_patterns[0], "/*")}/"
+}
+
+output "target_group_arn" {
+  description = "The service's target group."
+  value       = module.this.target_group_arn
+}
+
+output "service_name" {
+  description = "The ECS service."
+  value       = module.this.service_name
+}

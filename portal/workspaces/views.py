@@ -1,0 +1,32 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.runs.queueing import WorkspaceBusy, queue_change
+from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.workspaces.models import Workspace
+
+
+@permission_required("workspaces.manage_platform")
+def platform(request):
+    sync_platform_workspaces()
+    workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
+    return render(
+        request, "workspaces/platform.html", {"workspaces": workspaces, "state_bucket_path": state_bucket_path()}
+    )
+
+
+@permission_required("workspaces.manage_platform")
+@require_POST
+def plan_platform_workspace(request, workspace_id):
+    workspace = get_object_or_404(Workspace, pk=workspace_id, service=None)
+    if workspace.path == state_bucket_path():
+        messages.error(request, "The state bucket is created by `manage.py bootstrap_state`, not planned here.")
+        return redirect("workspaces:platform")
+    try:
+        change = queue_change(f"Plan {workspace.path}", [workspace], request.user)
+    except WorkspaceBusy as exc:
+        messages.error(request, str(exc))
+        return redirect("workspaces:platform")
+    return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)

@@ -1,0 +1,110 @@
+"""The whole platform and one service on the emulator, through the portal's own runs:
+provision, onboard in the browser, approve once, check the wiring in AWS, plan again (no changes),
+change without approval, decommission and destroy, and check that nothing is left."""
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+
+from portal.aws import client as aws_client
+from portal.catalog.models import Service
+from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus
+from portal.runs.platform import destroy_platform, provision_platform, wait_for
+from portal.runs.queueing import approve, queue_change
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SERVICE = "art-service-sourcing-data-service"
+
+
+def refreshed(runs):
+    return [Run.objects.get(pk=run.pk) for run in runs]
+
+
+def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket):
+    admin = make_user("platform-admin", "admins")
+    approver = make_user("approver", "approvers")
+    author = make_user("author", "developers")
+
+    # The platform, each workspace planned after the one it reads from, approved by someone else.
+    for change in provision_platform(requester=admin, approver=approver):
+        assert {run.status for run in change.runs.all()} == {RunStatus.APPLIED}
+
+    # Onboarding in the browser: one change, two workspaces.
+    client.force_login(author)
+    client.post(reverse("catalog:service-register"), service_form_data)
+    service = Service.objects.get(name="sourcing-data-service")
+    change = service.changes.get()
+    repository_run, service_run = change.runs_in_order()
+    assert repository_run.workspace.path == f"ecs/ecr-repositories/{SERVICE}"
+    assert service_run.workspace.path == f"ecs/services/{SERVICE}"
+
+    def log_while_active():
+        service_run.refresh_from_db()
+        return service_run.status in ACTIVE_STATUSES and service_run.status != RunStatus.QUEUED and service_run.log
+
+    wait_until(log_while_active, 120, interval=0.05, message="log lines while planning")
+    wait_for(change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+    repository_run, service_run = refreshed([repository_run, service_run])
+    assert repository_run.to_add == 2 and repository_run.to_destroy == 0
+    assert service_run.to_add >= 6 and service_run.to_destroy == 0
+    page = client.get(reverse("runs:run-detail", kwargs={"run_id": service_run.pk})).content.decode()
+    assert f"ecs/services/{SERVICE}/terraform.tfstate" in page
+    assert f"{service_run.to_add} to add" in page
+
+    client.force_login(approver)
+    response = client.post(reverse("runs:run-approve", kwargs={"run_id": service_run.pk}))
+    assert response.status_code == 302
+    wait_for(change, {RunStatus.APPLIED}, timeout=600)
+    repository_run, service_run = refreshed([repository_run, service_run])
+    assert repository_run.finished_at <= service_run.started_at or repository_run.finished_at <= service_run.finished_at
+    assert Run.objects.filter(change=change, approved_by=approver).count() == 2
+
+    # The wiring in AWS: the ECS service is attached to its target group, the listener routes to it.
+    ecs = aws_client("ecs")
+    cluster_arn = ecs.list_clusters()["clusterArns"][0]
+    (ecs_service,) = ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"]
+    target_group_arn = service_run.outputs["target_group_arn"]
+    assert ecs_service["loadBalancers"][0]["targetGroupArn"] == target_group_arn
+    assert ecs_service["loadBalancers"][0]["containerPort"] == 8082
+    assert ecs_service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    elbv2 = aws_client("elbv2")
+    (load_balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    listeners = elbv2.describe_listeners(LoadBalancerArn=load_balancer["LoadBalancerArn"])["Listeners"]
+    rules = [rule for listener in listeners for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]]
+    forwarding = [r for r in rules if any(a.get("TargetGroupArn") == target_group_arn for a in r["Actions"])]
+    assert forwarding, "a listener rule forwards to the service's target group"
+    detail = client.get(reverse("catalog:service-detail", kwargs={"name": service.name})).content.decode()
+    assert f"http://{load_balancer['DNSName']}/{SERVICE}/" in detail
+
+    # Planning again changes nothing.
+    replan = queue_change("Plan again", list(service.workspaces.all()), author, service=service)
+    wait_for(replan, {RunStatus.NO_CHANGES}, timeout=300)
+
+    # A change is planned, but nothing is applied without approval.
+    task_definition = ecs_service["taskDefinition"]
+    client.force_login(author)
+    client.post(reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "image_tag": "1.1.0"})
+    change_run = Run.objects.filter(workspace__path=f"ecs/services/{SERVICE}").order_by("-created_at").first()
+    wait_for(change_run.change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
+    change_run.refresh_from_db()
+    assert change_run.status == RunStatus.AWAITING_APPROVAL
+    assert ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]["taskDefinition"] == task_definition
+
+    # Decommission (the pending change is superseded), then destroy the platform.
+    from portal.catalog.onboarding import decommission_service
+
+    decommission = decommission_service(service, author)
+    wait_for(decommission, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
+    assert approve(decommission, approver)
+    wait_for(decommission, {RunStatus.APPLIED, RunStatus.NO_CHANGES}, timeout=600)
+    destroy_platform(requester=admin, approver=approver)
+
+    assert not [c for c in ecs.list_clusters()["clusterArns"] if ecs.describe_clusters(clusters=[c])["clusters"][0]["status"] == "ACTIVE"]
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    assert aws_client("ecr").describe_repositories()["repositories"] == []
+    assert [v for v in aws_client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
+    assert aws_client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == []
+    assert [u for u in aws_client("iam").list_users()["Users"] if u["UserName"].startswith(settings.SERVICE_NAME_PREFIX)] == []
