@@ -1,0 +1,157 @@
+variable "name" {
+  type        = string
+  description = "Name of the cluster, its instances and its load balancer."
+
+  validation {
+    # The load balancer's name (name + "-alb") must fit AWS's 32 characters.
+    condition     = can(regex("^[a-z][a-z0-9-]{0,27}$", var.name))
+    error_message = "The name must be 1 to 28 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "vpc_id" {
+  type        = string
+  description = "VPC of the cluster."
+
+  validation {
+    condition     = can(regex("^vpc-", var.vpc_id))
+    error_message = "The vpc_id must be a VPC ID (vpc-...)."
+  }
+}
+
+variable "private_subnet_ids" {
+  type        = list(string)
+  description = "Subnets of the instances, in at least 2 zones."
+
+  validation {
+    condition     = length(var.private_subnet_ids) >= 2
+    error_message = "Give at least 2 private subnets, in different zones."
+  }
+}
+
+variable "public_subnet_ids" {
+  type        = list(string)
+  description = "Subnets of the load balancer, in at least 2 zones (an ALB refuses fewer)."
+
+  validation {
+    condition     = length(var.public_subnet_ids) >= 2
+    error_message = "Give at least 2 public subnets, in different zones: an ALB refuses fewer."
+  }
+}
+
+variable "instance_security_group_id" {
+  type        = string
+  description = "Security group of the instances (admits only the load balancer)."
+}
+
+variable "alb_security_group_id" {
+  type        = string
+  description = "Security group of the load balancer."
+}
+
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the container instances."
+  default     = "t3.small"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "The instance_type must look like an EC2 instance type, e.g. t3.small."
+  }
+}
+
+variable "min_size" {
+  type        = number
+  description = "Fewest instances. min_size <= desired_capacity <= max_size."
+  default     = 1
+
+  validation {
+    condition     = var.min_size >= 0 && floor(var.min_size) == var.min_size
+    error_message = "The min_size must be a whole number of at least 0."
+  }
+}
+
+variable "max_size" {
+  type        = number
+  description = "Most instances."
+  default     = 3
+
+  validation {
+    condition     = var.max_size >= 1 && floor(var.max_size) == var.max_size
+    error_message = "The max_size must be a whole number of at least 1."
+  }
+}
+
+variable "desired_capacity" {
+  type        = number
+  description = "Instances to start with; managed scaling moves it afterwards."
+  default     = 1
+
+  validation {
+    condition     = var.desired_capacity >= 0 && floor(var.desired_capacity) == var.desired_capacity
+    error_message = "The desired_capacity must be a whole number of at least 0."
+  }
+}
+
+variable "ami_id" {
+  type        = string
+  description = "AMI of the instances. Null reads the ECS-optimized Amazon Linux 2023 AMI from the public SSM parameter."
+  default     = null
+
+  validation {
+    condition     = var.ami_id == null || can(regex("^ami-[0-9a-f]{8,17}$", var.ami_id))
+    error_message = "The ami_id must be an AMI ID (ami- followed by 8 to 17 hex digits)."
+  }
+}
+
+variable "root_volume_size" {
+  type        = number
+  description = "Size of the encrypted root volume in GiB."
+  default     = 30
+
+  validation {
+    # The ECS-optimized AL2023 AMI's snapshot is 30 GiB; a smaller volume fails at launch.
+    condition     = var.root_volume_size >= 30 && var.root_volume_size <= 16384
+    error_message = "The root_volume_size must be 30 to 16384 GiB (the ECS-optimized AMI needs 30)."
+  }
+}
+
+variable "target_capacity_percent" {
+  type        = number
+  description = "How full managed scaling keeps the instances (100 = no spare room)."
+  default     = 100
+
+  validation {
+    condition     = var.target_capacity_percent >= 1 && var.target_capacity_percent <= 100
+    error_message = "The target_capacity_percent must be from 1 to 100."
+  }
+}
+
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate for an HTTPS listener. With it, HTTP redirects to HTTPS."
+  default     = null
+
+  validation {
+    condition     = var.certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "The certificate_arn must be an ACM certificate ARN (arn:aws:acm:...)."
+  }
+}
+
+variable "ssl_policy" {
+  type        = string
+  description = "TLS policy of the HTTPS listener."
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the load balancer from deletion."
+  default     = true
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Tags added to every resource."
+  default     = {}
+}

@@ -1,0 +1,223 @@
+data "aws_availability_zones" "available" {
+  count = var.availability_zones == null ? 1 : 0
+
+  state = "available"
+}
+
+locals {
+  zones = var.availability_zones != null ? var.availability_zones : slice(data.aws_availability_zones.available[0].names, 0, var.az_count)
+  # /24 subnets in a /16: public from .0, private from .10; fewer bits for smaller VPCs.
+  newbits   = 24 - tonumber(split("/", var.cidr_block)[1])
+  nat_count = { none = 0, single = 1, per_az = length(local.zones) }[var.nat_mode]
+  flow_logs = var.enable_flow_logs ? 1 : 0
+  name_tag  = { for k in ["vpc", "igw"] : k => "${var.name}-${k}" }
+}
+
+resource "aws_vpc" "this" {
+  cidr_block           = var.cidr_block
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = merge(var.tags, { Name = var.name })
+}
+
+# The default security group admits everything inside the VPC; managed here with no rules, closed.
+resource "aws_default_security_group" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${var.name}-default-closed" })
+}
+
+resource "aws_internet_gateway" "this" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = local.name_tag.igw })
+}
+
+resource "aws_subnet" "public" {
+  count = length(local.zones)
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = local.zones[count.index]
+  cidr_block        = cidrsubnet(var.cidr_block, local.newbits, count.index)
+  # Nothing gets a public address by accident: only the load balancer and NAT gateways live here.
+  map_public_ip_on_launch = false
+  tags                    = merge(var.tags, { Name = "${var.name}-public-${local.zones[count.index]}", Tier = "public" })
+}
+
+resource "aws_subnet" "private" {
+  count = length(local.zones)
+
+  vpc_id            = aws_vpc.this.id
+  availability_zone = local.zones[count.index]
+  cidr_block        = cidrsubnet(var.cidr_block, local.newbits, count.index + 10)
+  tags              = merge(var.tags, { Name = "${var.name}-private-${local.zones[count.index]}", Tier = "private" })
+}
+
+resource "aws_route_table" "public" {
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${var.name}-public" })
+}
+
+resource "aws_route" "public_internet" {
+  route_table_id         = aws_route_table.public.id
+  destination_cidr_block = "0.0.0.0/0"
+  gateway_id             = aws_internet_gateway.this.id
+}
+
+resource "aws_route_table_association" "public" {
+  count = length(local.zones)
+
+  subnet_id      = aws_subnet.public[count.index].id
+  route_table_id = aws_route_table.public.id
+}
+
+resource "aws_eip" "nat" {
+  count = local.nat_count
+
+  domain = "vpc"
+  tags   = merge(var.tags, { Name = "${var.name}-nat-${local.zones[count.index]}" })
+}
+
+resource "aws_nat_gateway" "this" {
+  count = local.nat_count
+
+  allocation_id = aws_eip.nat[count.index].id
+  subnet_id     = aws_subnet.public[count.index].id
+  tags          = merge(var.tags, { Name = "${var.name}-nat-${local.zones[count.index]}" })
+
+  depends_on = [aws_internet_gateway.this]
+}
+
+# One route table per zone, so per_az NAT keeps a zone's traffic in its zone.
+resource "aws_route_table" "private" {
+  count = length(local.zones)
+
+  vpc_id = aws_vpc.this.id
+  tags   = merge(var.tags, { Name = "${var.name}-private-${local.zones[count.index]}" })
+}
+
+resource "aws_route" "private_nat" {
+  count = local.nat_count == 0 ? 0 : length(local.zones)
+
+  route_table_id         = aws_route_table.private[count.index].id
+  destination_cidr_block = "0.0.0.0/0"
+  nat_gateway_id         = aws_nat_gateway.this[min(count.index, local.nat_count - 1)].id
+}
+
+resource "aws_route_table_association" "private" {
+  count = length(local.zones)
+
+  subnet_id      = aws_subnet.private[count.index].id
+  route_table_id = aws_route_table.private[count.index].id
+}
+
+resource "aws_security_group" "alb" {
+  #checkov:skip=CKV2_AWS_5:Attached by the ecs-cluster module's load balancer, in another workspace.
+  name        = "${var.name}-alb"
+  description = "Load balancer: HTTP and HTTPS from the allowed ranges"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${var.name}-alb" })
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb" {
+  for_each = { for pair in setproduct([80, 443], var.alb_ingress_cidrs) : "${pair[0]}-${pair[1]}" => pair }
+
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTP(S) to the load balancer"
+  ip_protocol       = "tcp"
+  from_port         = each.value[0]
+  to_port           = each.value[0]
+  cidr_ipv4         = each.value[1]
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_instances" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "Load balancer to instances and tasks only"
+  ip_protocol                  = "tcp"
+  from_port                    = 0
+  to_port                      = 65535
+  referenced_security_group_id = aws_security_group.instances.id
+}
+
+resource "aws_security_group" "instances" {
+  #checkov:skip=CKV2_AWS_5:Attached by the ecs-cluster instances and ecs-service tasks, in other workspaces.
+  name        = "${var.name}-instances"
+  description = "ECS instances and tasks: traffic only from the load balancer, no SSH"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${var.name}-instances" })
+}
+
+# All TCP ports: tasks in awsvpc mode listen on their own container ports.
+resource "aws_vpc_security_group_ingress_rule" "instances_from_alb" {
+  #checkov:skip=CKV_AWS_24:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
+  #checkov:skip=CKV_AWS_25:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
+  #checkov:skip=CKV_AWS_260:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
+  security_group_id            = aws_security_group.instances.id
+  description                  = "From the load balancer only"
+  ip_protocol                  = "tcp"
+  from_port                    = 0
+  to_port                      = 65535
+  referenced_security_group_id = aws_security_group.alb.id
+}
+
+resource "aws_vpc_security_group_egress_rule" "instances_out" {
+  #checkov:skip=CKV_AWS_382:Instances pull images from ECR and Docker registries and reach AWS APIs; their addresses are not fixed.
+  security_group_id = aws_security_group.instances.id
+  description       = "Images, AWS APIs and the services' own dependencies"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+}
+
+resource "aws_cloudwatch_log_group" "flow_logs" {
+  #checkov:skip=CKV_AWS_158:KMS is optional (flow_log_kms_key_arn); CloudWatch encrypts log data at rest either way.
+  count = local.flow_logs
+
+  name              = "/vpc/${var.name}/flow-logs"
+  retention_in_days = var.flow_log_retention_days
+  kms_key_id        = var.flow_log_kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "flow_logs_assume" {
+  count = local.flow_logs
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "flow_logs_write" {
+  count = local.flow_logs
+
+  statement {
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
+  }
+}
+
+resource "aws_iam_role" "flow_logs" {
+  count = local.flow_logs
+
+  name_prefix        = "${substr(var.name, 0, 20)}-flow-logs-"
+  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume[0].json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = local.flow_logs
+
+  role   = aws_iam_role.flow_logs[0].id
+  policy = data.aws_iam_policy_document.flow_logs_write[0].json
+}
+
+resource "aws_flow_log" "this" {
+  count = local.flow_logs
+
+  vpc_id          = aws_vpc.this.id
+  traffic_type    = "ALL"
+  log_destination = aws_cloudwatch_log_group.flow_logs[0].arn
+  iam_role_arn    = aws_iam_role.flow_logs[0].arn
+  tags            = var.tags
+}

@@ -1,0 +1,227 @@
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    }
+  }
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+variables {
+  name = "art-service"
+}
+
+run "two_zones_with_public_and_private_subnets" {
+  command = plan
+
+  assert {
+    condition     = length(aws_subnet.public) == 2 && length(aws_subnet.private) == 2
+    error_message = "One public and one private subnet per zone."
+  }
+
+  assert {
+    condition     = toset(aws_subnet.public[*].availability_zone) == toset(["eu-west-1a", "eu-west-1b"])
+    error_message = "Subnets must spread over the first two zones."
+  }
+
+  assert {
+    condition     = aws_subnet.public[0].cidr_block == "10.0.0.0/24" && aws_subnet.private[1].cidr_block == "10.0.11.0/24"
+    error_message = "Subnet ranges are carved from the VPC range."
+  }
+
+  assert {
+    condition     = alltrue([for s in aws_subnet.public : !s.map_public_ip_on_launch])
+    error_message = "Nothing gets a public address by accident."
+  }
+}
+
+run "single_nat_serves_every_private_subnet" {
+  command = plan
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 1 && length(aws_route.private_nat) == 2
+    error_message = "single: one NAT gateway, a default route in each private table."
+  }
+}
+
+run "per_az_nat" {
+  command = plan
+
+  variables {
+    nat_mode = "per_az"
+    az_count = 3
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 3 && length(aws_route_table.private) == 3
+    error_message = "per_az: a NAT gateway and a private route table per zone."
+  }
+}
+
+run "no_nat" {
+  command = plan
+
+  variables {
+    nat_mode = "none"
+  }
+
+  assert {
+    condition     = length(aws_nat_gateway.this) == 0 && length(aws_route.private_nat) == 0 && length(aws_eip.nat) == 0
+    error_message = "none: no NAT gateway and no default route from private subnets."
+  }
+}
+
+run "only_http_and_https_reach_the_load_balancer_and_nothing_reaches_ssh" {
+  command = plan
+
+  assert {
+    condition     = toset([for r in aws_vpc_security_group_ingress_rule.alb : r.from_port]) == toset([80, 443])
+    error_message = "The load balancer admits 80 and 443 only."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.alb : r.from_port != 22])
+    error_message = "No SSH."
+  }
+
+  assert {
+    condition     = aws_vpc_security_group_ingress_rule.instances_from_alb.cidr_ipv4 == null
+    error_message = "Instances admit traffic from the load balancer's group, never from an address range."
+  }
+}
+
+run "default_security_group_is_closed" {
+  # apply: the rule sets are only known after apply (mocked, nothing is created).
+  command = apply
+
+  assert {
+    condition     = length(aws_default_security_group.this.ingress) == 0 && length(aws_default_security_group.this.egress) == 0
+    error_message = "The default security group must be closed."
+  }
+}
+
+run "explicit_zones" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1b", "eu-west-1c"]
+  }
+
+  assert {
+    condition     = aws_subnet.private[0].availability_zone == "eu-west-1b"
+    error_message = "Explicit zones are used as given."
+  }
+}
+
+run "flow_logs" {
+  command = plan
+
+  variables {
+    enable_flow_logs        = true
+    flow_log_retention_days = 30
+  }
+
+  assert {
+    condition     = length(aws_flow_log.this) == 1 && aws_flow_log.this[0].traffic_type == "ALL"
+    error_message = "Flow logs capture all traffic when enabled."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 30
+    error_message = "Flow logs are kept for the configured days."
+  }
+}
+
+run "no_flow_logs_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_flow_log.this) == 0 && length(aws_iam_role.flow_logs) == 0
+    error_message = "Flow logs are off by default."
+  }
+}
+
+run "rejects_bad_name" {
+  command = plan
+
+  variables {
+    name = "Art_Service"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_bad_cidr" {
+  command = plan
+
+  variables {
+    cidr_block = "10.0.0.0/8"
+  }
+
+  expect_failures = [var.cidr_block]
+}
+
+run "rejects_one_zone" {
+  command = plan
+
+  variables {
+    availability_zones = ["eu-west-1a", "eu-west-1a"]
+  }
+
+  expect_failures = [var.availability_zones]
+}
+
+run "rejects_az_count_of_one" {
+  command = plan
+
+  variables {
+    az_count = 1
+  }
+
+  expect_failures = [var.az_count]
+}
+
+run "rejects_unknown_nat_mode" {
+  command = plan
+
+  variables {
+    nat_mode = "dual"
+  }
+
+  expect_failures = [var.nat_mode]
+}
+
+run "rejects_bad_ingress_cidr" {
+  command = plan
+
+  variables {
+    alb_ingress_cidrs = ["everyone"]
+  }
+
+  expect_failures = [var.alb_ingress_cidrs]
+}
+
+run "rejects_unsupported_retention" {
+  command = plan
+
+  variables {
+    flow_log_retention_days = 10
+  }
+
+  expect_failures = [var.flow_log_retention_days]
+}
+
+run "rejects_non_kms_flow_log_key" {
+  command = plan
+
+  variables {
+    flow_log_kms_key_arn = "alias/logs"
+  }
+
+  expect_failures = [var.flow_log_kms_key_arn]
+}
