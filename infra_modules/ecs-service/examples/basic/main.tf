@@ -1,0 +1,20 @@
+provider "aws" {
+  region = "eu-west-1"
+}
+
+module "service" {
+  source = "../.."
+
+  name                   = "art-service-sourcing-data-service"
+  cluster_arn            = "arn:aws:ecs:eu-west-1:123456789012:cluster/art-service"
+  capacity_provider_name = "art-service-ec2"
+  image                  = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service:1.0.0"
+  container_port         = 8082
+  cpu                    = 256
+  memory                 = 512
+  vpc_id                 = "vpc-0123456789abcdef0"
+  subnet_ids             = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+  security_group_ids     = ["sg-0123456789abcdef0"]
+  listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/0123456789abcdef/0123456789abcdef"
+  listener_rule_priority = 10
+}

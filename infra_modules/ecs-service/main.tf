@@ -1,0 +1,219 @@
+locals {
+  path_patterns = var.path_patterns != null ? var.path_patterns : ["/${var.name}", "/${var.name}/*"]
+  # Target group names: at most 32 characters, letters, digits and hyphens. A cut name plus a hash of
+  # the full one stays unique and readable.
+  target_group_name = "${trimsuffix(replace(substr(var.name, 0, 23), "_", "-"), "-")}-${substr(sha1(var.name), 0, 8)}"
+  # IAM name_prefix allows 38 characters.
+  role_prefix = substr(var.name, 0, 24)
+
+  container = {
+    name      = var.name
+    image     = var.image
+    essential = true
+    # Opt-in: many images write to their own filesystem (caches, pid files).
+    readonlyRootFilesystem = var.readonly_root_filesystem
+    cpu                    = var.cpu
+    memory                 = var.memory
+    portMappings = [{
+      containerPort = var.container_port
+      protocol      = "tcp"
+    }]
+    environment = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.this.name
+        awslogs-region        = data.aws_region.current.name
+        awslogs-stream-prefix = "ecs"
+      }
+    }
+  }
+}
+
+data "aws_region" "current" {}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:KMS is optional (log_kms_key_arn); CloudWatch encrypts log data at rest either way.
+  #checkov:skip=CKV_AWS_338:Retention is the caller's choice (log_retention_days); a year by force would cost every small service.
+  name              = "/ecs/${var.name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.log_kms_key_arn
+  tags              = var.tags
+}
+
+data "aws_iam_policy_document" "tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+# Used by ECS to pull the image and write logs.
+resource "aws_iam_role" "execution" {
+  name_prefix        = "${local.role_prefix}-exec-"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+# Used by the service's own code; no permissions unless the caller grants them.
+resource "aws_iam_role" "task" {
+  name_prefix        = "${local.role_prefix}-task-"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "task" {
+  for_each = toset(var.task_role_policy_arns)
+
+  role       = aws_iam_role.task.name
+  policy_arn = each.value
+}
+
+resource "aws_ecs_task_definition" "this" {
+  #checkov:skip=CKV_AWS_336:Read-only root filesystems are opt-in (readonly_root_filesystem); many images write to theirs.
+  family                   = var.name
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["EC2"]
+  cpu                      = tostring(var.cpu)
+  memory                   = tostring(var.memory)
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  container_definitions    = jsonencode([local.container])
+  tags                     = var.tags
+}
+
+resource "aws_lb_target_group" "this" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; tasks in private subnets, reachable only from it, speak HTTP.
+  name                 = local.target_group_name
+  target_type          = "ip"
+  protocol             = "HTTP"
+  port                 = var.container_port
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  # Healthy after 2 checks 10 s apart: a new task takes traffic within about 30 s of starting.
+  health_check {
+    path                = var.health_check_path
+    matcher             = "200-399"
+    interval            = 10
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+
+  tags = var.tags
+}
+
+resource "aws_lb_listener_rule" "this" {
+  listener_arn = var.listener_arn
+  priority     = var.listener_rule_priority
+
+  action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.this.arn
+  }
+
+  condition {
+    path_pattern {
+      values = local.path_patterns
+    }
+  }
+
+  dynamic "condition" {
+    for_each = length(var.host_headers) > 0 ? [1] : []
+    content {
+      host_header {
+        values = var.host_headers
+      }
+    }
+  }
+
+  tags = var.tags
+}
+
+resource "aws_ecs_service" "this" {
+  name                               = var.name
+  cluster                            = var.cluster_arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = var.capacity_provider_name == null ? "EC2" : null
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = var.health_check_grace_period_seconds
+  propagate_tags                     = "SERVICE"
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_name == null ? [] : [var.capacity_provider_name]
+    content {
+      capacity_provider = capacity_provider_strategy.value
+      weight            = 1
+    }
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = var.security_group_ids
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.this.arn
+    container_name   = var.name
+    container_port   = var.container_port
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    # desired_count is not ignored: the declared count always wins at apply (ignore_changes cannot be
+    # conditional); with autoscaling on, the scaler moves it again afterwards.
+    precondition {
+      condition     = !var.enable_autoscaling || var.autoscaling_min_capacity <= var.autoscaling_max_capacity
+      error_message = "The autoscaling_min_capacity must not exceed autoscaling_max_capacity."
+    }
+  }
+
+  # A service's target group must be attached to a listener before the service uses it.
+  depends_on = [aws_lb_listener_rule.this]
+}
+
+resource "aws_appautoscaling_target" "this" {
+  count = var.enable_autoscaling ? 1 : 0
+
+  service_namespace  = "ecs"
+  resource_id        = "service/${element(split("/", var.cluster_arn), 1)}/${aws_ecs_service.this.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.autoscaling_min_capacity
+  max_capacity       = var.autoscaling_max_capacity
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  count = var.enable_autoscaling ? 1 : 0
+
+  name               = "${var.name}-cpu"
+  policy_type        = "TargetTrackingScaling"
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
+
+  target_tracking_scaling_policy_configuration {
+    target_value = var.autoscaling_cpu_target
+
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}

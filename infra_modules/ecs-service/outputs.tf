@@ -1,0 +1,49 @@
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = aws_ecs_service.this.name
+}
+
+output "service_arn" {
+  description = "ARN of the ECS service."
+  value       = aws_ecs_service.this.id
+}
+
+output "task_definition_arn" {
+  description = "ARN of the task definition revision the service runs."
+  value       = aws_ecs_task_definition.this.arn
+}
+
+output "target_group_arn" {
+  description = "ARN of the service's target group."
+  value       = aws_lb_target_group.this.arn
+}
+
+output "target_group_name" {
+  description = "Name of the service's target group (at most 32 characters)."
+  value       = aws_lb_target_group.this.name
+}
+
+output "listener_rule_arn" {
+  description = "ARN of the listener rule routing to the service."
+  value       = aws_lb_listener_rule.this.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the containers."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "execution_role_arn" {
+  description = "Role ECS uses to pull the image and write logs."
+  value       = aws_iam_role.execution.arn
+}
+
+output "task_role_arn" {
+  description = "Role the service's code runs with."
+  value       = aws_iam_role.task.arn
+}
+
+output "path_patterns" {
+  description = "Paths routed to the service."
+  value       = local.path_patterns
+}
