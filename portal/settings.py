@@ -105,6 +105,12 @@ PLATFORM_NAT_MODE = os.environ.get("PORTAL_NAT_MODE", "single")
 PLATFORM_DELETION_PROTECTION = env_bool("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
 # Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
 SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
+# moto stores neither a service's capacity provider strategy nor its health check grace period, so
+# plans would never settle to "no changes" on it: use the EC2 launch type and no grace period there.
+SERVICE_CAPACITY_PROVIDER = env_bool("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_EMULATOR)
+SERVICE_HEALTH_CHECK_GRACE_SECONDS = int(
+    os.environ.get("PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", "0" if ON_EMULATOR else "30")
+)
 IAM_ADMIN_SERVICE_TYPES = os.environ.get(
     "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling"
 ).split(",")

@@ -68,7 +68,6 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     target_group_arn = service_run.outputs["target_group_arn"]
     assert ecs_service["loadBalancers"][0]["targetGroupArn"] == target_group_arn
     assert ecs_service["loadBalancers"][0]["containerPort"] == 8082
-    assert ecs_service["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     elbv2 = aws_client("elbv2")
     (load_balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
     listeners = elbv2.describe_listeners(LoadBalancerArn=load_balancer["LoadBalancerArn"])["Listeners"]

@@ -5,9 +5,31 @@ data "aws_ssm_parameter" "ecs_ami" {
   name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 }
 
+# Those of the given subnets that lie in vpc_id, to check that all of them do. Filtering on the subnet
+# IDs also makes the read wait until the subnets exist when the caller creates them in the same run.
+data "aws_subnets" "vpc" {
+  filter {
+    name   = "vpc-id"
+    values = [var.vpc_id]
+  }
+
+  filter {
+    name   = "subnet-id"
+    values = concat(var.private_subnet_ids, var.public_subnet_ids)
+  }
+}
+
 locals {
   ami_id = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.ecs_ami[0].value)
   https  = var.certificate_arn != null
+
+  user_data = <<-EOT
+    #!/bin/bash
+    cat >> /etc/ecs/ecs.config <<'EOF'
+    ECS_CLUSTER=${aws_ecs_cluster.this.name}
+    ECS_AWSVPC_BLOCK_IMDS=true
+    EOF
+  EOT
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -32,7 +54,8 @@ data "aws_iam_policy_document" "instance_assume" {
 }
 
 resource "aws_iam_role" "instance" {
-  name_prefix        = "${var.name}-instance-"
+  # IAM allows a name_prefix of 38 characters; "<name>-ecs-" is at most 37.
+  name_prefix        = "${var.name}-ecs-"
   assume_role_policy = data.aws_iam_policy_document.instance_assume.json
   tags               = var.tags
 }
@@ -49,7 +72,7 @@ resource "aws_iam_role_policy_attachment" "instance" {
 }
 
 resource "aws_iam_instance_profile" "instance" {
-  name_prefix = "${var.name}-instance-"
+  name_prefix = "${var.name}-ecs-"
   role        = aws_iam_role.instance.name
   tags        = var.tags
 }
@@ -59,7 +82,7 @@ resource "aws_launch_template" "this" {
   image_id               = local.ami_id
   instance_type          = var.instance_type
   vpc_security_group_ids = [var.instance_security_group_id]
-  user_data              = base64encode("#!/bin/bash\necho ECS_CLUSTER=${aws_ecs_cluster.this.name} >> /etc/ecs/ecs.config\n")
+  user_data              = base64encode(local.user_data)
 
   iam_instance_profile {
     arn = aws_iam_instance_profile.instance.arn
@@ -68,8 +91,12 @@ resource "aws_launch_template" "this" {
   metadata_options {
     http_endpoint = "enabled"
     http_tokens   = "required"
-    # 1: tasks (awsvpc) get credentials from their task role, and stay away from the instance's.
+    # Hop limit 1, not 2: the ECS agent uses host networking (one hop), and tasks get their task
+    # role's credentials from the agent (169.254.170.2), never from IMDS. A limit of 2 would only let
+    # bridge-mode containers reach the instance role. awsvpc tasks own an ENI and reach IMDS without
+    # an extra hop, so ECS_AWSVPC_BLOCK_IMDS in the user data closes that path too.
     http_put_response_hop_limit = 1
+    instance_metadata_tags      = "disabled"
   }
 
   block_device_mappings {
@@ -92,6 +119,11 @@ resource "aws_launch_template" "this" {
     tags          = merge(var.tags, { Name = "${var.name}-ecs" })
   }
 
+  tag_specifications {
+    resource_type = "volume"
+    tags          = merge(var.tags, { Name = "${var.name}-ecs" })
+  }
+
   tags = var.tags
 }
 
@@ -109,6 +141,16 @@ resource "aws_autoscaling_group" "this" {
     version = aws_launch_template.this.latest_version
   }
 
+  # Instances get var.tags from the launch template; these tag the group itself.
+  dynamic "tag" {
+    for_each = var.tags
+    content {
+      key                 = tag.key
+      value               = tag.value
+      propagate_at_launch = false
+    }
+  }
+
   tag {
     key                 = "AmazonECSManaged"
     value               = "true"
@@ -119,9 +161,16 @@ resource "aws_autoscaling_group" "this" {
     # Managed scaling owns the desired capacity once the cluster runs.
     ignore_changes = [desired_capacity]
 
+    # A precondition, not a validation: a validation referring to other variables needs Terraform 1.9,
+    # and this module supports 1.7.
     precondition {
       condition     = var.min_size <= var.desired_capacity && var.desired_capacity <= var.max_size
       error_message = "The sizes must satisfy min_size <= desired_capacity <= max_size."
+    }
+
+    precondition {
+      condition     = length(setsubtract(var.private_subnet_ids, data.aws_subnets.vpc.ids)) == 0
+      error_message = "Every private subnet must belong to vpc_id."
     }
   }
 }
@@ -154,17 +203,34 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV_AWS_91:Access logs need a log bucket per account and region; left to the account baseline.
+  #checkov:skip=CKV_AWS_91:Access logs are opt-in through access_logs_bucket: the bucket needs an ELB write policy and is an account-level choice.
   #checkov:skip=CKV2_AWS_20:HTTP redirects to HTTPS whenever a certificate is given; without one there is no TLS to redirect to.
   #checkov:skip=CKV2_AWS_28:A WAF is an account-level choice with its own cost; attach one to this ALB from outside.
-  name                       = "${var.name}-alb"
+  name                       = var.name
   load_balancer_type         = "application"
   internal                   = false
   subnets                    = var.public_subnet_ids
   security_groups            = [var.alb_security_group_id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection
-  tags                       = var.tags
+
+  dynamic "access_logs" {
+    for_each = var.access_logs_bucket == null ? [] : [var.access_logs_bucket]
+    content {
+      bucket  = access_logs.value
+      prefix  = var.name
+      enabled = true
+    }
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(var.public_subnet_ids, data.aws_subnets.vpc.ids)) == 0
+      error_message = "Every public subnet must belong to vpc_id."
+    }
+  }
 }
 
 resource "aws_lb_listener" "http" {

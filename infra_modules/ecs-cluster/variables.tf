@@ -1,11 +1,19 @@
 variable "name" {
   type        = string
-  description = "Name of the cluster, its instances and its load balancer."
+  description = "Name of the cluster, its load balancer and (with suffixes) its other resources."
 
   validation {
-    # The load balancer's name (name + "-alb") must fit AWS's 32 characters.
-    condition     = can(regex("^[a-z][a-z0-9-]{0,27}$", var.name))
-    error_message = "The name must be 1 to 28 lowercase letters, digits or hyphens, starting with a letter."
+    # The load balancer carries the name as is: AWS allows 32 characters, letters, digits and hyphens,
+    # no hyphen at either end.
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", var.name))
+    error_message = "The name must be 1 to 32 lowercase letters, digits or hyphens, starting and ending with a letter or digit."
+  }
+
+  validation {
+    # ALB names must not begin with "internal-"; capacity provider names ("<name>-ec2") must not begin
+    # with "aws", "ecs" or "fargate".
+    condition     = !can(regex("^(internal-|aws|ecs|fargate)", var.name))
+    error_message = "The name must not begin with \"internal-\" (reserved by ELB) or \"aws\", \"ecs\", \"fargate\" (reserved for capacity providers)."
   }
 }
 
@@ -27,6 +35,11 @@ variable "private_subnet_ids" {
     condition     = length(var.private_subnet_ids) >= 2
     error_message = "Give at least 2 private subnets, in different zones."
   }
+
+  validation {
+    condition     = alltrue([for id in var.private_subnet_ids : can(regex("^subnet-", id))])
+    error_message = "The private_subnet_ids must be subnet IDs (subnet-...)."
+  }
 }
 
 variable "public_subnet_ids" {
@@ -37,16 +50,31 @@ variable "public_subnet_ids" {
     condition     = length(var.public_subnet_ids) >= 2
     error_message = "Give at least 2 public subnets, in different zones: an ALB refuses fewer."
   }
+
+  validation {
+    condition     = alltrue([for id in var.public_subnet_ids : can(regex("^subnet-", id))])
+    error_message = "The public_subnet_ids must be subnet IDs (subnet-...)."
+  }
 }
 
 variable "instance_security_group_id" {
   type        = string
   description = "Security group of the instances (admits only the load balancer)."
+
+  validation {
+    condition     = can(regex("^sg-", var.instance_security_group_id))
+    error_message = "The instance_security_group_id must be a security group ID (sg-...)."
+  }
 }
 
 variable "alb_security_group_id" {
   type        = string
   description = "Security group of the load balancer."
+
+  validation {
+    condition     = can(regex("^sg-", var.alb_security_group_id))
+    error_message = "The alb_security_group_id must be a security group ID (sg-...)."
+  }
 }
 
 variable "instance_type" {
@@ -140,13 +168,29 @@ variable "certificate_arn" {
 
 variable "ssl_policy" {
   type        = string
-  description = "TLS policy of the HTTPS listener."
+  description = "TLS policy of the HTTPS listener (an ELBSecurityPolicy-* name)."
   default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+  validation {
+    condition     = can(regex("^ELBSecurityPolicy-[A-Za-z0-9-]+$", var.ssl_policy))
+    error_message = "The ssl_policy must be an ELB security policy name, e.g. ELBSecurityPolicy-TLS13-1-2-2021-06."
+  }
+}
+
+variable "access_logs_bucket" {
+  type        = string
+  description = "S3 bucket for the load balancer's access logs (its policy must let ELB write). Null leaves access logs off."
+  default     = null
+
+  validation {
+    condition     = var.access_logs_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs_bucket))
+    error_message = "The access_logs_bucket must be an S3 bucket name (3 to 63 lowercase letters, digits, dots or hyphens)."
+  }
 }
 
 variable "deletion_protection" {
   type        = bool
-  description = "Protect the load balancer from deletion."
+  description = "Protect the load balancer from deletion. Set false where the stack is destroyed routinely (tests, emulator)."
   default     = true
 }
 

@@ -158,6 +158,10 @@ resource "aws_ecs_service" "this" {
     }
   }
 
+  deployment_controller {
+    type = "ECS"
+  }
+
   deployment_circuit_breaker {
     enable   = true
     rollback = true
@@ -175,9 +179,13 @@ resource "aws_ecs_service" "this" {
     container_port   = var.container_port
   }
 
-  tags = var.tags
+  tags = merge(var.tags, { Name = var.name })
 
   lifecycle {
+    # Not managed here (AWS's default applies). The emulator never returns it, so without this
+    # every plan would show a change.
+    ignore_changes = [availability_zone_rebalancing]
+
     # desired_count is not ignored: the declared count always wins at apply (ignore_changes cannot be
     # conditional); with autoscaling on, the scaler moves it again afterwards.
     precondition {

@@ -26,6 +26,10 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
         failed = [run for run in runs if run.status in (RunStatus.FAILED, RunStatus.STALE, RunStatus.DISCARDED)]
         if failed:
             raise ProvisioningFailed(f"{failed[0].workspace.path}: {failed[0].error} (run {failed[0].pk})")
+        settled = [run for run in runs if run.status not in (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.APPROVED, RunStatus.APPLYING)]
+        if len(settled) == len(runs):
+            found = ", ".join(f"{run.workspace.path}: {run.status}" for run in runs)
+            raise ProvisioningFailed(f"{change} settled elsewhere than {sorted(statuses)}: {found}")
         if time.monotonic() > deadline:
             raise ProvisioningFailed(f"{change} did not finish within {timeout:.0f}s")
         time.sleep(0.5)

@@ -109,6 +109,8 @@ def sync_service_workspaces(service: Service) -> list[Workspace]:
                 "health_check_path": service.health_check_path,
                 "listener_rule_priority": service.listener_rule_priority,
                 "enable_autoscaling": settings.SERVICE_AUTOSCALING,
+                "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
+                "health_check_grace_period_seconds": settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS,
                 "state": remote_state_config(),
                 "network_state_key": f"{network_path()}/terraform.tfstate",
                 "cluster_state_key": f"{cluster_path()}/terraform.tfstate",

@@ -5,6 +5,13 @@ mock_provider "aws" {
     }
   }
 
+  # The subnets that vpc_id holds: those of the variables below.
+  mock_data "aws_subnets" {
+    defaults = {
+      ids = ["subnet-a1", "subnet-b1", "subnet-a2", "subnet-b2"]
+    }
+  }
+
   mock_data "aws_iam_policy_document" {
     defaults = {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
@@ -44,8 +51,23 @@ run "instances_are_hardened" {
   }
 
   assert {
+    condition     = aws_launch_template.this.metadata_options[0].http_put_response_hop_limit == 1
+    error_message = "The hop limit keeps bridge-mode containers away from the instance role."
+  }
+
+  assert {
     condition     = aws_launch_template.this.block_device_mappings[0].ebs[0].encrypted == "true"
     error_message = "The root volume must be encrypted."
+  }
+
+  assert {
+    condition     = aws_launch_template.this.block_device_mappings[0].ebs[0].volume_type == "gp3" && aws_launch_template.this.block_device_mappings[0].ebs[0].volume_size == 30
+    error_message = "The root volume is gp3 with the default 30 GiB."
+  }
+
+  assert {
+    condition     = length(data.aws_ssm_parameter.ecs_ami) == 1 && data.aws_ssm_parameter.ecs_ami[0].name == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    error_message = "The default AMI is read from the ECS-optimized AL2023 image_id parameter."
   }
 
   assert {
@@ -54,8 +76,23 @@ run "instances_are_hardened" {
   }
 
   assert {
-    condition     = strcontains(base64decode(aws_launch_template.this.user_data), "ECS_CLUSTER=art-service")
+    condition     = strcontains(base64decode(aws_launch_template.this.user_data), "ECS_CLUSTER=art-service\n")
     error_message = "User data must register the instance with the cluster."
+  }
+
+  assert {
+    condition     = strcontains(base64decode(aws_launch_template.this.user_data), "ECS_AWSVPC_BLOCK_IMDS=true")
+    error_message = "awsvpc tasks must not reach IMDS."
+  }
+
+  assert {
+    condition     = toset(values(aws_iam_role_policy_attachment.instance)[*].policy_arn) == toset(["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"])
+    error_message = "The instance role carries the ECS agent's and SSM Session Manager's managed policies."
+  }
+
+  assert {
+    condition     = aws_ecs_cluster.this.setting == toset([{ name = "containerInsights", value = "enabled" }])
+    error_message = "Container insights must be on."
   }
 
   assert {
@@ -103,8 +140,28 @@ run "autoscaling_group_and_capacity_provider" {
   }
 
   assert {
+    condition     = aws_autoscaling_group.this.desired_capacity == 2
+    error_message = "The group starts with the requested capacity."
+  }
+
+  assert {
     condition     = aws_ecs_capacity_provider.this.auto_scaling_group_provider[0].managed_scaling[0].target_capacity == 80
     error_message = "Managed scaling targets the requested capacity."
+  }
+
+  assert {
+    condition     = aws_autoscaling_group.this.protect_from_scale_in && aws_ecs_capacity_provider.this.auto_scaling_group_provider[0].managed_termination_protection == "ENABLED"
+    error_message = "Managed termination protection needs instances protected from scale-in."
+  }
+
+  assert {
+    condition     = aws_ecs_cluster_capacity_providers.this.capacity_providers == toset(["art-service-ec2"]) && one(aws_ecs_cluster_capacity_providers.this.default_capacity_provider_strategy).capacity_provider == "art-service-ec2"
+    error_message = "The capacity provider is attached to the cluster and is its default strategy."
+  }
+
+  assert {
+    condition     = output.capacity_provider_name == "art-service-ec2"
+    error_message = "The capacity provider's name is exported."
   }
 }
 
@@ -130,6 +187,54 @@ run "http_answers_404_without_a_certificate" {
     condition     = aws_lb.this.internal == false && aws_lb.this.drop_invalid_header_fields
     error_message = "The load balancer is public and drops invalid headers."
   }
+
+  assert {
+    condition     = aws_lb.this.name == "art-service" && toset(aws_lb.this.subnets) == toset(["subnet-a2", "subnet-b2"]) && aws_lb.this.security_groups == toset(["sg-alb"])
+    error_message = "The load balancer carries the name, lives in the public subnets and uses the ALB security group."
+  }
+
+  assert {
+    condition     = aws_lb.this.enable_deletion_protection && length(aws_lb.this.access_logs) == 0
+    error_message = "Deletion protection is on and access logs are off by default."
+  }
+}
+
+run "access_logs_and_tags_when_asked" {
+  command = plan
+
+  variables {
+    access_logs_bucket  = "art-service-alb-logs"
+    deletion_protection = false
+    tags                = { team = "platform" }
+  }
+
+  assert {
+    condition     = aws_lb.this.access_logs[0].enabled && aws_lb.this.access_logs[0].bucket == "art-service-alb-logs"
+    error_message = "Access logs go to the given bucket."
+  }
+
+  assert {
+    condition     = aws_lb.this.enable_deletion_protection == false
+    error_message = "Deletion protection can be turned off."
+  }
+
+  assert {
+    condition     = contains([for t in aws_autoscaling_group.this.tag : t.key if t.value == "platform"], "team") && aws_launch_template.this.tag_specifications[0].tags["team"] == "platform"
+    error_message = "Tags reach the group and, through the launch template, the instances."
+  }
+}
+
+run "accepts_a_32_character_name" {
+  command = plan
+
+  variables {
+    name = "a2345678901234567890123456789012"
+  }
+
+  assert {
+    condition     = aws_lb.this.name == "a2345678901234567890123456789012" && aws_iam_role.instance.name_prefix == "a2345678901234567890123456789012-ecs-"
+    error_message = "A 32-character name fits the load balancer and the IAM name prefix."
+  }
 }
 
 run "https_with_a_certificate_and_http_redirects" {
@@ -150,6 +255,16 @@ run "https_with_a_certificate_and_http_redirects" {
   }
 
   assert {
+    condition     = aws_lb_listener.https[0].ssl_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06" && aws_lb_listener.https[0].default_action[0].fixed_response[0].status_code == "404"
+    error_message = "HTTPS uses the modern TLS policy and answers 404 without a route."
+  }
+
+  assert {
+    condition     = output.https_listener_arn == aws_lb_listener.https[0].arn && output.http_listener_arn == aws_lb_listener.http.arn
+    error_message = "Both listeners are exported."
+  }
+
+  assert {
     condition     = output.listener_arn == aws_lb_listener.https[0].arn
     error_message = "Services attach to the HTTPS listener when there is one."
   }
@@ -166,11 +281,82 @@ run "rejects_desired_above_max" {
   expect_failures = [aws_autoscaling_group.this]
 }
 
-run "rejects_long_name" {
+run "rejects_min_above_desired" {
   command = plan
 
   variables {
-    name = "a-name-that-is-far-too-long-for-an-alb"
+    min_size         = 2
+    desired_capacity = 1
+  }
+
+  expect_failures = [aws_autoscaling_group.this]
+}
+
+run "rejects_private_subnet_outside_the_vpc" {
+  command = plan
+
+  variables {
+    private_subnet_ids = ["subnet-a1", "subnet-elsewhere"]
+  }
+
+  expect_failures = [aws_autoscaling_group.this]
+}
+
+run "rejects_public_subnet_outside_the_vpc" {
+  command = plan
+
+  variables {
+    public_subnet_ids = ["subnet-a2", "subnet-elsewhere"]
+  }
+
+  expect_failures = [aws_lb.this]
+}
+
+run "rejects_33_character_name" {
+  command = plan
+
+  variables {
+    name = "a23456789012345678901234567890123"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_uppercase_name" {
+  command = plan
+
+  variables {
+    name = "Art-Service"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_name_ending_in_hyphen" {
+  command = plan
+
+  variables {
+    name = "art-service-"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_reserved_name_prefix" {
+  command = plan
+
+  variables {
+    name = "ecs-art"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "rejects_internal_name_prefix" {
+  command = plan
+
+  variables {
+    name = "internal-art"
   }
 
   expect_failures = [var.name]
@@ -194,6 +380,46 @@ run "rejects_one_private_subnet" {
   }
 
   expect_failures = [var.private_subnet_ids]
+}
+
+run "rejects_non_subnet_private_id" {
+  command = plan
+
+  variables {
+    private_subnet_ids = ["subnet-a1", "b1"]
+  }
+
+  expect_failures = [var.private_subnet_ids]
+}
+
+run "rejects_non_subnet_public_id" {
+  command = plan
+
+  variables {
+    public_subnet_ids = ["subnet-a2", "b2"]
+  }
+
+  expect_failures = [var.public_subnet_ids]
+}
+
+run "rejects_bad_instance_security_group" {
+  command = plan
+
+  variables {
+    instance_security_group_id = "instances"
+  }
+
+  expect_failures = [var.instance_security_group_id]
+}
+
+run "rejects_bad_alb_security_group" {
+  command = plan
+
+  variables {
+    alb_security_group_id = "alb"
+  }
+
+  expect_failures = [var.alb_security_group_id]
 }
 
 run "rejects_one_public_subnet" {
@@ -276,6 +502,36 @@ run "rejects_zero_target_capacity" {
   }
 
   expect_failures = [var.target_capacity_percent]
+}
+
+run "rejects_target_capacity_above_100" {
+  command = plan
+
+  variables {
+    target_capacity_percent = 101
+  }
+
+  expect_failures = [var.target_capacity_percent]
+}
+
+run "rejects_unknown_ssl_policy" {
+  command = plan
+
+  variables {
+    ssl_policy = "TLS1.3"
+  }
+
+  expect_failures = [var.ssl_policy]
+}
+
+run "rejects_bad_access_logs_bucket" {
+  command = plan
+
+  variables {
+    access_logs_bucket = "s3://Logs"
+  }
+
+  expect_failures = [var.access_logs_bucket]
 }
 
 run "rejects_non_acm_certificate" {

@@ -50,6 +50,16 @@ variable "listener_rule_priority" {
   description = "Priority of the service's rule on the shared listener."
 }
 
+variable "use_capacity_provider" {
+  type        = bool
+  description = "Place tasks with the cluster's capacity provider (else the EC2 launch type)."
+}
+
+variable "health_check_grace_period_seconds" {
+  type        = number
+  description = "Seconds a new task may fail health checks."
+}
+
 variable "enable_autoscaling" {
   type        = bool
   description = "Scale the service on CPU."
@@ -114,7 +124,7 @@ module "this" {
 
   name                   = var.name
   cluster_arn            = data.terraform_remote_state.cluster.outputs.cluster_arn
-  capacity_provider_name = data.terraform_remote_state.cluster.outputs.capacity_provider_name
+  capacity_provider_name = var.use_capacity_provider ? data.terraform_remote_state.cluster.outputs.capacity_provider_name : null
   image                  = local.image
   container_port         = var.container_port
   cpu                    = var.cpu
@@ -127,6 +137,8 @@ module "this" {
   listener_arn           = data.terraform_remote_state.cluster.outputs.listener_arn
   listener_rule_priority = var.listener_rule_priority
   enable_autoscaling     = var.enable_autoscaling
+
+  health_check_grace_period_seconds = var.health_check_grace_period_seconds
 }
 
 output "url" {

@@ -1,0 +1,83 @@
+"""Platform timings against a running local stack (`bin/portal` in another terminal, emulator).
+
+Destroys what the stack provisioned, then measures: the platform from nothing; onboarding one service
+from form to applied (approval is immediate); a no-op plan of the service workspace; destroying
+everything (service and platform; the state bucket is prevent_destroy and stays).
+
+    .venv/bin/python benchmarks/platform.py
+"""
+
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+from portal.local_services import local_environment  # noqa: E402
+
+for name, value in local_environment().items():
+    os.environ.setdefault(name, value)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+
+from portal.catalog.onboarding import decommission_service, register_service  # noqa: E402
+from portal.runs.models import RunStatus  # noqa: E402
+from portal.runs.platform import destroy_platform, provision_platform, wait_for  # noqa: E402
+from portal.runs.queueing import approve, queue_change  # noqa: E402
+
+
+def user(name, group):
+    account, _ = User.objects.get_or_create(username=name)
+    account.groups.add(Group.objects.get(name=group))
+    return account
+
+
+def timed(label, action):
+    started = time.monotonic()
+    result = action()
+    print(f"{label:<45} {time.monotonic() - started:7.1f} s", flush=True)
+    return result
+
+
+def onboard(author, approver):
+    service, change = register_service(
+        author, name=f"bench-{uuid.uuid4().hex[:6]}", container_port=8082, cpu=256, memory=512,
+        desired_count=1, health_check_path="/health", image_tag="1.0.0",
+    )
+    wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
+    approve(change, approver)
+    wait_for(change, {RunStatus.APPLIED}, 900)
+    return service
+
+
+def no_op_plan(service, author):
+    workspace = service.workspaces.get(module="ecs-service")
+    wait_for(queue_change("No-op plan", [workspace], author, service=service), {RunStatus.NO_CHANGES}, 600)
+
+
+def destroy_everything(service, author, admin, approver):
+    change = decommission_service(service, author)
+    wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
+    approve(change, approver)
+    wait_for(change, {RunStatus.APPLIED}, 900)
+    destroy_platform(admin, approver)
+
+
+def main():
+    admin, approver, author = user("bench-admin", "admins"), user("bench-approver", "approvers"), user("bench-author", "developers")
+    print("removing what the stack provisioned first (not measured)...", flush=True)
+    destroy_platform(admin, approver)
+    timed("platform from nothing (network, cluster, IAM)", lambda: provision_platform(admin, approver))
+    service = timed("onboard one service, form to applied", lambda: onboard(author, approver))
+    timed("no-op plan of the service workspace", lambda: no_op_plan(service, author))
+    timed("destroy everything", lambda: destroy_everything(service, author, admin, approver))
+
+
+if __name__ == "__main__":
+    main()
