@@ -2,6 +2,7 @@
 workers and the terraform binary."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +24,12 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {message}")
         time.sleep(interval)
+
+
+def record_plan(run, to_add=2):
+    """What the worker records when a plan finishes (the plan itself is not needed here)."""
+    run.start_planning()
+    run.record_plan(to_add=to_add, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
 
 
 @pytest.fixture
@@ -77,11 +84,17 @@ def rq_worker(django_db_setup, django_db_blocker):
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: terraform children go down with it
     )
     wait_until(lambda: Worker.all(connection=redis), 30, message="the RQ worker to register")
     yield worker
     worker.terminate()
-    worker.wait(timeout=30)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        # A warm shutdown waits for the running job; a failed test must not leave terraform running.
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
 
 
 @pytest.fixture(scope="session")

@@ -135,6 +135,9 @@ resource "aws_autoscaling_group" "this" {
   desired_capacity    = var.desired_capacity
   # Managed termination protection needs instances protected from scale-in; ECS lifts it per instance.
   protect_from_scale_in = true
+  # Those protected instances never drain when the group is scaled to 0 on destroy; deleting the
+  # group terminates them instead (the cluster, its capacity provider and services are gone by then).
+  force_delete = true
 
   launch_template {
     id      = aws_launch_template.this.id

@@ -104,9 +104,8 @@ resource "aws_iam_user" "this" {
   name                 = "${var.name_prefix}-${each.key}-admin"
   path                 = var.path
   permissions_boundary = var.permissions_boundary_arn
-  # The portal owns these identities; keys and login profiles made by hand go with them.
-  force_destroy = true
-  tags          = merge(var.tags, { ServiceType = each.key })
+  force_destroy        = var.force_destroy
+  tags                 = merge(var.tags, { ServiceType = each.key })
 }
 
 resource "aws_iam_user_group_membership" "this" {

@@ -62,3 +62,9 @@ variable "tags" {
   description = "Tags added to every resource."
   default     = {}
 }
+
+variable "force_destroy" {
+  type        = bool
+  description = "When a user is destroyed, also delete access keys, login profiles, MFA devices and other credentials made by hand. Off: destroying a user that has them fails and names them, so nobody loses a credential by surprise."
+  default     = false
+}

@@ -150,7 +150,7 @@ run "autoscaling_group_and_capacity_provider" {
   }
 
   assert {
-    condition     = aws_autoscaling_group.this.protect_from_scale_in && aws_ecs_capacity_provider.this.auto_scaling_group_provider[0].managed_termination_protection == "ENABLED"
+    condition     = aws_autoscaling_group.this.protect_from_scale_in && aws_autoscaling_group.this.force_delete && aws_ecs_capacity_provider.this.auto_scaling_group_provider[0].managed_termination_protection == "ENABLED"
     error_message = "Managed termination protection needs instances protected from scale-in."
   }
 

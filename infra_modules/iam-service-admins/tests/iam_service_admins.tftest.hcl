@@ -24,6 +24,28 @@ run "one_administrator_per_type" {
   }
 }
 
+run "credentials_made_by_hand_block_a_destroy_unless_forced" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for u in aws_iam_user.this : u.force_destroy == false])
+    error_message = "By default a user with hand-made credentials is not destroyed silently."
+  }
+}
+
+run "force_destroy_can_be_chosen" {
+  command = plan
+
+  variables {
+    force_destroy = true
+  }
+
+  assert {
+    condition     = alltrue([for u in aws_iam_user.this : u.force_destroy])
+    error_message = "force_destroy reaches every user."
+  }
+}
+
 run "policies_are_limited_to_their_type" {
   command = plan
 
