@@ -13,6 +13,7 @@ urlpatterns = [
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
     path("platform/", include("portal.workspaces.urls")),
+    path("api/", include("portal.api.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]

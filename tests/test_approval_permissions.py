@@ -5,11 +5,7 @@ from django.urls import reverse
 
 from portal.catalog.onboarding import register_service
 from portal.runs.models import RunStatus
-
-
-def record_plan(run, to_add=2):
-    run.start_planning()
-    run.record_plan(to_add=to_add, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
+from tests.conftest import record_plan
 
 
 @pytest.fixture

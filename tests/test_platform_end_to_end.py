@@ -6,6 +6,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from rest_framework.test import APIClient
+
+from portal.api.models import ApiToken
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus
@@ -20,6 +23,49 @@ SERVICE = "art-service-sourcing-data-service"
 
 def refreshed(runs):
     return [Run.objects.get(pk=run.pk) for run in runs]
+
+
+def token_client(user) -> APIClient:
+    _, key = ApiToken.objects.issue(user, label="CI")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def wait_for_runs(client, runs, statuses, timeout):
+    def settled():
+        current = {client.get(f"/api/v1/runs/{run['id']}/").json()["status"] for run in runs}
+        assert not current & {"failed", "stale", "discarded"}, current
+        return current <= statuses
+
+    wait_until(settled, timeout, interval=1, message=f"runs to be {statuses}")
+
+
+def onboard_and_decommission_through_the_api(author, approver, admin, declaration):
+    """What a CI pipeline does: register, wait for the plans, approved by someone else, wait for the
+    applies, read the log; then decommission the same way."""
+    ci, reviewer = token_client(author), token_client(approver)
+    name = declaration["name"]
+
+    registered = ci.post("/api/v1/services/", declaration, format="json")
+    assert registered.status_code == 201, registered.content
+    runs = registered.json()["runs"]
+    wait_for_runs(ci, runs, {"awaiting_approval"}, timeout=300)
+    assert reviewer.post(f"/api/v1/runs/{runs[-1]['id']}/approve/").status_code == 202
+    wait_for_runs(ci, runs, {"applied"}, timeout=600)
+
+    log = ci.get(ci.get(f"/api/v1/runs/{runs[-1]['id']}/").json()["log_url"]).json()
+    assert "Apply complete!" in log["text"] and log["active"] is False
+    service = ci.get(f"/api/v1/services/{name}/").json()
+    assert service["url"].endswith(f"/{settings.SERVICE_NAME_PREFIX}-{name}/")
+    assert {w["latest_run"]["status"] for w in service["workspaces"]} == {"applied"}
+
+    decommissioned = token_client(admin).delete(f"/api/v1/services/{name}/")
+    assert decommissioned.status_code == 202, decommissioned.content
+    runs = decommissioned.json()["runs"]
+    wait_for_runs(ci, runs, {"awaiting_approval"}, timeout=300)
+    assert reviewer.post(f"/api/v1/runs/{runs[0]['id']}/approve/").status_code == 202
+    wait_for_runs(ci, runs, {"applied"}, timeout=600)
 
 
 def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket):
@@ -90,6 +136,11 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     change_run.refresh_from_db()
     assert change_run.status == RunStatus.AWAITING_APPROVAL
     assert ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]["taskDefinition"] == task_definition
+
+    # The same through the API only, as CI does it, for a second service.
+    onboard_and_decommission_through_the_api(
+        author, approver, admin, {**service_form_data, "name": "api-onboarded", "container_port": 8083}
+    )
 
     # Decommission (the pending change is superseded), then destroy the platform.
     from portal.catalog.onboarding import decommission_service

@@ -1,7 +1,34 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from portal.catalog import rules
+
+
+class ServiceQuerySet(models.QuerySet):
+    def with_runs(self):
+        """Services with their workspaces, each workspace's latest run (`latest_runs`, at most one)
+        and the routed URL (`applied_url`): a fixed number of queries however many services."""
+        from portal.runs.models import Run, RunStatus
+        from portal.workspaces.models import Workspace
+
+        latest = Run.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at").values("pk")[:1]
+        latest_runs = Run.objects.filter(pk=Subquery(latest)).select_related("requested_by", "approved_by")
+        applied_url = (
+            Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service", status=RunStatus.APPLIED)
+            .order_by("-finished_at")
+            .values("outputs__url")[:1]
+        )
+        return (
+            self.select_related("created_by")
+            .annotate(applied_url=Subquery(applied_url))
+            .prefetch_related(
+                Prefetch(
+                    "workspaces",
+                    queryset=Workspace.objects.prefetch_related(Prefetch("runs", latest_runs, to_attr="latest_runs")),
+                )
+            )
+        )
 
 
 class Service(models.Model):
@@ -47,6 +74,8 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ServiceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -62,6 +91,8 @@ class Service(models.Model):
         """Where the load balancer routes to the service, once its workspace was applied."""
         from portal.runs.models import Run, RunStatus
 
+        if hasattr(self, "applied_url"):
+            return self.applied_url
         applied = (
             Run.objects.filter(workspace__service=self, workspace__module="ecs-service", status=RunStatus.APPLIED)
             .order_by("-finished_at")

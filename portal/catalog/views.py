@@ -1,13 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs.queueing import WorkspaceBusy
-from portal.workspaces.models import Workspace
 
 
 @login_required
@@ -48,10 +46,5 @@ def service_change(request, name):
 
 @login_required
 def service_detail(request, name):
-    service = get_object_or_404(
-        Service.objects.prefetch_related(
-            Prefetch("workspaces", queryset=Workspace.objects.prefetch_related("runs"))
-        ),
-        name=name,
-    )
+    service = get_object_or_404(Service.objects.with_runs(), name=name)
     return render(request, "catalog/service_detail.html", {"service": service})
