@@ -2,7 +2,6 @@ from collections.abc import Mapping
 
 from django.forms.models import model_to_dict
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -13,9 +12,9 @@ from portal.workspaces.models import Workspace
 
 
 class PlanSummarySerializer(serializers.Serializer):
-    add = serializers.IntegerField(source="to_add")
-    change = serializers.IntegerField(source="to_change")
-    destroy = serializers.IntegerField(source="to_destroy")
+    add = serializers.IntegerField()
+    change = serializers.IntegerField()
+    destroy = serializers.IntegerField()
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -23,7 +22,9 @@ class RunSerializer(serializers.ModelSerializer):
     state_key = serializers.CharField()
     status_display = serializers.CharField(source="get_status_display")
     change_id = serializers.UUIDField(allow_null=True, help_text="Runs approved together; null for the bootstrap.")
-    plan = serializers.SerializerMethodField(help_text="What the plan does; null until the plan finished.")
+    plan = PlanSummarySerializer(
+        source="plan_summary", read_only=True, allow_null=True, help_text="What the plan does; null until the plan finished."
+    )
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", allow_null=True, read_only=True)
     log_url = serializers.SerializerMethodField(help_text="Read the log from a character offset.")
@@ -35,10 +36,6 @@ class RunSerializer(serializers.ModelSerializer):
             "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
             "finished_at", "log_url",
         ]
-
-    @extend_schema_field(PlanSummarySerializer(allow_null=True))
-    def get_plan(self, run):
-        return PlanSummarySerializer(run).data if run.has_plan_summary else None
 
     def get_log_url(self, run) -> str:
         return reverse("api:run-log", kwargs={"pk": run.pk}) + "?offset=0"
@@ -53,16 +50,11 @@ class RunLogSerializer(serializers.Serializer):
 
 class WorkspaceSerializer(serializers.ModelSerializer):
     state_key = serializers.CharField()
-    latest_run = serializers.SerializerMethodField()
+    latest_run = RunSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Workspace
         fields = ["path", "module", "state_key", "latest_run"]
-
-    @extend_schema_field(RunSerializer(allow_null=True))
-    def get_latest_run(self, workspace):
-        runs = workspace.latest_runs  # prefetched by Service.objects.with_runs()
-        return RunSerializer(runs[0]).data if runs else None
 
 
 class FormValidated:

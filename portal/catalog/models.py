@@ -13,7 +13,12 @@ class ServiceQuerySet(models.QuerySet):
         from portal.workspaces.models import Workspace
 
         latest = Run.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at").values("pk")[:1]
-        latest_runs = Run.objects.filter(pk=Subquery(latest)).select_related("requested_by", "approved_by")
+        # Without the log (it can run to megabytes) and the outputs: a listing needs neither.
+        latest_runs = (
+            Run.objects.filter(pk=Subquery(latest))
+            .select_related("requested_by", "approved_by")
+            .defer("log", "outputs")
+        )
         applied_url = (
             Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service", status=RunStatus.APPLIED)
             .order_by("-finished_at")
@@ -25,7 +30,9 @@ class ServiceQuerySet(models.QuerySet):
             .prefetch_related(
                 Prefetch(
                     "workspaces",
-                    queryset=Workspace.objects.prefetch_related(Prefetch("runs", latest_runs, to_attr="latest_runs")),
+                    queryset=Workspace.objects.defer("variables").prefetch_related(
+                        Prefetch("runs", latest_runs, to_attr="latest_runs")
+                    ),
                 )
             )
         )

@@ -151,6 +151,12 @@ class Run(models.Model):
     def has_plan_summary(self) -> bool:
         return self.to_add is not None
 
+    @property
+    def plan_summary(self) -> dict | None:
+        if not self.has_plan_summary:
+            return None
+        return {"add": self.to_add, "change": self.to_change, "destroy": self.to_destroy}
+
     def can_be_approved_by(self, user) -> bool:
         return (
             self.status == RunStatus.AWAITING_APPROVAL

@@ -39,4 +39,6 @@ class Workspace(models.Model):
         return self.service_id is None
 
     def latest_run(self):
+        if hasattr(self, "latest_runs"):  # prefetched by Service.objects.with_runs()
+            return self.latest_runs[0] if self.latest_runs else None
         return self.runs.order_by("-created_at").first()

@@ -4,7 +4,7 @@ Destroys what the stack provisioned, then measures: the platform from nothing; o
 from form to applied (approval is immediate); a no-op plan of the service workspace; destroying
 everything (service and platform; the state bucket is prevent_destroy and stays).
 
-    .venv/bin/python benchmarks/platform.py
+    .venv/bin/python benchmarks/platform_lifecycle.py
 """
 
 import os
