@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portal.api import pages as token_pages
 from portal.health import healthz
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
     path("platform/", include("portal.workspaces.urls")),
+    path("tokens/", token_pages.token_list, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),
     path("api/", include("portal.api.urls")),
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),

@@ -408,3 +408,38 @@ def test_unknown_api_path_and_bad_page_size_answer_in_json(developer):
     assert_error(developer.get("/api/v1/runs/not-a-uuid/"), 404, "not_found")
     body = assert_error(developer.get(SERVICES, {"page_size": 0}), 400, "invalid")
     assert list(body["fields"]) == ["page_size"]
+
+
+# --- the token page ------------------------------------------------------------------------------
+
+
+def test_token_page_shows_a_new_key_once_and_revoking_it_ends_its_use(client, make_user):
+    user = make_user("pipeline-owner", "developers")
+    client.force_login(user)
+
+    issued = client.post("/tokens/", {"label": "sourcing pipeline"}).content.decode()
+    key = issued.split('<code id="new-key">')[1].split("</code>")[0]
+    later = client.get("/tokens/").content.decode()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    before = api.get(SERVICES).status_code
+    token = ApiToken.objects.get(user=user)
+    client.post(f"/tokens/{token.pk}/revoke/")
+
+    assert before == 200
+    assert key not in later and "sourcing pipeline" in later and f"…{key[-4:]}" in later
+    assert_error(api.get(SERVICES), 401, "authentication_failed")
+
+
+def test_token_page_refuses_an_empty_label_and_other_users_tokens(client, make_user):
+    owner, other = make_user("owner", "developers"), make_user("other", "developers")
+    token, _ = ApiToken.objects.issue(owner, label="mine")
+    client.force_login(other)
+
+    refused = client.post("/tokens/", {"label": ""})
+    revoke = client.post(f"/tokens/{token.pk}/revoke/")
+
+    assert b"This field is required." in refused.content and b'id="new-key"' not in refused.content
+    assert revoke.status_code == 404
+    token.refresh_from_db()
+    assert token.revoked_at is None and ApiToken.objects.filter(user=other).count() == 0
