@@ -8,7 +8,8 @@ from portal.catalog import rules
 class ServiceQuerySet(models.QuerySet):
     def with_runs(self):
         """Services with their workspaces, each workspace's latest run (`latest_runs`, at most one)
-        and the routed URL (`applied_url`): a fixed number of queries however many services."""
+        and `applied_url`, where the load balancer routes to the service once its workspace was
+        applied (None before): a fixed number of queries however many services."""
         from portal.runs.models import Run, RunStatus
         from portal.workspaces.models import Workspace
 
@@ -93,19 +94,6 @@ class Service(models.Model):
     def listener_rule_priority(self) -> int:
         """Unique per service on the shared listener (ALB priorities are 1-50000)."""
         return self.pk
-
-    def url(self) -> str | None:
-        """Where the load balancer routes to the service, once its workspace was applied."""
-        from portal.runs.models import Run, RunStatus
-
-        if hasattr(self, "applied_url"):
-            return self.applied_url
-        applied = (
-            Run.objects.filter(workspace__service=self, workspace__module="ecs-service", status=RunStatus.APPLIED)
-            .order_by("-finished_at")
-            .first()
-        )
-        return applied.outputs.get("url") if applied else None
 
     @property
     def resource_name(self) -> str:
