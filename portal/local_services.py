@@ -203,6 +203,9 @@ def local_environment() -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL", DEFAULT_REDIS_URL),
         "AWS_ENDPOINT_URL": os.environ.get("AWS_ENDPOINT_URL", DEFAULT_AWS_ENDPOINT_URL),
         "AWS_REGION": os.environ.get("AWS_REGION", "eu-west-1"),
+        # The local stack is for trying the portal on one's own machine: Django's debug pages, and the
+        # built-in secret key it allows, are on here and nowhere else.
+        "DJANGO_DEBUG": os.environ.get("DJANGO_DEBUG", "1"),
     }
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]  # boto3 reads only this one
     for name, value in EMULATOR_CREDENTIALS.items():

@@ -4,6 +4,8 @@ import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
 
@@ -25,9 +27,29 @@ def database_from_url(url: str) -> dict:
     }
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "local-development-only-not-a-secret")
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Off unless the local stack (bin/portal) turns it on: DEBUG pages show settings and tracebacks.
+DEBUG = env_bool("DJANGO_DEBUG", False)
+DEVELOPMENT_SECRET_KEY = "local-development-only-not-a-secret"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set: the portal does not serve with its built-in development key unless "
+        "DJANGO_DEBUG=1 (bin/portal sets it for the local stack). Set DJANGO_SECRET_KEY to a long random value."
+    )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+# Served over HTTPS (PORTAL_HTTPS=1, e.g. behind a TLS-terminating proxy that sets X-Forwarded-Proto):
+# cookies only over TLS, HSTS, and plain HTTP redirected.
+HTTPS = env_bool("PORTAL_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("PORTAL_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -139,8 +161,23 @@ TERRAFORM_PROVIDER_MIRROR_CANDIDATES = [
     str(Path.home() / ".terraform.d" / "plugins"),
 ]
 
-# Environment variables whose values must never reach a stored log line.
+# Environment variables whose values must never reach a stored log line (the passwords inside
+# DATABASE_URL and REDIS_URL are masked too, see portal.runs.masking).
 SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DJANGO_SECRET_KEY"]
+
+# The only environment variables terraform is started with: what the AWS provider and the S3 backend
+# read, and what a process needs to run. Nothing of the portal's own (DATABASE_URL, DJANGO_SECRET_KEY).
+TERRAFORM_ENV_ALLOWED = [
+    "PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE", "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_EC2_METADATA_DISABLED",
+    "TF_LOG", "TF_LOG_PATH",
+]
 
 LOGGING = {
     "version": 1,

@@ -20,3 +20,5 @@ urlpatterns = [
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "portal.error_pages.bad_request"

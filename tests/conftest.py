@@ -27,9 +27,14 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = 
 
 
 def record_plan(run, to_add=2):
-    """What the worker records when a plan finishes (the plan itself is not needed here)."""
+    """What the worker records when a plan finishes (the plan itself is not needed here), and the
+    workflow's step after it."""
+    from portal.runs.workflow import advance
+
     run.start_planning()
     run.record_plan(to_add=to_add, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
+    if run.change_id:
+        advance(run.change)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ pytest-django reads the Django settings: the environment the tests and their wor
 AWS emulator (moto server) of this session's own on a free port."""
 
 import os
+import secrets
 import socket
 import tempfile
 
@@ -14,6 +15,9 @@ def free_port() -> int:
 
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:56379/15")
+# DEBUG is off in tests, as in production, so the portal wants a secret key of its own.
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.pop("DJANGO_DEBUG", None)
 os.environ["RQ_QUEUE"] = f"portal-tests-{os.getpid()}"
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-test-workspaces-")
 os.environ.update(

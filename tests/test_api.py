@@ -217,15 +217,20 @@ def test_patch_changes_sizing_and_queues_a_plan(developer, registered):
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert (body["service"]["cpu"], body["service"]["desired_count"]) == (512, 2)
+    # Proposed, not applied: the declaration fields read the applied revision (none yet).
+    assert (body["service"]["cpu"], body["service"]["desired_count"]) == (None, None)
+    proposed = body["service"]["proposed"]
+    assert (proposed["number"], proposed["cpu"], proposed["desired_count"]) == (2, 512, 2)
+    assert [d["text"] for d in proposed["diff"]] == ["cpu 256 -> 512", "desired_count 1 -> 2"]
     assert [run["status"] for run in body["runs"]] == ["queued", "queued"]
+    assert body["runs"][1]["declaration_diff"] == proposed["diff"]
     assert Run.objects.filter(change=change, status=RunStatus.STALE).count() == 2
 
 
 def test_patch_without_a_change_queues_nothing(developer, registered):
     service, _ = registered
 
-    response = developer.patch(f"{SERVICES}{service.name}/", {"cpu": service.cpu}, format="json")
+    response = developer.patch(f"{SERVICES}{service.name}/", {"cpu": 256}, format="json")
 
     assert response.status_code == 200 and response.json()["runs"] == []
 
@@ -236,8 +241,7 @@ def test_patch_refuses_bad_sizing_and_changes_nothing(developer, registered):
     body = assert_error(developer.patch(f"{SERVICES}{service.name}/", {"memory": 1}, format="json"), 400, "invalid")
 
     assert list(body["fields"]) == ["memory"]
-    service.refresh_from_db()
-    assert service.memory == 512 and Run.objects.count() == 2
+    assert service.revisions.count() == 1 and Run.objects.count() == 2
 
 
 def test_patch_while_a_plan_runs_is_409(developer, registered):
@@ -245,8 +249,7 @@ def test_patch_while_a_plan_runs_is_409(developer, registered):
     change.runs_in_order()[1].start_planning()
 
     assert_error(developer.patch(f"{SERVICES}{service.name}/", {"cpu": 512}, format="json"), 409, "workspace_busy")
-    service.refresh_from_db()
-    assert service.cpu == 256
+    assert service.revisions.count() == 1, "a refused change leaves no revision behind"
 
 
 def test_patch_needs_the_permission(approver, registered):
@@ -262,7 +265,7 @@ def test_deployment_queues_a_plan_of_the_tag(developer, registered):
     again = developer.post(url, {"image_tag": "1.1.0"}, format="json")
 
     assert response.status_code == 201, response.content
-    assert response.json()["service"]["image_tag"] == "1.1.0"
+    assert response.json()["service"]["proposed"]["image_tag"] == "1.1.0"
     assert len(response.json()["runs"]) == 2
     assert again.status_code == 200 and again.json()["runs"] == []
 
@@ -346,7 +349,7 @@ def test_the_author_cannot_approve(api, service_form_data):
     _, change = register_service(author.user, **service_form_data)
     run = planned(change)[0]
 
-    assert_error(author.post(f"/api/v1/runs/{run.pk}/approve/"), 403, "permission_denied")
+    assert_error(author.post(f"/api/v1/runs/{run.pk}/approve/"), 403, "own_change")
     run.refresh_from_db()
     assert run.status == RunStatus.AWAITING_APPROVAL
 
@@ -354,7 +357,7 @@ def test_the_author_cannot_approve(api, service_form_data):
 def test_approving_needs_the_permission(api, registered):
     _, change = registered
     run = planned(change)[0]
-    assert_error(api("other-dev", "developers").post(f"/api/v1/runs/{run.pk}/approve/"), 403, "permission_denied")
+    assert_error(api("other-dev", "developers").post(f"/api/v1/runs/{run.pk}/approve/"), 403, "not_approver")
 
 
 def test_approving_a_run_still_planning_or_stale_is_409(approver, registered):
@@ -362,10 +365,10 @@ def test_approving_a_run_still_planning_or_stale_is_409(approver, registered):
     first, second = change.runs_in_order()
     record_plan(first)
 
-    assert_error(approver.post(f"/api/v1/runs/{second.pk}/approve/"), 409, "not_awaiting_approval")
-    assert_error(approver.post(f"/api/v1/runs/{first.pk}/approve/"), 409, "change_not_planned")
+    assert_error(approver.post(f"/api/v1/runs/{second.pk}/approve/"), 409, "plan_running")
+    assert_error(approver.post(f"/api/v1/runs/{first.pk}/approve/"), 409, "plan_running")
     first.mark_stale("Superseded.")
-    assert_error(approver.post(f"/api/v1/runs/{first.pk}/approve/"), 409, "not_awaiting_approval")
+    assert_error(approver.post(f"/api/v1/runs/{first.pk}/approve/"), 409, "stale")
 
 
 def test_discard_by_the_author_is_202_then_409(developer, registered):
@@ -384,7 +387,7 @@ def test_discard_by_another_developer_is_403(api, registered):
     _, change = registered
     run = planned(change)[0]
 
-    assert_error(api("other-dev", "developers").post(f"/api/v1/runs/{run.pk}/discard/"), 403, "permission_denied")
+    assert_error(api("other-dev", "developers").post(f"/api/v1/runs/{run.pk}/discard/"), 403, "not_allowed")
     run.refresh_from_db()
     assert run.status == RunStatus.AWAITING_APPROVAL
 

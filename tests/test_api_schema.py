@@ -1,5 +1,9 @@
 """Schemathesis generates requests from the published OpenAPI schema, valid and invalid, and checks
-that no answer is a 500 or contradicts the schema (status code, content type, body, headers)."""
+that no answer is a 500 or contradicts the schema (status code, content type, body, headers).
+
+Generated data alone rarely reaches the inputs that break parsers, so hooks mix in values known to
+do so: digits that are not ASCII, numbers too long to parse, negative offsets, NUL bytes, and strings
+long enough to overflow what is derived from them (a change's title)."""
 
 import pytest
 import schemathesis
@@ -7,6 +11,8 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -14,7 +20,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from schemathesis.checks import not_a_server_error
 
 from portal.api.models import ApiToken
 from portal.catalog.onboarding import register_service
@@ -29,9 +34,65 @@ CHECKS = [
     negative_data_rejection,
 ]
 
+HOSTILE_VALUES = [
+    "١٢٨",  # Arabic-Indic digits: str.isdigit() says yes, and int() accepts them
+    "²",  # a superscript: str.isdigit() says yes, int() raises
+    "𝟏𝟐𝟖",  # mathematical digits
+    "9" * 5000,  # past Python's 4300-digit int() limit
+    "9" * 30,  # parses, but overflows every database integer
+    "-1",
+    "\x00",
+    "a\x00b",
+    "/" + "a" * 1000,  # a valid health check path that overflows a title derived from it
+    "a" * 5000,
+    True,
+    2.5,
+    -(2**63),
+]
 
 # Generating the schema needs Django (set up by pytest-django before collection), not the database.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+
+
+def with_hostile_values(values: dict | None, names: list[str]) -> st.SearchStrategy:
+    """The generated values, or the same with one parameter replaced by a hostile value."""
+    names = sorted(set(names) | set(values or {}))
+    if not names:
+        return st.just(values)
+    hostile = st.builds(
+        lambda name, value: {**(values or {}), name: value},
+        st.sampled_from(names),
+        st.sampled_from(HOSTILE_VALUES),
+    )
+    return st.one_of(st.just(values), hostile)
+
+
+def as_text(value) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+@schema.hook
+def flatmap_query(ctx, query):
+    names = [parameter.name for parameter in ctx.operation.query]
+    return with_hostile_values(query, names).map(
+        lambda q: {k: as_text(v) for k, v in q.items()} if q else q
+    )
+
+
+@schema.hook
+def flatmap_path_parameters(ctx, path_parameters):
+    if not path_parameters or "name" not in path_parameters:
+        return st.just(path_parameters)
+    return with_hostile_values(path_parameters, ["name"]).map(
+        lambda p: {k: as_text(v) for k, v in p.items()}
+    )
+
+
+@schema.hook
+def flatmap_body(ctx, body):
+    if not isinstance(body, dict):
+        return st.just(body)
+    return with_hostile_values(body, list(body))
 
 
 @pytest.fixture
@@ -52,6 +113,6 @@ def admin_token(db, make_user, service_form_data):
 
 
 @schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_matches_its_schema(case, admin_token):
     case.call_and_validate(headers={"Authorization": f"Token {admin_token}"}, checks=CHECKS)

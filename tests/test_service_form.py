@@ -88,5 +88,12 @@ def test_a_user_outside_developers_cannot_register(client, make_user, service_fo
 
     response = client.post(reverse("catalog:service-register"), service_form_data)
 
+    assert response.status_code == 403
+    assert not Service.objects.exists()
+
+
+def test_an_anonymous_visitor_is_sent_to_log_in(db, client, service_form_data):
+    response = client.post(reverse("catalog:service-register"), service_form_data)
+
     assert response.status_code == 302 and "/login/" in response.url
     assert not Service.objects.exists()

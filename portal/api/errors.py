@@ -1,16 +1,29 @@
 """Every error the API returns has one shape: {"status", "code", "detail", "fields"}."""
 
+from django.core.exceptions import BadRequest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import exception_handler
+
+from portal.params import InvalidParameter
+from portal.runs.workflow import Refused
 
 
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The resource is not in a state that allows this."
     default_code = "conflict"
+
+
+class Refusal(APIException):
+    """A refusal of the change workflow: its code and sentence, as the pages show them."""
+
+    def __init__(self, refusal):
+        super().__init__(refusal.message, code=refusal.code)
+        self.status_code = refusal.http_status
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -31,6 +44,14 @@ def handle(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, InvalidParameter):
+        exc = ValidationError({exc.name: [exc.message]})
+    elif isinstance(exc, BadRequest):
+        exc = exceptions.ParseError(str(exc), code="malformed")
+    elif isinstance(exc, DjangoValidationError):
+        exc = ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+    elif isinstance(exc, Refused):
+        exc = Refusal(exc.refusal)
     response = exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling, logged with its traceback

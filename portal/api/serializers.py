@@ -1,14 +1,22 @@
 from collections.abc import Mapping
 
-from django.forms.models import model_to_dict
 from django.urls import reverse
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
-from portal.catalog.models import Service
+from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
 from portal.workspaces.models import Workspace
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True, help_text="Null when the field had no value before (a registration).")
+    new = serializers.JSONField()
+    text = serializers.CharField(source="__str__", help_text="e.g. `cpu 256 -> 1024`")
 
 
 class PlanSummarySerializer(serializers.Serializer):
@@ -28,17 +36,26 @@ class RunSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", allow_null=True, read_only=True)
     log_url = serializers.SerializerMethodField(help_text="Read the log from a character offset.")
+    declaration_diff = serializers.SerializerMethodField(
+        help_text="What the run's change proposes against the declaration it started from; empty for "
+        "platform changes and decommissions."
+    )
 
     class Meta:
         model = Run
         fields = [
-            "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "plan", "error",
+            "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "declaration_diff", "plan", "error",
             "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
             "finished_at", "log_url",
         ]
 
     def get_log_url(self, run) -> str:
         return reverse("api:run-log", kwargs={"pk": run.pk}) + "?offset=0"
+
+    @extend_schema_field(FieldChangeSerializer(many=True))
+    def get_declaration_diff(self, run) -> list:
+        revision = run.change.revision if run.change_id else None
+        return FieldChangeSerializer(revision.diff() if revision else [], many=True).data
 
 
 class RunLogSerializer(serializers.Serializer):
@@ -81,25 +98,57 @@ class FormValidated:
     def make_form(self, data):
         if self.instance is None:
             return self.form_class(data)
-        # Fields left out keep their current values; the form works on a copy, not the instance.
-        current = model_to_dict(self.instance, fields=self.form_class._meta.fields)
-        return self.form_class({**current, **data}, instance=Service.objects.get(pk=self.instance.pk))
+        # Fields left out keep the values of the declaration a change starts from (the applied one).
+        return self.form_class({**self.instance.base_revision().declaration(), **data})
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    proposed_by = serializers.CharField(source="proposed_by.username", read_only=True, allow_null=True)
+    diff = FieldChangeSerializer(many=True, read_only=True, help_text="Against the revision it was based on.")
+
+    class Meta:
+        model = ServiceRevision
+        fields = ["number", *DECLARATION_FIELDS, "proposed_by", "proposed_at", "diff"]
+
+
+def applied_field(name: str) -> serializers.Field:
+    """A declaration field: written in a registration's body, read back from the applied revision."""
+    model_field = ServiceRevision._meta.get_field(name)
+    kind = serializers.IntegerField if isinstance(model_field, models.IntegerField) else serializers.CharField
+    return kind(
+        source=f"applied_revision.{name}",
+        allow_null=True,
+        help_text=f"{model_field.help_text} Reads the applied value: null until the first change has applied.",
+    )
 
 
 class ServiceSerializer(FormValidated, serializers.ModelSerializer):
-    """The declaration (validated by the registration form) and what the portal made of it."""
+    """The declaration (validated by the registration form) and what the portal made of it.
+
+    The declaration fields read back the *applied* declaration (null until the first change has
+    applied); a change waiting for approval is under `proposed`."""
 
     form_class = ServiceForm
+    container_port = applied_field("container_port")
+    cpu = applied_field("cpu")
+    memory = applied_field("memory")
+    desired_count = applied_field("desired_count")
+    health_check_path = applied_field("health_check_path")
+    image_tag = applied_field("image_tag")
+    status = serializers.ChoiceField(choices=Lifecycle.choices, read_only=True)
     url = serializers.CharField(source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied.")
     created_by = serializers.CharField(source="created_by.username", read_only=True)
+    applied_revision = serializers.IntegerField(source="applied_revision.number", read_only=True, allow_null=True)
+    proposed = RevisionSerializer(source="proposed_revision", read_only=True, allow_null=True, help_text="The declaration a pending change proposes; null when none is pending.")
     workspaces = WorkspaceSerializer(many=True, read_only=True)
 
     class Meta:
         model = Service
         fields = [
-            "name", "container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag",
-            "url", "created_by", "created_at", "updated_at", "workspaces",
+            "name", "status", *DECLARATION_FIELDS, "applied_revision", "proposed",
+            "url", "created_by", "created_at", "updated_at", "decommissioned_at", "workspaces",
         ]
+        read_only_fields = ["decommissioned_at"]
 
 
 class ServiceChangeSerializer(FormValidated, serializers.ModelSerializer):
@@ -112,7 +161,7 @@ class ServiceChangeSerializer(FormValidated, serializers.ModelSerializer):
     }
 
     class Meta:
-        model = Service
+        model = ServiceRevision
         fields = ["container_port", "cpu", "memory", "desired_count", "health_check_path"]
         extra_kwargs = {name: {"required": False} for name in fields}
 
@@ -129,7 +178,7 @@ class DeploymentSerializer(FormValidated, serializers.ModelSerializer):
     required_fields = ["image_tag"]
 
     class Meta:
-        model = Service
+        model = ServiceRevision
         fields = ["image_tag"]
 
 

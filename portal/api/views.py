@@ -1,14 +1,15 @@
 """Version 1 of the API: what people do in the browser, for CI. Views are thin; the work is done by
-the same functions the pages call (portal.catalog.onboarding, portal.runs.queueing)."""
+the same functions the pages call (portal.catalog.onboarding, portal.runs.workflow), and a refusal
+of the workflow answers with its own code and sentence (portal.api.errors)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.errors import Conflict, error_responses
+from portal import params
+from portal.api.errors import error_responses
 from portal.api.serializers import (
     DeploymentSerializer,
     QueuedSerializer,
@@ -17,13 +18,26 @@ from portal.api.serializers import (
     ServiceChangeSerializer,
     ServiceSerializer,
 )
-from portal.catalog.models import Service
+from portal.catalog import rules
+from portal.catalog.lookup import service_named, services_in
+from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
-from portal.runs import queueing
-from portal.runs.models import Run, RunStatus
+from portal.runs import workflow
+from portal.runs.models import Run
 
-READ_ERRORS = error_responses(401, 403, 404)
+READ_ERRORS = error_responses(400, 401, 403, 404)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409)
+SERVICE_NAME = OpenApiParameter(
+    "name",
+    {
+        "type": "string",
+        "pattern": rules.NAME_PATTERN.pattern.replace("\\Z", "$"),
+        "minLength": rules.NAME_MIN_LENGTH,
+        "maxLength": rules.NAME_MAX_LENGTH,
+    },
+    OpenApiParameter.PATH,
+    description="The service's name; a malformed one is 400.",
+)
 
 
 class ModelPermissions(permissions.DjangoModelPermissions):
@@ -38,16 +52,38 @@ def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Res
     return Response(QueuedSerializer({"service": service, "runs": runs}).data, status=http_status)
 
 
-def busy_is_conflict(function, *args, **kwargs):
-    try:
-        return function(*args, **kwargs)
-    except queueing.WorkspaceBusy as exc:
-        raise Conflict(str(exc), code="workspace_busy")
+class KnownQueryParameters:
+    """Refuses query parameters the endpoint does not know: a typo (`?pagesize=`) should be heard
+    about, not silently ignored."""
+
+    query_parameters: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - set(self.query_parameters) - {"format"})
+        if unknown:
+            known = ", ".join(self.query_parameters) or "none"
+            raise ValidationError({name[:50]: [f"Unknown query parameter; this endpoint takes: {known}."] for name in unknown[:5]})
+
+
+class ServiceLookup:
+    """The service is found by name the same way the pages find it: a malformed name is 400."""
+
+    def get_object(self):
+        service = service_named(self.kwargs["name"], self.get_queryset())
+        self.check_object_permissions(self.request, service)
+        return service
 
 
 @extend_schema_view(
     get=extend_schema(
         summary="List services",
+        description="Active and decommissioning services by default; `status` filters by lifecycle.",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=["all", *Lifecycle.values], description="`all`, or one lifecycle state."
+            )
+        ],
         responses={200: ServiceSerializer(many=True), **error_responses(400, 401, 403, 404)},
     ),
     post=extend_schema(
@@ -58,10 +94,14 @@ def busy_is_conflict(function, *args, **kwargs):
         responses={201: QueuedSerializer, **WRITE_ERRORS},
     ),
 )
-class ServiceListView(generics.ListCreateAPIView):
+class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
     permission_classes = [ModelPermissions]
+    query_parameters = ("page", "page_size", "status")
+
+    def get_queryset(self):
+        return services_in(self.request.query_params.get("status")).with_runs()
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -70,22 +110,26 @@ class ServiceListView(generics.ListCreateAPIView):
         return queued(service, change)
 
 
+@extend_schema(parameters=[SERVICE_NAME])
 @extend_schema_view(
     get=extend_schema(summary="A service", responses={200: ServiceSerializer, **READ_ERRORS}),
     patch=extend_schema(
         summary="Change sizing, desired count or health check",
-        description="Renders the workspaces again and queues a plan; nothing is applied without approval. "
-        "`runs` is empty when nothing changed.",
+        description="Proposes the applied declaration plus these fields as a new revision and queues its "
+        "plans; nothing is applied, and the applied declaration does not move, until it is approved and "
+        "applied. A change still waiting for approval is superseded. `runs` is empty when nothing changed.",
         request=ServiceChangeSerializer,
         responses={200: QueuedSerializer, **WRITE_ERRORS},
     ),
     delete=extend_schema(
         summary="Decommission a service",
-        description="Queues destroy plans of the service's workspaces; they need approval like any other.",
-        responses={202: QueuedSerializer, **error_responses(401, 403, 404, 409)},
+        description="Queues destroy plans of the service's workspaces; they need approval like any other. "
+        "The repository's images are deleted with it. The service is `decommissioning` until the change "
+        "has applied, then `decommissioned`, and its name can be registered again.",
+        responses={202: QueuedSerializer, **error_responses(400, 401, 403, 404, 409)},
     ),
 )
-class ServiceDetailView(generics.RetrieveUpdateDestroyAPIView):
+class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUpdateDestroyAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
     permission_classes = [ModelPermissions]
@@ -96,30 +140,31 @@ class ServiceDetailView(generics.RetrieveUpdateDestroyAPIView):
         service = self.get_object()
         serializer = ServiceChangeSerializer(service, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        change = busy_is_conflict(change_service, service, request.user, **serializer.validated_data)
+        change = change_service(service, request.user, **serializer.validated_data)
         return queued(service, change, status.HTTP_200_OK)
 
     def destroy(self, request, *args, **kwargs):
         service = self.get_object()
-        change = busy_is_conflict(decommission_service, service, request.user)
+        change = decommission_service(service, request.user)
         return queued(service, change, status.HTTP_202_ACCEPTED)
 
 
 @extend_schema(
+    parameters=[SERVICE_NAME],
     summary="Deploy an image tag",
     description="Queues plans that run the tag; `runs` is empty (200) when the service already runs it.",
     request=DeploymentSerializer,
     responses={201: QueuedSerializer, 200: QueuedSerializer, **WRITE_ERRORS},
 )
-class DeploymentView(APIView):
+class DeploymentView(KnownQueryParameters, APIView):
     queryset = Service.objects.all()  # for ModelPermissions: a deployment changes the service
     permission_classes = [ModelPermissions]
 
     def post(self, request, name):
-        service = get_object_or_404(Service, name=name)
+        service = service_named(name)
         serializer = DeploymentSerializer(service, data=request.data)
         serializer.is_valid(raise_exception=True)
-        change = busy_is_conflict(change_service, service, request.user, **serializer.validated_data)
+        change = change_service(service, request.user, **serializer.validated_data)
         return queued(service, change, status.HTTP_201_CREATED if change else status.HTTP_200_OK)
 
     def check_permissions(self, request):
@@ -130,11 +175,11 @@ class DeploymentView(APIView):
 
 
 def runs_queryset():
-    return Run.objects.select_related("workspace", "requested_by", "approved_by")
+    return Run.objects.select_related("workspace", "requested_by", "approved_by", "change__revision__based_on")
 
 
 @extend_schema(summary="A run", responses={200: RunSerializer, **READ_ERRORS})
-class RunDetailView(generics.RetrieveAPIView):
+class RunDetailView(KnownQueryParameters, generics.RetrieveAPIView):
     queryset = runs_queryset()
     serializer_class = RunSerializer
     permission_classes = [ModelPermissions]
@@ -142,72 +187,70 @@ class RunDetailView(generics.RetrieveAPIView):
 
 @extend_schema(
     summary="Follow a run's log",
-    parameters=[OpenApiParameter("offset", int, description="Characters already read; 0 for the whole log.")],
-    responses={200: RunLogSerializer, **READ_ERRORS},
+    parameters=[
+        OpenApiParameter(
+            "offset", {"type": "integer", "minimum": 0}, description="Characters already read; 0 for the whole log."
+        )
+    ],
+    responses={200: RunLogSerializer, **error_responses(400, 401, 403, 404)},
 )
-class RunLogView(generics.RetrieveAPIView):
+class RunLogView(KnownQueryParameters, generics.RetrieveAPIView):
     queryset = runs_queryset()
     permission_classes = [ModelPermissions]
     serializer_class = RunLogSerializer
+    query_parameters = ("offset",)
 
     def retrieve(self, request, *args, **kwargs):
         run = self.get_object()
-        offset = request.query_params.get("offset", "0")
-        offset = int(offset) if offset.isdigit() else 0
-        text = run.log[offset:]
-        return Response({"status": run.status, "active": run.is_active, "text": text, "next_offset": offset + len(text)})
+        text, next_offset = run.log_from(params.whole_number(request.query_params, "offset", default=0))
+        return Response({"status": run.status, "active": run.is_active, "text": text, "next_offset": next_offset})
 
 
-class RunActionView(generics.GenericAPIView):
-    queryset = runs_queryset().select_related("change")
-    permission_classes = [permissions.IsAuthenticated]
+class RunActionView(KnownQueryParameters, generics.GenericAPIView):
+    """Approve or discard the run's change: the workflow decides, its refusal is the answer."""
+
+    queryset = runs_queryset()
+    permission_classes = [ModelPermissions]
     serializer_class = RunSerializer
+    action = None
 
-    def accepted(self, run) -> Response:
-        run.refresh_from_db()
+    def post(self, request, pk):
+        run = self.get_object()
+        if run.change is None:
+            raise workflow.Refused(workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide."))
+        self.action(run.change, request.user)
+        run = self.get_queryset().get(pk=run.pk)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    def check_permissions(self, request):
+        # POST would map to add_run in DjangoModelPermissions; acting on a run needs to see it.
+        if not request.user.has_perm("runs.view_run"):
+            self.permission_denied(request, message="Acting on a run needs the permission to see runs.")
 
 
 @extend_schema(
     summary="Approve a run's change",
     description="Approves every plan of the run's change (one approval per change) and queues the applies, "
-    "in order. 403 without the approve permission or for the change's author; 409 when the run is not "
-    "awaiting approval, another plan of its change has not finished, or the plan went stale.",
+    "in order. 403: `not_approver`, `own_change` (the proposer cannot approve), `platform_permission` (a "
+    "platform change needs a platform admin). 409: `plan_running`, `plan_failed` (a failed plan blocks the "
+    "whole change), `discarded`, `stale`, `already_approved`, `nothing_to_approve`.",
     request=None,
     responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
 )
 class RunApproveView(RunActionView):
-    def post(self, request, pk):
-        run = self.get_object()
-        if not request.user.has_perm("runs.approve_run"):
-            raise PermissionDenied("Approving needs the approvers' permission.")
-        if run.change is None or request.user.pk in (run.requested_by_id, run.change.requested_by_id):
-            raise PermissionDenied("A run is approved by someone other than its author.")
-        if run.status != RunStatus.AWAITING_APPROVAL:
-            raise Conflict(f"The run is {run.get_status_display().lower()}, not awaiting approval.", code="not_awaiting_approval")
-        if not run.change.is_planned():
-            raise Conflict("Another plan of this change has not finished; approve when all have.", code="change_not_planned")
-        if not queueing.approve(run.change, request.user):
-            raise Conflict("The run changed before the approval arrived; nothing was approved.", code="not_awaiting_approval")
-        return self.accepted(run)
+    action = staticmethod(workflow.approve)
 
 
 @extend_schema(
     summary="Discard a run's change",
-    description="Discards every plan of the run's change that was not approved. 403 unless you requested it or "
-    "may approve; 409 when the run is neither queued nor awaiting approval.",
+    description="Discards every plan of the run's change that waits for approval; nothing of it is applied, and "
+    "the service's applied declaration stays as it was. 403 (`not_allowed`) unless you proposed it or may approve "
+    "it; 409 while a plan runs (`plan_running`) or when nothing waits (`not_discardable`).",
     request=None,
     responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
 )
 class RunDiscardView(RunActionView):
-    def post(self, request, pk):
-        run = self.get_object()
-        if request.user.pk != run.requested_by_id and not request.user.has_perm("runs.approve_run"):
-            raise PermissionDenied("Only the run's author or an approver can discard it.")
-        discardable = run.change is not None and run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL)
-        if not discardable or not queueing.discard(run.change):
-            raise Conflict(f"The run is {run.get_status_display().lower()}; only a queued plan or one awaiting approval can be discarded.", code="not_discardable")
-        return self.accepted(run)
+    action = staticmethod(workflow.discard)
 
 
 class NotFoundView(APIView):

@@ -1,32 +1,68 @@
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import models
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from portal.catalog import rules
 
+DECLARATION_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag"]
+
+
+class Lifecycle(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DECOMMISSIONING = "decommissioning", "Decommissioning"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+
 
 class ServiceQuerySet(models.QuerySet):
+    def live(self):
+        """Services that hold their name: everything but the decommissioned."""
+        return self.exclude(status=Lifecycle.DECOMMISSIONED)
+
+    def named(self, name: str):
+        """The service that holds `name` now, else the one that held it last (decommissioned)."""
+        return self.filter(name=name).order_by(
+            models.Case(models.When(status=Lifecycle.DECOMMISSIONED, then=1), default=0), "-created_at"
+        )
+
+    def with_declarations(self):
+        """Services with their applied revision and, while one is pending, the proposed one
+        (`proposed_revisions`, at most one): a fixed number of queries however many services."""
+        from portal.runs.models import Change
+
+        pending = Change.objects.pending().filter(service=OuterRef("service"), revision__isnull=False)
+        proposed = (
+            ServiceRevision.objects.filter(pk=Subquery(pending.order_by("-created_at").values("revision")[:1]))
+            .select_related("proposed_by", "based_on")
+        )
+        return self.select_related("created_by", "applied_revision").prefetch_related(
+            Prefetch("revisions", proposed, to_attr="proposed_revisions")
+        )
+
     def with_runs(self):
-        """Services with their workspaces, each workspace's latest run (`latest_runs`, at most one)
-        and `applied_url`, where the load balancer routes to the service once its workspace was
-        applied (None before): a fixed number of queries however many services."""
+        """Declarations as above, the workspaces, each workspace's latest run (`latest_runs`, at most
+        one) and `applied_url`, where the load balancer routes to the service once its workspace was
+        applied (None before)."""
         from portal.runs.models import Run, RunStatus
         from portal.workspaces.models import Workspace
 
         latest = Run.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at").values("pk")[:1]
-        # Without the log (it can run to megabytes) and the outputs: a listing needs neither.
+        # Without the log (it can run to megabytes), the inputs and the outputs: a listing needs none.
         latest_runs = (
             Run.objects.filter(pk=Subquery(latest))
-            .select_related("requested_by", "approved_by")
-            .defer("log", "outputs")
+            .select_related("requested_by", "approved_by", "change__revision__based_on")
+            .defer("log", "outputs", "variables")
         )
         applied_url = (
-            Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service", status=RunStatus.APPLIED)
+            Run.objects.filter(
+                workspace__service=OuterRef("pk"), workspace__module="ecs-service", status=RunStatus.APPLIED
+            )
             .order_by("-finished_at")
             .values("outputs__url")[:1]
         )
         return (
-            self.select_related("created_by")
+            self.with_declarations()
             .annotate(applied_url=Subquery(applied_url))
             .prefetch_related(
                 Prefetch(
@@ -40,14 +76,103 @@ class ServiceQuerySet(models.QuerySet):
 
 
 class Service(models.Model):
-    """A service's declaration: what the developer asked for. Workspaces are rendered from it."""
+    """A service in the catalog: its name, its lifecycle and which of its revisions is applied.
+
+    What the service should look like lives in its revisions; a revision becomes the applied one only
+    when every run of the change that proposed it has applied (portal.catalog.lifecycle).
+    """
 
     name = models.CharField(
         max_length=rules.NAME_MAX_LENGTH,
-        unique=True,
         validators=rules.name_validators,
         help_text="Lowercase letters, digits and hyphens, e.g. sourcing-data-service.",
-        error_messages={"unique": "A service with this name is already registered."},
+    )
+    status = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    applied_revision = models.ForeignKey(
+        "ServiceRevision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The declaration AWS runs; null until the first change has applied.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services_created"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decommissioned_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "-created_at"]
+        constraints = [
+            # A name is held by one service until it is decommissioned; then it can be registered again.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=~Q(status=Lifecycle.DECOMMISSIONED),
+                name="one_live_service_per_name",
+                violation_error_message=rules.NAME_TAKEN,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def validate_constraints(self, exclude=None):
+        # The name's uniqueness is checked by the forms, so that its message stands next to the field;
+        # the constraint stays the last word when two registrations race.
+        super().validate_constraints(exclude={*(exclude or ()), "name"})
+
+    @property
+    def is_live(self) -> bool:
+        return self.status != Lifecycle.DECOMMISSIONED
+
+    @property
+    def proposed_revision(self) -> "ServiceRevision | None":
+        """The revision a pending change proposes; needs Service.objects.with_declarations()."""
+        proposed = getattr(self, "proposed_revisions", None)
+        return proposed[0] if proposed else None
+
+    def base_revision(self) -> "ServiceRevision":
+        """What a new change starts from: the applied declaration, or the registered one before the
+        first apply. Nothing of a discarded, stale or failed proposal."""
+        return self.applied_revision or self.revisions.order_by("number").first()
+
+    @property
+    def listener_rule_priority(self) -> int:
+        """Unique per service on the shared listener (ALB priorities are 1-50000)."""
+        return self.pk
+
+    @property
+    def resource_name(self) -> str:
+        """The name AWS resources of this service carry: `<prefix>-<name>`."""
+        return f"{settings.SERVICE_NAME_PREFIX}-{self.name}"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: object  # None when the field had no value before (a registration)
+    new: object
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.new}" if self.old is None else f"{self.field} {self.old} -> {self.new}"
+
+
+class ServiceRevision(models.Model):
+    """One full declaration of a service, as proposed by one change. Never edited once written."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="revisions")
+    number = models.PositiveIntegerField()
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The applied (or registered) revision this one was proposed against.",
     )
     container_port = models.PositiveIntegerField(
         validators=rules.port_validators, help_text="The port the container listens on (1-65535)."
@@ -66,7 +191,7 @@ class Service(models.Model):
         help_text=f"How many tasks run (0-{rules.DESIRED_COUNT_MAX}).",
     )
     health_check_path = models.CharField(
-        max_length=1024,
+        max_length=rules.HEALTH_CHECK_PATH_MAX_LENGTH,
         default="/health",
         validators=rules.health_check_path_validators,
         help_text="The path the load balancer requests to decide that a task is healthy.",
@@ -76,26 +201,26 @@ class Service(models.Model):
         validators=rules.image_tag_validators,
         help_text="The tag of the image in the service's ECR repository to run, e.g. 1.4.2.",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services_created"
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="revisions_proposed"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    objects = ServiceQuerySet.as_manager()
+    proposed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["service", "-number"]
+        constraints = [models.UniqueConstraint(fields=["service", "number"], name="one_revision_number_per_service")]
 
     def __str__(self) -> str:
-        return self.name
+        return f"{self.service} revision {self.number}"
 
-    @property
-    def listener_rule_priority(self) -> int:
-        """Unique per service on the shared listener (ALB priorities are 1-50000)."""
-        return self.pk
+    def declaration(self) -> dict:
+        return {field: getattr(self, field) for field in DECLARATION_FIELDS}
 
-    @property
-    def resource_name(self) -> str:
-        """The name AWS resources of this service carry: `<prefix>-<name>`."""
-        return f"{settings.SERVICE_NAME_PREFIX}-{self.name}"
+    def diff(self) -> list[FieldChange]:
+        """What this revision changes against the one it was based on, field by field."""
+        before = self.based_on.declaration() if self.based_on_id else {}
+        return [
+            FieldChange(field, before.get(field), value)
+            for field, value in self.declaration().items()
+            if before.get(field) != value
+        ]

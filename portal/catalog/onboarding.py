@@ -1,45 +1,103 @@
-"""Registering and changing services: the one code path the form and the API both call."""
+"""Registering, changing and decommissioning services: the one code path the pages and the API call.
 
-from django.db import transaction
+Each proposes a change (portal.runs.workflow); none of them touches the applied declaration, which
+moves only when the change has applied (portal.catalog.lifecycle).
+"""
 
-from portal.catalog.models import Service
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from portal.catalog import layout, rules
+from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Change
-from portal.runs.queueing import queue_change
-from portal.workspaces.layout import sync_service_workspaces
-
-CHANGEABLE_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag"]
+from portal.runs.workflow import Refusal, Refused, propose
 
 
 @transaction.atomic
-def register_service(user, **declaration) -> tuple[Service, Change]:
-    """Save a validated declaration, create its workspaces and plan them as one change."""
-    service = Service(created_by=user, **declaration)
+def register_service(user, *, name: str, **declaration) -> tuple[Service, Change]:
+    """Register a validated declaration as revision 1 and plan its workspaces as one change."""
+    service = Service(name=name, created_by=user)
     service.full_clean()
-    service.save()
-    workspaces = sync_service_workspaces(service)
-    return service, queue_change(f"Onboard {service.name}", workspaces, user, service=service)
+    try:
+        with transaction.atomic():
+            service.save()
+    except IntegrityError:
+        # Another registration of the same name committed first.
+        raise ValidationError({"name": [rules.NAME_TAKEN]}) from None
+    revision = new_revision(service, user, based_on=None, declaration=declaration)
+    change = propose(
+        f"Onboard {service.name}", layout.plans_for(service, revision), user, service=service, revision=revision
+    )
+    return service, change
 
 
 @transaction.atomic
-def change_service(service: Service, user, **changes) -> Change | None:
-    """Apply changed fields to the declaration and plan again. None when nothing changed."""
-    changed = {field: value for field, value in changes.items() if getattr(service, field) != value}
-    unknown = set(changed) - set(CHANGEABLE_FIELDS)
+def change_service(service: Service, user, **edits) -> Change | None:
+    """Propose the applied declaration plus these edits, and plan it. None when that is what is
+    applied already, or what the change waiting for approval proposes already.
+
+    The service row is locked first, so two changes of one service take turns: the later one
+    supersedes the earlier (which goes stale) and carries only its own edits."""
+    unknown = set(edits) - set(DECLARATION_FIELDS)
     if unknown:
         raise ValueError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
-    if not changed:
-        return None
-    for field, value in changed.items():
-        setattr(service, field, value)
-    service.full_clean()
-    service.save()
-    workspaces = sync_service_workspaces(service)
-    summary = ", ".join(f"{field} {value}" for field, value in changed.items())
-    return queue_change(f"Change {service.name}: {summary}", workspaces, user, service=service)
+    service = locked(service)
+    if service.status != Lifecycle.ACTIVE:
+        raise Refused(not_active(service))
+    base = service.base_revision()
+    declaration = {**base.declaration(), **edits}
+    pending = pending_revision(service)
+    if declaration == base.declaration() or (pending and declaration == pending.declaration()):
+        return None  # applied already, or proposed already by the change that waits
+    revision = new_revision(service, user, based_on=base, declaration=declaration)
+    summary = ", ".join(str(change) for change in revision.diff())
+    return propose(
+        f"Change {service.name}: {summary}",
+        layout.plans_for(service, revision),
+        user,
+        service=service,
+        revision=revision,
+    )
 
 
 @transaction.atomic
 def decommission_service(service: Service, user) -> Change:
-    """Plan the destruction of the service's workspaces (service first, repository last)."""
-    workspaces = list(service.workspaces.all())
-    return queue_change(f"Decommission {service.name}", workspaces, user, service=service, destroy=True)
+    """Plan the destruction of the service's workspaces (service first, repository last). The
+    service is decommissioned once that change has applied."""
+    service = locked(service)
+    if service.status == Lifecycle.DECOMMISSIONED:
+        raise Refused(not_active(service))
+    if service.status == Lifecycle.DECOMMISSIONING and service.changes.pending().filter(destroys=True).exists():
+        raise Refused(Refusal("decommission_pending", f"{service.name} is being decommissioned already."))
+    change = propose(
+        f"Decommission {service.name}", layout.plans_for(service, None), user, service=service, destroy=True
+    )
+    # After proposing: superseding an earlier decommission may have put the service back to active.
+    Service.objects.filter(pk=service.pk).update(status=Lifecycle.DECOMMISSIONING)
+    return change
+
+
+def new_revision(service: Service, user, *, based_on: ServiceRevision | None, declaration: dict) -> ServiceRevision:
+    number = (service.revisions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    revision = ServiceRevision(service=service, number=number, based_on=based_on, proposed_by=user, **declaration)
+    revision.full_clean()
+    revision.save()
+    return revision
+
+
+def pending_revision(service: Service) -> ServiceRevision | None:
+    change = service.changes.pending().filter(revision__isnull=False).order_by("-created_at").first()
+    return change.revision if change else None
+
+
+def locked(service: Service) -> Service:
+    return Service.objects.select_for_update().get(pk=service.pk)
+
+
+def not_active(service: Service) -> Refusal:
+    if service.status == Lifecycle.DECOMMISSIONED:
+        return Refusal("decommissioned", f"{service.name} is decommissioned; register the name again to bring it back.")
+    return Refusal(
+        "decommissioning",
+        f"{service.name} is being decommissioned; discard that change first to change the service.",
+    )

@@ -4,7 +4,11 @@ The same rules are enforced again by the Terraform modules; here they give the p
 clear message before anything is rendered.
 """
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.core.validators import (
+    MaxLengthValidator,
     MaxValueValidator,
     MinLengthValidator,
     MinValueValidator,
@@ -15,14 +19,35 @@ from django.core.validators import (
 # (`<prefix>-<name>-execution` must fit IAM's 64 characters). Target group names (32 characters) are
 # shortened by the ecs-service module itself.
 NAME_MIN_LENGTH, NAME_MAX_LENGTH = 3, 32
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 name_validators = [
     RegexValidator(
-        r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z",
+        NAME_PATTERN,
         "Use lowercase letters, digits and single hyphens; start with a letter and end with a "
         "letter or digit (e.g. sourcing-data-service).",
     ),
     MinLengthValidator(NAME_MIN_LENGTH, f"Use at least {NAME_MIN_LENGTH} characters."),
+    MaxLengthValidator(NAME_MAX_LENGTH, f"Use at most {NAME_MAX_LENGTH} characters."),
 ]
+NAME_TAKEN = "A service with this name is already registered."
+
+# Names that are pages of the portal (/services/register/): a service of that name could never be
+# reached. A test keeps this list in step with the URLs.
+RESERVED_NAMES = frozenset({"register"})
+
+
+def not_reserved(name: str) -> None:
+    if name in RESERVED_NAMES:
+        raise ValidationError(f"'{name}' is reserved: it is the address of a page of the portal.", code="reserved")
+
+
+name_validators.append(not_reserved)
+
+
+def is_well_formed_name(text: str) -> bool:
+    """Whether text could be a service's name at all: checked before a name from a URL reaches a
+    query (PostgreSQL refuses NUL bytes outright)."""
+    return NAME_MIN_LENGTH <= len(text) <= NAME_MAX_LENGTH and bool(NAME_PATTERN.match(text))
 
 port_validators = [
     MinValueValidator(1, "A port is between 1 and 65535."),
@@ -50,7 +75,8 @@ desired_count_validators = [
     MaxValueValidator(DESIRED_COUNT_MAX, f"An ECS service runs at most {DESIRED_COUNT_MAX} tasks."),
 ]
 
-# Characters an ALB accepts in a health check path.
+# Characters an ALB accepts in a health check path, and its longest.
+HEALTH_CHECK_PATH_MAX_LENGTH = 1024
 health_check_path_validators = [
     RegexValidator(
         r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*\Z",

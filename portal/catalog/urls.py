@@ -3,9 +3,11 @@ from django.urls import path
 from portal.catalog import views
 
 app_name = "catalog"
+# A literal segment here must be in portal.catalog.rules.RESERVED_NAMES (a test checks it).
 urlpatterns = [
     path("", views.service_list, name="service-list"),
     path("register/", views.service_register, name="service-register"),
     path("<str:name>/", views.service_detail, name="service-detail"),
     path("<str:name>/change/", views.service_change, name="service-change"),
+    path("<str:name>/decommission/", views.service_decommission, name="service-decommission"),
 ]

@@ -1,50 +1,106 @@
+from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.shortcuts import get_object_or_404, redirect, render
+from portal.access.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
 
-from portal.catalog.forms import ServiceChangeForm, ServiceForm
-from portal.catalog.models import Service
-from portal.catalog.onboarding import change_service, register_service
-from portal.runs.queueing import WorkspaceBusy
+from portal.aws import client as aws_client
+from portal.catalog.forms import DecommissionForm, ServiceChangeForm, ServiceForm
+from portal.catalog.lookup import service_named, services_in
+from portal.catalog.models import Lifecycle, Service
+from portal.catalog.onboarding import change_service, decommission_service, register_service
+from portal.runs.workflow import Refused
 
 
-@login_required
+def first_run_of(change):
+    return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
+
+
+@permission_required("catalog.view_service")
 def service_list(request):
-    services = Service.objects.select_related("created_by")
-    return render(request, "catalog/service_list.html", {"services": services})
+    status = request.GET.get("status")
+    services = services_in(status).with_declarations()
+    return render(
+        request,
+        "catalog/service_list.html",
+        {"services": services, "status": status or "", "statuses": Lifecycle.choices},
+    )
 
 
 @permission_required("catalog.add_service")
 def service_register(request):
     form = ServiceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        service, change = register_service(request.user, **form.cleaned_data)
-        messages.success(request, f"{service.name} is registered; its plans are queued.")
-        return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
+        try:
+            service, change = register_service(request.user, **form.cleaned_data)
+        except ValidationError as exc:  # the same name registered a moment before
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{service.name} is registered; its plans are queued.")
+            return first_run_of(change)
     return render(request, "catalog/service_form.html", {"form": form, "title": "Register a service"})
 
 
 @permission_required("catalog.change_service")
 def service_change(request, name):
-    service = get_object_or_404(Service, name=name)
-    form = ServiceChangeForm(request.POST or None, instance=Service.objects.get(pk=service.pk))
+    service = service_named(name)
+    if service.status != Lifecycle.ACTIVE:
+        messages.error(request, f"{service.name} is {service.get_status_display().lower()}: it takes no changes.")
+        return redirect("catalog:service-detail", name=service.name)
+    base = service.base_revision()
+    form = ServiceChangeForm(request.POST or None, initial=base.declaration())
     if request.method == "POST" and form.is_valid():
         try:
             change = change_service(service, request.user, **form.cleaned_data)
-        except WorkspaceBusy as exc:
-            messages.error(request, str(exc))
+        except Refused as exc:
+            messages.error(request, exc.refusal.message)
             return redirect("catalog:service-detail", name=service.name)
         if change is None:
-            messages.info(request, "Nothing changed; no plan was queued.")
+            messages.info(request, "Nothing differs from the applied declaration, or from the change already waiting; no plan was queued.")
             return redirect("catalog:service-detail", name=service.name)
-        messages.success(request, "Changes saved; plans are queued for approval.")
-        return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
+        messages.success(request, "Your change is proposed; its plans are queued for approval.")
+        return first_run_of(change)
     return render(
-        request, "catalog/service_form.html", {"form": form, "title": f"Change {service.name}"}
+        request,
+        "catalog/service_form.html",
+        {"form": form, "title": f"Change {service.name}", "service": service, "base": base},
     )
 
 
-@login_required
+@permission_required("catalog.view_service")
 def service_detail(request, name):
-    service = get_object_or_404(Service.objects.with_runs(), name=name)
-    return render(request, "catalog/service_detail.html", {"service": service})
+    service = service_named(name, Service.objects.with_runs())
+    changes = service.changes.select_related("requested_by", "revision").order_by("-created_at")[:20]
+    return render(request, "catalog/service_detail.html", {"service": service, "changes": changes})
+
+
+@permission_required("catalog.delete_service")
+def service_decommission(request, name):
+    service = service_named(name)
+    form = DecommissionForm(request.POST or None, service=service)
+    if request.method == "POST" and form.is_valid():
+        try:
+            change = decommission_service(service, request.user)
+        except Refused as exc:
+            messages.error(request, exc.refusal.message)
+            return redirect("catalog:service-detail", name=service.name)
+        messages.success(request, "Decommission proposed: its destroy plans are queued for approval.")
+        return first_run_of(change)
+    return render(
+        request,
+        "catalog/service_decommission.html",
+        {"service": service, "form": form, "images": image_count(service)},
+    )
+
+
+def image_count(service: Service) -> int | None:
+    """How many images the service's repository holds (deleted with it); None when unknown."""
+    try:
+        pages = aws_client("ecr", timeout=3).get_paginator("list_images").paginate(repositoryName=service.resource_name)
+        return sum(len(page["imageIds"]) for page in pages)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "RepositoryNotFoundException":
+            return 0
+        return None
+    except BotoCoreError:
+        return None

@@ -41,7 +41,7 @@ def bootstrap_state_bucket(user=None) -> Run | None:
             started_at=timezone.now(),
         )
     try:
-        directory = render(workspace, with_backend=False)
+        directory = render(workspace, workspace.variables, with_backend=False)
         # A bucket that vanished (a restarted emulator) leaves .terraform pointing at the S3 backend,
         # which `init -reconfigure` does not forget. Local state of an interrupted bootstrap stays.
         shutil.rmtree(directory / ".terraform", ignore_errors=True)
@@ -49,7 +49,7 @@ def bootstrap_state_bucket(user=None) -> Run | None:
         terraform.run("init", input=False)
         terraform.run("apply", input=False, auto_approve=IsFlagged)
         outputs = json.loads(terraform.capture("output", json=True))
-        render(workspace, with_backend=True)
+        render(workspace, workspace.variables, with_backend=True)
         terraform.run(
             "init",
             input=False,

@@ -1,6 +1,6 @@
-"""What a worker does with a run: plan it, or apply exactly the plan that was approved."""
+"""What a worker does with a run: plan it, or apply exactly the plan that was approved. After either
+step, the change moves on through portal.runs.workflow.advance."""
 
-import hashlib
 import json
 import logging
 import traceback
@@ -8,8 +8,9 @@ import traceback
 from django.db import close_old_connections
 from python_terraform import IsFlagged
 
+from portal.runs import plans, workflow
+from portal.runs.masking import mask_secrets
 from portal.runs.models import Run, RunStatus
-from portal.runs.queueing import abandon_rest, queue_next_apply
 from portal.runs.terraform import Terraform, TerraformError
 from portal.workspaces.rendering import inputs_digest, render
 
@@ -32,43 +33,31 @@ def execute_run(run_id: str) -> None:
     except TerraformError as exc:
         run.fail(f"{exc}. {failure_hint}")
     except Exception:
-        run.append_log(traceback.format_exc())
+        # Masked before it is stored: an exception's text can quote the environment.
+        run.append_log(mask_secrets(traceback.format_exc()))
         run.fail(f"The portal failed while running this step. {failure_hint}")
         raise
     finally:
-        if step is apply and run.change is not None:
-            continue_change(run)
-
-
-def continue_change(run: Run) -> None:
-    run.refresh_from_db()
-    if run.status == RunStatus.APPLIED:
-        queue_next_apply(run.change)
-    else:
-        abandon_rest(run.change, run)
-
-
-def plan_file(run: Run):
-    return run.workspace.directory / ".plans" / f"{run.pk}.tfplan"
-
-
-def sha256_of(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+        run.refresh_from_db()
+        if not run.is_active:
+            plans.delete(run)
+        if run.change_id is not None:
+            workflow.advance(run.change)
 
 
 def plan(run: Run) -> None:
     if not run.start_planning():
         return
     workspace = run.workspace
-    directory = render(workspace)
+    directory = render(workspace, run.variables)
     terraform = Terraform(directory, run.append_log)
     terraform.init(workspace.state_key)
-    out = plan_file(run)
-    out.parent.mkdir(exist_ok=True)
+    out = plans.prepare(run)
     destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
     terraform.run("plan", input=False, out=str(out), destroy=destroy)
+    plan_sha256 = plans.seal(out)
     summary = summarize(json.loads(terraform.capture("show", str(out), json=True)))
-    run.record_plan(**summary, plan_sha256=sha256_of(out), inputs_sha256=inputs_digest(workspace))
+    run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_digest(workspace))
 
 
 def summarize(plan_json: dict) -> dict[str, int]:
@@ -87,12 +76,14 @@ def summarize(plan_json: dict) -> dict[str, int]:
 
 def apply(run: Run) -> None:
     workspace = run.workspace
-    out = plan_file(run)
-    if not out.exists() or sha256_of(out) != run.plan_sha256:
+    out = plans.plan_path(run)
+    if not out.exists() or plans.sha256_of(out) != run.plan_sha256:
         run.mark_stale("The saved plan is missing or was altered since approval; plan again.")
         return
+    # Rendered again from the database: the inputs must be exactly those the plan was made from.
+    render(workspace, run.variables)
     if inputs_digest(workspace) != run.inputs_sha256:
-        run.mark_stale("The workspace was rendered again since this plan was made; plan again.")
+        run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again.")
         return
     if not run.start_applying():
         return
@@ -101,4 +92,3 @@ def apply(run: Run) -> None:
     terraform.run("apply", str(out), input=False)
     outputs = json.loads(terraform.capture("output", json=True))
     run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")})
-    out.unlink(missing_ok=True)

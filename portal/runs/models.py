@@ -18,6 +18,7 @@ class RunStatus(models.TextChoices):
     FAILED = "failed", "Failed"
     DISCARDED = "discarded", "Discarded"
     STALE = "stale", "Stale (superseded)"
+    ABANDONED = "abandoned", "Abandoned (its change cannot go on)"
 
 
 ACTIVE_STATUSES = [
@@ -28,6 +29,9 @@ ACTIVE_STATUSES = [
     RunStatus.APPLYING,
 ]
 FINISHED_STATUSES = [s for s in RunStatus if s not in ACTIVE_STATUSES]
+# A run that ended like this stops its whole change: the change cannot be applied as approved.
+BREAKING_STATUSES = [RunStatus.FAILED, RunStatus.DISCARDED, RunStatus.STALE]
+DONE_STATUSES = [RunStatus.APPLIED, RunStatus.NO_CHANGES]
 
 
 class RunQuerySet(models.QuerySet):
@@ -38,20 +42,46 @@ class RunQuerySet(models.QuerySet):
         return self.filter(status=RunStatus.AWAITING_APPROVAL)
 
 
+class ChangeQuerySet(models.QuerySet):
+    def pending(self):
+        """Changes still under way: not every run has ended."""
+        return self.filter(outcome="")
+
+
 class Change(models.Model):
     """Runs planned together and approved with one click, then applied one after another in
-    workspace order (destroyed in reverse order), e.g. the repository before the service."""
+    workspace order (destroyed in reverse order), e.g. the repository before the service.
+
+    Its workflow (propose, approve, advance, discard, settle) lives in portal.runs.workflow.
+    """
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "Pending"
+        APPLIED = "applied", "Applied"
+        ABANDONED = "abandoned", "Abandoned"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
     service = models.ForeignKey(
         "catalog.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
     )
+    revision = models.ForeignKey(
+        "catalog.ServiceRevision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="changes",
+        help_text="The declaration this change proposes; null for platform changes and decommissions.",
+    )
     destroys = models.BooleanField(default=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="changes_requested"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -67,18 +97,9 @@ class Change(models.Model):
         )
         return runs
 
-    def is_planned(self) -> bool:
-        """Every plan has finished, and at least one waits for approval."""
-        statuses = {run.status for run in self.runs.all()}
-        return RunStatus.AWAITING_APPROVAL in statuses and not statuses & {
-            RunStatus.QUEUED,
-            RunStatus.PLANNING,
-        }
-
-    def can_be_approved_by(self, user) -> bool:
-        return (
-            user.has_perm("runs.approve_run") and user.pk != self.requested_by_id and self.is_planned()
-        )
+    @property
+    def is_pending(self) -> bool:
+        return self.outcome == self.Outcome.PENDING
 
 
 class Run(models.Model):
@@ -113,6 +134,9 @@ class Run(models.Model):
     to_destroy = models.PositiveIntegerField(null=True, blank=True)
     plan_sha256 = models.CharField(max_length=64, blank=True)
     inputs_sha256 = models.CharField(max_length=64, blank=True)
+    variables = models.JSONField(
+        default=dict, blank=True, help_text="The inputs this run plans, written to terraform.tfvars.json."
+    )
     outputs = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
@@ -157,13 +181,6 @@ class Run(models.Model):
             return None
         return {"add": self.to_add, "change": self.to_change, "destroy": self.to_destroy}
 
-    def can_be_approved_by(self, user) -> bool:
-        return (
-            self.status == RunStatus.AWAITING_APPROVAL
-            and self.change is not None
-            and self.change.can_be_approved_by(user)
-        )
-
     # --- state changes -----------------------------------------------------------------------------
     def _move(self, from_statuses, to_status, **fields) -> bool:
         """Change status only if the row is still in one of from_statuses; refresh self on success."""
@@ -192,8 +209,7 @@ class Run(models.Model):
         )
 
     def approve(self, user) -> bool:
-        if user.pk == self.requested_by_id or not user.has_perm("runs.approve_run"):
-            return False
+        """Only through portal.runs.workflow.approve, which decides who may."""
         return self._move(
             [RunStatus.AWAITING_APPROVAL], RunStatus.APPROVED, approved_by=user, approved_at=timezone.now()
         )
@@ -211,6 +227,14 @@ class Run(models.Model):
             finished_at=timezone.now(),
         )
 
+    def abandon(self, reason: str) -> bool:
+        return self._move(
+            [RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL, RunStatus.APPROVED],
+            RunStatus.ABANDONED,
+            error=reason,
+            finished_at=timezone.now(),
+        )
+
     def start_applying(self) -> bool:
         return self._move([RunStatus.APPROVED], RunStatus.APPLYING)
 
@@ -218,7 +242,14 @@ class Run(models.Model):
         self._move([RunStatus.APPLYING], RunStatus.APPLIED, outputs=outputs, finished_at=timezone.now())
 
     def fail(self, error: str) -> None:
-        self._move(ACTIVE_STATUSES, RunStatus.FAILED, error=error, finished_at=timezone.now())
+        from portal.runs.masking import mask_secrets
+
+        self._move(ACTIVE_STATUSES, RunStatus.FAILED, error=mask_secrets(error), finished_at=timezone.now())
+
+    def log_from(self, offset: int) -> tuple[str, int]:
+        """The log from character `offset` on, and the offset to read from next time."""
+        text = self.log[offset:]
+        return text, min(offset, len(self.log)) + len(text)
 
     def append_log(self, text: str) -> None:
         """Append in the database (no read-modify-write), so readers see the log grow."""

@@ -8,7 +8,7 @@ import time
 
 from portal.runs.bootstrap import bootstrap_state_bucket
 from portal.runs.models import Change, RunStatus
-from portal.runs.queueing import approve, queue_change
+from portal.runs.workflow import approve, propose
 from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
@@ -23,7 +23,7 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
         runs = list(change.runs.all())
         if all(run.status in statuses for run in runs):
             return
-        failed = [run for run in runs if run.status in (RunStatus.FAILED, RunStatus.STALE, RunStatus.DISCARDED)]
+        failed = [run for run in runs if run.status in (RunStatus.FAILED, RunStatus.STALE, RunStatus.DISCARDED, RunStatus.ABANDONED)]
         if failed:
             raise ProvisioningFailed(f"{failed[0].workspace.path}: {failed[0].error} (run {failed[0].pk})")
         settled = [run for run in runs if run.status not in (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.APPROVED, RunStatus.APPLYING)]
@@ -38,9 +38,10 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
 def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, timeout=900) -> Change:
     """Plan one workspace, approve it as `approver` and wait until it is applied (or unchanged)."""
     verb = "Destroy" if destroy else "Provision"
-    change = queue_change(f"{verb} {workspace.path}", [workspace], requester, destroy=destroy)
+    change = propose(f"{verb} {workspace.path}", [(workspace, workspace.variables)], requester, destroy=destroy)
     wait_for(change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout)
-    if approve(change, approver):
+    if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
+        approve(change, approver)
         wait_for(change, {RunStatus.APPLIED}, timeout)
     return change
 

@@ -26,7 +26,9 @@ class TerraformError(Exception):
 
 
 def terraform_environment() -> dict[str, str]:
-    env = dict(os.environ)
+    """An allow-listed environment: terraform gets what the AWS provider needs, never the portal's
+    own secrets (a provider or module could read and print any variable it is given)."""
+    env = {name: os.environ[name] for name in settings.TERRAFORM_ENV_ALLOWED if name in os.environ}
     env.update(
         TF_CLI_CONFIG_FILE=str(write_cli_config()),
         TF_IN_AUTOMATION="1",

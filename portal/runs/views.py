@@ -1,69 +1,82 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseForbidden, JsonResponse
+from portal.access.decorators import permission_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.runs import queueing
+from portal import params
+from portal.runs import workflow
 from portal.runs.models import Run
 
+view_runs = permission_required("runs.view_run")
 
-def visible_run(request, run_id) -> Run:
+
+def visible_run(run_id) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("workspace__service", "requested_by", "approved_by", "change"),
+        Run.objects.select_related("workspace__service", "requested_by", "approved_by", "change__revision__based_on"),
         pk=run_id,
     )
 
 
-@login_required
-def run_detail(request, run_id):
-    run = visible_run(request, run_id)
+def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status: int = 200):
+    change = run.change
     return render(
-        request, "runs/run_detail.html", {"run": run, "can_approve": run.can_be_approved_by(request.user)}
+        request,
+        "runs/run_detail.html",
+        {
+            "run": run,
+            "siblings": change.runs_in_order() if change else [],
+            "approval_refusal": workflow.approval_refusal(change, request.user) if change else None,
+            "discard_refusal": workflow.discard_refusal(change, request.user) if change else None,
+            "refusal": refusal,
+        },
+        status=status,
     )
 
 
-@login_required
+@view_runs
+def run_detail(request, run_id):
+    return run_page(request, visible_run(run_id))
+
+
+@view_runs
 def run_log(request, run_id):
     """The log from a character offset, for the page to follow a running run."""
-    run = visible_run(request, run_id)
-    offset_text = request.GET.get("offset", "0")
-    offset = int(offset_text) if offset_text.isdigit() else 0
+    run = visible_run(run_id)
+    text, next_offset = run.log_from(params.whole_number(request.GET, "offset", default=0))
     return JsonResponse(
         {
             "status": run.status,
             "status_display": run.get_status_display(),
             "active": run.is_active,
-            "text": run.log[offset:],
-            "next_offset": len(run.log),
+            "text": text,
+            "next_offset": next_offset,
         }
     )
 
 
-@login_required
+def act(request, run_id, action, done: str):
+    """Approve or discard the run's change; a refusal answers as the API does (403 or 409), on the
+    run's page with the reason."""
+    run = visible_run(run_id)
+    if run.change is None:
+        refusal = workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide.")
+        return run_page(request, run, refusal, refusal.http_status)
+    try:
+        action(run.change, request.user)
+    except workflow.Refused as exc:
+        return run_page(request, run, exc.refusal, exc.refusal.http_status)
+    messages.success(request, done)
+    return redirect("runs:run-detail", run_id=run.pk)
+
+
+@view_runs
 @require_POST
 def run_approve(request, run_id):
-    run = visible_run(request, run_id)
-    if not run.can_be_approved_by(request.user):
-        return HttpResponseForbidden(
-            "You cannot approve this run: it needs an approver who is not its author, and every "
-            "plan of its change finished with one awaiting approval."
-        )
-    if queueing.approve(run.change, request.user):
-        messages.success(request, "Approved: the applies of this change are queued, in order.")
-    else:
-        messages.error(request, "The run changed before your approval arrived; nothing was approved.")
-    return redirect("runs:run-detail", run_id=run.pk)
+    return act(request, run_id, workflow.approve, "Approved: the applies of this change are queued, in order.")
 
 
-@login_required
+@view_runs
 @require_POST
 def run_discard(request, run_id):
-    run = visible_run(request, run_id)
-    if not (request.user.pk == run.requested_by_id or request.user.has_perm("runs.approve_run")):
-        return HttpResponseForbidden("Only the run's author or an approver can discard it.")
-    if run.change and queueing.discard(run.change):
-        messages.success(request, "Plans of this change discarded; nothing will be applied.")
-    else:
-        messages.error(request, "Only a queued plan or one awaiting approval can be discarded.")
-    return redirect("runs:run-detail", run_id=run.pk)
+    return act(request, run_id, workflow.discard, "Discarded: nothing of this change will be applied.")

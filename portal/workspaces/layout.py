@@ -1,4 +1,5 @@
-"""Which workspaces exist, where they live, and what goes into them.
+"""Which platform workspaces exist, where they live, and what goes into them (a service's own
+workspaces are laid out by portal.catalog.layout).
 
 Paths follow the art service's folder convention `service-type/service-implementation/details`,
 and each path is also its state key (see Workspace.state_key). Workspaces read what they need from
@@ -7,7 +8,6 @@ the platform through `terraform_remote_state` on the platform's state keys (see 
 
 from django.conf import settings
 
-from portal.catalog.models import Service
 from portal.workspaces.models import Workspace
 
 
@@ -87,40 +87,4 @@ def sync_platform_workspaces() -> list[Workspace]:
             path=path, defaults={"module": module, "variables": variables, "apply_order": order}
         )[0]
         for order, (path, module, variables) in enumerate(wanted, start=1)
-    ]
-
-
-def sync_service_workspaces(service: Service) -> list[Workspace]:
-    """Create or update the workspaces a service needs, in apply order: repository, then service."""
-    name = service.resource_name
-    wanted = [
-        ("ecs/ecr-repositories/" + name, "ecr-repository", {"name": name}),
-        (
-            "ecs/services/" + name,
-            "ecs-service",
-            {
-                "name": name,
-                "repository_name": name,
-                "image_tag": service.image_tag,
-                "container_port": service.container_port,
-                "cpu": service.cpu,
-                "memory": service.memory,
-                "desired_count": service.desired_count,
-                "health_check_path": service.health_check_path,
-                "listener_rule_priority": service.listener_rule_priority,
-                "enable_autoscaling": settings.SERVICE_AUTOSCALING,
-                "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
-                "health_check_grace_period_seconds": settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS,
-                "state": remote_state_config(),
-                "network_state_key": f"{network_path()}/terraform.tfstate",
-                "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
-            },
-        ),
-    ]
-    return [
-        Workspace.objects.update_or_create(
-            path=path,
-            defaults={"module": module, "variables": variables, "service": service, "apply_order": order},
-        )[0]
-        for order, (path, module, variables) in enumerate(wanted)
     ]

@@ -18,8 +18,8 @@ BACKEND_FILE = 'terraform {\n  backend "s3" {}\n}\n'
 RENDERED_FILES = ("main.tf", "backend.tf", "terraform.tfvars.json")
 
 
-def render(workspace: Workspace, *, with_backend: bool = True) -> Path:
-    """Write the workspace's files and return its directory. Idempotent."""
+def render(workspace: Workspace, variables: dict, *, with_backend: bool = True) -> Path:
+    """Write the workspace's files with these inputs and return its directory. Idempotent."""
     directory = workspace.directory
     directory.mkdir(parents=True, exist_ok=True)
     module_dir = settings.INFRA_MODULES_DIR / workspace.module
@@ -27,7 +27,7 @@ def render(workspace: Workspace, *, with_backend: bool = True) -> Path:
     root = (ROOTS_DIR / f"{workspace.module}.tf").read_text()
     # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
     _write(directory / "main.tf", root.replace("$module_source", source))
-    variables = {**workspace.variables, "default_tags": default_tags(workspace)}
+    variables = {**variables, "default_tags": default_tags(workspace)}
     _write(directory / "terraform.tfvars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n")
     backend = directory / "backend.tf"
     if with_backend:

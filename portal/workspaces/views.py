@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.runs.queueing import WorkspaceBusy, queue_change
+from portal.runs.workflow import Refused, propose
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
@@ -25,8 +25,8 @@ def plan_platform_workspace(request, workspace_id):
         messages.error(request, "The state bucket is created by `manage.py bootstrap_state`, not planned here.")
         return redirect("workspaces:platform")
     try:
-        change = queue_change(f"Plan {workspace.path}", [workspace], request.user)
-    except WorkspaceBusy as exc:
-        messages.error(request, str(exc))
+        change = propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], request.user)
+    except Refused as exc:
+        messages.error(request, exc.refusal.message)
         return redirect("workspaces:platform")
     return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)

@@ -10,6 +10,12 @@ variable "name" {
   description = "Repository name."
 }
 
+variable "force_delete" {
+  type        = bool
+  description = "Delete the repository's images with it when it is destroyed."
+  default     = false
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -18,7 +24,8 @@ variable "default_tags" {
 module "this" {
   source = "$module_source"
 
-  name = var.name
+  name         = var.name
+  force_delete = var.force_delete
 }
 
 output "repository_url" {

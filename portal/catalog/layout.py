@@ -1,0 +1,66 @@
+"""A service's workspaces and what goes into them, from one revision of its declaration.
+
+Paths follow the art service's folder convention (`ecs/services/<prefix>-<name>`), and each path is
+also its state key. The inputs are computed from the revision being planned, never from the newest
+edit, so a plan shows exactly the revision it was made for.
+"""
+
+from django.conf import settings
+
+from portal.catalog.models import Service, ServiceRevision
+from portal.workspaces.layout import cluster_path, network_path, remote_state_config
+from portal.workspaces.models import Workspace
+
+
+def repository_path(service: Service) -> str:
+    return f"ecs/ecr-repositories/{service.resource_name}"
+
+
+def service_path(service: Service) -> str:
+    return f"ecs/services/{service.resource_name}"
+
+
+def service_workspaces(service: Service) -> list[Workspace]:
+    """The service's workspaces in apply order (repository, then service), made when missing.
+
+    A name registered again after a decommission takes over the same paths, and so the same state
+    keys: their state was emptied by the destroy."""
+    wanted = [(repository_path(service), "ecr-repository"), (service_path(service), "ecs-service")]
+    return [
+        Workspace.objects.update_or_create(
+            path=path, defaults={"module": module, "service": service, "apply_order": order, "variables": {}}
+        )[0]
+        for order, (path, module) in enumerate(wanted)
+    ]
+
+
+def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | None) -> dict:
+    """The module inputs of one of the service's workspaces for `revision` (None: a destroy, which
+    needs only what names the resources)."""
+    name = service.resource_name
+    if workspace.module == "ecr-repository":
+        # A decommission deletes the images with the repository; the page says so before it is asked.
+        return {"name": name, "force_delete": True}
+    if revision is None:
+        revision = service.base_revision()
+    return {
+        "name": name,
+        "repository_name": name,
+        "image_tag": revision.image_tag,
+        "container_port": revision.container_port,
+        "cpu": revision.cpu,
+        "memory": revision.memory,
+        "desired_count": revision.desired_count,
+        "health_check_path": revision.health_check_path,
+        "listener_rule_priority": service.listener_rule_priority,
+        "enable_autoscaling": settings.SERVICE_AUTOSCALING,
+        "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
+        "health_check_grace_period_seconds": settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS,
+        "state": remote_state_config(),
+        "network_state_key": f"{network_path()}/terraform.tfstate",
+        "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
+    }
+
+
+def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple[Workspace, dict]]:
+    return [(workspace, inputs(workspace, service, revision)) for workspace in service_workspaces(service)]

@@ -1,0 +1,233 @@
+"""The change workflow, top to bottom: propose, approve, advance after every step, discard, settle.
+
+A change is a set of runs planned together, approved with one click and applied one after another.
+Every function here that acts refuses with `Refused(Refusal)` when it may not, so the page, its
+buttons and the API all give the one answer the rule gives. The worker (portal.runs.execution)
+calls `advance` after each plan and apply; nothing here runs terraform. Queueing a job is a leaf
+(portal.runs.queueing).
+
+When a change has ended, `change_settled` is sent once, with its outcome, for the apps that keep
+something in step with it (the catalog moves a service's applied declaration and its lifecycle).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.dispatch import Signal
+from django.utils import timezone
+from django.utils.text import Truncator
+
+from portal.runs import plans, queueing
+from portal.runs.models import (
+    BREAKING_STATUSES,
+    DONE_STATUSES,
+    Change,
+    Run,
+    RunStatus,
+)
+from portal.workspaces.models import Workspace
+
+# Sent once per change when its last run has ended: kwargs `change` and `outcome` (Change.Outcome).
+change_settled = Signal()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an action is not allowed: a stable code for programs and a sentence for people.
+    `forbidden` refusals are about who asks (HTTP 403); the others about the state things are in
+    (HTTP 409)."""
+
+    code: str
+    message: str
+    forbidden: bool = False
+
+    @property
+    def http_status(self) -> int:
+        return 403 if self.forbidden else 409
+
+
+class Refused(Exception):
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.message)
+        self.refusal = refusal
+
+
+# --- propose ---------------------------------------------------------------------------------------
+@transaction.atomic
+def propose(
+    title: str,
+    plans_wanted: Iterable[tuple[Workspace, dict]],
+    user,
+    *,
+    service=None,
+    revision=None,
+    destroy: bool = False,
+) -> Change:
+    """Plan each (workspace, inputs) as one change. A change still waiting for approval in one of
+    the workspaces is superseded (its runs go stale, the rest of it is abandoned); a run planning or
+    applying there refuses the proposal (`workspace_busy`)."""
+    change = Change.objects.create(
+        title=bounded_title(title), service=service, revision=revision, destroys=destroy, requested_by=user
+    )
+    kind = Run.Kind.DESTROY if destroy else Run.Kind.APPLY
+    for workspace, variables in plans_wanted:
+        supersede_in(workspace, change)
+        run = Run.objects.create(
+            workspace=workspace, requested_by=user, change=change, kind=kind, variables=variables
+        )
+        queueing.enqueue(run)
+    return change
+
+
+def supersede_in(workspace: Workspace, newer: Change) -> None:
+    for active in Run.objects.active().select_for_update().filter(workspace=workspace):
+        if active.status not in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
+            raise Refused(
+                Refusal(
+                    "workspace_busy",
+                    f"{workspace.path} has a run that is {active.get_status_display().lower()}; "
+                    "wait for it to finish, then try again.",
+                )
+            )
+        # The whole older change is superseded, not only its run here.
+        older = list(active.change.runs.select_for_update()) if active.change_id else [active]
+        for run in older:
+            if run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
+                run.mark_stale(f"Superseded by a newer change: {newer.title}")
+        if active.change_id:
+            advance(active.change)
+
+
+def bounded_title(title: str) -> str:
+    return Truncator(title).chars(Change._meta.get_field("title").max_length)
+
+
+# --- approve ---------------------------------------------------------------------------------------
+def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
+    """Whether `user` may approve `change` now; None when they may."""
+    if not user.has_perm("runs.approve_run"):
+        return Refusal("not_approver", "Approving needs the approvers' permission.", forbidden=True)
+    runs = runs if runs is not None else list(change.runs.select_related("workspace"))
+    if is_platform(runs) and not user.has_perm("workspaces.manage_platform"):
+        return Refusal(
+            "platform_permission", "A change of the platform is approved by an admin of the platform.", forbidden=True
+        )
+    if change.requested_by_id is not None and user.pk == change.requested_by_id:
+        return Refusal(
+            "own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True
+        )
+    statuses = {run.status for run in runs}
+    if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, RunStatus.APPLIED}:
+        return Refusal("already_approved", "This change was approved already.")
+    if RunStatus.DISCARDED in statuses:
+        return Refusal("discarded", "This change was discarded; propose it again to apply it.")
+    if RunStatus.STALE in statuses:
+        return Refusal("stale", "A newer change superseded this one; approve the newer change instead.")
+    if statuses & {RunStatus.FAILED, RunStatus.ABANDONED}:
+        return Refusal("plan_failed", "A plan of this change failed, so the change cannot be applied; see its log.")
+    if statuses & {RunStatus.QUEUED, RunStatus.PLANNING}:
+        return Refusal("plan_running", "A plan of this change has not finished; approve once every plan has.")
+    if RunStatus.AWAITING_APPROVAL not in statuses:
+        return Refusal("nothing_to_approve", "Every plan of this change found nothing to change.")
+    return None
+
+
+@transaction.atomic
+def approve(change: Change, user) -> None:
+    """Approve every plan of the change and queue the first apply, in order."""
+    runs = locked_runs(change)
+    refusal = approval_refusal(change, user, runs)
+    if refusal:
+        raise Refused(refusal)
+    for run in runs:
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            run.approve(user)
+    advance(change)
+
+
+# --- discard ---------------------------------------------------------------------------------------
+def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
+    runs = runs if runs is not None else list(change.runs.select_related("workspace"))
+    may_approve = user.has_perm("runs.approve_run") and (
+        not is_platform(runs) or user.has_perm("workspaces.manage_platform")
+    )
+    if user.pk != change.requested_by_id and not may_approve:
+        return Refusal(
+            "not_allowed", "Only the person who proposed a change or an approver can discard it.", forbidden=True
+        )
+    statuses = {run.status for run in runs}
+    if RunStatus.PLANNING in statuses:
+        return Refusal("plan_running", "A plan of this change is running; discard it once the plan has finished.")
+    if not statuses & {RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL}:
+        return Refusal(
+            "not_discardable", "Nothing of this change waits for approval: it was approved, applied or has ended."
+        )
+    return None
+
+
+@transaction.atomic
+def discard(change: Change, user) -> None:
+    """Discard every plan of the change that waits; nothing of it is applied."""
+    runs = locked_runs(change)
+    refusal = discard_refusal(change, user, runs)
+    if refusal:
+        raise Refused(refusal)
+    for run in runs:
+        run.discard()
+    advance(change)
+
+
+# --- advance and settle ----------------------------------------------------------------------------
+@transaction.atomic
+def advance(change: Change) -> None:
+    """Move the change on after any of its runs moved: abandon what can no longer go ahead, queue
+    the next approved apply, and settle the change once every run has ended."""
+    runs = change.runs_in_order()
+    broken = next((run for run in runs if run.status in BREAKING_STATUSES), None)
+    if broken is not None:
+        reason = (
+            f"Abandoned: {broken.workspace.path} is {broken.get_status_display().lower()}, so this change "
+            "cannot be applied as approved."
+        )
+        for run in runs:
+            run.abandon(reason)
+    elif not any(run.status == RunStatus.APPLYING for run in runs):
+        queue_next_apply(runs)
+    for run in runs:
+        if not run.is_active:
+            plans.delete(run)
+    settle(change, runs)
+
+
+def queue_next_apply(runs: list[Run]) -> None:
+    for run in runs:
+        if run.status == RunStatus.APPROVED:
+            queueing.enqueue(run)
+            return
+        if run.status not in DONE_STATUSES:
+            return  # an earlier run has not applied yet
+
+
+def settle(change: Change, runs: list[Run]) -> None:
+    if any(run.is_active for run in runs):
+        return
+    outcome = (
+        Change.Outcome.APPLIED if all(run.status in DONE_STATUSES for run in runs) else Change.Outcome.ABANDONED
+    )
+    if Change.objects.filter(pk=change.pk, outcome=Change.Outcome.PENDING).update(
+        outcome=outcome, settled_at=timezone.now()
+    ):
+        change.outcome = outcome
+        change_settled.send(sender=Change, change=change, outcome=outcome)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+def locked_runs(change: Change) -> list[Run]:
+    """The change's runs, locked until the transaction ends: two approvals (or an approval and a
+    discard) of one change take turns, and the second sees what the first did."""
+    return list(change.runs.select_for_update(of=("self",)).select_related("workspace"))
+
+
+def is_platform(runs: list[Run]) -> bool:
+    return any(run.workspace.is_platform for run in runs)
