@@ -112,3 +112,15 @@ def state_bucket(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         bootstrap_state_bucket()
     return settings.STATE_BUCKET
+
+
+def record_applies(change):
+    """What the worker records as it applies an approved change, run by run, in order."""
+    from portal.runs.models import RunStatus
+    from portal.runs.workflow import advance
+
+    for run in change.runs_in_order():
+        run.refresh_from_db()
+        if run.status == RunStatus.APPROVED and run.start_applying():
+            run.finish_applied({})
+            advance(run.change)

@@ -18,7 +18,7 @@ def plan_path(run: Run) -> Path:
 def prepare(run: Run) -> Path:
     """The path terraform writes the plan to, in a folder only the portal's user can enter."""
     path = plan_path(run)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     path.parent.chmod(0o700)
     return path
 

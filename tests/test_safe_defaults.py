@@ -1,0 +1,172 @@
+"""Safe by default: DEBUG off, no start with the built-in secret key, secure cookies and HSTS over
+HTTPS, terraform started with an allow-listed environment, tracebacks masked, plan files private and
+gone when their run ends, and the pages asking for the same permissions as the API."""
+
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from portal.api.models import ApiToken
+from portal.catalog.onboarding import change_service, register_service
+from portal.runs import execution, plans, workflow
+from portal.runs.masking import MASK
+from portal.runs.models import Run, RunStatus
+from portal.runs.terraform import Terraform, terraform_environment
+from tests.conftest import ROOT, record_applies, record_plan
+
+
+def django_process(env_changes: dict, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG")}
+    env.update(env_changes)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+
+
+def test_the_portal_refuses_to_start_with_the_built_in_secret_key():
+    refused = django_process({}, "check")
+    local_stack = django_process({"DJANGO_DEBUG": "1"}, "check")
+
+    assert refused.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in refused.stderr
+    assert local_stack.returncode == 0, local_stack.stderr
+
+
+def test_debug_is_off_unless_asked_for():
+    shown = django_process(
+        {"DJANGO_SECRET_KEY": "x" * 60}, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
+    )
+    assert shown.stdout.strip().splitlines()[-1] == "False", shown.stderr
+
+
+def test_served_over_https_the_deployment_checks_pass():
+    secret = "a-long-random-secret-key-for-the-deployment-check-" + "k7Qx9" * 6
+    checked = django_process(
+        {"DJANGO_SECRET_KEY": secret, "PORTAL_HTTPS": "1", "DJANGO_ALLOWED_HOSTS": "portal.example.org"},
+        "check", "--deploy", "--fail-level", "WARNING",
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_terraform_gets_no_variable_of_the_portal_itself(monkeypatch, tmp_path, make_user, service_form_data):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://portal:db-password-123@db/portal")
+    monkeypatch.setenv("DJANGO_SECRET_KEY", "django-secret-456")
+    monkeypatch.setenv("SOME_UNRELATED_TOKEN", "token-789")
+
+    env = terraform_environment()
+
+    assert not {"DATABASE_URL", "DJANGO_SECRET_KEY", "SOME_UNRELATED_TOKEN", "REDIS_URL"} & set(env)
+    assert {"PATH", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "TF_CLI_CONFIG_FILE"} <= set(env)
+    # And terraform runs with only that.
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
+    Terraform(tmp_path, run.append_log).run("version")
+    assert "Terraform v" in Run.objects.get(pk=run.pk).log
+
+
+@pytest.mark.django_db(transaction=True)  # the worker runs outside any transaction
+def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, make_user, service_form_data):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "tr4ceback-secret-value")
+
+    def crash(run):
+        raise RuntimeError(f"connection failed with key {os.environ['AWS_SECRET_ACCESS_KEY']}")
+
+    monkeypatch.setattr(execution, "plan", crash)
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
+
+    with pytest.raises(RuntimeError):
+        execution.execute_run(str(run.pk))
+
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "RuntimeError" in run.log and "tr4ceback-secret-value" not in run.log + run.error
+    assert f"key {MASK}" in run.log
+
+
+# --- plan files ------------------------------------------------------------------------------------
+def written_plans(change):
+    """Plan files as the worker leaves them after `terraform plan -out`."""
+    paths = []
+    for run in change.runs_in_order():
+        path = plans.prepare(run)
+        path.write_bytes(b"plan with every input in clear")
+        plans.seal(path)
+        paths.append(path)
+    return paths
+
+
+def test_a_plan_file_is_readable_by_the_portal_user_only(make_user, service_form_data):
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+
+    path = written_plans(change)[0]
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("ending", ["discarded", "superseded", "no_changes", "failed", "applied"])
+def test_plan_files_are_deleted_when_their_run_ends(make_user, service_form_data, ending):
+    author, approver = make_user("dev", "developers"), make_user("approver", "approvers")
+    service, change = register_service(author, **service_form_data)
+    paths = written_plans(change)
+    runs = change.runs_in_order()
+    if ending == "no_changes":
+        for run in runs:
+            record_plan(run, to_add=0)
+    else:
+        for run in runs:
+            record_plan(run)
+    if ending == "discarded":
+        workflow.discard(change, author)
+    elif ending == "superseded":
+        change_service(service, author, cpu=512)
+    elif ending == "failed":
+        workflow.approve(change, approver)
+        runs[0].refresh_from_db()
+        runs[0].start_applying()
+        runs[0].fail("terraform apply exited with code 1")
+        workflow.advance(change)
+    elif ending == "applied":
+        workflow.approve(change, approver)
+        record_applies(change)
+
+    assert not any(Run.objects.get(pk=run.pk).is_active for run in runs)
+    assert [path.exists() for path in paths] == [False, False]
+
+
+# --- the pages ask for the API's permissions -------------------------------------------------------
+@pytest.mark.django_db
+def test_pages_need_the_same_view_permissions_as_the_api(client, make_user, service_form_data):
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
+    nobody = make_user("nobody")
+    _, key = ApiToken.objects.issue(nobody)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    client.force_login(nobody)
+
+    pages = [
+        reverse("catalog:service-list"),
+        reverse("catalog:service-detail", kwargs={"name": "sourcing-data-service"}),
+        reverse("runs:run-detail", kwargs={"run_id": run.pk}),
+        reverse("runs:run-log", kwargs={"run_id": run.pk}),
+    ]
+    endpoints = ["/api/v1/services/", "/api/v1/services/sourcing-data-service/", f"/api/v1/runs/{run.pk}/", f"/api/v1/runs/{run.pk}/log/"]
+
+    assert [client.get(page).status_code for page in pages] == [403] * 4
+    assert [api.get(endpoint).status_code for endpoint in endpoints] == [403] * 4
+    assert "sourcing-data-service" not in client.get(pages[1]).content.decode()
+
+
+def test_every_literal_path_under_services_is_a_reserved_name():
+    from portal.catalog import urls
+    from portal.catalog.rules import RESERVED_NAMES
+
+    literal = {str(p.pattern).split("/")[0] for p in urls.urlpatterns if "<" not in str(p.pattern).split("/")[0]}
+    assert literal - {""} <= RESERVED_NAMES
