@@ -70,7 +70,7 @@ def test_api_pagination(api, service, parameter, value):
     assert_refused(api.get("/api/v1/services/", {parameter: value}))
 
 
-@pytest.mark.parametrize("value", ["\x00", "nonsense", "ACTIVE " * 1000])
+@pytest.mark.parametrize("value", ["", "\x00", "nonsense", "ACTIVE " * 1000])
 def test_api_status_filter(api, service, value):
     assert_refused(api.get("/api/v1/services/", {"status": value}))
 
@@ -155,7 +155,7 @@ def test_page_service_name_in_path(client, admin, service, name, suffix):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("value", ["\x00", "nonsense"])
+@pytest.mark.parametrize("value", ["", "\x00", "nonsense"])
 def test_page_status_filter(client, admin, service, value):
     client.force_login(admin)
     assert_refused(client.get(reverse("catalog:service-list"), {"status": value}))
@@ -185,3 +185,10 @@ def test_names_of_pages_are_reserved(api, service_form_data, name):
     response = api.post("/api/v1/services/", {**service_form_data, "name": name}, format="json")
     assert_refused(response)
     assert "reserved" in response.json()["fields"]["name"][0]
+
+
+@pytest.mark.parametrize("path", ["/tokens/{n}/revoke/", "/platform/{n}/plan/"])
+def test_page_ids_too_large_for_the_database_are_not_found(client, admin, path):
+    client.force_login(admin)
+    response = client.post(path.format(n="9" * 30))
+    assert response.status_code == 404

@@ -2,6 +2,9 @@
 provision, onboard in the browser, approve once, check the wiring in AWS, plan again (no changes),
 change without approval, decommission and destroy, and check that nothing is left."""
 
+import json
+import stat
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -12,13 +15,22 @@ from portal.api.models import ApiToken
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus
+from portal.catalog import layout
 from portal.runs.platform import destroy_platform, provision_platform, wait_for
-from portal.runs.queueing import approve, queue_change
+from portal.runs.workflow import approve, propose
 from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SERVICE = "art-service-sourcing-data-service"
+IMAGE_MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "a" * 64},
+        "layers": [],
+    }
+)
 
 
 def refreshed(runs):
@@ -35,10 +47,56 @@ def token_client(user) -> APIClient:
 def wait_for_runs(client, runs, statuses, timeout):
     def settled():
         current = {client.get(f"/api/v1/runs/{run['id']}/").json()["status"] for run in runs}
-        assert not current & {"failed", "stale", "discarded"}, current
+        assert not current & {"failed", "stale", "discarded", "abandoned"}, current
         return current <= statuses
 
     wait_until(settled, timeout, interval=1, message=f"runs to be {statuses}")
+
+
+def plan_files():
+    return sorted(settings.WORKSPACES_DIR.rglob("*.tfplan"))
+
+
+def a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn):
+    """The trust promise: A's CPU edit is discarded; B's later change carries only B's edit."""
+    a, b, reviewer = token_client(author), token_client(other_developer), token_client(approver)
+    url = f"/api/v1/services/{service.name}/"
+    task_definition = ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]["taskDefinition"]
+
+    # 1. A changes the CPU to 1024; an approver discards it.
+    proposed = a.patch(url, {"cpu": 1024}, format="json")
+    assert proposed.status_code == 200, proposed.content
+    a_runs = proposed.json()["runs"]
+    wait_for_runs(a, a_runs, {"awaiting_approval", "no_changes"}, timeout=300)
+    assert reviewer.post(f"/api/v1/runs/{a_runs[-1]['id']}/discard/").status_code == 202
+    # 2. The service still declares what is applied: CPU 256, nothing pending.
+    declared = b.get(url).json()
+    assert (declared["cpu"], declared["proposed"]) == (256, None)
+    # 3. B changes only the desired count: the plan holds B's edit and nothing of A's.
+    proposed = b.patch(url, {"desired_count": 2}, format="json")
+    b_runs = proposed.json()["runs"]
+    assert [d["text"] for d in b_runs[-1]["declaration_diff"]] == ["desired_count 1 -> 2"]
+    wait_for_runs(b, b_runs, {"awaiting_approval", "no_changes"}, timeout=300)
+    b_service_run = Run.objects.get(pk=b_runs[-1]["id"])
+    assert (b_service_run.to_add, b_service_run.to_change, b_service_run.to_destroy) == (0, 1, 0), (
+        "only the ECS service's count changes; a CPU edit would replace the task definition"
+    )
+    assert (b_service_run.variables["cpu"], b_service_run.variables["desired_count"]) == (256, 2)
+    rendered = json.loads((b_service_run.workspace.directory / "terraform.tfvars.json").read_text())
+    assert (rendered["cpu"], rendered["desired_count"]) == (256, 2)
+    plan_file = b_service_run.workspace.directory / ".plans" / f"{b_service_run.pk}.tfplan"
+    assert stat.S_IMODE(plan_file.stat().st_mode) == 0o600
+    assert reviewer.post(f"/api/v1/runs/{b_runs[-1]['id']}/approve/").status_code == 202
+    wait_for_runs(b, b_runs, {"applied", "no_changes"}, timeout=600)
+
+    # A's value never reached AWS; B's did.
+    ecs_service = ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]
+    assert ecs_service["desiredCount"] == 2 and ecs_service["taskDefinition"] == task_definition
+    cpu = ecs.describe_task_definition(taskDefinition=ecs_service["taskDefinition"])["taskDefinition"]["cpu"]
+    assert cpu == "256"
+    applied = b.get(url).json()
+    assert (applied["cpu"], applied["desired_count"], applied["applied_revision"], applied["proposed"]) == (256, 2, 3, None)
+    assert plan_files() == [], "no plan file outlives its run"
 
 
 def onboard_and_decommission_through_the_api(author, approver, admin, declaration):
@@ -60,21 +118,40 @@ def onboard_and_decommission_through_the_api(author, approver, admin, declaratio
     assert service["url"].endswith(f"/{settings.SERVICE_NAME_PREFIX}-{name}/")
     assert {w["latest_run"]["status"] for w in service["workspaces"]} == {"applied"}
 
+    # The repository holds an image: the decommission deletes it with the repository.
+    aws_client("ecr").put_image(
+        repositoryName=f"{settings.SERVICE_NAME_PREFIX}-{name}", imageManifest=IMAGE_MANIFEST, imageTag="1.0.0"
+    )
     decommissioned = token_client(admin).delete(f"/api/v1/services/{name}/")
     assert decommissioned.status_code == 202, decommissioned.content
+    assert decommissioned.json()["service"]["status"] == "decommissioning"
     runs = decommissioned.json()["runs"]
     wait_for_runs(ci, runs, {"awaiting_approval"}, timeout=300)
     assert reviewer.post(f"/api/v1/runs/{runs[0]['id']}/approve/").status_code == 202
     wait_for_runs(ci, runs, {"applied"}, timeout=600)
+    assert ci.get(f"/api/v1/services/{name}/").json()["status"] == "decommissioned"
+
+    # The name can be registered again: its workspaces plan against the same (emptied) state keys.
+    again = ci.post("/api/v1/services/", declaration, format="json")
+    assert again.status_code == 201, again.content
+    runs = again.json()["runs"]
+    wait_for_runs(ci, runs, {"awaiting_approval"}, timeout=300)
+    assert all(Run.objects.get(pk=run["id"]).to_add > 0 for run in runs)
+    assert ci.post(f"/api/v1/runs/{runs[0]['id']}/discard/").status_code == 202
+    decommission_the_unapplied = token_client(admin).delete(f"/api/v1/services/{name}/")
+    wait_for_runs(ci, decommission_the_unapplied.json()["runs"], {"no_changes"}, timeout=300)
+    assert ci.get(f"/api/v1/services/{name}/").json()["status"] == "decommissioned"
 
 
 def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket):
     admin = make_user("platform-admin", "admins")
+    platform_approver = make_user("platform-approver", "admins")
     approver = make_user("approver", "approvers")
     author = make_user("author", "developers")
+    other_developer = make_user("other-developer", "developers")
 
-    # The platform, each workspace planned after the one it reads from, approved by someone else.
-    for change in provision_platform(requester=admin, approver=approver):
+    # The platform, each workspace planned after the one it reads from, approved by another admin.
+    for change in provision_platform(requester=admin, approver=platform_approver):
         assert {run.status for run in change.runs.all()} == {RunStatus.APPLIED}
 
     # Onboarding in the browser: one change, two workspaces.
@@ -124,8 +201,12 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     assert f"http://{load_balancer['DNSName']}/{SERVICE}/" in detail
 
     # Planning again changes nothing.
-    replan = queue_change("Plan again", list(service.workspaces.all()), author, service=service)
+    service = Service.objects.get(pk=service.pk)
+    assert service.applied_revision.number == 1
+    replan = propose("Plan again", layout.plans_for(service, service.applied_revision), author, service=service)
     wait_for(replan, {RunStatus.NO_CHANGES}, timeout=300)
+
+    a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)
 
     # A change is planned, but nothing is applied without approval.
     task_definition = ecs_service["taskDefinition"]
@@ -145,11 +226,13 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     # Decommission (the pending change is superseded), then destroy the platform.
     from portal.catalog.onboarding import decommission_service
 
-    decommission = decommission_service(service, author)
+    decommission = decommission_service(service, admin)
     wait_for(decommission, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
-    assert approve(decommission, approver)
+    approve(decommission, approver)
     wait_for(decommission, {RunStatus.APPLIED, RunStatus.NO_CHANGES}, timeout=600)
-    destroy_platform(requester=admin, approver=approver)
+    assert Service.objects.get(pk=service.pk).status == "decommissioned"
+    destroy_platform(requester=admin, approver=platform_approver)
+    assert plan_files() == []
 
     assert not [c for c in ecs.list_clusters()["clusterArns"] if ecs.describe_clusters(clusters=[c])["clusters"][0]["status"] == "ACTIVE"]
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []

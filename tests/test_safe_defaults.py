@@ -70,7 +70,7 @@ def test_terraform_gets_no_variable_of_the_portal_itself(monkeypatch, tmp_path, 
 
 
 @pytest.mark.django_db(transaction=True)  # the worker runs outside any transaction
-def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, make_user, service_form_data):
+def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, caplog, make_user, service_form_data):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "tr4ceback-secret-value")
 
     def crash(run):
@@ -80,13 +80,14 @@ def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, make_user, servi
     _, change = register_service(make_user("dev", "developers"), **service_form_data)
     run = change.runs_in_order()[0]
 
-    with pytest.raises(RuntimeError):
+    with caplog.at_level("ERROR", logger="portal.runs.execution"):
         execution.execute_run(str(run.pk))
 
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED
     assert "RuntimeError" in run.log and "tr4ceback-secret-value" not in run.log + run.error
     assert f"key {MASK}" in run.log
+    assert "RuntimeError" in caplog.text and "tr4ceback-secret-value" not in caplog.text
 
 
 # --- plan files ------------------------------------------------------------------------------------

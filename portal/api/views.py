@@ -19,8 +19,8 @@ from portal.api.serializers import (
     ServiceSerializer,
 )
 from portal.catalog import rules
-from portal.catalog.lookup import service_named, services_in
-from portal.catalog.models import Lifecycle, Service
+from portal.catalog.lookup import STATUS_FILTERS, service_named, services_in
+from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.runs import workflow
 from portal.runs.models import Run
@@ -81,7 +81,8 @@ class ServiceLookup:
         description="Active and decommissioning services by default; `status` filters by lifecycle.",
         parameters=[
             OpenApiParameter(
-                "status", str, enum=["all", *Lifecycle.values], description="`all`, or one lifecycle state."
+                "status", str, enum=list(STATUS_FILTERS), description="`live` (active and decommissioning, the "
+                "default), `all`, or one lifecycle state."
             )
         ],
         responses={200: ServiceSerializer(many=True), **error_responses(400, 401, 403, 404)},

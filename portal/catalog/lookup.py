@@ -4,6 +4,7 @@ from django.core.exceptions import BadRequest
 from django.http import Http404
 
 from portal.catalog import rules
+from portal.params import InvalidParameter
 from portal.catalog.models import Lifecycle, Service
 
 MALFORMED_NAME = (
@@ -24,15 +25,16 @@ def service_named(name: str, queryset=None) -> Service:
 
 
 STATUS_FILTERS = {
-    "": Service.objects.live,
+    "live": Service.objects.live,
     "all": Service.objects.all,
     **{status.value: (lambda status=status: Service.objects.filter(status=status)) for status in Lifecycle},
 }
 
 
 def services_in(status: str | None):
-    """Services for a listing's `status` filter: live ones by default, `all`, or one lifecycle state."""
+    """Services for a listing's `status` filter: live ones (active and decommissioning) when absent,
+    `all`, or one lifecycle state."""
     try:
-        return STATUS_FILTERS[status or ""]()
+        return STATUS_FILTERS[status if status is not None else "live"]()
     except (KeyError, TypeError):
-        raise BadRequest(f"Filter status by one of: {', '.join(s for s in STATUS_FILTERS if s)}.") from None
+        raise InvalidParameter("status", f"filter by one of: {', '.join(STATUS_FILTERS)}.") from None

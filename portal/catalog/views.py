@@ -23,7 +23,7 @@ def service_list(request):
     return render(
         request,
         "catalog/service_list.html",
-        {"services": services, "status": status or "", "statuses": Lifecycle.choices},
+        {"services": services, "status": status or "live", "statuses": Lifecycle.choices},
     )
 
 

@@ -33,10 +33,12 @@ def execute_run(run_id: str) -> None:
     except TerraformError as exc:
         run.fail(f"{exc}. {failure_hint}")
     except Exception:
-        # Masked before it is stored: an exception's text can quote the environment.
-        run.append_log(mask_secrets(traceback.format_exc()))
+        # Masked before it is stored or logged: an exception's text can quote the environment. Not
+        # raised on to RQ, which would keep the unmasked traceback in Redis; the run row says it all.
+        masked = mask_secrets(traceback.format_exc())
+        run.append_log(masked)
         run.fail(f"The portal failed while running this step. {failure_hint}")
-        raise
+        logger.error("Run %s failed in the portal itself:\n%s", run.pk, masked)
     finally:
         run.refresh_from_db()
         if not run.is_active:

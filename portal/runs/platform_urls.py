@@ -1,9 +1,9 @@
 from django.urls import path
 
-from portal.workspaces import views
+from portal.runs import platform_pages as views
 
-app_name = "workspaces"
+app_name = "platform"
 urlpatterns = [
-    path("", views.platform, name="platform"),
+    path("", views.platform, name="page"),
     path("<int:workspace_id>/plan/", views.plan_platform_workspace, name="plan"),
 ]

@@ -1,8 +1,10 @@
+"""The admins' Platform page: the platform workspaces, their latest runs, and planning one."""
+
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.access.decorators import permission_required
 from portal.runs.workflow import Refused, propose
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
@@ -23,10 +25,10 @@ def plan_platform_workspace(request, workspace_id):
     workspace = get_object_or_404(Workspace, pk=workspace_id, service=None)
     if workspace.path == state_bucket_path():
         messages.error(request, "The state bucket is created by `manage.py bootstrap_state`, not planned here.")
-        return redirect("workspaces:platform")
+        return redirect("platform:page")
     try:
         change = propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], request.user)
     except Refused as exc:
         messages.error(request, exc.refusal.message)
-        return redirect("workspaces:platform")
+        return redirect("platform:page")
     return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
