@@ -124,3 +124,15 @@ def record_applies(change):
         if run.status == RunStatus.APPROVED and run.start_applying():
             run.finish_applied({})
             advance(run.change)
+
+
+def plan_approve_apply(change, approver):
+    """A change through the worker's plans, an approval and the worker's applies."""
+    from portal.runs.workflow import approve
+
+    for run in change.runs_in_order():
+        record_plan(run)
+    approve(change, approver)
+    record_applies(change)
+    change.refresh_from_db()
+    return change

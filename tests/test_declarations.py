@@ -9,7 +9,7 @@ from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs import workflow
 from portal.runs.models import Change, RunStatus
-from tests.conftest import record_applies, record_plan
+from tests.conftest import plan_approve_apply, record_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +21,6 @@ def people(make_user):
         "b": make_user("developer-b", "developers"),
         "approver": make_user("approver", "approvers"),
     }
-
-
-def plan_approve_apply(change, approver):
-    for run in change.runs_in_order():
-        record_plan(run)
-    workflow.approve(change, approver)
-    record_applies(change)
-    change.refresh_from_db()
-    return change
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from portal.catalog.onboarding import change_service, decommission_service, regi
 from portal.runs import workflow
 from portal.runs.models import Change, RunStatus
 from portal.workspaces.models import Workspace
-from tests.conftest import record_applies, record_plan
+from tests.conftest import plan_approve_apply, record_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -33,18 +33,10 @@ def api_for(user):
     return client
 
 
-def through(change, approver):
-    for run in change.runs_in_order():
-        record_plan(run)
-    workflow.approve(change, approver)
-    record_applies(change)
-    return change
-
-
 @pytest.fixture
 def onboarded(people, service_form_data):
     service, change = register_service(people["dev"], **service_form_data)
-    through(change, people["approver"])
+    plan_approve_apply(change, people["approver"])
     return Service.objects.get(pk=service.pk)
 
 
@@ -53,7 +45,7 @@ def test_register_decommission_and_register_the_name_again(people, onboarded, se
     assert Service.objects.get(pk=onboarded.pk).status == Lifecycle.DECOMMISSIONING
     assert [run.workspace.module for run in decommission.runs_in_order()] == ["ecs-service", "ecr-repository"]
 
-    through(decommission, people["approver"])
+    plan_approve_apply(decommission, people["approver"])
 
     gone = Service.objects.get(pk=onboarded.pk)
     assert gone.status == Lifecycle.DECOMMISSIONED and gone.decommissioned_at
@@ -141,7 +133,7 @@ def test_decommission_in_the_browser_needs_the_permission(client, people, onboar
 
 def test_the_listing_filters_by_lifecycle(client, people, onboarded, service_form_data):
     register_service(people["dev"], **{**service_form_data, "name": "other-service"})
-    through(decommission_service(onboarded, people["admin"]), people["approver"])
+    plan_approve_apply(decommission_service(onboarded, people["admin"]), people["approver"])
     client.force_login(people["dev"])
 
     default = client.get(reverse("catalog:service-list")).content.decode()

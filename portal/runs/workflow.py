@@ -133,17 +133,9 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
     return None
 
 
-@transaction.atomic
 def approve(change: Change, user) -> None:
     """Approve every plan of the change and queue the first apply, in order."""
-    runs = locked_runs(change)
-    refusal = approval_refusal(change, user, runs)
-    if refusal:
-        raise Refused(refusal)
-    for run in runs:
-        if run.status == RunStatus.AWAITING_APPROVAL:
-            run.approve(user)
-    advance(change)
+    decide(change, user, approval_refusal, lambda run: run.status == RunStatus.AWAITING_APPROVAL and run.approve(user))
 
 
 # --- discard ---------------------------------------------------------------------------------------
@@ -166,15 +158,22 @@ def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refu
     return None
 
 
-@transaction.atomic
 def discard(change: Change, user) -> None:
     """Discard every plan of the change that waits; nothing of it is applied."""
-    runs = locked_runs(change)
-    refusal = discard_refusal(change, user, runs)
+    decide(change, user, discard_refusal, lambda run: run.discard())
+
+
+@transaction.atomic
+def decide(change: Change, user, rule, act) -> None:
+    """Lock the change's runs, ask the rule, act on each run, move the change on. Locked, two
+    decisions on one change (two approvals, an approval and a discard) take turns, and the second
+    is judged on what the first did."""
+    runs = list(change.runs.select_for_update(of=("self",)).select_related("workspace"))
+    refusal = rule(change, user, runs)
     if refusal:
         raise Refused(refusal)
     for run in runs:
-        run.discard()
+        act(run)
     advance(change)
 
 
@@ -223,11 +222,5 @@ def settle(change: Change, runs: list[Run]) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def locked_runs(change: Change) -> list[Run]:
-    """The change's runs, locked until the transaction ends: two approvals (or an approval and a
-    discard) of one change take turns, and the second sees what the first did."""
-    return list(change.runs.select_for_update(of=("self",)).select_related("workspace"))
-
-
 def is_platform(runs: list[Run]) -> bool:
     return any(run.workspace.is_platform for run in runs)
