@@ -37,6 +37,12 @@ def record_plan(run, to_add=2):
         advance(run.change)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Users are made by the dozen here; the real hasher's deliberate slowness only costs time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def groups(db):
     """The portal's groups; transactional tests flush them, so make them again."""
