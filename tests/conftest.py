@@ -76,6 +76,20 @@ def service_form_data():
     }
 
 
+@pytest.fixture
+def parked_queue(monkeypatch):
+    """This test's jobs go to a real queue that no worker listens to. A test that commits (a
+    transactional one) must not have its runs planned by the session's worker behind its back."""
+    import django_rq
+    from django.conf import settings
+    from rq import Queue
+
+    queue = Queue(f"{settings.RQ_QUEUE}-parked", connection=django_rq.get_connection(settings.RQ_QUEUE))
+    monkeypatch.setattr(django_rq, "get_queue", lambda *args, **kwargs: queue)
+    yield queue
+    queue.empty()
+
+
 @pytest.fixture(scope="session")
 def rq_worker(django_db_setup, django_db_blocker):
     """A real `manage.py rqworker` on the test database and this session's queue."""

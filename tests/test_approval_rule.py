@@ -208,7 +208,7 @@ def test_a_failed_plan_abandons_the_rest_of_its_change(people, service_form_data
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_approvals_at_the_same_moment_approve_once(people, service_form_data):
+def test_two_approvals_at_the_same_moment_approve_once(people, service_form_data, parked_queue):
     """Both approvers ask at once; the change's rows are locked, so the second sees the first."""
     import threading
 

@@ -192,3 +192,22 @@ def test_page_ids_too_large_for_the_database_are_not_found(client, admin, path):
     client.force_login(admin)
     response = client.post(path.format(n="9" * 30))
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, path, body",
+    [
+        ("post", "/api/v1/services/", {"desired_cout": 3}),
+        ("post", "/api/v1/services/", {"status": "decommissioned"}),
+        ("patch", "/api/v1/services/sourcing-data-service/", {"cpus": 512}),
+        ("post", "/api/v1/services/sourcing-data-service/deployments/", {"image_tag": "2.0.0", "cpu": 512}),
+    ],
+)
+def test_api_refuses_fields_it_does_not_take(api, service, service_form_data, method, path, body):
+    before = snapshot()
+    data = {**service_form_data, "name": "other", **body} if path == "/api/v1/services/" else body
+    response = getattr(api, method)(path, data, format="json")
+    assert_refused(response)
+    unknown = (set(body) - set(service_form_data)) if path == "/api/v1/services/" else {k for k in body if k != "image_tag"}
+    assert set(response.json()["fields"]) == unknown
+    assert snapshot() == before

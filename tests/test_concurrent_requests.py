@@ -12,7 +12,7 @@ from portal.catalog.models import Service
 from portal.catalog.onboarding import register_service
 from portal.runs.models import Change, RunStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
 
 
 def api_for(user):

@@ -70,7 +70,7 @@ def test_terraform_gets_no_variable_of_the_portal_itself(monkeypatch, tmp_path, 
 
 
 @pytest.mark.django_db(transaction=True)  # the worker runs outside any transaction
-def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, caplog, make_user, service_form_data):
+def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, caplog, make_user, service_form_data, parked_queue):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "tr4ceback-secret-value")
 
     def crash(run):

@@ -85,6 +85,11 @@ class FormValidated:
         if not isinstance(data, Mapping):
             raise serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: ["Send a JSON object."]})
         writable = {name for name, field in self.fields.items() if not field.read_only}
+        unknown = sorted(str(name) for name in data if name not in writable)
+        if unknown:
+            # A misspelt field (`desired_cout`) would otherwise be dropped, and its default applied.
+            takes = ", ".join(sorted(writable))
+            raise serializers.ValidationError({name[:50]: [f"Not a field this request takes; it takes: {takes}."] for name in unknown[:10]})
         missing = [name for name in self.required_fields if name not in data]
         if missing:
             raise serializers.ValidationError({name: ["This field is required."] for name in missing})
