@@ -78,3 +78,28 @@ def test_two_changes_of_one_service_take_turns(make_user, service_form_data, att
     pending = Change.objects.pending().filter(service=service)
     assert pending.count() == 1 and pending.get().revision.number == 3
     assert set(Change.objects.get(revision__number=2, service=service).runs.values_list("status", flat=True)) == {RunStatus.STALE}
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_an_approval_and_a_newer_change_at_once_never_deadlock(make_user, service_form_data, attempt):
+    """Both lock the same runs; locked in one order, one waits for the other instead of a deadlock."""
+    from tests.conftest import record_plan
+
+    author = make_user("author", "developers")
+    service, change = register_service(author, **service_form_data)
+    for run in change.runs_in_order():
+        record_plan(run)
+    approver, other = api_for(make_user("approver", "approvers")), api_for(make_user("other", "developers"))
+    run_id = change.runs_in_order()[1].pk
+
+    approved, proposed = at_once(
+        lambda: approver.post(f"/api/v1/runs/{run_id}/approve/"),
+        lambda: other.patch(f"/api/v1/services/{service.name}/", {"cpu": 512}, format="json"),
+    )
+
+    # Whichever came first wins; the other is refused with a reason, never a 500.
+    assert {(approved.status_code, proposed.status_code)} <= {(202, 409), (409, 200)}, (approved.content, proposed.content)
+    if approved.status_code == 202:
+        assert proposed.json()["code"] == "workspace_busy"
+    else:
+        assert approved.json()["code"] == "stale"

@@ -13,7 +13,7 @@ something in step with it (the catalog moves a service's applied declaration and
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -73,30 +73,36 @@ def propose(
     kind = Run.Kind.DESTROY if destroy else Run.Kind.APPLY
     for workspace, variables in plans_wanted:
         supersede_in(workspace, change)
-        run = Run.objects.create(
-            workspace=workspace, requested_by=user, change=change, kind=kind, variables=variables
-        )
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(
+                    workspace=workspace, requested_by=user, change=change, kind=kind, variables=variables
+                )
+        except IntegrityError:  # another proposal put a run there a moment ago
+            raise Refused(busy(workspace, "a run that started a moment ago")) from None
         queueing.enqueue(run)
     return change
 
 
 def supersede_in(workspace: Workspace, newer: Change) -> None:
-    for active in Run.objects.active().select_for_update().filter(workspace=workspace):
+    for seen in Run.objects.active().filter(workspace=workspace):
+        # The whole older change is superseded, not only its run here. Its runs are locked in one
+        # order (by id), as approve and discard lock them, so that two of these never deadlock.
+        older = locked_runs_of(seen.change) if seen.change_id else [Run.objects.select_for_update().get(pk=seen.pk)]
+        active = next(run for run in older if run.pk == seen.pk)
+        if not active.is_active:
+            continue  # it ended while we looked
         if active.status not in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
-            raise Refused(
-                Refusal(
-                    "workspace_busy",
-                    f"{workspace.path} has a run that is {active.get_status_display().lower()}; "
-                    "wait for it to finish, then try again.",
-                )
-            )
-        # The whole older change is superseded, not only its run here.
-        older = list(active.change.runs.select_for_update()) if active.change_id else [active]
+            raise Refused(busy(workspace, f"a run that is {active.get_status_display().lower()}"))
         for run in older:
             if run.status in (RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL):
                 run.mark_stale(f"Superseded by a newer change: {newer.title}")
-        if active.change_id:
-            advance(active.change)
+        if seen.change_id:
+            advance(seen.change)
+
+
+def busy(workspace: Workspace, what: str) -> Refusal:
+    return Refusal("workspace_busy", f"{workspace.path} has {what}; wait for it to finish, then try again.")
 
 
 def bounded_title(title: str) -> str:
@@ -168,7 +174,7 @@ def decide(change: Change, user, rule, act) -> None:
     """Lock the change's runs, ask the rule, act on each run, move the change on. Locked, two
     decisions on one change (two approvals, an approval and a discard) take turns, and the second
     is judged on what the first did."""
-    runs = list(change.runs.select_for_update(of=("self",)).select_related("workspace"))
+    runs = locked_runs_of(change)
     refusal = rule(change, user, runs)
     if refusal:
         raise Refused(refusal)
@@ -222,5 +228,10 @@ def settle(change: Change, runs: list[Run]) -> None:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+def locked_runs_of(change: Change) -> list[Run]:
+    """The change's runs, locked until the transaction ends, always in the same order (by id)."""
+    return list(change.runs.select_for_update(of=("self",)).select_related("workspace").order_by("pk"))
+
+
 def is_platform(runs: list[Run]) -> bool:
     return any(run.workspace.is_platform for run in runs)
