@@ -12,6 +12,14 @@ from portal.runs.models import Run
 from portal.workspaces.models import Workspace
 
 
+def diff_as_json(revision) -> list[dict]:
+    """A revision's diff as FieldChangeSerializer documents it, built directly: listings hold many,
+    and a serializer per diff costs more than the rest of a service's representation."""
+    if revision is None:
+        return []
+    return [{"field": c.field, "old": c.old, "new": c.new, "text": str(c)} for c in revision.diff()]
+
+
 class FieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.JSONField(allow_null=True, help_text="Null when the field had no value before (a registration).")
@@ -55,7 +63,14 @@ class RunSerializer(serializers.ModelSerializer):
     @extend_schema_field(FieldChangeSerializer(many=True))
     def get_declaration_diff(self, run) -> list:
         revision = run.change.revision if run.change_id else None
-        return FieldChangeSerializer(revision.diff() if revision else [], many=True).data
+        return diff_as_json(revision)
+
+
+class RunSummarySerializer(RunSerializer):
+    """A run inside a service's listing: the service's `proposed` already shows the diff."""
+
+    class Meta(RunSerializer.Meta):
+        fields = [name for name in RunSerializer.Meta.fields if name != "declaration_diff"]
 
 
 class RunLogSerializer(serializers.Serializer):
@@ -67,7 +82,7 @@ class RunLogSerializer(serializers.Serializer):
 
 class WorkspaceSerializer(serializers.ModelSerializer):
     state_key = serializers.CharField()
-    latest_run = RunSerializer(read_only=True, allow_null=True)
+    latest_run = RunSummarySerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Workspace
@@ -109,11 +124,15 @@ class FormValidated:
 
 class RevisionSerializer(serializers.ModelSerializer):
     proposed_by = serializers.CharField(source="proposed_by.username", read_only=True, allow_null=True)
-    diff = FieldChangeSerializer(many=True, read_only=True, help_text="Against the revision it was based on.")
+    diff = serializers.SerializerMethodField(help_text="Against the revision it was based on.")
 
     class Meta:
         model = ServiceRevision
         fields = ["number", *DECLARATION_FIELDS, "proposed_by", "proposed_at", "diff"]
+
+    @extend_schema_field(FieldChangeSerializer(many=True))
+    def get_diff(self, revision) -> list:
+        return diff_as_json(revision)
 
 
 def applied_field(name: str) -> serializers.Field:

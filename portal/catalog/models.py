@@ -51,7 +51,7 @@ class ServiceQuerySet(models.QuerySet):
         # Without the log (it can run to megabytes), the inputs and the outputs: a listing needs none.
         latest_runs = (
             Run.objects.filter(pk=Subquery(latest))
-            .select_related("requested_by", "approved_by", "change__revision__based_on")
+            .select_related("requested_by", "approved_by")
             .defer("log", "outputs", "variables")
         )
         applied_url = (
