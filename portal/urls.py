@@ -22,3 +22,5 @@ urlpatterns = [
 ]
 
 handler400 = "portal.error_pages.bad_request"
+handler403 = "portal.error_pages.permission_denied"
+handler404 = "portal.error_pages.page_not_found"

@@ -171,3 +171,16 @@ def test_every_literal_path_under_services_is_a_reserved_name():
 
     literal = {str(p.pattern).split("/")[0] for p in urls.urlpatterns if "<" not in str(p.pattern).split("/")[0]}
     assert literal - {""} <= RESERVED_NAMES
+
+
+@pytest.mark.django_db
+def test_error_pages_say_what_to_do(client, make_user):
+    client.force_login(make_user("newcomer"))
+    forbidden = client.get(reverse("catalog:service-list"))
+    client.force_login(make_user("dev", "developers"))
+    missing = client.get(reverse("catalog:service-detail", kwargs={"name": "no-such-service"}))
+    malformed = client.get("/services/Not%20A%20Name/")
+
+    assert forbidden.status_code == 403 and "in no group yet" in forbidden.content.decode()
+    assert missing.status_code == 404 and "No service is registered as no-such-service." in missing.content.decode()
+    assert malformed.status_code == 400 and "That is not a service name" in malformed.content.decode()
