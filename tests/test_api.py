@@ -442,7 +442,7 @@ def test_token_page_refuses_an_empty_label_and_other_users_tokens(client, make_u
     refused = client.post("/tokens/", {"label": ""})
     revoke = client.post(f"/tokens/{token.pk}/revoke/")
 
-    assert b"This field is required." in refused.content and b'id="new-key"' not in refused.content
+    assert refused.status_code == 400 and b"This field is required." in refused.content and b'id="new-key"' not in refused.content
     assert revoke.status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None and ApiToken.objects.filter(user=other).count() == 0

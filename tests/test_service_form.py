@@ -63,7 +63,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
 ):
     response = developer_client.post(reverse("catalog:service-register"), {**service_form_data, field: value})
 
-    assert response.status_code == 200
+    assert response.status_code == 400, "the form comes back with its messages, as a refusal"
     errors = response.context["form"].errors
     assert list(errors) == [field]
     assert message in " ".join(errors[field])
@@ -78,6 +78,7 @@ def test_duplicate_name_is_refused(developer_client, service_form_data):
         reverse("catalog:service-register"), {**service_form_data, "container_port": 9000}
     )
 
+    assert response.status_code == 400
     assert "already registered" in " ".join(response.context["form"].errors["name"])
     assert Service.objects.count() == 1
     assert Run.objects.count() == 2

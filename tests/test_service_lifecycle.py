@@ -113,7 +113,7 @@ def test_decommission_in_the_browser_needs_the_typed_name_and_warns_about_images
     right = client.post(url, {"confirm_name": onboarded.name})
 
     assert 'id="image-warning"' in page and "cannot be restored" in page
-    assert wrong.status_code == 200 and f"Type {onboarded.name} exactly" in wrong.content.decode()
+    assert wrong.status_code == 400 and f"Type {onboarded.name} exactly" in wrong.content.decode()
     assert right.status_code == 302
     assert Service.objects.get(pk=onboarded.pk).status == Lifecycle.DECOMMISSIONING
     destroy = Change.objects.get(service=onboarded, destroys=True)

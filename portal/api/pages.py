@@ -23,7 +23,8 @@ def token_list(request):
         _, new_key = ApiToken.objects.issue(request.user, label=form.cleaned_data["label"])
         form = TokenForm()
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(request, "api/tokens.html", {"form": form, "tokens": tokens, "new_key": new_key})
+    status = 400 if form.is_bound and form.errors else 200  # bad input is refused, as in the API
+    return render(request, "api/tokens.html", {"form": form, "tokens": tokens, "new_key": new_key}, status=status)
 
 
 @login_required

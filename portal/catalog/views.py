@@ -12,6 +12,11 @@ from portal.catalog.onboarding import change_service, decommission_service, regi
 from portal.runs.workflow import Refused
 
 
+def form_status(form) -> int:
+    """A form sent back with its errors is a refusal of bad input: 400, like the API's."""
+    return 400 if form.is_bound and form.errors else 200
+
+
 def first_run_of(change):
     return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
 
@@ -38,7 +43,9 @@ def service_register(request):
         else:
             messages.success(request, f"{service.name} is registered; its plans are queued.")
             return first_run_of(change)
-    return render(request, "catalog/service_form.html", {"form": form, "title": "Register a service"})
+    return render(
+        request, "catalog/service_form.html", {"form": form, "title": "Register a service"}, status=form_status(form)
+    )
 
 
 @permission_required("catalog.change_service")
@@ -64,6 +71,7 @@ def service_change(request, name):
         request,
         "catalog/service_form.html",
         {"form": form, "title": f"Change {service.name}", "service": service, "base": base},
+        status=form_status(form),
     )
 
 
@@ -90,6 +98,7 @@ def service_decommission(request, name):
         request,
         "catalog/service_decommission.html",
         {"service": service, "form": form, "images": image_count(service)},
+        status=form_status(form),
     )
 
 
