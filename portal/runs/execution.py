@@ -1,11 +1,11 @@
-"""What a worker does with a run: plan it, or apply exactly the plan that was approved. After either
-step, the change moves on through portal.runs.workflow.advance."""
+"""What a worker does with a run: plan it, or apply exactly the plan that was approved. The step's
+last move of the run and the change's next step (portal.runs.workflow.advance) commit together."""
 
 import json
 import logging
 import traceback
 
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from python_terraform import IsFlagged
 
 from portal.runs import plans, workflow
@@ -31,18 +31,26 @@ def execute_run(run_id: str) -> None:
     try:
         step(run)
     except TerraformError as exc:
-        run.fail(f"{exc}. {failure_hint}")
+        ended(run, lambda: run.fail(f"{exc}. {failure_hint}"))
     except Exception:
         # Masked before it is stored or logged: an exception's text can quote the environment. Not
         # raised on to RQ, which would keep the unmasked traceback in Redis; the run row says it all.
         masked = mask_secrets(traceback.format_exc())
         run.append_log(masked)
-        run.fail(f"The portal failed while running this step. {failure_hint}")
+        ended(run, lambda: run.fail(f"The portal failed while running this step. {failure_hint}"))
         logger.error("Run %s failed in the portal itself:\n%s", run.pk, masked)
     finally:
         run.refresh_from_db()
         if not run.is_active:
             plans.delete(run)
+
+
+def ended(run: Run, move) -> None:
+    """A step's last move of the run and its change's next step, in one transaction: whoever reads
+    the run as planned, applied or failed also reads its change moved on (the service's applied
+    declaration or lifecycle included)."""
+    with transaction.atomic():
+        move()
         if run.change_id is not None:
             workflow.advance(run.change)
 
@@ -59,7 +67,8 @@ def plan(run: Run) -> None:
     terraform.run("plan", input=False, out=str(out), destroy=destroy)
     plan_sha256 = plans.seal(out)
     summary = summarize(json.loads(terraform.capture("show", str(out), json=True)))
-    run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_digest(workspace))
+    inputs_sha256 = inputs_digest(workspace)
+    ended(run, lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256))
 
 
 def summarize(plan_json: dict) -> dict[str, int]:
@@ -80,12 +89,12 @@ def apply(run: Run) -> None:
     workspace = run.workspace
     out = plans.plan_path(run)
     if not out.exists() or plans.sha256_of(out) != run.plan_sha256:
-        run.mark_stale("The saved plan is missing or was altered since approval; plan again.")
+        ended(run, lambda: run.mark_stale("The saved plan is missing or was altered since approval; plan again."))
         return
     # Rendered again from the database: the inputs must be exactly those the plan was made from.
     render(workspace, run.variables)
     if inputs_digest(workspace) != run.inputs_sha256:
-        run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again.")
+        ended(run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again."))
         return
     if not run.start_applying():
         return
@@ -93,4 +102,4 @@ def apply(run: Run) -> None:
     terraform.init(workspace.state_key)
     terraform.run("apply", str(out), input=False)
     outputs = json.loads(terraform.capture("output", json=True))
-    run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")})
+    ended(run, lambda: run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}))
