@@ -5,7 +5,13 @@ import re
 
 from django.core.exceptions import BadRequest
 
-DIGITS = re.compile(r"[0-9]{1,15}", re.ASCII)
+UNSIGNED, SIGNED = re.compile(r"[0-9]{1,15}", re.ASCII), re.compile(r"[+-]?[0-9]{1,15}", re.ASCII)
+
+
+def ascii_int(text: str, *, signed: bool = False) -> int | None:
+    """The int that text writes with the digits 0-9 only, else None. str.isdigit() and int() take
+    '²' and Arabic-Indic digits, and int() raises on 5000 digits."""
+    return int(text) if (SIGNED if signed else UNSIGNED).fullmatch(text) else None
 
 
 class InvalidParameter(BadRequest):
@@ -16,11 +22,11 @@ class InvalidParameter(BadRequest):
 
 
 def whole_number(params, name: str, *, default: int, minimum: int = 0, maximum: int = 10**12) -> int:
-    """The parameter as an int in [minimum, maximum], written with the digits 0-9 only
-    (str.isdigit() accepts '²' and Arabic-Indic digits; int() chokes on 5000 digits)."""
+    """The parameter as an int in [minimum, maximum], written with the digits 0-9 only."""
     text = params.get(name)
     if text is None:
         return default
-    if not DIGITS.fullmatch(text) or not minimum <= int(text) <= maximum:
+    number = ascii_int(text)
+    if number is None or not minimum <= number <= maximum:
         raise InvalidParameter(name, f"give a whole number from {minimum} to {maximum}, written with the digits 0-9.")
     return int(text)

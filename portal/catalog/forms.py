@@ -1,13 +1,9 @@
-import re
-
 from django import forms
 from django.core.exceptions import ValidationError
 
+from portal import params
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
-
-WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}", re.ASCII)
-
 
 class WholeNumberField(forms.IntegerField):
     """An integer written with the digits 0-9. Django's own field takes whatever int() takes
@@ -26,9 +22,10 @@ class WholeNumberField(forms.IntegerField):
             if value.is_integer() and abs(value) < 10**12:
                 return int(value)
             raise ValidationError(self.error_messages["invalid"], code="invalid")
-        if not isinstance(value, str) or not WHOLE_NUMBER.fullmatch(value.strip()):
+        number = params.ascii_int(value.strip(), signed=True) if isinstance(value, str) else None
+        if number is None:
             raise ValidationError(self.error_messages["invalid"], code="invalid")
-        return int(value.strip())
+        return number
 
 
 class DeclarationForm(forms.ModelForm):

@@ -31,9 +31,9 @@ class ServiceQuerySet(models.QuerySet):
         (`proposed_revisions`, at most one): a fixed number of queries however many services."""
         from portal.runs.models import Change
 
-        pending = Change.objects.pending().filter(service=OuterRef("service"), revision__isnull=False)
+        pending = Change.objects.proposing().filter(service=OuterRef("service"))
         proposed = (
-            ServiceRevision.objects.filter(pk=Subquery(pending.order_by("-created_at").values("revision")[:1]))
+            ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1]))
             .select_related("proposed_by", "based_on")
         )
         return self.select_related("created_by", "applied_revision").prefetch_related(

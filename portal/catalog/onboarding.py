@@ -86,7 +86,7 @@ def new_revision(service: Service, user, *, based_on: ServiceRevision | None, de
 
 
 def pending_revision(service: Service) -> ServiceRevision | None:
-    change = service.changes.pending().filter(revision__isnull=False).order_by("-created_at").first()
+    change = service.changes.proposing().first()
     return change.revision if change else None
 
 

@@ -31,7 +31,8 @@ def execute_run(run_id: str) -> None:
     try:
         step(run)
     except TerraformError as exc:
-        ended(run, lambda: run.fail(f"{exc}. {failure_hint}"))
+        error = f"{exc}. {failure_hint}"
+        ended(run, lambda: run.fail(error))
     except Exception:
         # Masked before it is stored or logged: an exception's text can quote the environment. Not
         # raised on to RQ, which would keep the unmasked traceback in Redis; the run row says it all.
@@ -39,10 +40,6 @@ def execute_run(run_id: str) -> None:
         run.append_log(masked)
         ended(run, lambda: run.fail(f"The portal failed while running this step. {failure_hint}"))
         logger.error("Run %s failed in the portal itself:\n%s", run.pk, masked)
-    finally:
-        run.refresh_from_db()
-        if not run.is_active:
-            plans.delete(run)
 
 
 def ended(run: Run, move) -> None:

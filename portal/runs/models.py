@@ -47,6 +47,10 @@ class ChangeQuerySet(models.QuerySet):
         """Changes still under way: not every run has ended."""
         return self.filter(outcome="")
 
+    def proposing(self):
+        """Pending changes that propose a service revision, newest first."""
+        return self.pending().filter(revision__isnull=False).order_by("-created_at")
+
 
 class Change(models.Model):
     """Runs planned together and approved with one click, then applied one after another in
