@@ -20,14 +20,15 @@ def visible_run(run_id) -> Run:
 
 def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status: int = 200):
     change = run.change
+    siblings = change.runs_in_order() if change else []
     return render(
         request,
         "runs/run_detail.html",
         {
             "run": run,
-            "siblings": change.runs_in_order() if change else [],
-            "approval_refusal": workflow.approval_refusal(change, request.user) if change else None,
-            "discard_refusal": workflow.discard_refusal(change, request.user) if change else None,
+            "siblings": siblings,
+            "approval_refusal": workflow.approval_refusal(change, request.user, siblings) if change else None,
+            "discard_refusal": workflow.discard_refusal(change, request.user, siblings) if change else None,
             "refusal": refusal,
         },
         status=status,
