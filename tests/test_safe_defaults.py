@@ -1,5 +1,5 @@
 """Safe by default: DEBUG off, no start with the built-in secret key, secure cookies and HSTS over
-HTTPS, terraform started with an allow-listed environment, tracebacks masked, plan files private and
+HTTPS, terraform started with an allow-listed environment, tracebacks masked, saved plans private and
 gone when their run ends, and the pages asking for the same permissions as the API."""
 
 import os
@@ -15,7 +15,7 @@ from portal.api.models import ApiToken
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs import execution, plans, workflow
 from portal.runs.masking import MASK
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import Run, RunStatus, SavedPlan
 from portal.runs.terraform import Terraform, terraform_environment
 from tests.conftest import ROOT, record_applies, record_plan
 
@@ -90,33 +90,52 @@ def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, caplog, make_use
     assert "RuntimeError" in caplog.text and "tr4ceback-secret-value" not in caplog.text
 
 
-# --- plan files ------------------------------------------------------------------------------------
-def written_plans(change):
-    """Plan files as the worker leaves them after `terraform plan -out`."""
-    paths = []
+# --- saved plans -----------------------------------------------------------------------------------
+def saved_plans(change):
+    """Plans as the worker keeps them after `terraform plan -out`: written on disk, stored."""
     for run in change.runs_in_order():
-        path = plans.prepare(run)
-        path.write_bytes(b"plan with every input in clear")
-        plans.seal(path)
-        paths.append(path)
-    return paths
+        with plans.on_disk(run) as path:
+            path.write_bytes(b"plan with every input in clear")
+            plans.store(run, path)
+    return change.runs_in_order()
 
 
-def test_a_plan_file_is_readable_by_the_portal_user_only(make_user, service_form_data):
+def test_a_plan_on_disk_is_readable_by_the_portal_user_only_and_gone_after_the_command(make_user, service_form_data):
     _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = change.runs_in_order()[0]
 
-    path = written_plans(change)[0]
+    with plans.on_disk(run) as path:
+        path.write_bytes(b"plan with every input in clear")
+        plans.store(run, path)
+        modes = stat.S_IMODE(path.stat().st_mode), stat.S_IMODE(path.parent.stat().st_mode)
 
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert modes == (0o600, 0o700)
+    assert not path.exists()
+    assert bytes(SavedPlan.objects.get(run=run).content) == b"plan with every input in clear"
 
 
-@pytest.mark.parametrize("ending", ["discarded", "superseded", "no_changes", "failed", "applied"])
-def test_plan_files_are_deleted_when_their_run_ends(make_user, service_form_data, ending):
+def test_a_saved_plan_is_restored_only_byte_for_byte(make_user, service_form_data):
+    _, change = register_service(make_user("dev", "developers"), **service_form_data)
+    run = saved_plans(change)[0]
+    Run.objects.filter(pk=run.pk).update(plan_sha256=SavedPlan.objects.get(run=run).sha256)
+    run.refresh_from_db()
+
+    with plans.on_disk(run) as path:
+        restored = plans.restore(run, path) and path.read_bytes()
+        restored_mode = stat.S_IMODE(path.stat().st_mode)
+    SavedPlan.objects.filter(run=run).update(content=b"plan with one input altered")
+    with plans.on_disk(run) as path:
+        altered = plans.restore(run, path)
+
+    assert restored == b"plan with every input in clear" and restored_mode == 0o600
+    assert altered is False
+
+
+@pytest.mark.parametrize("ending", ["discarded", "superseded", "no_changes", "failed", "cancelled", "applied"])
+def test_saved_plans_are_deleted_when_their_run_ends(make_user, service_form_data, ending):
     author, approver = make_user("dev", "developers"), make_user("approver", "approvers")
     service, change = register_service(author, **service_form_data)
-    paths = written_plans(change)
-    runs = change.runs_in_order()
+    runs = saved_plans(change)
     if ending == "no_changes":
         for run in runs:
             record_plan(run, to_add=0)
@@ -127,18 +146,21 @@ def test_plan_files_are_deleted_when_their_run_ends(make_user, service_form_data
         workflow.discard(change, author)
     elif ending == "superseded":
         change_service(service, author, cpu=512)
-    elif ending == "failed":
+    elif ending in ("failed", "cancelled"):
         workflow.approve(change, approver)
         runs[0].refresh_from_db()
-        runs[0].start_applying()
-        runs[0].fail("terraform apply exited with code 1")
-        workflow.advance(change)
+        if ending == "failed":
+            runs[0].start_applying()
+            runs[0].fail("terraform apply exited with code 1")
+            workflow.advance(change)
+        else:
+            workflow.cancel(runs[0], author)
     elif ending == "applied":
         workflow.approve(change, approver)
         record_applies(change)
 
     assert not any(Run.objects.get(pk=run.pk).is_active for run in runs)
-    assert [path.exists() for path in paths] == [False, False]
+    assert not SavedPlan.objects.filter(run__in=runs).exists()
 
 
 # --- the pages ask for the API's permissions -------------------------------------------------------

@@ -23,8 +23,10 @@ GROUP_PERMISSIONS = {
         "catalog.delete_service",
         "workspaces.view_workspace",
         "workspaces.manage_platform",
+        "workspaces.force_unlock",
         "runs.view_run",
         "runs.approve_run",
+        "runs.cancel_any_run",
     ],
 }
 

@@ -33,6 +33,16 @@ class PlanSummarySerializer(serializers.Serializer):
     destroy = serializers.IntegerField()
 
 
+class WorkerSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="worker_name", help_text="The RQ worker's name.")
+    host = serializers.CharField(source="worker_host")
+    pid = serializers.IntegerField(source="worker_pid", allow_null=True, help_text="Its work-horse process.")
+
+    class Meta:
+        model = Run
+        fields = ["name", "host", "pid", "heartbeat_at"]
+
+
 class RunSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.path")
     state_key = serializers.CharField()
@@ -44,6 +54,10 @@ class RunSerializer(serializers.ModelSerializer):
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", allow_null=True, read_only=True)
     log_url = serializers.SerializerMethodField(help_text="Read the log from a character offset.")
+    cancelled_by = serializers.CharField(source="cancelled_by.username", allow_null=True, read_only=True)
+    worker = serializers.SerializerMethodField(
+        help_text="The worker running or last running a step of this run, and its heartbeat; null before any."
+    )
     declaration_diff = serializers.SerializerMethodField(
         help_text="What the run's change proposes against the declaration it started from; empty for "
         "platform changes and decommissions."
@@ -54,8 +68,14 @@ class RunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "declaration_diff", "plan", "error",
             "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
-            "finished_at", "log_url",
+            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "log_url",
         ]
+
+    @extend_schema_field(WorkerSerializer(allow_null=True))
+    def get_worker(self, run) -> dict | None:
+        if not run.worker_host:
+            return None
+        return WorkerSerializer(run).data
 
     def get_log_url(self, run) -> str:
         return reverse("api:run-log", kwargs={"pk": run.pk}) + "?offset=0"

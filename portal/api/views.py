@@ -254,6 +254,23 @@ class RunDiscardView(RunActionView):
     action = staticmethod(workflow.discard)
 
 
+@extend_schema(
+    summary="Cancel a run",
+    description="A run that waits for a worker (`queued`, `approved`) ends `cancelled` at once and the rest of its "
+    "change is abandoned. A run that plans or applies is stopped by its worker: terraform gets an interrupt, "
+    "writes its state and releases its lock (it is killed after PORTAL_TERRAFORM_INTERRUPT_GRACE seconds if it "
+    "has not stopped); `cancel_requested_at` is set at once and the run ends `cancelled` a moment later. "
+    "403 (`not_allowed`) unless you requested it, may approve it or are an admin; 409 when it waits for approval "
+    "or has ended (`not_cancellable`, discard the change instead) or a cancel was asked already (`cancel_requested`).",
+    request=None,
+    responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
+)
+class RunCancelView(RunActionView):
+    def post(self, request, pk):
+        run = workflow.cancel(self.get_object(), request.user)
+        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+
 class NotFoundView(APIView):
     """Any other path under /api/: a JSON 404 like every other error, never Django's HTML page."""
 

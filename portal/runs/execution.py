@@ -1,5 +1,10 @@
 """What a worker does with a run: plan it, or apply exactly the plan that was approved. The step's
-last move of the run and the change's next step (portal.runs.workflow.advance) commit together."""
+last move of the run and the change's next step (portal.runs.workflow.advance) commit together.
+
+Any worker machine can take any step: the workspace is rendered from the run's inputs in the
+database, and the plan is kept there too (portal.runs.plans). While a step runs it keeps a
+heartbeat and listens for a cancel (portal.runs.attendance).
+"""
 
 import json
 import logging
@@ -8,62 +13,106 @@ import traceback
 from django.db import close_old_connections, transaction
 from python_terraform import IsFlagged
 
-from portal.runs import plans, workflow
+from portal.runs import locks, plans, workflow
+from portal.runs.attendance import Attendance, persistently, worker_identity
 from portal.runs.masking import mask_secrets
 from portal.runs.models import Run, RunStatus
-from portal.runs.terraform import Terraform, TerraformError
+from portal.runs.terraform import Terraform, TerraformError, TerraformStopped
 from portal.workspaces.rendering import inputs_digest, render
 
 logger = logging.getLogger(__name__)
+
+FAILURE_HINTS = {
+    "plan": "Fix the cause shown in the log, then change the service (or press Plan) to plan again.",
+    "apply": "The state was not changed past the point shown in the log; plan again to see what is left.",
+}
+CANCEL_HINTS = {
+    "plan": "Nothing was changed. Change the service (or press Plan) to plan again.",
+    "apply": "What terraform had applied before it stopped is in the state; plan again to see what is left.",
+}
+TIMEOUT_HINT = (
+    "What terraform had done before it stopped is in the state; plan again to see what is left "
+    "(PORTAL_TERRAFORM_COMMAND_TIMEOUT sets how long a command may take)."
+)
 
 
 def execute_run(run_id: str) -> None:
     """RQ entry point. A job for a run that has moved on (discarded, already done) does nothing."""
     close_old_connections()
-    run = Run.objects.select_related("workspace", "change").get(pk=run_id)
+    run = persistently(lambda: Run.objects.select_related("workspace", "change").get(pk=run_id))
     if run.status == RunStatus.QUEUED:
-        step, failure_hint = plan, "Fix the cause shown in the log, then change the service to plan again."
+        step, phase = plan, "plan"
     elif run.status == RunStatus.APPROVED:
-        step, failure_hint = apply, "The state was not changed past the point shown in the log; plan again."
+        step, phase = apply, "apply"
     else:
         logger.info("Run %s is %s; nothing to do.", run.pk, run.status)
         return
     try:
         step(run)
+    except TerraformStopped as exc:
+        stopped(run, exc, phase)
     except TerraformError as exc:
-        error = f"{exc}. {failure_hint}"
+        error = f"{exc}. {FAILURE_HINTS[phase]}"
         ended(run, lambda: run.fail(error))
     except Exception:
         # Masked before it is stored or logged: an exception's text can quote the environment. Not
         # raised on to RQ, which would keep the unmasked traceback in Redis; the run row says it all.
         masked = mask_secrets(traceback.format_exc())
-        run.append_log(masked)
-        ended(run, lambda: run.fail(f"The portal failed while running this step. {failure_hint}"))
+        persistently(lambda: run.append_log(masked))
+        error = f"The portal failed while running this step. {FAILURE_HINTS[phase]}"
+        ended(run, lambda: run.fail(error))
         logger.error("Run %s failed in the portal itself:\n%s", run.pk, masked)
+
+
+def stopped(run: Run, exc: TerraformStopped, phase: str) -> None:
+    """The portal stopped terraform: a cancel, or a command past its timeout."""
+    if exc.reason == "cancelled":
+        run.refresh_from_db(fields=["cancelled_by"])
+        who = run.cancelled_by.get_username() if run.cancelled_by else "someone"
+        message = f"Cancelled by {who} during the {phase}: {exc}. {CANCEL_HINTS[phase]}"
+        ended(run, lambda: run.cancel(message))
+    else:
+        message = f"{exc}. {TIMEOUT_HINT}"
+        ended(run, lambda: run.fail(message))
+    if exc.killed:
+        # Killed, terraform could not release its lock; it is dead, so the lock is nobody's.
+        persistently(lambda: locks.release_left_by(run, "its terraform was killed after the interrupt's grace period"))
 
 
 def ended(run: Run, move) -> None:
     """A step's last move of the run and its change's next step, in one transaction: whoever reads
     the run as planned, applied or failed also reads its change moved on (the service's applied
     declaration or lifecycle included)."""
-    with transaction.atomic():
-        move()
-        if run.change_id is not None:
-            workflow.advance(run.change)
+
+    def commit():
+        with transaction.atomic():
+            move()
+            if run.change_id is not None:
+                workflow.advance(run.change)
+
+    persistently(commit)
+
+
+def log_to(run: Run):
+    return lambda text: persistently(lambda: run.append_log(text))
 
 
 def plan(run: Run) -> None:
-    if not run.start_planning():
+    identity = worker_identity()
+    if not persistently(lambda: run.start_planning(**identity)):
         return
     workspace = run.workspace
     directory = render(workspace, run.variables)
-    terraform = Terraform(directory, run.append_log)
-    terraform.init(workspace.state_key)
-    out = plans.prepare(run)
-    destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
-    terraform.run("plan", input=False, out=str(out), destroy=destroy)
-    plan_sha256 = plans.seal(out)
-    summary = summarize(json.loads(terraform.capture("show", str(out), json=True)))
+    with Attendance(run) as attendance:
+        terraform = Terraform(directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process)
+        terraform.init(workspace.state_key, workspace.module)
+        with plans.on_disk(run) as out:
+            destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
+            terraform.run("plan", input=False, out=str(out), destroy=destroy)
+            summary = summarize(json.loads(terraform.capture("show", str(out), json=True)))
+            plan_sha256 = persistently(lambda: plans.store(run, out))
+        if attendance.cancelled:  # asked while the last command was finishing: the plan is not offered
+            raise TerraformStopped("plan", "cancelled", killed=False)
     inputs_sha256 = inputs_digest(workspace)
     ended(run, lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256))
 
@@ -84,19 +133,25 @@ def summarize(plan_json: dict) -> dict[str, int]:
 
 def apply(run: Run) -> None:
     workspace = run.workspace
-    out = plans.plan_path(run)
-    if not out.exists() or plans.sha256_of(out) != run.plan_sha256:
-        ended(run, lambda: run.mark_stale("The saved plan is missing or was altered since approval; plan again."))
-        return
-    # Rendered again from the database: the inputs must be exactly those the plan was made from.
-    render(workspace, run.variables)
-    if inputs_digest(workspace) != run.inputs_sha256:
-        ended(run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again."))
-        return
-    if not run.start_applying():
-        return
-    terraform = Terraform(workspace.directory, run.append_log)
-    terraform.init(workspace.state_key)
-    terraform.run("apply", str(out), input=False)
-    outputs = json.loads(terraform.capture("output", json=True))
+    with plans.on_disk(run) as out:
+        if not persistently(lambda: plans.restore(run, out)):
+            ended(run, lambda: run.mark_stale("The saved plan is missing or was altered since approval; plan again."))
+            return
+        # Rendered again from the database: the inputs must be exactly those the plan was made from.
+        render(workspace, run.variables)
+        if inputs_digest(workspace) != run.inputs_sha256:
+            ended(
+                run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again.")
+            )
+            return
+        identity = worker_identity()
+        if not persistently(lambda: run.start_applying(**identity)):
+            return
+        with Attendance(run) as attendance:
+            terraform = Terraform(
+                workspace.directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process
+            )
+            terraform.init(workspace.state_key, workspace.module)
+            terraform.run("apply", str(out), input=False)
+            outputs = json.loads(terraform.capture("output", json=True))
     ended(run, lambda: run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}))

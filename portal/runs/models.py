@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +20,7 @@ class RunStatus(models.TextChoices):
     DISCARDED = "discarded", "Discarded"
     STALE = "stale", "Stale (superseded)"
     ABANDONED = "abandoned", "Abandoned (its change cannot go on)"
+    CANCELLED = "cancelled", "Cancelled"
 
 
 ACTIVE_STATUSES = [
@@ -30,7 +32,12 @@ ACTIVE_STATUSES = [
 ]
 FINISHED_STATUSES = [s for s in RunStatus if s not in ACTIVE_STATUSES]
 # A run that ended like this stops its whole change: the change cannot be applied as approved.
-BREAKING_STATUSES = [RunStatus.FAILED, RunStatus.DISCARDED, RunStatus.STALE]
+BREAKING_STATUSES = [RunStatus.FAILED, RunStatus.DISCARDED, RunStatus.STALE, RunStatus.CANCELLED]
+# A worker is running terraform for these: they have a heartbeat.
+RUNNING_STATUSES = [RunStatus.PLANNING, RunStatus.APPLYING]
+# Waiting for a worker to take their job.
+WAITING_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED]
+CANCELLABLE_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED, RunStatus.PLANNING, RunStatus.APPLYING]
 DONE_STATUSES = [RunStatus.APPLIED, RunStatus.NO_CHANGES]
 
 
@@ -40,6 +47,12 @@ class RunQuerySet(models.QuerySet):
 
     def awaiting_approval(self):
         return self.filter(status=RunStatus.AWAITING_APPROVAL)
+
+    def running(self):
+        return self.filter(status__in=RUNNING_STATUSES)
+
+    def waiting(self):
+        return self.filter(status__in=WAITING_STATUSES)
 
 
 class ChangeQuerySet(models.QuerySet):
@@ -149,12 +162,38 @@ class Run(models.Model):
     planned_at = models.DateTimeField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the run was last put on the queue: a waiting run whose job is lost is queued again.
+    queued_at = models.DateTimeField(null=True, blank=True)
+
+    # The worker running the current step, and its heartbeat (portal.runs.attendance).
+    worker_name = models.CharField(max_length=255, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    terraform_pid = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The process group of the terraform command running now; on a run that has ended, one whose "
+        "state lock may be left behind (the recovery pass releases it once that terraform is known dead).",
+    )
+    step_started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    lock_id = models.CharField(
+        max_length=64, blank=True, help_text="The Terraform state lock this run's terraform holds, from the lockfile."
+    )
+
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs_cancelled"
+    )
 
     objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
-        permissions = [("approve_run", "Can approve a plan so that it is applied")]
+        permissions = [
+            ("approve_run", "Can approve a plan so that it is applied"),
+            ("cancel_any_run", "Can cancel any run, whoever requested it"),
+        ]
         constraints = [
             # Principle 4: one active run per workspace, enforced by the database.
             models.UniqueConstraint(
@@ -195,8 +234,17 @@ class Run(models.Model):
             self.refresh_from_db()
         return bool(updated)
 
-    def start_planning(self) -> bool:
-        return self._move([RunStatus.QUEUED], RunStatus.PLANNING, started_at=timezone.now())
+    def start_planning(self, **worker) -> bool:
+        now = timezone.now()
+        return self._move(
+            [RunStatus.QUEUED],
+            RunStatus.PLANNING,
+            started_at=now,
+            step_started_at=now,
+            heartbeat_at=now,
+            lock_id="",
+            **worker,
+        )
 
     def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256) -> None:
         status = RunStatus.AWAITING_APPROVAL if (to_add or to_change or to_destroy) else RunStatus.NO_CHANGES
@@ -239,16 +287,42 @@ class Run(models.Model):
             finished_at=timezone.now(),
         )
 
-    def start_applying(self) -> bool:
-        return self._move([RunStatus.APPROVED], RunStatus.APPLYING)
+    def start_applying(self, **worker) -> bool:
+        now = timezone.now()
+        return self._move(
+            [RunStatus.APPROVED], RunStatus.APPLYING, step_started_at=now, heartbeat_at=now, lock_id="", **worker
+        )
 
     def finish_applied(self, outputs: dict) -> None:
         self._move([RunStatus.APPLYING], RunStatus.APPLIED, outputs=outputs, finished_at=timezone.now())
 
-    def fail(self, error: str) -> None:
+    def fail(self, error: str, from_statuses=ACTIVE_STATUSES, **fields) -> bool:
         from portal.runs.masking import mask_secrets
 
-        self._move(ACTIVE_STATUSES, RunStatus.FAILED, error=mask_secrets(error), finished_at=timezone.now())
+        fields = {"terraform_pid": None, **fields}
+        return self._move(from_statuses, RunStatus.FAILED, error=mask_secrets(error), finished_at=timezone.now(), **fields)
+
+    def cancel(self, reason: str, from_statuses=CANCELLABLE_STATUSES, **fields) -> bool:
+        fields = {"terraform_pid": None, **fields}
+        return self._move(from_statuses, RunStatus.CANCELLED, error=reason, finished_at=timezone.now(), **fields)
+
+    def request_cancel(self, user) -> bool:
+        """Ask the worker running this run to stop it; it interrupts terraform (portal.runs.attendance)."""
+        return bool(
+            Run.objects.filter(pk=self.pk, status__in=RUNNING_STATUSES, cancel_requested_at=None).update(
+                cancel_requested_at=timezone.now(), cancelled_by=user
+            )
+        )
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in RUNNING_STATUSES
+
+    @property
+    def worker_silent(self) -> bool:
+        """A running run whose worker has not written its heartbeat for RUN_DEAD_AFTER: dead."""
+        cutoff = timezone.now() - timedelta(seconds=settings.RUN_DEAD_AFTER)
+        return self.is_running and (self.heartbeat_at is None or self.heartbeat_at < cutoff)
 
     def log_from(self, offset: int) -> tuple[str, int]:
         """The log from character `offset` on, and the offset to read from next time."""
@@ -258,3 +332,44 @@ class Run(models.Model):
     def append_log(self, text: str) -> None:
         """Append in the database (no read-modify-write), so readers see the log grow."""
         Run.objects.filter(pk=self.pk).update(log=Concat(F("log"), Value(text)))
+
+
+class SavedPlan(models.Model):
+    """A run's saved plan, kept in PostgreSQL so that any worker machine can apply it.
+
+    Deleted as soon as its run has ended (portal.runs.plans), like the file it replaced. It holds
+    the workspace's inputs in clear, as Run.variables does: the same database, the same readers.
+    """
+
+    run = models.OneToOneField(Run, primary_key=True, on_delete=models.CASCADE, related_name="saved_plan")
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class LockRelease(models.Model):
+    """A Terraform state lock the portal removed: by whom (a person, or the portal when the run that
+    held it was found dead), whose lock it was and why."""
+
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="lock_releases")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="lock_releases")
+    lock_id = models.CharField(max_length=64)
+    holder = models.CharField(max_length=255, blank=True, help_text="`Who` in the lockfile: user@host.")
+    operation = models.CharField(max_length=64, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="lock_releases",
+        help_text="Empty when the portal released it on its own.",
+    )
+    reason = models.TextField()
+    released_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-released_at"]
+
+    def __str__(self) -> str:
+        return f"Lock {self.lock_id} of {self.workspace.path}"

@@ -1,18 +1,50 @@
 """Putting a run on the queue: a leaf that imports nothing of the workflow. The row is committed
-first; the job carries only its id, and names the worker's function by its dotted path."""
+first; the job carries only its id, and names the worker's function by its dotted path.
+
+The queue is not the truth, the row is: a job lost with Redis, or one that could not be queued at
+all, leaves its run waiting with `queued_at` set, and the recovery pass (portal.runs.recovery)
+queues it again. So a failure to queue is logged, never shown to the user as an error.
+"""
+
+import logging
 
 import django_rq
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
+from rq import Callback
+from rq.job import Job, JobStatus
 
 from portal.runs.models import Run
 
+logger = logging.getLogger(__name__)
+
 EXECUTE_RUN = "portal.runs.execution.execute_run"
+# Called by RQ when it finds the job's worker gone (its registry of started jobs).
+JOB_ABANDONED = "portal.runs.recovery.job_failed"
+LIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
+
+
+def job_id(run: Run) -> str:
+    # A plan and the later apply of the same run are two jobs, so the job id names the phase.
+    return f"run-{run.pk}-{run.status}"
 
 
 def enqueue(run: Run) -> None:
-    # A plan and the later apply of the same run are two jobs, so the job id names the phase.
-    job_id = f"run-{run.pk}-{run.status}"
-    transaction.on_commit(
-        lambda: django_rq.get_queue(settings.RQ_QUEUE).enqueue(EXECUTE_RUN, str(run.pk), job_id=job_id)
+    """Queue the run's job once the current transaction commits."""
+    Run.objects.filter(pk=run.pk).update(queued_at=timezone.now())
+    # robust: an unreachable Redis is logged and the run waits for the recovery pass.
+    transaction.on_commit(lambda: put_on_queue(run.pk, job_id(run)), robust=True)
+
+
+def put_on_queue(run_id, job_id: str) -> None:
+    django_rq.get_queue(settings.RQ_QUEUE).enqueue(
+        EXECUTE_RUN, str(run_id), job_id=job_id, on_failure=Callback(JOB_ABANDONED, timeout=120)
     )
+
+
+def has_live_job(run: Run) -> bool:
+    """Whether Redis holds a job for the run's current phase that a worker will take or runs now."""
+    connection = django_rq.get_connection(settings.RQ_QUEUE)
+    job = Job.fetch_many([job_id(run)], connection=connection)[0]
+    return job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES

@@ -8,4 +8,5 @@ urlpatterns = [
     path("<uuid:run_id>/log/", views.run_log, name="run-log"),
     path("<uuid:run_id>/approve/", views.run_approve, name="run-approve"),
     path("<uuid:run_id>/discard/", views.run_discard, name="run-discard"),
+    path("<uuid:run_id>/cancel/", views.run_cancel, name="run-cancel"),
 ]

@@ -13,7 +13,9 @@ view_runs = permission_required("runs.view_run")
 
 def visible_run(run_id) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("workspace__service", "requested_by", "approved_by", "change__revision__based_on"),
+        Run.objects.select_related(
+            "workspace__service", "requested_by", "approved_by", "cancelled_by", "change__revision__based_on"
+        ),
         pk=run_id,
     )
 
@@ -29,6 +31,7 @@ def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status:
             "siblings": siblings,
             "approval_refusal": workflow.approval_refusal(change, request.user, siblings) if change else None,
             "discard_refusal": workflow.discard_refusal(change, request.user, siblings) if change else None,
+            "cancel_refusal": workflow.cancel_refusal(run, request.user, siblings or [run]),
             "refusal": refusal,
         },
         status=status,
@@ -81,3 +84,18 @@ def run_approve(request, run_id):
 @require_POST
 def run_discard(request, run_id):
     return act(request, run_id, workflow.discard, "Discarded: nothing of this change will be applied.")
+
+
+@view_runs
+@require_POST
+def run_cancel(request, run_id):
+    run = visible_run(run_id)
+    try:
+        run = workflow.cancel(run, request.user)
+    except workflow.Refused as exc:
+        return run_page(request, run, exc.refusal, exc.refusal.http_status)
+    if run.status == "cancelled":
+        messages.success(request, "Cancelled: the run ended before a worker started it.")
+    else:
+        messages.success(request, "Cancel asked: the worker interrupts terraform, which writes its state and releases its lock.")
+    return redirect("runs:run-detail", run_id=run.pk)

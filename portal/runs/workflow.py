@@ -1,4 +1,5 @@
-"""The change workflow, top to bottom: propose, approve, advance after every step, discard, settle.
+"""The change workflow, top to bottom: propose, approve, discard, cancel, advance after every step,
+settle.
 
 A change is a set of runs planned together, approved with one click and applied one after another.
 Every function here that acts refuses with `Refused(Refusal)` when it may not, so the page, its
@@ -21,7 +22,9 @@ from django.utils.text import Truncator
 from portal.runs import plans, queueing
 from portal.runs.models import (
     BREAKING_STATUSES,
+    CANCELLABLE_STATUSES,
     DONE_STATUSES,
+    WAITING_STATUSES,
     Change,
     Run,
     RunStatus,
@@ -130,6 +133,8 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
         return Refusal("discarded", "This change was discarded; propose it again to apply it.")
     if RunStatus.STALE in statuses:
         return Refusal("stale", "A newer change superseded this one; approve the newer change instead.")
+    if RunStatus.CANCELLED in statuses:
+        return Refusal("cancelled", "A run of this change was cancelled, so the change cannot be applied; propose it again.")
     if statuses & {RunStatus.FAILED, RunStatus.ABANDONED}:
         return Refusal("plan_failed", "A plan of this change failed, so the change cannot be applied; see its log.")
     if statuses & {RunStatus.QUEUED, RunStatus.PLANNING}:
@@ -145,12 +150,14 @@ def approve(change: Change, user) -> None:
 
 
 # --- discard ---------------------------------------------------------------------------------------
+def may_approve_some(user, runs: list[Run]) -> bool:
+    """An approver of these runs (platform runs need an admin of the platform)."""
+    return user.has_perm("runs.approve_run") and (not is_platform(runs) or user.has_perm("workspaces.manage_platform"))
+
+
 def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
     runs = runs if runs is not None else list(change.runs.select_related("workspace"))
-    may_approve = user.has_perm("runs.approve_run") and (
-        not is_platform(runs) or user.has_perm("workspaces.manage_platform")
-    )
-    if user.pk != change.requested_by_id and not may_approve:
+    if user.pk != change.requested_by_id and not may_approve_some(user, runs):
         return Refusal(
             "not_allowed", "Only the person who proposed a change or an approver can discard it.", forbidden=True
         )
@@ -167,6 +174,45 @@ def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refu
 def discard(change: Change, user) -> None:
     """Discard every plan of the change that waits; nothing of it is applied."""
     decide(change, user, discard_refusal, lambda run: run.discard())
+
+
+# --- cancel ----------------------------------------------------------------------------------------
+def cancel_refusal(run: Run, user, runs: list[Run] | None = None) -> Refusal | None:
+    """Whether `user` may cancel `run` now: its requester, an approver or an admin, while it waits
+    for a worker or runs."""
+    runs = runs if runs is not None else [run]
+    requesters = {run.requested_by_id, run.change.requested_by_id if run.change_id else None} - {None}
+    if not (user.pk in requesters or may_approve_some(user, runs) or user.has_perm("runs.cancel_any_run")):
+        return Refusal(
+            "not_allowed", "Only the person who requested this run, an approver or an admin can cancel it.", forbidden=True
+        )
+    if run.status == RunStatus.AWAITING_APPROVAL:
+        return Refusal("not_cancellable", "This run waits for approval; discard its change instead.")
+    if run.status not in CANCELLABLE_STATUSES:
+        return Refusal("not_cancellable", "This run has ended; there is nothing to cancel.")
+    if run.cancel_requested_at is not None:
+        return Refusal("cancel_requested", "A cancel was asked for already; the worker is stopping terraform.")
+    return None
+
+
+@transaction.atomic
+def cancel(run: Run, user) -> Run:
+    """Cancel a run: one that waits ends at once (the rest of its change is abandoned); one that
+    runs is stopped by its worker, which interrupts terraform so that it writes its state and
+    releases its lock (portal.runs.execution)."""
+    runs = locked_runs_of(run.change) if run.change_id else [Run.objects.select_for_update().get(pk=run.pk)]
+    run = next(locked for locked in runs if locked.pk == run.pk)
+    refusal = cancel_refusal(run, user, runs)
+    if refusal:
+        raise Refused(refusal)
+    if run.status in WAITING_STATUSES:
+        run.cancel(f"Cancelled by {user.get_username()} before a worker started it; nothing was run.")
+        if run.change_id:
+            advance(run.change)
+    else:
+        run.request_cancel(user)
+    run.refresh_from_db()
+    return run
 
 
 @transaction.atomic
@@ -199,19 +245,26 @@ def advance(change: Change) -> None:
             run.abandon(reason)
     elif not any(run.status == RunStatus.APPLYING for run in runs):
         queue_next_apply(runs)
-    for run in runs:
-        if not run.is_active:
-            plans.delete(run)
+    plans.delete([run for run in runs if not run.is_active])
     settle(change, runs)
 
 
 def queue_next_apply(runs: list[Run]) -> None:
+    run = next_apply(runs)
+    if run is not None:
+        queueing.enqueue(run)
+
+
+def next_apply(runs: list[Run]) -> Run | None:
+    """The approved run whose turn it is to apply (runs in apply order), if any."""
+    if any(run.status == RunStatus.APPLYING for run in runs):
+        return None
     for run in runs:
         if run.status == RunStatus.APPROVED:
-            queueing.enqueue(run)
-            return
+            return run
         if run.status not in DONE_STATUSES:
-            return  # an earlier run has not applied yet
+            return None  # an earlier run has not applied yet
+    return None
 
 
 def settle(change: Change, runs: list[Run]) -> None:

@@ -21,7 +21,10 @@ class Workspace(models.Model):
 
     class Meta:
         ordering = ["apply_order", "path"]
-        permissions = [("manage_platform", "Can plan and apply platform workspaces")]
+        permissions = [
+            ("manage_platform", "Can plan and apply platform workspaces"),
+            ("force_unlock", "Can remove a Terraform state lock by hand"),
+        ]
 
     def __str__(self) -> str:
         return self.path

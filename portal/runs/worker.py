@@ -1,0 +1,60 @@
+"""The RQ worker the portal runs (settings.RQ["WORKER_CLASS"]): RQ's own worker, plus the portal's
+recovery on two of RQ's hooks. When the work-horse running a job dies (the OOM killer, a kill -9),
+its run is settled at once; between jobs, every RUN_RECOVERY_INTERVAL, the recovery pass runs with
+RQ's own maintenance (which also finds jobs whose worker vanished and calls their failure callback).
+"""
+
+import logging
+import os
+
+from django.conf import settings
+from django.db import connections
+from rq import Worker
+
+from portal.runs import recovery
+
+logger = logging.getLogger(__name__)
+
+
+class RunWorker(Worker):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("maintenance_interval", settings.RUN_RECOVERY_INTERVAL)
+        super().__init__(*args, **kwargs)
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        with no_connection_left():
+            try:
+                recovery.recover()
+            except Exception:
+                logger.exception("The recovery pass failed; the next one tries again.")
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if not job.args:
+            return
+        how = f"ended without finishing it (process {retpid}{death_signal(ret_val)})"
+        with no_connection_left():
+            try:
+                recovery.horse_died(job.args[0], how)
+            except Exception:
+                logger.exception("Could not settle the run of job %s; the recovery pass tries again.", job.id)
+
+
+def death_signal(status) -> str:
+    if status is None or not os.WIFSIGNALED(status):
+        return ""
+    number = os.WTERMSIG(status)
+    note = ", as the out-of-memory killer does" if number == 9 else ""
+    return f", killed by signal {number}{note}"
+
+
+class no_connection_left:
+    """The worker forks a work-horse for every job: a database connection opened here would be
+    shared with the child, so the parent closes what it opened before it forks again."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        connections.close_all()
