@@ -21,6 +21,12 @@ class RunWorker(Worker):
         kwargs.setdefault("maintenance_interval", settings.RUN_RECOVERY_INTERVAL)
         super().__init__(*args, **kwargs)
 
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits for a job up to its worker TTL before it looks at its maintenance again; the
+        # recovery pass wants to run every RUN_RECOVERY_INTERVAL while the worker is idle.
+        return max(1, min(super().dequeue_timeout, settings.RUN_RECOVERY_INTERVAL))
+
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
         with no_connection_left():
