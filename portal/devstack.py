@@ -1,12 +1,14 @@
 """The whole portal on one machine, in the foreground: `bin/portal`.
 
 Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
-bootstraps the state bucket, then runs an RQ worker and the web server until Ctrl-C, which stops
-every process started here.
+bootstraps the state bucket, then runs PORTAL_WORKERS RQ workers (default: one per core, so the
+plans of one change run side by side) and the web server until Ctrl-C, which stops every process
+started here.
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +27,20 @@ def spawn_manage(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT)
 
 
+def worker_count() -> int:
+    value = os.environ.get("PORTAL_WORKERS", "")
+    if value.isascii() and value.isdigit() and int(value) >= 1:
+        return int(value)
+    if value:
+        raise SystemExit(f"PORTAL_WORKERS must be a whole number, at least 1 (got {value!r}).")
+    return os.cpu_count() or 1
+
+
+def worker_name(number: int) -> str:
+    # Unique per machine and start, as RQ needs; readable on a run's page.
+    return f"{socket.gethostname()}-{os.getpid()}-{number}"
+
+
 def main() -> None:
     children: list[subprocess.Popen] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -36,7 +52,10 @@ def main() -> None:
         manage("ensure_local_admin")
         print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
         manage("bootstrap_state")
-        children.append(spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform")))
+        workers = worker_count()
+        for number in range(1, workers + 1):
+            children.append(spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number)))
+        print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many).")
         print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
         manage("provision_platform", "--approver", "admin")
         children.append(spawn_manage("runserver", "--noreload", WEB_ADDRESS))

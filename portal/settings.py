@@ -110,7 +110,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
 RQ_QUEUE = os.environ.get("RQ_QUEUE", "terraform")
 
-def seconds(name: str, default: int) -> int:
+def seconds_setting(name: str, default: int) -> int:
     value = os.environ.get(name, str(default))
     if not value.isascii() or not value.isdigit() or int(value) < 1:
         raise ImproperlyConfigured(f"{name} must be a whole number of seconds, at least 1 (got {value!r}).")
@@ -119,16 +119,14 @@ def seconds(name: str, default: int) -> int:
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.
-TERRAFORM_COMMAND_TIMEOUT = seconds("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
-TERRAFORM_INTERRUPT_GRACE = seconds("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
+TERRAFORM_COMMAND_TIMEOUT = seconds_setting("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
+TERRAFORM_INTERRUPT_GRACE = seconds_setting("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
 # A running run's worker writes a heartbeat this often; silent for RUN_DEAD_AFTER, it is dead.
-RUN_HEARTBEAT_INTERVAL = seconds("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
-RUN_DEAD_AFTER = seconds("PORTAL_RUN_DEAD_AFTER", 30)
+RUN_HEARTBEAT_INTERVAL = seconds_setting("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
+RUN_DEAD_AFTER = seconds_setting("PORTAL_RUN_DEAD_AFTER", 30)
 # How often each worker's recovery pass runs, and how long a waiting run may lack its job.
-RUN_RECOVERY_INTERVAL = seconds("PORTAL_RUN_RECOVERY_INTERVAL", 15)
-RUN_REQUEUE_AFTER = seconds("PORTAL_RUN_REQUEUE_AFTER", 15)
-# How many RQ workers bin/portal starts: runs of one change plan in parallel.
-PORTAL_WORKERS = seconds("PORTAL_WORKERS", os.cpu_count() or 1)
+RUN_RECOVERY_INTERVAL = seconds_setting("PORTAL_RUN_RECOVERY_INTERVAL", 15)
+RUN_REQUEUE_AFTER = seconds_setting("PORTAL_RUN_REQUEUE_AFTER", 15)
 
 # RQ's own job timeout is only a backstop behind the per-command timeouts: a step runs at most
 # init, plan or apply, and show or output.
