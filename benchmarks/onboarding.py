@@ -1,12 +1,17 @@
-"""Onboarding timings against a running local stack (`bin/portal` in another terminal).
+"""Onboarding timings against a running local stack (`bin/portal` in another terminal, which starts
+one worker per core: two on a two-core machine).
 
-Registers N services, waits for each plan, approves each as a second user and waits for the apply.
-Prints: form save -> plan shown, approve -> applied, `terraform init` per workspace, disk per workspace.
+Registers N services, waits until every plan of each is shown, approves each as a second user and
+waits for the apply. Beside the portal, the same two workspaces are planned bare, one after the
+other, as a person in the folders would: `terraform init && terraform plan` in fresh copies (same
+plugin cache and CLI config). Prints the medians and the ratio portal / bare (target <= 1.0), then
+`terraform init` and disk per workspace.
 
     .venv/bin/python benchmarks/onboarding.py [N]
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,13 +30,16 @@ import django  # noqa: E402
 
 django.setup()
 
+import django_rq  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
+from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.runs.models import RunStatus  # noqa: E402
 from portal.runs.platform import wait_for  # noqa: E402
 from portal.runs.workflow import approve  # noqa: E402
-from portal.runs.terraform import terraform_environment  # noqa: E402
+from portal.runs.terraform import backend_config, terraform_environment  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 
 def user(name, group):
@@ -45,9 +53,34 @@ def disk_usage(path: Path) -> int:
     return int(out.split()[0]) * 1024
 
 
+def bare_init_and_plan(workspaces) -> float:
+    """`terraform init && terraform plan` of each workspace, one after the other, in fresh copies at
+    the same depth as the portal's (the root module points at the module by a relative path)."""
+    started = time.monotonic()
+    for workspace in workspaces:
+        copy = settings.STATE_DIR / "bench-bare" / workspace.path
+        shutil.rmtree(copy, ignore_errors=True)
+        copy.mkdir(parents=True)
+        for name in ("main.tf", "backend.tf", "terraform.tfvars.json"):
+            shutil.copy(workspace.directory / name, copy / name)
+        backend = [f"-backend-config={key}={value}" for key, value in backend_config(workspace.state_key).items()]
+        env = terraform_environment()
+        subprocess.run(["terraform", "init", "-input=false", "-no-color", *backend], cwd=copy, env=env, check=True,
+                       capture_output=True)
+        subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-lock=true"], cwd=copy, env=env, check=True,
+                       capture_output=True)
+    elapsed = time.monotonic() - started
+    shutil.rmtree(settings.STATE_DIR / "bench-bare", ignore_errors=True)
+    return elapsed
+
+
+def median_line(label: str, values: list[float]) -> str:
+    return f"{label} median {statistics.median(values):6.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+
+
 def main(count: int) -> None:
     author, approver = user("bench-author", "developers"), user("bench-approver", "approvers")
-    to_plan, to_apply, inits, disks = [], [], [], []
+    to_plan, bare, to_apply, inits, disks = [], [], [], [], []
     for _ in range(count):
         name = f"bench-{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
@@ -58,6 +91,8 @@ def main(count: int) -> None:
         )
         wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
         to_plan.append(time.monotonic() - started)
+        # After the portal's plans, so that the two never compete for the cores.
+        bare.append(bare_init_and_plan([run.workspace for run in change.runs_in_order()]))
         approved = time.monotonic()
         approve(change, approver)
         wait_for(change, {RunStatus.APPLIED}, 900)
@@ -69,11 +104,14 @@ def main(count: int) -> None:
         inits.append(time.monotonic() - t0)
         disks.append(disk_usage(directory))
 
-    print(f"services onboarded: {count} (each: repository + service workspace, one change)")
-    print(f"form saved -> plan shown: median {statistics.median(to_plan):.2f} s "
-          f"(min {min(to_plan):.2f}, max {max(to_plan):.2f})")
-    print(f"approve -> applied:       median {statistics.median(to_apply):.2f} s "
-          f"(min {min(to_apply):.2f}, max {max(to_apply):.2f})")
+    ratios = [portal / plain for portal, plain in zip(to_plan, bare)]
+    print(f"services onboarded: {count} (each: repository + service workspace, one change); "
+          f"workers: {len(Worker.all(connection=django_rq.get_connection(settings.RQ_QUEUE)))}")
+    print(median_line("register -> every plan shown:         ", to_plan))
+    print(median_line("bare init && plan, both, sequential:  ", bare))
+    print(f"ratio portal / bare (target <= 1.0):    median {statistics.median(ratios):6.2f}   "
+          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print(median_line("approve -> applied:                   ", to_apply))
     print(f"terraform init (re-run):  median {statistics.median(inits):.2f} s")
     print(f"disk per workspace:       median {statistics.median(disks) / 1024:.0f} KiB "
           "(provider is a link into the shared plugin cache)")

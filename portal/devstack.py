@@ -37,12 +37,17 @@ def worker_count() -> int:
 
 
 def worker_name(number: int) -> str:
-    # Unique per machine and start, as RQ needs; readable on a run's page.
-    return f"{socket.gethostname()}-{os.getpid()}-{number}"
+    # Unique per machine and start, as RQ needs (a replaced worker gets a new one); readable on a run's page.
+    return f"{socket.gethostname()}-{number}-{time.time_ns() % 10**9:09d}"
+
+
+def spawn_worker(number: int) -> subprocess.Popen:
+    return spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number))
 
 
 def main() -> None:
     children: list[subprocess.Popen] = []
+    workers: dict[int, subprocess.Popen] = {}
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print("Starting local services:")
@@ -52,15 +57,18 @@ def main() -> None:
         manage("ensure_local_admin")
         print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
         manage("bootstrap_state")
-        workers = worker_count()
-        for number in range(1, workers + 1):
-            children.append(spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number)))
-        print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many).")
+        workers = {number: spawn_worker(number) for number in range(1, worker_count() + 1)}
+        print(f"{len(workers)} RQ worker(s) started (PORTAL_WORKERS sets how many).")
         print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
         manage("provision_platform", "--approver", "admin")
         children.append(spawn_manage("runserver", "--noreload", WEB_ADDRESS))
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
         while all(child.poll() is None for child in children):
+            for number, worker in workers.items():
+                if worker.poll() is not None:
+                    # A worker that dies (the OOM killer) is replaced; the others settle what it left.
+                    print(f"Worker {number} stopped (exit {worker.returncode}); starting another.", file=sys.stderr)
+                    workers[number] = spawn_worker(number)
             time.sleep(1)
         print("A process of the portal stopped; stopping the rest.", file=sys.stderr)
         sys.exit(1)
@@ -70,7 +78,7 @@ def main() -> None:
         print(f"Start-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
         sys.exit(1)
     finally:
-        local_services.stop_children(children)
+        local_services.stop_children(children + list(workers.values()))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ provision, onboard in the browser, approve once, check the wiring in AWS, plan a
 change without approval, decommission and destroy, and check that nothing is left."""
 
 import json
-import stat
 
 import pytest
 from django.conf import settings
@@ -14,7 +13,7 @@ from rest_framework.test import APIClient
 from portal.api.models import ApiToken
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
-from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus
+from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.catalog import layout
 from portal.runs.platform import destroy_platform, provision_platform, wait_for
 from portal.runs.workflow import approve, propose
@@ -54,10 +53,11 @@ def wait_for_runs(client, runs, statuses, timeout):
 
 
 def plan_files_of_ended_runs():
-    """Saved plans whose run has ended (files of other tests' runs, flushed from the database since,
-    are not this test's business)."""
-    ids = {path.stem for path in settings.WORKSPACES_DIR.rglob("*.tfplan")}
-    return list(Run.objects.filter(pk__in=ids).exclude(status__in=ACTIVE_STATUSES))
+    """Saved plans whose run has ended, in the database or left on disk (a plan is on disk only while
+    a terraform command reads or writes it)."""
+    on_disk = [str(path) for path in settings.WORKSPACES_DIR.rglob("*.tfplan")]
+    kept = list(SavedPlan.objects.exclude(run__status__in=ACTIVE_STATUSES).values_list("run_id", flat=True))
+    return on_disk + kept
 
 
 def a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn):
@@ -87,8 +87,9 @@ def a_discarded_edit_never_reaches_aws(service, author, other_developer, approve
     assert (b_service_run.variables["cpu"], b_service_run.variables["desired_count"]) == (256, 2)
     rendered = json.loads((b_service_run.workspace.directory / "terraform.tfvars.json").read_text())
     assert (rendered["cpu"], rendered["desired_count"]) == (256, 2)
-    plan_file = b_service_run.workspace.directory / ".plans" / f"{b_service_run.pk}.tfplan"
-    assert stat.S_IMODE(plan_file.stat().st_mode) == 0o600
+    saved = SavedPlan.objects.get(run=b_service_run)  # in the database, for whichever worker applies
+    assert saved.sha256 == b_service_run.plan_sha256
+    assert not (b_service_run.workspace.directory / ".plans" / f"{b_service_run.pk}.tfplan").exists()
     assert reviewer.post(f"/api/v1/runs/{b_runs[-1]['id']}/approve/").status_code == 202
     wait_for_runs(b, b_runs, {"applied", "no_changes"}, timeout=600)
 
