@@ -26,6 +26,18 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = 
         time.sleep(interval)
 
 
+def api_for(user, label: str = ""):
+    """An API client that authenticates as `user` with a token of its own, as a pipeline does."""
+    from rest_framework.test import APIClient
+
+    from portal.api.models import ApiToken
+
+    _, key = ApiToken.objects.issue(user, label=label) if label else ApiToken.objects.issue(user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
 def record_plan(run, to_add=2):
     """What the worker records when a plan finishes (the plan itself is not needed here), and the
     workflow's step after it."""

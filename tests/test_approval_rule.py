@@ -4,27 +4,18 @@ thing (status, code, sentence), because all of them ask portal.runs.workflow."""
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
-from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs import workflow
 from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces.layout import sync_platform_workspaces
-from tests.conftest import record_plan
+from tests.conftest import api_for, record_plan
 
 
 def planned(change: Change, *, to_add=2) -> Change:
     for run in change.runs_in_order():
         record_plan(run, to_add=to_add)
     return change
-
-
-def api_for(user) -> APIClient:
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture

@@ -5,21 +5,13 @@ import threading
 
 import pytest
 from django.db import connection
-from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.catalog.models import Service
 from portal.catalog.onboarding import register_service
 from portal.runs.models import Change, RunStatus
+from tests.conftest import api_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
-
-
-def api_for(user):
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def at_once(*requests):

@@ -2,14 +2,12 @@
 the applied declaration as it was, and nothing of them travels into the next change."""
 
 import pytest
-from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs import workflow
 from portal.runs.models import Change, RunStatus
-from tests.conftest import plan_approve_apply, record_plan
+from tests.conftest import api_for, plan_approve_apply, record_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +26,6 @@ def onboarded(people, service_form_data):
     service, change = register_service(people["a"], **service_form_data)
     plan_approve_apply(change, people["approver"])
     return Service.objects.get(pk=service.pk)
-
-
-def api_for(user):
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def test_the_onboarding_applied_becomes_the_applied_declaration(onboarded):

@@ -10,14 +10,13 @@ from django.urls import reverse
 
 from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.catalog import layout
 from portal.runs.platform import destroy_platform, provision_platform, wait_for
 from portal.runs.workflow import approve, propose
-from tests.conftest import wait_until
+from tests.conftest import api_for, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -37,10 +36,7 @@ def refreshed(runs):
 
 
 def token_client(user) -> APIClient:
-    _, key = ApiToken.objects.issue(user, label="CI")
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
+    return api_for(user, label="CI")
 
 
 def wait_for_runs(client, runs, statuses, timeout):

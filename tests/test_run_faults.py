@@ -21,16 +21,14 @@ import django_rq
 import pytest
 from django.db import connection
 from redis import Redis
-from rest_framework.test import APIClient
 from rq import Queue, Worker
 
-from portal.api.models import ApiToken
 from portal.local_services import as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
 from portal.runs import locks, workflow
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.runs.terraform import group_alive
 from portal.workspaces.models import Workspace
-from tests.conftest import ROOT, free_port, wait_until
+from tests.conftest import ROOT, api_for, free_port, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -206,13 +204,6 @@ def planned(workspace: Workspace, author) -> Run:
     run = wait_for_status(propose(workspace, author), RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES)
     assert run.status == RunStatus.AWAITING_APPROVAL, run.log[-2000:]
     return run
-
-
-def api_for(user) -> APIClient:
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def assert_recovered(workspace: Workspace, author, approver) -> Run:

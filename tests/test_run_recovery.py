@@ -13,15 +13,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from python_terraform import IsFlagged
-from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.aws import client as aws_client
 from portal.runs import locks, queueing, recovery, workflow
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock
 from portal.workspaces.models import Workspace
-from tests.conftest import record_plan
+from tests.conftest import api_for, record_plan, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +41,6 @@ def platform_workspace(name=None) -> Workspace:
 
 def proposed(author, *workspaces) -> Change:
     return workflow.propose("A change", [(w, w.variables) for w in workspaces], author)
-
-
-def api_for(user) -> APIClient:
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 def running(run: Run, *, silent_for: int, status=RunStatus.APPLYING, **fields) -> Run:
@@ -248,7 +239,9 @@ def test_a_terraform_command_is_interrupted_then_killed_and_leaves_no_process(sl
     pgid = pids[-2]  # the apply's process group (the last entry is None: it ended)
     assert pids[-1] is None
     assert stopped.value.reason == ("timed_out" if ending == "timeout" else "cancelled")
-    assert not group_alive(pgid) and sleepers_in(pgid) == []
+    assert sleepers_in(pgid) == []
+    # What the kill left are zombies until their new parent reaps them, a moment later.
+    wait_until(lambda: not group_alive(pgid), 10, message="the process group to be gone")
     assert "interrupting terraform" in "".join(output)
 
 
@@ -365,3 +358,33 @@ def test_a_lock_left_by_a_dead_run_is_released_once_its_machine_has_no_live_work
     assert locks.read(workspace) is None
     release = LockRelease.objects.get(run=dead)
     assert release.released_by is None and "the run's worker was gone" in release.reason
+
+
+# --- the plan's summary ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "output, expected",
+    [
+        ("  + resource\n\nPlan: 2 to add, 0 to change, 0 to destroy.\n", (2, 0, 0)),
+        ("Plan: 1 to import, 1 to add, 3 to change, 1 to destroy.\n", (1, 3, 1)),
+        ("\nNo changes. Your infrastructure matches the configuration.\n", (0, 0, 0)),
+        ("Changes to Outputs:\n  + url = \"x\"\n\nYou can apply this plan to save these new output values to the "
+         "Terraform state, without changing any real infrastructure.\n", (0, 0, 0)),
+        # A value in the diff that reads like a summary is indented: only terraform's own line counts.
+        ('      + tag = "Plan: 9 to add, 9 to change, 9 to destroy."\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n',
+         (1, 0, 0)),
+    ],
+)
+def test_the_plan_summary_is_terraforms_own_line(output, expected):
+    from portal.runs.execution import summarize
+
+    counts = summarize(output)
+
+    assert (counts["to_add"], counts["to_change"], counts["to_destroy"]) == expected
+
+
+def test_a_plan_output_without_a_summary_is_an_error():
+    from portal.runs.execution import summarize
+    from portal.runs.terraform import TerraformError
+
+    with pytest.raises(TerraformError, match="without saying what it plans to do"):
+        summarize("Terraform used the selected providers to generate the following execution plan.\n")

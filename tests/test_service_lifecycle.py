@@ -4,15 +4,13 @@ name can be registered again."""
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
-from portal.api.models import ApiToken
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.runs import workflow
 from portal.runs.models import Change, RunStatus
 from portal.workspaces.models import Workspace
-from tests.conftest import plan_approve_apply, record_plan
+from tests.conftest import api_for, plan_approve_apply, record_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +22,6 @@ def people(make_user):
         "approver": make_user("approver", "approvers"),
         "admin": make_user("admin", "admins"),
     }
-
-
-def api_for(user):
-    _, key = ApiToken.objects.issue(user)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
 
 
 @pytest.fixture

@@ -229,15 +229,18 @@ class Terraform:
         if watchdog.reason:
             raise TerraformStopped(command, watchdog.reason, watchdog.killed)
 
-    def run(self, command: str, *args: str, **options) -> None:
-        """Run a command, streaming its masked output; raise TerraformError when it fails."""
+    def run(self, command: str, *args: str, **options) -> str:
+        """Run a command, streaming its masked output; return that output; raise TerraformError when
+        it fails."""
         argv = self.command(command, *args, **options)
         secrets = secret_values()
         self.on_output(f"$ terraform {' '.join(argv[1:])}\n")
+        output = []
         with self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as process:
             pending, last_flush = [], time.monotonic()
             for line in process.stdout:
-                pending.append(mask_secrets(line, secrets))
+                output.append(mask_secrets(line, secrets))
+                pending.append(output[-1])
                 if time.monotonic() - last_flush >= FLUSH_SECONDS:
                     self.on_output("".join(pending))
                     pending, last_flush = [], time.monotonic()
@@ -245,6 +248,7 @@ class Terraform:
                 self.on_output("".join(pending))
         if process.returncode != 0:
             raise TerraformError(f"terraform {command} exited with code {process.returncode}")
+        return "".join(output)
 
     def capture(self, command: str, *args: str, **options) -> str:
         """Run a command and return its standard output (for -json output)."""

@@ -28,7 +28,13 @@ class RunWorker(Worker):
         return max(1, min(super().dequeue_timeout, settings.RUN_RECOVERY_INTERVAL))
 
     def run_maintenance_tasks(self):
-        super().run_maintenance_tasks()
+        # RQ reports each of its passes at INFO; every RUN_RECOVERY_INTERVAL that would drown the log.
+        level = self.log.level
+        self.log.setLevel(max(level, logging.WARNING))
+        try:
+            super().run_maintenance_tasks()
+        finally:
+            self.log.setLevel(level)
         with no_connection_left():
             try:
                 recovery.recover()
