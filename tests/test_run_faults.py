@@ -26,7 +26,6 @@ from rq import Queue, Worker
 from portal.local_services import as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
 from portal.runs import locks, workflow
 from portal.runs.models import Change, LockRelease, Run, RunStatus
-from portal.runs.terraform import group_alive
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, api_for, free_port, wait_until
 
@@ -216,7 +215,11 @@ def assert_recovered(workspace: Workspace, author, approver) -> Run:
 
 
 def no_terraform_left(pgid: int | None) -> bool:
-    return pgid is None or not group_alive(pgid)
+    """No process of terraform's group runs (zombies waiting to be reaped do not run)."""
+    if pgid is None:
+        return True
+    listing = subprocess.run(["ps", "-e", "-o", "pgid=,stat="], capture_output=True, text=True).stdout
+    return not any(line.split()[0] == str(pgid) and not line.split()[1].startswith("Z") for line in listing.splitlines())
 
 
 # --- a worker that dies ----------------------------------------------------------------------------

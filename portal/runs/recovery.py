@@ -30,7 +30,7 @@ from rq import Worker
 
 from portal.runs import locks, queueing, workflow
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
-from portal.runs.terraform import group_alive, stop_group
+from portal.runs.terraform import running, stop_group
 
 logger = logging.getLogger(__name__)
 
@@ -136,12 +136,12 @@ def on_this_machine(run: Run) -> bool:
 
 
 def is_terraform(pgid: int) -> bool:
-    """Whether the process group's leader is still a terraform (a process id can be reused)."""
+    """Whether the process group's leader still runs terraform (a process id can be reused; a zombie is dead)."""
     try:
         command = Path(f"/proc/{pgid}/cmdline").read_bytes().split(b"\0")[0]
     except OSError:
         return False
-    return Path(command.decode(errors="replace")).name == Path(settings.TERRAFORM_BIN).name
+    return running(pgid) and Path(command.decode(errors="replace")).name == Path(settings.TERRAFORM_BIN).name
 
 
 def holder_dead(run: Run) -> bool:
@@ -150,7 +150,7 @@ def holder_dead(run: Run) -> bool:
     if not run.terraform_pid:
         return True
     if on_this_machine(run):
-        return not (group_alive(run.terraform_pid) and is_terraform(run.terraform_pid))
+        return not is_terraform(run.terraform_pid)
     connection = django_rq.get_connection(settings.RQ_QUEUE)
     return run.worker_host not in {worker.hostname for worker in Worker.all(connection=connection)}
 
@@ -159,7 +159,7 @@ def release_pending_locks() -> list[LockRelease]:
     released = []
     pending = Run.objects.exclude(status__in=ACTIVE_STATUSES).filter(terraform_pid__isnull=False)
     for run in pending.select_related("workspace"):
-        if on_this_machine(run) and group_alive(run.terraform_pid) and is_terraform(run.terraform_pid):
+        if on_this_machine(run) and is_terraform(run.terraform_pid):
             stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
         if not holder_dead(run):
             continue

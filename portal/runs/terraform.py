@@ -125,10 +125,21 @@ def group_alive(pgid: int) -> bool:
     return signal_group(pgid, 0)
 
 
+def running(pid: int) -> bool:
+    """Whether a process runs: a zombie (an orphan that exited, waiting for whoever adopted it to
+    reap it) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def stop_group(pgid: int, grace: float, exited: Callable[[], bool] | None = None) -> bool:
     """Interrupt a process group, wait up to `grace` seconds, then kill what is left. True when it
-    had to be killed. `exited` tells when the group's leader has stopped (it may be our child)."""
-    exited = exited or (lambda: not group_alive(pgid))
+    had to be killed. `exited` tells when the group's leader has stopped (by default: it no longer
+    runs; our own child is asked by the caller instead)."""
+    exited = exited or (lambda: not running(pgid))
     if not signal_group(pgid, signal.SIGINT):
         return False
     deadline = time.monotonic() + grace
