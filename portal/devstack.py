@@ -3,7 +3,7 @@
 Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
 bootstraps the state bucket, then runs PORTAL_WORKERS RQ workers (default: one per core, so the
 plans of one change run side by side) and the web server until Ctrl-C, which stops every process
-started here.
+started here. A process that stops by itself is started again.
 """
 
 import os
@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from portal import local_services
 
@@ -45,40 +46,73 @@ def spawn_worker(number: int) -> subprocess.Popen:
     return spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number))
 
 
+# What to say when a process of the stack stopped by itself and is started again.
+AFTER_RESTART = {
+    "redis": "its queue is empty now; the workers' recovery pass queues the waiting runs again",
+    "postgres": "its data is on disk; the workers reconnect",
+    "aws-emulator": "it keeps AWS resources in memory only: stop and start bin/portal to bootstrap the state "
+    "bucket and provision the platform again",
+    "web": "",
+}
+
+
+class Supervisor:
+    """Every process of the stack, started again when it stops by itself (the OOM killer, a crash):
+    a run platform that recovers from faults should not fall over with one of its parts."""
+
+    def __init__(self):
+        self.processes: dict[str, tuple[subprocess.Popen, Callable[[], subprocess.Popen | None]]] = {}
+
+    def add(self, name: str, process: subprocess.Popen, start: Callable[[], subprocess.Popen | None]) -> None:
+        self.processes[name] = (process, start)
+
+    def watch(self) -> None:
+        for name, (process, start) in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            note = AFTER_RESTART.get(name.split(" ")[0], "")
+            print(f"{name} stopped (exit {process.returncode}); starting it again{': ' + note if note else '.'}", file=sys.stderr)
+            restarted = start()
+            if restarted is None:  # something else answers on its port now
+                del self.processes[name]
+            else:
+                self.processes[name] = (restarted, start)
+
+    def all(self) -> list[subprocess.Popen]:
+        return [process for process, _ in self.processes.values()]
+
+
 def main() -> None:
-    children: list[subprocess.Popen] = []
-    workers: dict[int, subprocess.Popen] = {}
+    supervisor = Supervisor()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         print("Starting local services:")
-        children += local_services.start_all(detach=False)
+        for service, child in local_services.start_each(detach=False):
+            supervisor.add(service.name, child, lambda service=service: service.start(detach=False))
         print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
         manage("migrate", "--no-input", "-v", "0")
         manage("ensure_local_admin")
         print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
         manage("bootstrap_state")
-        workers = {number: spawn_worker(number) for number in range(1, worker_count() + 1)}
-        print(f"{len(workers)} RQ worker(s) started (PORTAL_WORKERS sets how many).")
+        workers = worker_count()
+        for number in range(1, workers + 1):
+            supervisor.add(f"worker {number}", spawn_worker(number), lambda number=number: spawn_worker(number))
+        print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many).")
         print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
         manage("provision_platform", "--approver", "admin")
-        children.append(spawn_manage("runserver", "--noreload", WEB_ADDRESS))
+        web = lambda: spawn_manage("runserver", "--noreload", WEB_ADDRESS)  # noqa: E731
+        supervisor.add("web", web(), web)
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
-        while all(child.poll() is None for child in children):
-            for number, worker in workers.items():
-                if worker.poll() is not None:
-                    # A worker that dies (the OOM killer) is replaced; the others settle what it left.
-                    print(f"Worker {number} stopped (exit {worker.returncode}); starting another.", file=sys.stderr)
-                    workers[number] = spawn_worker(number)
+        while True:
+            supervisor.watch()
             time.sleep(1)
-        print("A process of the portal stopped; stopping the rest.", file=sys.stderr)
-        sys.exit(1)
     except KeyboardInterrupt:
         print("\nStopping...")
     except subprocess.CalledProcessError as exc:
         print(f"Start-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
         sys.exit(1)
     finally:
-        local_services.stop_children(children + list(workers.values()))
+        local_services.stop_children(supervisor.all())
 
 
 if __name__ == "__main__":

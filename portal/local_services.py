@@ -213,11 +213,16 @@ def local_environment() -> dict:
     return env
 
 
-def start_all(detach: bool) -> list[subprocess.Popen]:
+def start_each(detach: bool) -> list[tuple[Service, subprocess.Popen]]:
+    """Start every service not running yet; the ones started here, with their processes."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.update(local_environment())
-    children = [service.start(detach) for service in configured_services()]
-    return [child for child in children if child is not None]
+    started = [(service, service.start(detach)) for service in configured_services()]
+    return [(service, child) for service, child in started if child is not None]
+
+
+def start_all(detach: bool) -> list[subprocess.Popen]:
+    return [child for _, child in start_each(detach)]
 
 
 def stop_children(children: list[subprocess.Popen]) -> None:
