@@ -91,6 +91,18 @@ def test_a_run_with_a_fresh_heartbeat_or_a_cancel_asked_is_settled_accordingly(p
     assert silent.error.startswith("Cancelled by author. The plan did not finish") and "Nothing was changed" in silent.error
 
 
+def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, settings):
+    workspace = platform_workspace()
+    bootstrap = Run.objects.create(
+        workspace=workspace, kind=Run.Kind.BOOTSTRAP, status=RunStatus.APPLYING,
+        started_at=timezone.now() - timedelta(seconds=settings.RUN_DEAD_AFTER + 60),
+    )
+
+    recovery.recover()
+
+    assert Run.objects.get(pk=bootstrap.pk).status == RunStatus.APPLYING
+
+
 def test_rqs_failure_callback_settles_only_a_silent_run(people, settings, parked_queue):
     run = proposed(people["author"], platform_workspace()).runs.get()
     job = type("Job", (), {"args": [str(run.pk)]})()

@@ -71,9 +71,14 @@ def recover() -> Recovery:
 
 # --- 1. dead runs ----------------------------------------------------------------------------------
 def dead_runs():
+    """Running runs whose worker went silent. The state bucket's bootstrap is not a worker's run: the
+    command that runs it has no heartbeat, and settles an interrupted bootstrap itself."""
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_DEAD_AFTER)
-    return Run.objects.running().filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)).select_related(
-        "workspace", "change"
+    return (
+        Run.objects.running()
+        .exclude(kind=Run.Kind.BOOTSTRAP)
+        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
+        .select_related("workspace", "change")
     )
 
 
