@@ -400,3 +400,30 @@ def test_a_plan_output_without_a_summary_is_an_error():
 
     with pytest.raises(TerraformError, match="without saying what it plans to do"):
         summarize("Terraform used the selected providers to generate the following execution plan.\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_recovery_passes_at_once_queue_a_lost_job_once(people, settings, parked_queue):
+    from django.db import connection
+
+    run = proposed(people["author"], platform_workspace()).runs.get()
+    parked_queue.empty()  # its job is lost
+    Run.objects.filter(pk=run.pk).update(queued_at=timezone.now() - timedelta(seconds=settings.RUN_REQUEUE_AFTER + 5))
+    barrier, found = threading.Barrier(2), []
+
+    def one_pass():
+        barrier.wait()
+        try:
+            found.append(len(recovery.requeue_lost()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one_pass) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(found) == [0, 1]
+    assert parked_queue.get_job_ids() == [f"run-{run.pk}-queued"]
+    assert Run.objects.get(pk=run.pk).log.count("queued it again") == 1

@@ -180,16 +180,20 @@ def release_pending_locks() -> list[LockRelease]:
 # --- 3. lost jobs ----------------------------------------------------------------------------------
 def requeue_lost() -> list[Run]:
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_REQUEUE_AFTER)
-    waiting = Run.objects.waiting().filter(Q(queued_at__lt=cutoff) | Q(queued_at=None, created_at__lt=cutoff))
+    overdue = Q(queued_at__lt=cutoff) | Q(queued_at=None, created_at__lt=cutoff)
     requeued = []
-    for run in waiting.select_related("change"):
+    for run in Run.objects.waiting().filter(overdue).select_related("change"):
         if run.status == RunStatus.APPROVED and (
             run.change is None or workflow.next_apply(run.change.runs_in_order()) != run
         ):
             continue  # its turn has not come: no job is due yet
-        if queueing.has_live_job(run):
-            continue
-        queueing.enqueue(run)
-        run.append_log("[portal] Its job was not in the queue (lost, or never queued); queued it again.\n")
-        requeued.append(run)
+        with transaction.atomic():
+            # Locked and read again: two workers' passes at once queue it once (the first one's
+            # `queued_at` is fresh when the second reads it).
+            locked = Run.objects.select_for_update(skip_locked=True).filter(overdue, pk=run.pk, status=run.status).first()
+            if locked is None or queueing.has_live_job(locked):
+                continue
+            queueing.enqueue(locked)
+            locked.append_log("[portal] Its job was not in the queue (lost, or never queued); queued it again.\n")
+        requeued.append(locked)
     return requeued
