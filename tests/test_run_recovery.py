@@ -103,6 +103,27 @@ def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, 
     assert Run.objects.get(pk=bootstrap.pk).status == RunStatus.APPLYING
 
 
+def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_that_may_wait(
+    people, settings, parked_queue
+):
+    import socket
+
+    settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5  # a stand-in that runs on
+    stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    run = running(proposed(people["author"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), terraform_pid=stand_in.pid)
+
+    impatient = recovery.recover(patient=False)
+    status_then = Run.objects.get(pk=run.pk).status
+    patient = recovery.recover(patient=True)
+    stand_in.wait(timeout=10)
+
+    assert impatient.settled == [] and status_then == RunStatus.APPLYING
+    assert [r.pk for r in patient.settled] == [run.pk]
+    assert stand_in.returncode == -2  # interrupted (SIGINT), as terraform would be: it writes its state
+    assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
 def test_rqs_failure_callback_settles_only_a_silent_run(people, settings, parked_queue):
     run = proposed(people["author"], platform_workspace()).runs.get()
     job = type("Job", (), {"args": [str(run.pk)]})()

@@ -56,13 +56,14 @@ class Recovery:
         )
 
 
-def recover() -> Recovery:
-    """One pass over every run that needs it."""
+def recover(*, patient: bool = True) -> Recovery:
+    """One pass over every run that needs it. An impatient pass (a worker busy with a job of its
+    own) leaves aside what would make it wait for a terraform on this machine to stop."""
     recovery = Recovery()
     for run in dead_runs():
-        if settle_dead(run, heartbeat_cause(run)):
+        if settle_dead(run, heartbeat_cause(run), patient=patient):
             recovery.settled.append(run)
-    recovery.released += release_pending_locks()
+    recovery.released += release_pending_locks(patient=patient)
     recovery.requeued += requeue_lost()
     if recovery.settled or recovery.released or recovery.requeued:
         logger.warning("Recovery pass: %s.", recovery)
@@ -87,10 +88,13 @@ def heartbeat_cause(run: Run) -> str:
     return f"its worker stopped answering (last heartbeat {last}; a worker is declared dead after {settings.RUN_DEAD_AFTER} s of silence)"
 
 
-def settle_dead(run: Run, cause: str, *, known_dead: bool = False) -> bool:
-    """Settle a running run whose worker is gone. `known_dead`: its death was seen (RQ's monitor
-    saw the work-horse exit), so a fresh heartbeat does not save it."""
+def settle_dead(run: Run, cause: str, *, known_dead: bool = False, patient: bool = True) -> bool:
+    """Settle a running run whose worker is gone, once its terraform on this machine has stopped
+    (a new plan of the workspace must not meet its lock). `known_dead`: its death was seen (RQ's
+    monitor saw the work-horse exit), so a fresh heartbeat does not save it."""
     if on_this_machine(run) and run.terraform_pid and is_terraform(run.terraform_pid):
+        if not patient:
+            return False  # left to a pass that may wait
         # The kernel interrupted it when its worker died; give it the grace to write its state.
         stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
     with transaction.atomic():
@@ -160,11 +164,13 @@ def holder_dead(run: Run) -> bool:
     return run.worker_host not in {worker.hostname for worker in Worker.all(connection=connection)}
 
 
-def release_pending_locks() -> list[LockRelease]:
+def release_pending_locks(*, patient: bool = True) -> list[LockRelease]:
     released = []
     pending = Run.objects.exclude(status__in=ACTIVE_STATUSES).filter(terraform_pid__isnull=False)
     for run in pending.select_related("workspace"):
         if on_this_machine(run) and is_terraform(run.terraform_pid):
+            if not patient:
+                continue
             stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
         if not holder_dead(run):
             continue

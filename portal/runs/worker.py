@@ -1,11 +1,14 @@
 """The RQ worker the portal runs (settings.RQ["WORKER_CLASS"]): RQ's own worker, plus the portal's
-recovery on two of RQ's hooks. When the work-horse running a job dies (the OOM killer, a kill -9),
-its run is settled at once; between jobs, every RUN_RECOVERY_INTERVAL, the recovery pass runs with
-RQ's own maintenance (which also finds jobs whose worker vanished and calls their failure callback).
+recovery on three of RQ's hooks. When the work-horse running a job dies (the OOM killer, a kill -9),
+its run is settled at once. Every RUN_RECOVERY_INTERVAL the recovery pass runs: between jobs with
+RQ's own maintenance (which also finds jobs whose worker vanished and calls their failure callback),
+and while a job runs with RQ's heartbeats of it, impatient there (it never waits for a terraform to
+stop while its own job is being watched), so that busy workers do not leave the dead unattended.
 """
 
 import logging
 import os
+import time
 
 from django.conf import settings
 from django.db import connections
@@ -19,7 +22,9 @@ logger = logging.getLogger(__name__)
 class RunWorker(Worker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", settings.RUN_RECOVERY_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", min(30, settings.RUN_RECOVERY_INTERVAL))
         super().__init__(*args, **kwargs)
+        self.recovered_at = 0.0
 
     @property
     def dequeue_timeout(self) -> int:
@@ -35,9 +40,18 @@ class RunWorker(Worker):
             super().run_maintenance_tasks()
         finally:
             self.log.setLevel(level)
+        self.recover(patient=True)
+
+    def maintain_heartbeats(self, job, execution):
+        super().maintain_heartbeats(job, execution)
+        if time.monotonic() - self.recovered_at >= settings.RUN_RECOVERY_INTERVAL:
+            self.recover(patient=False)
+
+    def recover(self, *, patient: bool) -> None:
+        self.recovered_at = time.monotonic()
         with no_connection_left():
             try:
-                recovery.recover()
+                recovery.recover(patient=patient)
             except Exception:
                 logger.exception("The recovery pass failed; the next one tries again.")
 
