@@ -15,7 +15,7 @@ from django.utils import timezone
 from python_terraform import IsFlagged
 
 from portal.aws import client as aws_client
-from portal.runs import locks, queueing, recovery, workflow
+from portal.runs import locks, recovery, workflow
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock
 from portal.workspaces.models import Workspace
@@ -169,13 +169,15 @@ def test_waiting_runs_without_their_job_are_queued_again_once(
 def test_a_failure_to_queue_leaves_the_run_waiting_and_the_user_gets_no_error(
     people, client, monkeypatch, django_capture_on_commit_callbacks
 ):
+    import django_rq
+
     attempts = []
 
     def unreachable(*args, **kwargs):
         attempts.append(args)
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(queueing, "put_on_queue", unreachable)
+    monkeypatch.setattr(django_rq, "get_queue", unreachable)
     workspace = platform_workspace()
     client.force_login(people["author"])
 

@@ -32,12 +32,15 @@ def job_id(run: Run) -> str:
 
 def enqueue(run: Run) -> None:
     """Queue the run's job once the current transaction commits."""
-    Run.objects.filter(pk=run.pk).update(queued_at=timezone.now())
     # robust: an unreachable Redis is logged and the run waits for the recovery pass.
     transaction.on_commit(lambda: put_on_queue(run.pk, job_id(run)), robust=True)
 
 
 def put_on_queue(run_id, job_id: str) -> None:
+    # Marked after the commit, not in the transaction that moved the run: a second UPDATE of a row
+    # that transaction already updated makes PostgreSQL check its foreign keys again at commit, and
+    # locking the workspace row for that deadlocked with a newer change holding it.
+    Run.objects.filter(pk=run_id).update(queued_at=timezone.now())
     django_rq.get_queue(settings.RQ_QUEUE).enqueue(
         EXECUTE_RUN, str(run_id), job_id=job_id, on_failure=Callback(JOB_ABANDONED, timeout=120)
     )

@@ -199,6 +199,7 @@ def requeue_lost() -> list[Run]:
             locked = Run.objects.select_for_update(skip_locked=True).filter(overdue, pk=run.pk, status=run.status).first()
             if locked is None or queueing.has_live_job(locked):
                 continue
+            Run.objects.filter(pk=locked.pk).update(queued_at=timezone.now())  # the next pass sees it fresh
             queueing.enqueue(locked)
             locked.append_log("[portal] Its job was not in the queue (lost, or never queued); queued it again.\n")
         requeued.append(locked)
