@@ -10,7 +10,6 @@ plugin cache and CLI config). Prints the medians and the ratio portal / bare (ta
     .venv/bin/python benchmarks/onboarding.py [N]
 """
 
-import os
 import shutil
 import statistics
 import subprocess
@@ -19,19 +18,8 @@ import time
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-from portal.local_services import local_environment  # noqa: E402
-
-for name, value in local_environment().items():
-    os.environ.setdefault(name, value)
-
-import django  # noqa: E402
-
-django.setup()
-
+from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 import django_rq  # noqa: E402
-from django.contrib.auth.models import Group, User  # noqa: E402
 from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402
@@ -41,11 +29,6 @@ from portal.runs.workflow import approve  # noqa: E402
 from portal.runs.terraform import backend_config, terraform_environment  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-
-def user(name, group):
-    account, _ = User.objects.get_or_create(username=name)
-    account.groups.add(Group.objects.get(name=group))
-    return account
 
 
 def disk_usage(path: Path) -> int:

@@ -7,36 +7,16 @@ everything (service and platform; the state bucket is prevent_destroy and stays)
     .venv/bin/python benchmarks/platform_lifecycle.py
 """
 
-import os
-import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-from portal.local_services import local_environment  # noqa: E402
-
-for name, value in local_environment().items():
-    os.environ.setdefault(name, value)
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.contrib.auth.models import Group, User  # noqa: E402
-
+from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 from portal.catalog.onboarding import decommission_service, register_service  # noqa: E402
 from portal.runs.models import RunStatus  # noqa: E402
 from portal.runs.platform import destroy_platform, provision_platform, wait_for  # noqa: E402
 from portal.catalog import layout  # noqa: E402
 from portal.runs.workflow import approve, propose  # noqa: E402
 
-
-def user(name, group):
-    account, _ = User.objects.get_or_create(username=name)
-    account.groups.add(Group.objects.get(name=group))
-    return account
 
 
 def timed(label, action):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from portal import local_services
+from portal.params import ascii_int
 
 ROOT = local_services.ROOT
 WEB_ADDRESS = os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")
@@ -29,12 +30,13 @@ def spawn_manage(*args: str) -> subprocess.Popen:
 
 
 def worker_count() -> int:
-    value = os.environ.get("PORTAL_WORKERS", "")
-    if value.isascii() and value.isdigit() and int(value) >= 1:
-        return int(value)
-    if value:
+    value = os.environ.get("PORTAL_WORKERS")
+    if value is None:
+        return os.cpu_count() or 1
+    workers = ascii_int(value)
+    if workers is None or workers < 1:
         raise SystemExit(f"PORTAL_WORKERS must be a whole number, at least 1 (got {value!r}).")
-    return os.cpu_count() or 1
+    return workers
 
 
 def worker_name(number: int) -> str:

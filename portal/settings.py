@@ -6,6 +6,8 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.params import ascii_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
 
@@ -112,9 +114,10 @@ RQ_QUEUE = os.environ.get("RQ_QUEUE", "terraform")
 
 def seconds_setting(name: str, default: int) -> int:
     value = os.environ.get(name, str(default))
-    if not value.isascii() or not value.isdigit() or int(value) < 1:
+    seconds = ascii_int(value)
+    if seconds is None or seconds < 1:
         raise ImproperlyConfigured(f"{name} must be a whole number of seconds, at least 1 (got {value!r}).")
-    return int(value)
+    return seconds
 
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is

@@ -88,12 +88,9 @@ def taken_by(run: Run, lock: StateLock) -> bool:
     return run.step_started_at - CLOCK_SKEW <= lock.created <= ended + CLOCK_SKEW
 
 
-def release(workspace: Workspace, lock: StateLock, *, reason: str, run: Run | None = None, user=None) -> LockRelease | None:
-    """Remove the lock if it is still the one that was read; record who did and why. None when the
-    lock was gone or had changed hands meanwhile (then nothing is removed)."""
-    current = read(workspace)
-    if current is None or current.id != lock.id:
-        return None
+def release(workspace: Workspace, lock: StateLock, *, reason: str, run: Run | None = None, user=None) -> LockRelease:
+    """Remove the lock just read (callers read it right before and check whose it is); record who
+    did and why."""
     client("s3").delete_object(Bucket=settings.STATE_BUCKET, Key=lockfile_key(workspace))
     record = LockRelease.objects.create(
         workspace=workspace,

@@ -1,0 +1,25 @@
+"""What the benchmarks against a running `bin/portal` share: its environment and Django, set up on
+import, and the users they act as."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+from portal.local_services import local_environment  # noqa: E402
+
+for name, value in local_environment().items():
+    os.environ.setdefault(name, value)
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+
+
+def user(name: str, group: str) -> User:
+    account, _ = User.objects.get_or_create(username=name)
+    account.groups.add(Group.objects.get(name=group))
+    return account
