@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "portal.catalog",
     "portal.workspaces",
     "portal.runs",
+    "portal.administrators",
     "portal.api",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
@@ -167,9 +168,16 @@ SERVICE_CAPACITY_PROVIDER = env_bool("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_
 SERVICE_HEALTH_CHECK_GRACE_SECONDS = int(
     os.environ.get("PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", "0" if ON_EMULATOR else "30")
 )
+# The administrators made by the one-time bootstrap; afterwards admins change them in the portal.
 IAM_ADMIN_SERVICE_TYPES = os.environ.get(
     "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling"
 ).split(",")
+AWS_PARTITION = os.environ.get("PORTAL_AWS_PARTITION", "aws")
+# The account the administrator roles live in; empty: asked of STS with the portal's credentials.
+AWS_ACCOUNT_ID = os.environ.get("PORTAL_AWS_ACCOUNT_ID", "")
+# Who may assume the administrator and state roles: the portal's own principal (comma-separated
+# ARNs). Empty: the identity that runs the bootstrap.
+RUNNER_PRINCIPAL_ARNS = [arn for arn in os.environ.get("PORTAL_RUNNER_PRINCIPAL_ARNS", "").split(",") if arn]
 
 # Every service's resources are named `<prefix>-<service name>`.
 SERVICE_NAME_PREFIX = os.environ.get("PORTAL_SERVICE_NAME_PREFIX", "art-service")

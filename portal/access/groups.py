@@ -24,6 +24,7 @@ GROUP_PERMISSIONS = {
         "workspaces.view_workspace",
         "workspaces.manage_platform",
         "workspaces.force_unlock",
+        "workspaces.manage_administrators",
         "runs.view_run",
         "runs.approve_run",
         "runs.cancel_any_run",

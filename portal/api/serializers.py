@@ -43,6 +43,21 @@ class WorkerSerializer(serializers.ModelSerializer):
         fields = ["name", "host", "pid", "heartbeat_at"]
 
 
+class IdentitySerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="identity_type", allow_null=True, help_text="The workspace's AWS service type.")
+    role_arn = serializers.CharField(allow_null=True, help_text="The role the AWS provider assumed.")
+    session_name = serializers.CharField(allow_null=True, help_text="The session name CloudTrail shows for its calls.")
+    description = serializers.CharField(source="acted_as")
+
+    class Meta:
+        model = Run
+        fields = ["type", "role_arn", "session_name", "description"]
+
+    def to_representation(self, run):
+        data = super().to_representation(run)
+        return {name: value or None if name != "description" else value for name, value in data.items()}
+
+
 class RunSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.path")
     state_key = serializers.CharField()
@@ -58,6 +73,10 @@ class RunSerializer(serializers.ModelSerializer):
     worker = serializers.SerializerMethodField(
         help_text="The worker running or last running a step of this run, and its heartbeat; null before any."
     )
+    identity = serializers.SerializerMethodField(
+        help_text="Who the run acted as in AWS: its type's administrator role, or the portal's own "
+        "credentials in the one-time bootstrap; null before its first step."
+    )
     declaration_diff = serializers.SerializerMethodField(
         help_text="What the run's change proposes against the declaration it started from; empty for "
         "platform changes and decommissions."
@@ -68,7 +87,7 @@ class RunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "declaration_diff", "plan", "error",
             "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
-            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "log_url",
+            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "identity", "log_url",
         ]
 
     @extend_schema_field(WorkerSerializer(allow_null=True))
@@ -76,6 +95,12 @@ class RunSerializer(serializers.ModelSerializer):
         if not run.worker_host:
             return None
         return WorkerSerializer(run).data
+
+    @extend_schema_field(IdentitySerializer(allow_null=True))
+    def get_identity(self, run) -> dict | None:
+        if not run.acted_as:
+            return None
+        return IdentitySerializer(run).data
 
     def get_log_url(self, run) -> str:
         return reverse("api:run-log", kwargs={"pk": run.pk}) + "?offset=0"

@@ -8,7 +8,7 @@ edit, so a plan shows exactly the revision it was made for.
 from django.conf import settings
 
 from portal.catalog.models import Service, ServiceRevision
-from portal.workspaces.layout import cluster_path, network_path, remote_state_config
+from portal.workspaces.layout import cluster_path, network_path, remote_state_config, workload_roles_path
 from portal.workspaces.models import Workspace
 
 
@@ -59,6 +59,7 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "state": remote_state_config(),
         "network_state_key": f"{network_path()}/terraform.tfstate",
         "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
+        "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
     }
 
 

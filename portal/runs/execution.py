@@ -19,6 +19,7 @@ from portal.runs.attendance import Attendance, persistently, worker_identity
 from portal.runs.masking import mask_secrets
 from portal.runs.models import Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformError, TerraformStopped
+from portal.workspaces.identities import Refusal, RunIdentity, identity_for
 from portal.workspaces.rendering import inputs_digest, render
 
 logger = logging.getLogger(__name__)
@@ -98,15 +99,28 @@ def log_to(run: Run):
     return lambda text: persistently(lambda: run.append_log(text))
 
 
+def acting_as(run: Run) -> RunIdentity | Refusal:
+    """The identity the run's terraform acts with: its workspace type's roles."""
+    return identity_for(run.workspace, f"portal-run-{run.pk}")
+
+
+def identity_fields(identity: RunIdentity) -> dict[str, str]:
+    return {"identity_type": identity.service_type, "role_arn": identity.role_arn, "session_name": identity.session_name}
+
+
 def plan(run: Run) -> None:
-    identity = worker_identity()
-    if not persistently(lambda: run.start_planning(**identity)):
+    identity = acting_as(run)
+    if isinstance(identity, Refusal):
+        ended(run, lambda: run.fail(identity.reason, from_statuses=[RunStatus.QUEUED]))
+        return
+    if not persistently(lambda: run.start_planning(**worker_identity(), **identity_fields(identity))):
         return
     workspace = run.workspace
-    directory = render(workspace, run.variables)
+    directory = render(workspace, run.variables, identity=identity)
     with Attendance(run) as attendance:
         terraform = Terraform(directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process)
-        terraform.init(workspace.state_key, workspace.module)
+        log_to(run)(f"[portal] Acting as the {identity.label}: {identity.role_arn} (session {identity.session_name})\n")
+        terraform.init(workspace.state_key, workspace.module, identity)
         with plans.on_disk(run) as out:
             destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
             summary = summarize(terraform.run("plan", input=False, out=str(out), destroy=destroy))
@@ -142,21 +156,26 @@ def apply(run: Run) -> None:
         if not persistently(lambda: plans.restore(run, out)):
             ended(run, lambda: run.mark_stale("The saved plan is missing or was altered since approval; plan again."))
             return
-        # Rendered again from the database: the inputs must be exactly those the plan was made from.
-        render(workspace, run.variables)
+        identity = acting_as(run)
+        if isinstance(identity, Refusal):
+            ended(run, lambda: run.mark_stale(f"{identity.reason} Plan again once it has one."))
+            return
+        # Rendered again from the database: the inputs, and the roles acted as, must be exactly
+        # those the plan was made with.
+        render(workspace, run.variables, identity=identity)
         if inputs_digest(workspace) != run.inputs_sha256:
             ended(
                 run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again.")
             )
             return
-        identity = worker_identity()
-        if not persistently(lambda: run.start_applying(**identity)):
+        if not persistently(lambda: run.start_applying(**worker_identity(), **identity_fields(identity))):
             return
         with Attendance(run) as attendance:
             terraform = Terraform(
                 workspace.directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process
             )
-            terraform.init(workspace.state_key, workspace.module)
+            log_to(run)(f"[portal] Acting as the {identity.label}: {identity.role_arn} (session {identity.session_name})\n")
+            terraform.init(workspace.state_key, workspace.module, identity)
             terraform.run("apply", str(out), input=False)
             outputs = json.loads(terraform.capture("output", json=True))
     ended(run, lambda: run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}))

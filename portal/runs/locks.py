@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from portal.aws import client
 from portal.runs.models import LockRelease, Run
+from portal.workspaces import identities
 from portal.workspaces.models import Workspace
 
 # Clocks of the worker and of S3 may differ a little.
@@ -44,10 +45,16 @@ def lockfile_key(workspace: Workspace) -> str:
     return f"{workspace.state_key}.tflock"
 
 
+def state_client(workspace: Workspace):
+    """S3 as the workspace's state role: the portal's own credentials only assume roles."""
+    service_type = identities.type_of(workspace.path)
+    return client("s3", role_arn=identities.role_arn(service_type, "state") if service_type else None)
+
+
 def read(workspace: Workspace) -> StateLock | None:
     """The lock on the workspace's state, or None when there is none."""
     try:
-        body = client("s3").get_object(Bucket=settings.STATE_BUCKET, Key=lockfile_key(workspace))["Body"].read()
+        body = state_client(workspace).get_object(Bucket=settings.STATE_BUCKET, Key=lockfile_key(workspace))["Body"].read()
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
             return None
@@ -91,7 +98,7 @@ def taken_by(run: Run, lock: StateLock) -> bool:
 def release(workspace: Workspace, lock: StateLock, *, reason: str, run: Run | None = None, user=None) -> LockRelease:
     """Remove the lock just read (callers read it right before and check whose it is); record who
     did and why."""
-    client("s3").delete_object(Bucket=settings.STATE_BUCKET, Key=lockfile_key(workspace))
+    state_client(workspace).delete_object(Bucket=settings.STATE_BUCKET, Key=lockfile_key(workspace))
     record = LockRelease.objects.create(
         workspace=workspace,
         run=run,

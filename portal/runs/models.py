@@ -181,6 +181,13 @@ class Run(models.Model):
         max_length=64, blank=True, help_text="The Terraform state lock this run's terraform holds, from the lockfile."
     )
 
+    # Who the run acted as (portal.workspaces.identities): the type's administrator role, which the
+    # AWS provider assumed, with the session name CloudTrail shows. Blank: the portal's own
+    # credentials, in the one-time bootstrap.
+    identity_type = models.CharField(max_length=32, blank=True)
+    role_arn = models.CharField(max_length=255, blank=True)
+    session_name = models.CharField(max_length=64, blank=True)
+
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs_cancelled"
@@ -305,6 +312,15 @@ class Run(models.Model):
     def cancel(self, reason: str, from_statuses=CANCELLABLE_STATUSES, **fields) -> bool:
         fields = {"terraform_pid": None, **fields}
         return self._move(from_statuses, RunStatus.CANCELLED, error=reason, finished_at=timezone.now(), **fields)
+
+    @property
+    def acted_as(self) -> str:
+        """Who the run acted as, in words; empty before its first step."""
+        if self.role_arn:
+            return f"the {self.identity_type} administrator"
+        if self.kind == self.Kind.BOOTSTRAP:
+            return "the portal's own credentials (the one-time bootstrap)"
+        return ""
 
     def request_cancel(self, user) -> bool:
         """Ask the worker running this run to stop it; it interrupts terraform (portal.runs.attendance)."""

@@ -6,7 +6,7 @@ previous one is applied: one change per workspace, in order.
 
 import time
 
-from portal.runs.bootstrap import bootstrap_state_bucket
+from portal.runs.bootstrap import bootstrap_administrators, bootstrap_state_bucket
 from portal.runs.models import Change, RunStatus
 from portal.runs.workflow import approve, propose
 from portal.workspaces.layout import sync_platform_workspaces
@@ -49,10 +49,12 @@ def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, 
 def provision_platform(requester, approver, timeout=900) -> list[Change]:
     """Bring the whole platform up to date; needs a running worker. Idempotent."""
     bootstrap_state_bucket(requester)
+    bootstrap_administrators(requester)
     return [plan_and_apply(ws, requester, approver, timeout=timeout) for ws in sync_platform_workspaces()]
 
 
 def destroy_platform(requester, approver, timeout=900) -> list[Change]:
-    """Destroy network, cluster and administrators (not the state bucket: it is prevent_destroy)."""
-    workspaces = list(reversed(sync_platform_workspaces()))
+    """Destroy the cluster, network and workload roles. Not the state bucket (prevent_destroy), nor
+    the administrators: the iam administrator cannot remove itself, and every run needs them."""
+    workspaces = list(reversed(sync_platform_workspaces()))[:-1]
     return [plan_and_apply(ws, requester, approver, destroy=True, timeout=timeout) for ws in workspaces]

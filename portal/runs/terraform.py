@@ -30,6 +30,7 @@ from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
 from portal.runs.masking import mask_secrets, secret_values
+from portal.workspaces.identities import RunIdentity
 from portal.workspaces.terraform_config import cli_config_text, write_cli_config
 
 FLUSH_SECONDS = 0.3
@@ -73,7 +74,9 @@ def terraform_environment() -> dict[str, str]:
     return env
 
 
-def backend_config(state_key: str) -> dict[str, str]:
+def backend_config(state_key: str, identity: RunIdentity | None = None) -> dict[str, str]:
+    """The S3 backend's settings; with an identity, it reads and writes the state as the type's state
+    role, narrowed by the run's session policy to this key and its lockfile."""
     config = {
         "bucket": settings.STATE_BUCKET,
         "key": state_key,
@@ -83,7 +86,17 @@ def backend_config(state_key: str) -> dict[str, str]:
     if settings.AWS_ENDPOINT_URL:
         # The emulator serves buckets by path, not by virtual host name.
         config["use_path_style"] = "true"
+    if identity is not None:
+        config["assume_role"] = hcl_object(identity.backend_assume_role())
     return config
+
+
+def hcl_object(values: dict[str, str]) -> str:
+    """An HCL object of strings. JSON quoting is HCL's, once its template sequences are escaped."""
+    def quoted(value: str) -> str:
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+    return "{" + ",".join(f"{name}={quoted(value)}" for name, value in values.items()) + "}"
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -271,12 +284,12 @@ class Terraform:
             raise TerraformError(f"terraform {command} exited with code {process.returncode}")
         return stdout
 
-    def init(self, state_key: str | None, module: str | None = None) -> None:
+    def init(self, state_key: str | None, module: str | None = None, identity: RunIdentity | None = None) -> None:
         """Initialise against the S3 backend at state_key, or the local backend when None. Skipped
         when the directory was initialised already with exactly this backend, configuration, module
         and lock file."""
         marker = self.workdir / ".terraform" / INIT_MARKER
-        fingerprint = init_fingerprint(self.workdir, state_key, module)
+        fingerprint = init_fingerprint(self.workdir, state_key, module, identity)
         if state_key is not None and marker.exists() and marker.read_text() == fingerprint:
             self.on_output("$ terraform init: skipped, .terraform already matches this backend key, configuration and lock file\n")
             return
@@ -286,19 +299,21 @@ class Terraform:
             if state_key is None:
                 self.run("init", input=False)
             else:
-                self.run("init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key))
+                self.run(
+                    "init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity)
+                )
         if state_key is not None:
-            marker.write_text(init_fingerprint(self.workdir, state_key, module))
+            marker.write_text(init_fingerprint(self.workdir, state_key, module, identity))
 
 
-def init_fingerprint(workdir: Path, state_key: str | None, module: str | None) -> str:
+def init_fingerprint(workdir: Path, state_key: str | None, module: str | None, identity=None) -> str:
     """What `terraform init` depends on: the backend settings, the root module, the module it calls,
     the dependency lock file and the CLI configuration (mirror, cache)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(backend_config(state_key) if state_key else None, sort_keys=True).encode())
+    digest.update(json.dumps(backend_config(state_key, identity) if state_key else None, sort_keys=True).encode())
     digest.update(cli_config_text().encode())
     digest.update(settings.TERRAFORM_BIN.encode())
-    files = [workdir / name for name in ("main.tf", "backend.tf", ".terraform.lock.hcl")]
+    files = [workdir / name for name in ("main.tf", "provider.tf", "backend.tf", ".terraform.lock.hcl")]
     if module:
         module_dir = settings.INFRA_MODULES_DIR / module
         files += sorted(path for path in module_dir.rglob("*.tf") if "tests" not in path.relative_to(module_dir).parts)

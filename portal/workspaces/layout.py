@@ -6,8 +6,11 @@ and each path is also its state key (see Workspace.state_key). Workspaces read w
 the platform through `terraform_remote_state` on the platform's state keys (see README).
 """
 
+import re
+
 from django.conf import settings
 
+from portal.workspaces.identities import STATE_KEY_PREFIXES, account_id, admin_path, default_name_patterns
 from portal.workspaces.models import Workspace
 
 
@@ -29,6 +32,15 @@ def cluster_path() -> str:
 
 def iam_admins_path() -> str:
     return f"iam/service-admins/{prefix()}"
+
+
+def workload_roles_path() -> str:
+    return f"iam/workload-roles/{prefix()}"
+
+
+def shared_state_paths() -> list[str]:
+    """The platform workspaces whose outputs other workspaces read (terraform_remote_state)."""
+    return [workload_roles_path(), network_path(), cluster_path()]
 
 
 def remote_state_config() -> dict:
@@ -57,11 +69,76 @@ def state_bucket_workspace() -> Workspace:
     return workspace
 
 
+def declared_administrators() -> dict[str, dict]:
+    """The administrators as last applied: type -> {"name_patterns": [...]}. Before the administrators
+    workspace exists in this database, the configured defaults (what the bootstrap makes)."""
+    workspace = Workspace.objects.filter(path=iam_admins_path()).first()
+    if workspace is None:
+        return default_administrators()
+    applied = workspace.runs.filter(status="applied").exclude(variables={}).order_by("-finished_at").first()
+    variables = applied.variables if applied else workspace.variables
+    return variables.get("administrators") or default_administrators()
+
+
+def default_administrators() -> dict[str, dict]:
+    return {t: {"name_patterns": default_name_patterns()} for t in sorted(settings.IAM_ADMIN_SERVICE_TYPES)}
+
+
+def runner_principal_arns() -> list[str]:
+    """Who may assume the roles: configured, or else the identity the portal runs as."""
+    if settings.RUNNER_PRINCIPAL_ARNS:
+        return list(settings.RUNNER_PRINCIPAL_ARNS)
+    from portal.aws import client
+
+    arn = client("sts").get_caller_identity()["Arn"]
+    # A role session (an instance's or a task's role) is trusted through its role.
+    session = re.fullmatch(r"arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", arn)
+    return [f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"] if session else [arn]
+
+
+def administrators_variables(administrators: dict[str, dict]) -> dict:
+    """The inputs of the administrators workspace for these declared administrators."""
+    return {
+        "name_prefix": prefix(),
+        "administrators": {t: {"name_patterns": list(a["name_patterns"])} for t, a in sorted(administrators.items())},
+        "state_bucket_name": settings.STATE_BUCKET,
+        "state_key_prefixes": {t: STATE_KEY_PREFIXES[t] for t in sorted(administrators)},
+        "shared_state_keys": [f"{path}/terraform.tfstate" for path in shared_state_paths()],
+        "runner_principal_arns": runner_principal_arns(),
+        # moto sees "*" as the resource of most calls; see infra_modules/iam-service-admins.
+        "emulator_wildcard_resources": settings.ON_EMULATOR,
+    }
+
+
+def administrators_workspace() -> Workspace:
+    """The administrators' workspace, with the declared administrators and today's settings."""
+    variables = administrators_variables(declared_administrators())
+    workspace, _ = Workspace.objects.update_or_create(
+        path=iam_admins_path(), defaults={"module": "iam-service-admins", "variables": variables, "apply_order": 1}
+    )
+    return workspace
+
+
 def sync_platform_workspaces() -> list[Workspace]:
-    """The shared platform after the state bucket, in apply order: network, cluster, IAM admins."""
+    """The shared platform after the state bucket, in apply order: the administrators (made by the
+    bootstrap, then run by the iam administrator), the workloads' roles, network, cluster."""
     state = remote_state_config()
     wanted = [
-        (network_path(), "network", {"name": prefix(), "nat_mode": settings.PLATFORM_NAT_MODE}),
+        (
+            workload_roles_path(),
+            "workload-roles",
+            {"name_prefix": prefix(), "permissions_boundary_arn": boundary_policy_arn()},
+        ),
+        (
+            network_path(),
+            "network",
+            {
+                "name": prefix(),
+                "nat_mode": settings.PLATFORM_NAT_MODE,
+                "state": state,
+                "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+            },
+        ),
         (
             cluster_path(),
             "ecs-cluster",
@@ -69,22 +146,18 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "name": prefix(),
                 "state": state,
                 "network_state_key": f"{network_path()}/terraform.tfstate",
+                "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
                 "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
             },
         ),
-        (
-            iam_admins_path(),
-            "iam-service-admins",
-            {
-                "name_prefix": prefix(),
-                "service_types": sorted(settings.IAM_ADMIN_SERVICE_TYPES),
-                "state_bucket_arn": f"arn:aws:s3:::{settings.STATE_BUCKET}",
-            },
-        ),
     ]
-    return [
+    return [administrators_workspace()] + [
         Workspace.objects.update_or_create(
             path=path, defaults={"module": module, "variables": variables, "apply_order": order}
         )[0]
-        for order, (path, module, variables) in enumerate(wanted, start=1)
+        for order, (path, module, variables) in enumerate(wanted, start=2)
     ]
+
+
+def boundary_policy_arn() -> str:
+    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:policy{admin_path()}{prefix()}-admin-boundary"

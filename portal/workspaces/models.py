@@ -24,6 +24,7 @@ class Workspace(models.Model):
         permissions = [
             ("manage_platform", "Can plan and apply platform workspaces"),
             ("force_unlock", "Can remove a Terraform state lock by hand"),
+            ("manage_administrators", "Can see and propose changes of the IAM administrators"),
         ]
 
     def __str__(self) -> str:

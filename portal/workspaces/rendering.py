@@ -1,7 +1,9 @@
-"""Write a workspace to disk: a fixed root module per infra module, and the values as JSON.
+"""Write a workspace to disk: a fixed root module per infra module, the AWS provider (provider.tf,
+the same for every workspace), and the values as JSON.
 
 No user string is ever placed into HCL: the root templates only receive the relative path to the
-module, which the portal computes itself. Everything a user typed goes to terraform.tfvars.json.
+module, which the portal computes itself. Everything a user typed goes to terraform.tfvars.json, and
+so does the identity the run acts with (`portal_identity`, see portal.workspaces.identities).
 """
 
 import hashlib
@@ -11,15 +13,22 @@ from pathlib import Path
 
 from django.conf import settings
 
+from portal.workspaces.identities import RunIdentity
 from portal.workspaces.models import Workspace
 
 ROOTS_DIR = Path(__file__).resolve().parent / "roots"
+PROVIDER_FILE = ROOTS_DIR / "_provider.tf"  # the same for every workspace
 BACKEND_FILE = 'terraform {\n  backend "s3" {}\n}\n'
-RENDERED_FILES = ("main.tf", "backend.tf", "terraform.tfvars.json")
+RENDERED_FILES = ("main.tf", "provider.tf", "backend.tf", "terraform.tfvars.json")
 
 
-def render(workspace: Workspace, variables: dict, *, with_backend: bool = True) -> Path:
-    """Write the workspace's files with these inputs and return its directory. Idempotent."""
+def render(
+    workspace: Workspace, variables: dict, *, identity: RunIdentity | None = None, with_backend: bool = True
+) -> Path:
+    """Write the workspace's files with these inputs and return its directory. Idempotent.
+
+    `identity`: the role the run acts with; None only in the one-time bootstrap, which acts with
+    the portal's own credentials."""
     directory = workspace.directory
     directory.mkdir(parents=True, exist_ok=True)
     module_dir = settings.INFRA_MODULES_DIR / workspace.module
@@ -27,7 +36,12 @@ def render(workspace: Workspace, variables: dict, *, with_backend: bool = True) 
     root = (ROOTS_DIR / f"{workspace.module}.tf").read_text()
     # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
     _write(directory / "main.tf", root.replace("$module_source", source))
-    variables = {**variables, "default_tags": default_tags(workspace)}
+    _write(directory / "provider.tf", PROVIDER_FILE.read_text())
+    variables = {
+        **variables,
+        "default_tags": default_tags(workspace),
+        "portal_identity": identity.tfvars() if identity else None,
+    }
     _write(directory / "terraform.tfvars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n")
     backend = directory / "backend.tf"
     if with_backend:

@@ -1,10 +1,4 @@
 # Rendered by the portal; values come from terraform.tfvars.json only.
-provider "aws" {
-  default_tags {
-    tags = var.default_tags
-  }
-}
-
 variable "name" {
   type        = string
   description = "Name of the cluster and its load balancer."
@@ -24,6 +18,11 @@ variable "network_state_key" {
   description = "State key of the network workspace."
 }
 
+variable "roles_state_key" {
+  type        = string
+  description = "State key of the workload roles workspace."
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "Protect the load balancer from deletion."
@@ -40,7 +39,19 @@ data "terraform_remote_state" "network" {
     bucket         = var.state.bucket
     region         = var.state.region
     use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
     key            = var.network_state_key
+  }
+}
+
+data "terraform_remote_state" "roles" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
+    key            = var.roles_state_key
   }
 }
 
@@ -54,6 +65,7 @@ module "this" {
   alb_security_group_id      = data.terraform_remote_state.network.outputs.alb_security_group_id
   instance_security_group_id = data.terraform_remote_state.network.outputs.instance_security_group_id
   deletion_protection        = var.deletion_protection
+  instance_profile_arn       = data.terraform_remote_state.roles.outputs.instance_profile_arn
 }
 
 # Read by the service workspaces through terraform_remote_state.

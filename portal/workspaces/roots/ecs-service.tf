@@ -1,10 +1,4 @@
 # Rendered by the portal; values come from terraform.tfvars.json only.
-provider "aws" {
-  default_tags {
-    tags = var.default_tags
-  }
-}
-
 variable "name" {
   type        = string
   description = "Name of the ECS service and its resources."
@@ -84,6 +78,11 @@ variable "cluster_state_key" {
   description = "State key of the cluster workspace."
 }
 
+variable "roles_state_key" {
+  type        = string
+  description = "State key of the workload roles workspace."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -95,6 +94,7 @@ data "terraform_remote_state" "network" {
     bucket         = var.state.bucket
     region         = var.state.region
     use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
     key            = var.network_state_key
   }
 }
@@ -105,7 +105,19 @@ data "terraform_remote_state" "cluster" {
     bucket         = var.state.bucket
     region         = var.state.region
     use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
     key            = var.cluster_state_key
+  }
+}
+
+data "terraform_remote_state" "roles" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
+    key            = var.roles_state_key
   }
 }
 
@@ -137,6 +149,7 @@ module "this" {
   listener_arn           = data.terraform_remote_state.cluster.outputs.listener_arn
   listener_rule_priority = var.listener_rule_priority
   enable_autoscaling     = var.enable_autoscaling
+  execution_role_arn     = data.terraform_remote_state.roles.outputs.task_execution_role_arn
 
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
 }

@@ -1,10 +1,4 @@
 # Rendered by the portal; values come from terraform.tfvars.json only.
-provider "aws" {
-  default_tags {
-    tags = var.default_tags
-  }
-}
-
 variable "name" {
   type        = string
   description = "Name of the network."
@@ -15,9 +9,34 @@ variable "nat_mode" {
   description = "none, single or per_az."
 }
 
+variable "state" {
+  type = object({
+    bucket         = string
+    region         = string
+    use_path_style = bool
+  })
+  description = "Where the platform's state is read from."
+}
+
+variable "roles_state_key" {
+  type        = string
+  description = "State key of the workload roles workspace."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
+}
+
+data "terraform_remote_state" "roles" {
+  backend = "s3"
+  config = {
+    bucket         = var.state.bucket
+    region         = var.state.region
+    use_path_style = var.state.use_path_style
+    assume_role    = local.remote_state_assume_role
+    key            = var.roles_state_key
+  }
 }
 
 module "this" {
@@ -25,6 +44,8 @@ module "this" {
 
   name     = var.name
   nat_mode = var.nat_mode
+
+  flow_logs_role_arn = data.terraform_remote_state.roles.outputs.flow_logs_role_arn
 }
 
 # Read by the cluster and service workspaces through terraform_remote_state.

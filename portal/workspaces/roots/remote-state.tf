@@ -1,10 +1,4 @@
 # Rendered by the portal; values come from terraform.tfvars.json only.
-provider "aws" {
-  default_tags {
-    tags = var.default_tags
-  }
-}
-
 variable "bucket_name" {
   type        = string
   description = "Name of the state bucket."

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AdministratorsConfig(AppConfig):
+    name = "portal.administrators"
+    label = "administrators"

@@ -1,0 +1,145 @@
+"""The administrators as admins see and change them: one row per AWS service type, with its IAM
+user, the roles the portal assumes for it, what it may do and the workspaces that run with it.
+
+A change of the administrators (a type added or retired, a scope changed) is a change of the
+administrators workspace like any other: planned, approved by another admin, applied by the iam
+administrator (portal.runs.workflow).
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from portal.runs.models import Run, RunStatus
+from portal.runs.workflow import Refusal, Refused, propose
+from portal.workspaces import identities
+from portal.workspaces.layout import administrators_variables, administrators_workspace, declared_administrators
+from portal.workspaces.models import Workspace
+
+# The iam administrator runs the administrators' own workspace and may not widen itself: it stays,
+# and its scope changes only through the bootstrap identity (see the README).
+SELF_TYPE = "iam"
+
+
+@dataclass
+class Row:
+    service_type: str
+    description: str
+    declared: bool
+    name_patterns: list[str]
+    user_name: str = ""
+    role_arn: str = ""
+    state_role_arn: str = ""
+    summary: list[str] = field(default_factory=list)
+    workspaces: list[Workspace] = field(default_factory=list)
+    pending: str = ""  # what the pending change does to this type
+
+    @property
+    def editable(self) -> bool:
+        return self.service_type != SELF_TYPE
+
+
+def applied_outputs(workspace: Workspace) -> dict:
+    run = workspace.runs.filter(status=RunStatus.APPLIED).order_by("-finished_at").first()
+    return run.outputs if run else {}
+
+
+def pending_run(workspace: Workspace) -> Run | None:
+    return Run.objects.active().filter(workspace=workspace).first()
+
+
+def rows() -> tuple[list[Row], Run | None]:
+    """Every known type (declared or not) and the administrators change waiting, if any."""
+    workspace = administrators_workspace()
+    declared = declared_administrators()
+    outputs = applied_outputs(workspace)
+    made = outputs.get("administrators", {})
+    documents = outputs.get("policy_documents", {})
+    pending = pending_run(workspace)
+    wanted = pending.variables.get("administrators", {}) if pending else None
+    by_type: dict[str, list[Workspace]] = {}
+    for candidate in Workspace.objects.order_by("path"):
+        by_type.setdefault(identities.type_of(candidate.path), []).append(candidate)
+    result = []
+    for service_type, description in identities.TYPES.items():
+        current = declared.get(service_type)
+        made_here = made.get(service_type, {})
+        row = Row(
+            service_type=service_type,
+            description=description,
+            declared=current is not None,
+            name_patterns=list(current["name_patterns"]) if current else [],
+            user_name=made_here.get("user_name", ""),
+            role_arn=made_here.get("role_arn", ""),
+            state_role_arn=made_here.get("state_role_arn", ""),
+            summary=summarize(documents.get(service_type)),
+            workspaces=by_type.get(service_type, []),
+        )
+        if wanted is not None:
+            row.pending = pending_effect(current, wanted.get(service_type))
+        result.append(row)
+    return result, pending
+
+
+def pending_effect(current: dict | None, wanted: dict | None) -> str:
+    if current is None and wanted is not None:
+        return "added, scope " + ", ".join(wanted["name_patterns"])
+    if current is not None and wanted is None:
+        return "retired"
+    if current and wanted and current["name_patterns"] != wanted["name_patterns"]:
+        return "scope " + ", ".join(wanted["name_patterns"])
+    return ""
+
+
+def summarize(document: str | None) -> list[str]:
+    """One line per statement of a policy: what it allows or denies, on what."""
+    if not document:
+        return []
+    lines = []
+    for statement in json.loads(document).get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        shown = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
+        where = "any resource" if resources == ["*"] else ", ".join(r.split(":")[-1] for r in resources[:3])
+        if len(resources) > 3:
+            where += f" and {len(resources) - 3} more"
+        condition = " (with conditions)" if statement.get("Condition") else ""
+        lines.append(f"{statement.get('Effect', '?')} {shown} on {where}{condition}")
+    return lines
+
+
+def change_refusal(current: dict[str, dict], wanted: dict[str, dict]) -> Refusal | None:
+    """Whether the administrators may be changed from `current` to `wanted`."""
+    if wanted == current:
+        return Refusal("no_change", "That is what the administrators are already; nothing to plan.")
+    if SELF_TYPE not in wanted:
+        return Refusal(
+            "iam_stays", "The iam administrator runs the administrators' own workspace; it cannot be retired."
+        )
+    if wanted[SELF_TYPE] != current.get(SELF_TYPE):
+        return Refusal(
+            "iam_scope_is_bootstrap",
+            "The iam administrator may not widen itself: its scope changes only through the bootstrap "
+            "identity (see the README, 'Administrators').",
+        )
+    for service_type in sorted(set(current) - set(wanted)):
+        users = [w.path for w in Workspace.objects.order_by("path") if identities.type_of(w.path) == service_type]
+        if users:
+            shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
+            return Refusal(
+                "type_in_use",
+                f"The {service_type} administrator runs {shown}; retire it once no workspace runs with it.",
+            )
+    return None
+
+
+def propose_change(user, wanted: dict[str, dict], title: str) -> Run:
+    """Plan the administrators as `wanted`; raises Refused when the change is not allowed."""
+    current = declared_administrators()
+    refusal = change_refusal(current, wanted)
+    if refusal:
+        raise Refused(refusal)
+    workspace = administrators_workspace()
+    change = propose(title, [(workspace, administrators_variables(wanted))], user)
+    return change.runs_in_order()[0]

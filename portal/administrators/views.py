@@ -1,0 +1,84 @@
+"""The Administrators page, for admins: see the administrators, and propose a change of them."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.access.decorators import permission_required
+from portal.administrators import roster
+from portal.administrators.forms import AddTypeForm, RetireForm, ScopeForm
+from portal.runs.workflow import Refused
+from portal.workspaces import identities
+from portal.workspaces.layout import declared_administrators
+
+PERMISSION = "workspaces.manage_administrators"
+
+
+def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_form=None, status=200):
+    rows, pending = roster.rows()
+    declared = declared_administrators()
+    context = {
+        "rows": rows,
+        "pending": pending,
+        "add_form": add_form or AddTypeForm(declared=declared),
+        "errors_for": errors_for,
+        "scope_form": scope_form,
+        "retire_form": retire_form,
+        "path_exceptions": identities.PATH_EXCEPTIONS,
+    }
+    return render(request, "administrators/list.html", context, status=status)
+
+
+@permission_required(PERMISSION)
+def administrators(request):
+    return page(request)
+
+
+def proposed(request, wanted: dict, title: str):
+    try:
+        run = roster.propose_change(request.user, wanted, title)
+    except Refused as exc:
+        messages.error(request, exc.refusal.message)
+        return redirect("administrators:list")
+    messages.success(request, "Planned. Another admin approves it on the run's page; then the iam administrator applies it.")
+    return redirect("runs:run-detail", run_id=run.pk)
+
+
+@permission_required(PERMISSION)
+@require_POST
+def add(request):
+    declared = declared_administrators()
+    form = AddTypeForm(request.POST, declared=declared)
+    if not form.is_valid():
+        return page(request, add_form=form, status=400)
+    service_type = form.cleaned_data["service_type"]
+    wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
+    return proposed(request, wanted, f"Add the {service_type} administrator")
+
+
+@permission_required(PERMISSION)
+@require_POST
+def change_scope(request, service_type):
+    declared = declared_administrators()
+    if service_type not in declared:
+        messages.error(request, f"There is no {service_type} administrator to change; add it first.")
+        return redirect("administrators:list")
+    form = ScopeForm(request.POST)
+    if not form.is_valid():
+        return page(request, errors_for=service_type, scope_form=form, status=400)
+    wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
+    return proposed(request, wanted, f"Change the {service_type} administrator's scope")
+
+
+@permission_required(PERMISSION)
+@require_POST
+def retire(request, service_type):
+    declared = declared_administrators()
+    if service_type not in declared:
+        messages.error(request, f"There is no {service_type} administrator to retire.")
+        return redirect("administrators:list")
+    form = RetireForm(request.POST)
+    if not form.is_valid():
+        return page(request, errors_for=service_type, retire_form=form, status=400)
+    wanted = {t: a for t, a in declared.items() if t != service_type}
+    return proposed(request, wanted, f"Retire the {service_type} administrator")

@@ -1,0 +1,171 @@
+"""Which AWS identity a workspace's runs act with.
+
+Each AWS service type has an administrator (infra_modules/iam-service-admins): a role that the
+terraform AWS provider assumes, and a state role that the S3 backend and `terraform_remote_state`
+assume. A workspace's type follows from its path, the art service's folder convention:
+
+    the first segment names the type: `vpc/...` -> vpc, `ecs/...` -> ecs, `iam/...` -> iam, `s3/...` -> s3,
+    except `ecs/ecr-repositories/...`, where the original layout keeps ECR repositories: -> ecr.
+
+The state role may write only its type's folders (STATE_KEY_PREFIXES) and read the platform's keys;
+each run narrows it further with a session policy to its own key and lockfile (AWS evaluates
+session policies; the emulator does not, see the README).
+
+The portal's own credentials only assume these roles; they act themselves only in the one-time
+bootstrap (the state bucket, then the administrators), before any role exists.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+
+from portal.workspaces.models import Workspace
+
+TYPES: dict[str, str] = {
+    "ecs": "ECS clusters and services, with their load balancer, autoscaling group, launch template and log groups",
+    "ecr": "ECR repositories",
+    "s3": "S3 buckets (the state bucket's workspace)",
+    "vpc": "The network: VPC, subnets, routes, gateways, security groups, flow logs",
+    "iam": "IAM: the administrators themselves and the roles workloads use",
+    "logs": "CloudWatch log groups (for people; no workspace runs with it)",
+    "elb": "Load balancers (for people; no workspace runs with it)",
+    "autoscaling": "Autoscaling groups and scaling policies (for people; no workspace runs with it)",
+}
+
+# Paths whose type is not their first segment, longest first.
+PATH_EXCEPTIONS = [("ecs/ecr-repositories/", "ecr")]
+
+# The folders whose state each type's state role may write.
+STATE_KEY_PREFIXES: dict[str, list[str]] = {
+    "ecs": ["ecs/clusters/", "ecs/services/"],
+    "ecr": ["ecs/ecr-repositories/"],
+    "s3": ["s3/"],
+    "vpc": ["vpc/"],
+    "iam": ["iam/"],
+    "logs": ["logs/"],
+    "elb": ["elb/"],
+    "autoscaling": ["autoscaling/"],
+}
+
+
+def type_of(path: str) -> str | None:
+    """The service type a workspace path belongs to; None when the path names no known type."""
+    for prefix, service_type in PATH_EXCEPTIONS:
+        if path.startswith(prefix):
+            return service_type
+    first = path.split("/", 1)[0]
+    return first if first in TYPES else None
+
+
+def default_name_patterns() -> list[str]:
+    return [f"{settings.SERVICE_NAME_PREFIX}-*"]
+
+
+def admin_path() -> str:
+    return f"/{settings.SERVICE_NAME_PREFIX}/admins/"
+
+
+@cache
+def account_id() -> str:
+    """The AWS account the roles live in: configured, or asked of STS (which needs no permission)."""
+    if settings.AWS_ACCOUNT_ID:
+        return settings.AWS_ACCOUNT_ID
+    from portal.aws import client
+
+    return client("sts").get_caller_identity()["Account"]
+
+
+def role_arn(service_type: str, kind: str = "admin") -> str:
+    """The ARN of a type's administrator role (kind "admin") or state role (kind "state")."""
+    name = f"{settings.SERVICE_NAME_PREFIX}-{service_type}-{kind}"
+    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:role{admin_path()}{name}"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a workspace has no identity to run with."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    service_type: str
+    role_arn: str
+    state_role_arn: str
+    session_name: str
+    state_key: str
+    shared_state_keys: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return f"{self.service_type} administrator"
+
+    def session_policy(self) -> str:
+        """What the state role may do in this run: its own key and lockfile, and reading the
+        platform's keys. Packed JSON: STS counts every character against its 2048 limit."""
+        bucket = f"arn:{settings.AWS_PARTITION}:s3:::{settings.STATE_BUCKET}"
+        statements = [
+            {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket},
+            {
+                "Sid": "OwnState",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{bucket}/{self.state_key}", f"{bucket}/{self.state_key}.tflock"],
+            },
+            {"Sid": "OwnLock", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"{bucket}/{self.state_key}.tflock"},
+        ]
+        shared = [f"{bucket}/{key}" for key in self.shared_state_keys if key != self.state_key]
+        if shared:
+            statements.append({"Sid": "PlatformOutputs", "Effect": "Allow", "Action": "s3:GetObject", "Resource": shared})
+        return json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":"))
+
+    def tfvars(self) -> dict:
+        """The `portal_identity` variable of a rendered workspace (see portal.workspaces.rendering)."""
+        return {
+            "role_arn": self.role_arn,
+            "session_name": self.session_name,
+            "state_role_arn": self.state_role_arn,
+            "state_session_policy": self.session_policy(),
+        }
+
+    def backend_assume_role(self) -> dict[str, str]:
+        # A session name per workspace, not per run: the backend's settings stay the same from run
+        # to run, so `terraform init` is skipped (portal.runs.terraform.init_fingerprint).
+        return {
+            "role_arn": self.state_role_arn,
+            "session_name": f"portal-state-{self.service_type}",
+            "policy": self.session_policy(),
+        }
+
+
+def shared_state_keys() -> tuple[str, ...]:
+    """The platform keys every workspace may read through terraform_remote_state."""
+    from portal.workspaces.layout import shared_state_paths
+
+    return tuple(f"{path}/terraform.tfstate" for path in shared_state_paths())
+
+
+def identity_for(workspace: Workspace, session_name: str) -> RunIdentity | Refusal:
+    """The identity a run of `workspace` acts with, or why it has none."""
+    from portal.workspaces.layout import declared_administrators
+
+    service_type = type_of(workspace.path)
+    if service_type is None:
+        known = ", ".join(sorted(TYPES))
+        return Refusal(f"The path {workspace.path} names no AWS service type (its first folder must be one of: {known}).")
+    if service_type not in declared_administrators():
+        return Refusal(
+            f"There is no {service_type} administrator, so {workspace.path} has no identity to run with. "
+            "An admin adds the type on the Administrators page."
+        )
+    return RunIdentity(
+        service_type=service_type,
+        role_arn=role_arn(service_type, "admin"),
+        state_role_arn=role_arn(service_type, "state"),
+        session_name=session_name[:64],
+        state_key=workspace.state_key,
+        shared_state_keys=shared_state_keys(),
+    )
