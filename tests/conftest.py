@@ -135,14 +135,39 @@ def rq_worker(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def state_bucket(django_db_setup, django_db_blocker):
-    """The shared state bucket, bootstrapped on the emulator once per session."""
+def runner_credentials():
+    """The portal's own principal, as a deployer makes it: an IAM user whose only right is to assume
+    the administrators' roles (their runner policy is attached once they exist, by `state_bucket`)."""
     from django.conf import settings
 
-    from portal.runs.bootstrap import bootstrap_state_bucket
+    from portal.aws import client
+
+    iam = client("iam")
+    name = f"{settings.SERVICE_NAME_PREFIX}-portal-runner"
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    # The administrators trust exactly this principal.
+    settings.RUNNER_PRINCIPAL_ARNS = [arn]
+    return {"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
+@pytest.fixture(scope="session")
+def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
+    """The one-time bootstrap on the emulator, once per session: the shared state bucket, then the
+    administrators, trusted by the runner."""
+    from django.conf import settings
+
+    from portal.aws import client
+    from portal.runs.bootstrap import bootstrap_administrators, bootstrap_state_bucket
+    from portal.workspaces import identities
 
     with django_db_blocker.unblock():
         bootstrap_state_bucket()
+        bootstrap_administrators()
+    runner_policy = (
+        f"arn:aws:iam::{identities.account_id()}:policy{identities.admin_path()}{settings.SERVICE_NAME_PREFIX}-portal-runner"
+    )
+    client("iam").attach_user_policy(UserName=runner_credentials["user_name"], PolicyArn=runner_policy)
     return settings.STATE_BUCKET
 
 

@@ -240,4 +240,8 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     assert aws_client("ecr").describe_repositories()["repositories"] == []
     assert [v for v in aws_client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]] == []
     assert aws_client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == []
-    assert [u for u in aws_client("iam").list_users()["Users"] if u["UserName"].startswith(settings.SERVICE_NAME_PREFIX)] == []
+    # The administrators stay (every run needs them); the workloads' roles went with the platform.
+    iam = aws_client("iam")
+    admins = {u["UserName"] for u in iam.list_users(PathPrefix=f"/{settings.SERVICE_NAME_PREFIX}/admins/")["Users"]}
+    assert admins == {f"{settings.SERVICE_NAME_PREFIX}-{t}-admin" for t in settings.IAM_ADMIN_SERVICE_TYPES}
+    assert iam.list_roles(PathPrefix=f"/{settings.SERVICE_NAME_PREFIX}/workloads/")["Roles"] == []

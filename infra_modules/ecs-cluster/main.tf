@@ -43,40 +43,6 @@ resource "aws_ecs_cluster" "this" {
   tags = var.tags
 }
 
-data "aws_iam_policy_document" "instance_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "instance" {
-  # IAM allows a name_prefix of 38 characters; "<name>-ecs-" is at most 37.
-  name_prefix        = "${var.name}-ecs-"
-  assume_role_policy = data.aws_iam_policy_document.instance_assume.json
-  tags               = var.tags
-}
-
-# The ECS agent's permissions, and SSM Session Manager in place of SSH.
-resource "aws_iam_role_policy_attachment" "instance" {
-  for_each = toset([
-    "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
-  ])
-
-  role       = aws_iam_role.instance.name
-  policy_arn = each.value
-}
-
-resource "aws_iam_instance_profile" "instance" {
-  name_prefix = "${var.name}-ecs-"
-  role        = aws_iam_role.instance.name
-  tags        = var.tags
-}
-
 resource "aws_launch_template" "this" {
   name_prefix            = "${var.name}-"
   image_id               = local.ami_id
@@ -84,8 +50,10 @@ resource "aws_launch_template" "this" {
   vpc_security_group_ids = [var.instance_security_group_id]
   user_data              = base64encode(local.user_data)
 
+  # Made by the workload-roles module (the iam administrator's workspace): whoever applies this
+  # module may pass roles under /art-service/workloads/ but create none.
   iam_instance_profile {
-    arn = aws_iam_instance_profile.instance.arn
+    arn = var.instance_profile_arn
   }
 
   metadata_options {

@@ -18,11 +18,6 @@ output "autoscaling_group_name" {
   value       = aws_autoscaling_group.this.name
 }
 
-output "instance_role_arn" {
-  description = "IAM role of the container instances."
-  value       = aws_iam_role.instance.arn
-}
-
 output "ami_id" {
   description = "AMI the instances run."
   value       = local.ami_id

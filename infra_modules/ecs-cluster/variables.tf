@@ -77,6 +77,16 @@ variable "alb_security_group_id" {
   }
 }
 
+variable "instance_profile_arn" {
+  type        = string
+  description = "Instance profile of the container instances, made by the workload-roles module (its instance_profile_arn output): the ECS agent's and SSM Session Manager's permissions."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:instance-profile/", var.instance_profile_arn))
+    error_message = "The instance_profile_arn must be an IAM instance profile ARN (arn:aws:iam::<account>:instance-profile/...)."
+  }
+}
+
 variable "instance_type" {
   type        = string
   description = "EC2 instance type of the container instances."

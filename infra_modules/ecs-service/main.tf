@@ -3,8 +3,6 @@ locals {
   # Target group names: at most 32 characters, letters, digits and hyphens. A cut name plus a hash of
   # the full one stays unique and readable.
   target_group_name = "${trimsuffix(replace(substr(var.name, 0, 23), "_", "-"), "-")}-${substr(sha1(var.name), 0, 8)}"
-  # IAM name_prefix allows 38 characters.
-  role_prefix = substr(var.name, 0, 24)
 
   container = {
     name      = var.name
@@ -41,42 +39,6 @@ resource "aws_cloudwatch_log_group" "this" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "tasks_assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ecs-tasks.amazonaws.com"]
-    }
-  }
-}
-
-# Used by ECS to pull the image and write logs.
-resource "aws_iam_role" "execution" {
-  name_prefix        = "${local.role_prefix}-exec-"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "execution" {
-  role       = aws_iam_role.execution.name
-  policy_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
-}
-
-# Used by the service's own code; no permissions unless the caller grants them.
-resource "aws_iam_role" "task" {
-  name_prefix        = "${local.role_prefix}-task-"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "task" {
-  for_each = toset(var.task_role_policy_arns)
-
-  role       = aws_iam_role.task.name
-  policy_arn = each.value
-}
-
 resource "aws_ecs_task_definition" "this" {
   #checkov:skip=CKV_AWS_336:Read-only root filesystems are opt-in (readonly_root_filesystem); many images write to theirs.
   family                   = var.name
@@ -84,10 +46,23 @@ resource "aws_ecs_task_definition" "this" {
   requires_compatibilities = ["EC2"]
   cpu                      = tostring(var.cpu)
   memory                   = tostring(var.memory)
-  execution_role_arn       = aws_iam_role.execution.arn
-  task_role_arn            = aws_iam_role.task.arn
-  container_definitions    = jsonencode([local.container])
-  tags                     = var.tags
+  # Both roles come from the iam administrator's workspace (the execution role from the
+  # workload-roles module): whoever applies this module may pass roles under /art-service/workloads/
+  # but create none. Without a task role the code gets no AWS credentials at all: awsvpc tasks cannot
+  # reach the instance role either (ECS_AWSVPC_BLOCK_IMDS in the ecs-cluster module).
+  execution_role_arn    = var.execution_role_arn
+  task_role_arn         = var.task_role_arn
+  container_definitions = jsonencode([local.container])
+  tags                  = var.tags
+
+  lifecycle {
+    # A precondition, not a validation: a validation referring to another variable needs Terraform
+    # 1.9, and this module supports 1.7.
+    precondition {
+      condition     = var.task_role_arn != var.execution_role_arn
+      error_message = "The task_role_arn must not be the execution role: the service's code would get the permissions ECS pulls images and writes logs with, for every service."
+    }
+  }
 }
 
 resource "aws_lb_target_group" "this" {

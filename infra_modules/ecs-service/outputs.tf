@@ -34,13 +34,13 @@ output "log_group_name" {
 }
 
 output "execution_role_arn" {
-  description = "Role ECS uses to pull the image and write logs."
-  value       = aws_iam_role.execution.arn
+  description = "Role ECS pulls the image and writes logs with (the execution_role_arn given)."
+  value       = aws_ecs_task_definition.this.execution_role_arn
 }
 
 output "task_role_arn" {
-  description = "Role the service's code runs with."
-  value       = aws_iam_role.task.arn
+  description = "Role the service's code runs with (the task_role_arn given); null: no AWS permissions."
+  value       = aws_ecs_task_definition.this.task_role_arn
 }
 
 output "path_patterns" {

@@ -1,9 +1,9 @@
 variable "name" {
   type        = string
-  description = "Name of the ECS service, its task family, log group and roles."
+  description = "Name of the ECS service, its task family and log group."
 
   validation {
-    # ECS service names allow 255 characters; shorter derived names (target group, roles) are cut and hashed.
+    # ECS service names allow 255 characters; the shorter target group name is cut and hashed.
     condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_-]{0,254}$", var.name))
     error_message = "The name must be 1 to 255 letters, digits, hyphens or underscores, starting with a letter."
   }
@@ -193,10 +193,25 @@ variable "log_kms_key_arn" {
   }
 }
 
-variable "task_role_policy_arns" {
-  type        = list(string)
-  description = "Managed policies for the task role: what the service itself may call in AWS."
-  default     = []
+variable "execution_role_arn" {
+  type        = string
+  description = "Role ECS pulls the image and writes the container logs with, made by the workload-roles module (its task_execution_role_arn output)."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.execution_role_arn))
+    error_message = "The execution_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/...)."
+  }
+}
+
+variable "task_role_arn" {
+  type        = string
+  description = "Role the service's own code calls AWS with. Null: the code gets no AWS permissions."
+  default     = null
+
+  validation {
+    condition     = var.task_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.task_role_arn))
+    error_message = "The task_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/...)."
+  }
 }
 
 variable "enable_autoscaling" {

@@ -176,48 +176,14 @@ resource "aws_cloudwatch_log_group" "flow_logs" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "flow_logs_assume" {
-  count = local.flow_logs
-
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["vpc-flow-logs.amazonaws.com"]
-    }
-  }
-}
-
-data "aws_iam_policy_document" "flow_logs_write" {
-  count = local.flow_logs
-
-  statement {
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
-    resources = ["${aws_cloudwatch_log_group.flow_logs[0].arn}:*"]
-  }
-}
-
-resource "aws_iam_role" "flow_logs" {
-  count = local.flow_logs
-
-  name_prefix        = "${substr(var.name, 0, 20)}-flow-logs-"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume[0].json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy" "flow_logs" {
-  count = local.flow_logs
-
-  role   = aws_iam_role.flow_logs[0].id
-  policy = data.aws_iam_policy_document.flow_logs_write[0].json
-}
-
+# The role is made by the workload-roles module (the iam administrator's workspace): the vpc
+# administrator may pass roles under /art-service/workloads/ but create none.
 resource "aws_flow_log" "this" {
   count = local.flow_logs
 
   vpc_id          = aws_vpc.this.id
   traffic_type    = "ALL"
   log_destination = aws_cloudwatch_log_group.flow_logs[0].arn
-  iam_role_arn    = aws_iam_role.flow_logs[0].arn
+  iam_role_arn    = var.flow_logs_role_arn
   tags            = var.tags
 }

@@ -66,8 +66,26 @@ variable "alb_ingress_cidrs" {
 
 variable "enable_flow_logs" {
   type        = bool
-  description = "Send the VPC's flow logs to CloudWatch Logs."
+  description = "Send the VPC's flow logs to CloudWatch Logs, written with flow_logs_role_arn (which is then required)."
   default     = false
+}
+
+variable "flow_logs_role_arn" {
+  type        = string
+  description = "The role VPC Flow Logs write with, made by the workload-roles module (its flow_logs_role_arn output). Required when enable_flow_logs is true; ignored otherwise."
+  default     = null
+
+  validation {
+    condition     = var.flow_logs_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.flow_logs_role_arn))
+    error_message = "The flow_logs_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/...)."
+  }
+
+  validation {
+    # Refers to another variable, which needs Terraform 1.9 (see versions.tf). The vpc administrator
+    # may not create IAM roles, so the module cannot make one when none is given.
+    condition     = !var.enable_flow_logs || var.flow_logs_role_arn != null
+    error_message = "enable_flow_logs is true but flow_logs_role_arn is not set: give the role made by the workload-roles module (its flow_logs_role_arn output), or turn flow logs off."
+  }
 }
 
 variable "flow_log_retention_days" {

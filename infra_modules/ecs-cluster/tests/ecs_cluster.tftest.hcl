@@ -12,12 +12,6 @@ mock_provider "aws" {
     }
   }
 
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
   mock_resource "aws_ecs_cluster" {
     override_during = plan
     defaults = {
@@ -40,6 +34,7 @@ variables {
   public_subnet_ids          = ["subnet-a2", "subnet-b2"]
   instance_security_group_id = "sg-instances"
   alb_security_group_id      = "sg-alb"
+  instance_profile_arn       = "arn:aws:iam::123456789012:instance-profile/art-service/workloads/art-service-ecs-instance"
 }
 
 run "instances_are_hardened" {
@@ -86,8 +81,8 @@ run "instances_are_hardened" {
   }
 
   assert {
-    condition     = toset(values(aws_iam_role_policy_attachment.instance)[*].policy_arn) == toset(["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"])
-    error_message = "The instance role carries the ECS agent's and SSM Session Manager's managed policies."
+    condition     = aws_launch_template.this.iam_instance_profile[0].arn == "arn:aws:iam::123456789012:instance-profile/art-service/workloads/art-service-ecs-instance" && aws_launch_template.this.iam_instance_profile[0].name == null
+    error_message = "Instances get the given instance profile (made by the workload-roles module), by ARN."
   }
 
   assert {
@@ -232,8 +227,8 @@ run "accepts_a_32_character_name" {
   }
 
   assert {
-    condition     = aws_lb.this.name == "a2345678901234567890123456789012" && aws_iam_role.instance.name_prefix == "a2345678901234567890123456789012-ecs-"
-    error_message = "A 32-character name fits the load balancer and the IAM name prefix."
+    condition     = aws_lb.this.name == "a2345678901234567890123456789012" && aws_ecs_capacity_provider.this.name == "a2345678901234567890123456789012-ec2" && aws_launch_template.this.name_prefix == "a2345678901234567890123456789012-"
+    error_message = "A 32-character name fits the load balancer, the capacity provider and the launch template's name prefix."
   }
 }
 
@@ -430,6 +425,26 @@ run "rejects_one_public_subnet" {
   }
 
   expect_failures = [var.public_subnet_ids]
+}
+
+run "rejects_role_as_instance_profile" {
+  command = plan
+
+  variables {
+    instance_profile_arn = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-instance"
+  }
+
+  expect_failures = [var.instance_profile_arn]
+}
+
+run "rejects_instance_profile_name" {
+  command = plan
+
+  variables {
+    instance_profile_arn = "art-service-ecs-instance"
+  }
+
+  expect_failures = [var.instance_profile_arn]
 }
 
 run "rejects_bad_instance_type" {

@@ -1,10 +1,4 @@
 mock_provider "aws" {
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
-
   mock_data "aws_region" {
     defaults = {
       name = "eu-west-1"
@@ -40,6 +34,7 @@ variables {
   listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
   listener_rule_priority = 7
   environment            = { ZED = "last", ALPHA = "first" }
+  execution_role_arn     = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
 }
 
 run "container_definition_from_typed_inputs" {
@@ -68,6 +63,38 @@ run "container_definition_from_typed_inputs" {
   assert {
     condition     = aws_ecs_task_definition.this.network_mode == "awsvpc" && aws_ecs_task_definition.this.cpu == "256" && aws_ecs_task_definition.this.memory == "512"
     error_message = "awsvpc tasks with the task-level size."
+  }
+}
+
+run "roles_are_given_not_made" {
+  command = plan
+
+  assert {
+    condition     = aws_ecs_task_definition.this.execution_role_arn == "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
+    error_message = "ECS pulls the image and writes logs with the given execution role."
+  }
+
+  assert {
+    condition     = aws_ecs_task_definition.this.task_role_arn == null && output.task_role_arn == null
+    error_message = "Without a task role the service's code gets no AWS permissions."
+  }
+
+  assert {
+    condition     = output.execution_role_arn == "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
+    error_message = "The execution role is passed through."
+  }
+}
+
+run "task_role_when_given" {
+  command = plan
+
+  variables {
+    task_role_arn = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-sourcing-data-service"
+  }
+
+  assert {
+    condition     = aws_ecs_task_definition.this.task_role_arn == "arn:aws:iam::123456789012:role/art-service/workloads/art-service-sourcing-data-service" && output.task_role_arn == var.task_role_arn
+    error_message = "The service's code runs with the given task role."
   }
 }
 
@@ -308,6 +335,38 @@ run "rejects_non_kms_log_key" {
     log_kms_key_arn = "alias/logs"
   }
   expect_failures = [var.log_kms_key_arn]
+}
+
+run "requires_an_execution_role" {
+  command = plan
+  variables {
+    execution_role_arn = null
+  }
+  expect_failures = [var.execution_role_arn]
+}
+
+run "rejects_non_role_execution_arn" {
+  command = plan
+  variables {
+    execution_role_arn = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+  }
+  expect_failures = [var.execution_role_arn]
+}
+
+run "rejects_task_role_name" {
+  command = plan
+  variables {
+    task_role_arn = "art-service-sourcing-data-service"
+  }
+  expect_failures = [var.task_role_arn]
+}
+
+run "rejects_execution_role_as_task_role" {
+  command = plan
+  variables {
+    task_role_arn = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
+  }
+  expect_failures = [aws_ecs_task_definition.this]
 }
 
 run "rejects_negative_min_capacity" {

@@ -4,12 +4,6 @@ mock_provider "aws" {
       names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     }
   }
-
-  mock_data "aws_iam_policy_document" {
-    defaults = {
-      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
-    }
-  }
 }
 
 variables {
@@ -123,6 +117,7 @@ run "flow_logs" {
 
   variables {
     enable_flow_logs        = true
+    flow_logs_role_arn      = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-vpc-flow-logs"
     flow_log_retention_days = 30
   }
 
@@ -132,8 +127,13 @@ run "flow_logs" {
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 30
-    error_message = "Flow logs are kept for the configured days."
+    condition     = aws_flow_log.this[0].iam_role_arn == "arn:aws:iam::123456789012:role/art-service/workloads/art-service-vpc-flow-logs"
+    error_message = "Flow logs write with the given role (made by the workload-roles module)."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs[0].name == "/vpc/art-service/flow-logs" && aws_cloudwatch_log_group.flow_logs[0].retention_in_days == 30
+    error_message = "Flow logs go to /vpc/<name>/flow-logs (the name the workload-roles policy covers) for the configured days."
   }
 }
 
@@ -141,9 +141,53 @@ run "no_flow_logs_by_default" {
   command = plan
 
   assert {
-    condition     = length(aws_flow_log.this) == 0 && length(aws_iam_role.flow_logs) == 0
+    condition     = length(aws_flow_log.this) == 0 && length(aws_cloudwatch_log_group.flow_logs) == 0
     error_message = "Flow logs are off by default."
   }
+}
+
+run "a_role_alone_does_not_enable_flow_logs" {
+  command = plan
+
+  variables {
+    flow_logs_role_arn = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-vpc-flow-logs"
+  }
+
+  assert {
+    condition     = length(aws_flow_log.this) == 0 && length(aws_cloudwatch_log_group.flow_logs) == 0
+    error_message = "Flow logs are made only when enable_flow_logs is true."
+  }
+}
+
+run "rejects_flow_logs_without_a_role" {
+  command = plan
+
+  variables {
+    enable_flow_logs = true
+  }
+
+  expect_failures = [var.flow_logs_role_arn]
+}
+
+run "rejects_non_role_flow_logs_arn" {
+  command = plan
+
+  variables {
+    enable_flow_logs   = true
+    flow_logs_role_arn = "arn:aws:iam::123456789012:instance-profile/art-service-ecs-instance"
+  }
+
+  expect_failures = [var.flow_logs_role_arn]
+}
+
+run "rejects_flow_logs_role_name" {
+  command = plan
+
+  variables {
+    flow_logs_role_arn = "art-service-vpc-flow-logs"
+  }
+
+  expect_failures = [var.flow_logs_role_arn]
 }
 
 run "rejects_bad_name" {

@@ -17,4 +17,7 @@ module "service" {
   security_group_ids     = ["sg-0123456789abcdef0"]
   listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/0123456789abcdef/0123456789abcdef"
   listener_rule_priority = 10
+  # Made by the workload-roles module, in the iam administrator's workspace. No task_role_arn: the
+  # service's code gets no AWS permissions.
+  execution_role_arn = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
 }

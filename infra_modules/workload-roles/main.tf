@@ -1,0 +1,127 @@
+data "aws_partition" "current" {}
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+
+  # The ECS agent's permissions, and SSM Session Manager in place of SSH. Keys are fixed so that the
+  # attachments' addresses are known before the partition is read.
+  instance_policies = {
+    ecs = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+    ssm = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+  }
+
+  # The network module names its log group /vpc/<name>/flow-logs; a network named <prefix>... fits.
+  flow_log_groups = "arn:${local.partition}:logs:*:${local.account_id}:log-group:/vpc/${var.name_prefix}*"
+}
+
+# Used by ECS to pull images and write logs, for every service.
+resource "aws_iam_role" "task_execution" {
+  name                 = "${var.name_prefix}-ecs-task-execution"
+  path                 = var.path
+  description          = "ECS pulls images and writes container logs with this role, for every ${var.name_prefix} service."
+  permissions_boundary = var.permissions_boundary_arn
+
+  # Confused deputy: ECS may assume the role only for tasks of this account.
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EcsTasksOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "task_execution" {
+  role       = aws_iam_role.task_execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+# Role of the ECS container instances.
+resource "aws_iam_role" "instance" {
+  name                 = "${var.name_prefix}-ecs-instance"
+  path                 = var.path
+  description          = "ECS container instances of ${var.name_prefix}: the ECS agent and SSM Session Manager."
+  permissions_boundary = var.permissions_boundary_arn
+
+  # No aws:SourceAccount condition: EC2 does not send it when an instance profile's role is assumed,
+  # and such a condition would lock every instance out. Who may hand the role to an instance is
+  # governed by iam:PassRole instead.
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "Ec2Instances"
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "instance" {
+  for_each = local.instance_policies
+
+  role       = aws_iam_role.instance.name
+  policy_arn = each.value
+}
+
+resource "aws_iam_instance_profile" "instance" {
+  name = "${var.name_prefix}-ecs-instance"
+  path = var.path
+  role = aws_iam_role.instance.name
+  tags = var.tags
+}
+
+# VPC Flow Logs write to CloudWatch Logs with this role.
+resource "aws_iam_role" "flow_logs" {
+  count = var.flow_logs ? 1 : 0
+
+  name                 = "${var.name_prefix}-vpc-flow-logs"
+  path                 = var.path
+  description          = "VPC Flow Logs of ${var.name_prefix} networks write to their log groups (/vpc/${var.name_prefix}*) with this role."
+  permissions_boundary = var.permissions_boundary_arn
+
+  # Confused deputy: only flow logs of this account may assume the role.
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "FlowLogsOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "vpc-flow-logs.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = local.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${local.partition}:ec2:*:${local.account_id}:vpc-flow-log/*" }
+      }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy" "flow_logs" {
+  count = var.flow_logs ? 1 : 0
+
+  name = "write-flow-logs"
+  role = aws_iam_role.flow_logs[0].name
+
+  # The log groups are made by the network module, so no logs:CreateLogGroup.
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "WriteVpcFlowLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+      Resource = [local.flow_log_groups, "${local.flow_log_groups}:*"]
+    }]
+  })
+}

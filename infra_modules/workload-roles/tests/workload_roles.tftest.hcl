@@ -1,0 +1,264 @@
+mock_provider "aws" {
+  override_data {
+    target = data.aws_caller_identity.current
+    values = {
+      account_id = "123456789012"
+    }
+  }
+
+  override_data {
+    target = data.aws_partition.current
+    values = {
+      partition = "aws"
+    }
+  }
+}
+
+variables {
+  permissions_boundary_arn = "arn:aws:iam::123456789012:policy/art-service-workload-boundary"
+}
+
+run "fixed_names_under_the_workloads_path" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role.task_execution.name == "art-service-ecs-task-execution" && aws_iam_role.instance.name == "art-service-ecs-instance" && aws_iam_role.flow_logs[0].name == "art-service-vpc-flow-logs"
+    error_message = "Roles are named <prefix>-ecs-task-execution, <prefix>-ecs-instance and <prefix>-vpc-flow-logs."
+  }
+
+  assert {
+    condition     = aws_iam_instance_profile.instance.name == "art-service-ecs-instance" && aws_iam_instance_profile.instance.role == "art-service-ecs-instance"
+    error_message = "The instance profile is named <prefix>-ecs-instance and holds the instance role."
+  }
+
+  assert {
+    condition     = alltrue([for p in [aws_iam_role.task_execution.path, aws_iam_role.instance.path, aws_iam_role.flow_logs[0].path, aws_iam_instance_profile.instance.path] : p == "/art-service/workloads/"])
+    error_message = "Everything lives under /art-service/workloads/, the only path the ecs and vpc administrators may pass."
+  }
+}
+
+run "every_role_carries_the_boundary" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for r in concat([aws_iam_role.task_execution, aws_iam_role.instance], aws_iam_role.flow_logs) : r.permissions_boundary == "arn:aws:iam::123456789012:policy/art-service-workload-boundary"])
+    error_message = "Every role carries the permissions boundary."
+  }
+}
+
+run "trusts" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_iam_role.task_execution.assume_role_policy).Statement[0].Principal.Service == "ecs-tasks.amazonaws.com"
+    error_message = "ECS tasks assume the execution role."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.task_execution.assume_role_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012"
+    error_message = "Only ECS tasks of this account may assume the execution role (confused deputy)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.instance.assume_role_policy).Statement[0].Principal.Service == "ec2.amazonaws.com"
+    error_message = "EC2 instances assume the instance role."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.flow_logs[0].assume_role_policy).Statement[0].Principal.Service == "vpc-flow-logs.amazonaws.com"
+    error_message = "VPC Flow Logs assume the flow logs role."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.flow_logs[0].assume_role_policy).Statement[0].Condition.StringEquals["aws:SourceAccount"] == "123456789012" && jsondecode(aws_iam_role.flow_logs[0].assume_role_policy).Statement[0].Condition.ArnLike["aws:SourceArn"] == "arn:aws:ec2:*:123456789012:vpc-flow-log/*"
+    error_message = "Only flow logs of this account may assume the flow logs role (confused deputy)."
+  }
+
+  assert {
+    condition     = alltrue([for r in concat([aws_iam_role.task_execution, aws_iam_role.instance], aws_iam_role.flow_logs) : length(jsondecode(r.assume_role_policy).Statement) == 1 && jsondecode(r.assume_role_policy).Statement[0].Action == "sts:AssumeRole"])
+    error_message = "Each role trusts one service, for sts:AssumeRole only."
+  }
+}
+
+run "managed_policies" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.task_execution.policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" && aws_iam_role_policy_attachment.task_execution.role == "art-service-ecs-task-execution"
+    error_message = "The execution role carries AmazonECSTaskExecutionRolePolicy."
+  }
+
+  assert {
+    condition     = toset(values(aws_iam_role_policy_attachment.instance)[*].policy_arn) == toset(["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role", "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"])
+    error_message = "The instance role carries the ECS agent's and SSM Session Manager's managed policies."
+  }
+
+  assert {
+    condition     = alltrue([for a in aws_iam_role_policy_attachment.instance : a.role == "art-service-ecs-instance"])
+    error_message = "The instance policies are attached to the instance role."
+  }
+}
+
+run "flow_logs_policy_is_scoped_to_the_prefix_log_groups" {
+  command = plan
+
+  assert {
+    condition     = toset(jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement[0].Action) == toset(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"])
+    error_message = "Flow logs may create streams, put events and describe streams, nothing else."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement[0].Resource == ["arn:aws:logs:*:123456789012:log-group:/vpc/art-service*", "arn:aws:logs:*:123456789012:log-group:/vpc/art-service*:*"]
+    error_message = "Flow logs write only to /vpc/<prefix>... log groups of this account."
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement) == 1 && aws_iam_role_policy.flow_logs[0].role == "art-service-vpc-flow-logs"
+    error_message = "The inline policy is the flow logs role's, with one statement."
+  }
+}
+
+run "outputs" {
+  # apply: ARNs are only known after apply (mocked, nothing is created).
+  command = apply
+
+  assert {
+    condition     = output.instance_profile_name == "art-service-ecs-instance"
+    error_message = "The instance profile's name is exported."
+  }
+
+  assert {
+    condition     = output.task_execution_role_arn == aws_iam_role.task_execution.arn && output.instance_role_arn == aws_iam_role.instance.arn && output.instance_profile_arn == aws_iam_instance_profile.instance.arn
+    error_message = "The roles and the instance profile are exported."
+  }
+
+  assert {
+    condition     = output.flow_logs_role_arn == aws_iam_role.flow_logs[0].arn
+    error_message = "The flow logs role is exported."
+  }
+}
+
+run "no_flow_logs_role_when_not_asked" {
+  command = plan
+
+  variables {
+    flow_logs = false
+  }
+
+  assert {
+    condition     = length(aws_iam_role.flow_logs) == 0 && length(aws_iam_role_policy.flow_logs) == 0
+    error_message = "No flow logs role without flow_logs."
+  }
+
+  assert {
+    condition     = output.flow_logs_role_arn == null
+    error_message = "The flow logs role output is null without flow_logs."
+  }
+}
+
+run "prefix_path_tags_and_partition" {
+  command = plan
+
+  variables {
+    name_prefix = "gallery"
+    path        = "/gallery/workloads/"
+    tags        = { team = "platform" }
+  }
+
+  override_data {
+    target = data.aws_partition.current
+    values = {
+      partition = "aws-cn"
+    }
+  }
+
+  assert {
+    condition     = aws_iam_role.task_execution.name == "gallery-ecs-task-execution" && aws_iam_role.instance.path == "/gallery/workloads/" && aws_iam_instance_profile.instance.path == "/gallery/workloads/"
+    error_message = "The prefix and path are used."
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.task_execution.policy_arn == "arn:aws-cn:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy" && aws_iam_role_policy_attachment.instance["ssm"].policy_arn == "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    error_message = "Managed policy ARNs follow the partition."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement[0].Resource[0] == "arn:aws-cn:logs:*:123456789012:log-group:/vpc/gallery*"
+    error_message = "The flow logs policy follows the prefix and the partition."
+  }
+
+  assert {
+    condition     = aws_iam_role.instance.tags["team"] == "platform" && aws_iam_instance_profile.instance.tags["team"] == "platform" && aws_iam_role.flow_logs[0].tags["team"] == "platform"
+    error_message = "Tags reach the roles and the instance profile."
+  }
+}
+
+run "requires_a_boundary" {
+  command = plan
+
+  variables {
+    permissions_boundary_arn = null
+  }
+
+  expect_failures = [var.permissions_boundary_arn]
+}
+
+run "rejects_a_role_as_boundary" {
+  command = plan
+
+  variables {
+    permissions_boundary_arn = "arn:aws:iam::123456789012:role/boundary"
+  }
+
+  expect_failures = [var.permissions_boundary_arn]
+}
+
+run "rejects_a_boundary_name" {
+  command = plan
+
+  variables {
+    permissions_boundary_arn = "art-service-workload-boundary"
+  }
+
+  expect_failures = [var.permissions_boundary_arn]
+}
+
+run "rejects_bad_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "Art_Service"
+  }
+
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_too_long_prefix" {
+  command = plan
+
+  variables {
+    name_prefix = "a23456789012345678901234567890123"
+  }
+
+  expect_failures = [var.name_prefix]
+}
+
+run "rejects_path_without_slashes" {
+  command = plan
+
+  variables {
+    path = "art-service/workloads"
+  }
+
+  expect_failures = [var.path]
+}
+
+run "rejects_path_with_spaces" {
+  command = plan
+
+  variables {
+    path = "/art service/"
+  }
+
+  expect_failures = [var.path]
+}

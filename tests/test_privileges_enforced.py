@@ -1,0 +1,227 @@
+"""Least privilege, proven on the emulator with IAM enforcement on (moto's `reset-auth`, the
+runtime form of INITIAL_NO_AUTH_ACTION_COUNT): the portal and its worker hold only the runner's
+credentials, which may do nothing but assume the administrators' roles. The platform and a
+service apply through those roles, an admin changes an administrator through a planned, approved
+change, and every identity is tried against what it must and must not do.
+
+What moto's evaluation cannot check (conditions, permissions boundaries, session policies, resource
+ARNs other than S3 objects and IAM roles) is asserted on the policy documents by the module's
+`terraform test` instead; see the README."""
+
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.conf import settings
+from rq import Queue, Worker
+
+import django_rq
+from portal import aws
+from portal.catalog.onboarding import register_service
+from portal.runs.models import Run, RunStatus
+from portal.runs.platform import provision_platform, wait_for
+from portal.runs.workflow import approve
+from portal.workspaces import identities
+from portal.workspaces.layout import declared_administrators
+from tests.conftest import ROOT, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
+QUEUE = f"{settings.RQ_QUEUE}-least-privilege"
+BUCKET = settings.STATE_BUCKET
+PREFIX = settings.SERVICE_NAME_PREFIX
+
+
+@contextmanager
+def iam_enforced():
+    previous = requests.post(f"{ENDPOINT}/moto-api/reset-auth", data=b"0", timeout=10).json()
+    try:
+        yield
+    finally:
+        restore = previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]
+        requests.post(f"{ENDPOINT}/moto-api/reset-auth", data=str(restore).encode(), timeout=10)
+
+
+def session_of(credentials: dict) -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"] if "AWS_ACCESS_KEY_ID" in credentials else credentials["AccessKeyId"],
+        aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY") or credentials["SecretAccessKey"],
+        aws_session_token=credentials.get("SessionToken"),
+        region_name=settings.AWS_REGION,
+    )
+
+
+def client_of(session: boto3.Session, service: str):
+    return session.client(service, endpoint_url=ENDPOINT, config=Config(retries={"max_attempts": 1}))
+
+
+def assumed(runner: boto3.Session, role_arn: str) -> boto3.Session:
+    credentials = client_of(runner, "sts").assume_role(RoleArn=role_arn, RoleSessionName="matrix")["Credentials"]
+    return session_of(credentials)
+
+
+@pytest.fixture
+def as_runner(runner_credentials, monkeypatch):
+    """This process and its worker act with the runner's credentials only."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, runner_credentials[name])
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    aws._sessions.clear()
+    yield
+    aws._sessions.clear()
+    boto3.DEFAULT_SESSION = None
+
+
+@pytest.fixture
+def runner_worker(as_runner, monkeypatch, tmp_path):
+    """A real worker with the runner's credentials, on a queue of its own."""
+    from django.db import connection
+
+    redis = django_rq.get_connection(settings.RQ_QUEUE)
+    queue = Queue(QUEUE, connection=redis)
+    monkeypatch.setattr(django_rq, "get_queue", lambda *args, **kwargs: queue)
+    db = connection.settings_dict
+    env = {**os.environ, "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    name = f"least-privilege-{os.getpid()}"
+    worker = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", QUEUE, "--name", name],
+        env=env,
+        cwd=ROOT,
+        stdout=open(Path(tmp_path) / "worker.log", "wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_until(lambda: name in {w.name for w in Worker.all(connection=redis)}, 30, message="the runner's worker")
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=60)
+    queue.empty()
+
+
+def failures(runs) -> str:
+    return "\n\n".join(f"{r.workspace.path}: {r.status} {r.error}\n{r.log[-3000:]}" for r in runs if r.status == RunStatus.FAILED)
+
+
+# --- the matrix --------------------------------------------------------------------------------------
+def attempt(call) -> str:
+    try:
+        call()
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "UnauthorizedOperation"):
+            return "denied"
+        return f"allowed (then {code})"  # authorised; the call itself failed for another reason
+    return "allowed"
+
+
+def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[str, str, str, str]]:
+    """(identity, action, expected, observed) for every pair tried."""
+    ecs, ecr, iam = (assumed(runner, admin_role_arn(t)) for t in ("ecs", "ecr", "iam"))
+    ecs_state, ecr_state = assumed(runner, state_role_arn("ecs")), assumed(runner, state_role_arn("ecr"))
+    iam_role_name = f"{PREFIX}-iam-admin"
+    admin_access = "arn:aws:iam::aws:policy/AdministratorAccess"
+    service_key = f"ecs/services/{PREFIX}-least-privilege/terraform.tfstate"
+    network_key = f"vpc/{PREFIX}-network/terraform.tfstate"
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+    boundary = f"arn:aws:iam::{identities.account_id()}:policy{identities.admin_path()}{PREFIX}-admin-boundary"
+
+    def s3(session):
+        return client_of(session, "s3")
+
+    tries = [
+        ("runner", "sts:AssumeRole the ecs role", "allowed", lambda: client_of(runner, "sts").assume_role(RoleArn=admin_role_arn("ecs"), RoleSessionName="m")),
+        ("runner", "ecs:ListClusters", "denied", lambda: client_of(runner, "ecs").list_clusters()),
+        ("runner", "iam:ListUsers", "denied", lambda: client_of(runner, "iam").list_users()),
+        ("runner", "s3:GetObject a state key", "denied", lambda: s3(runner).get_object(Bucket=BUCKET, Key=network_key)),
+        ("ecs role", "ecs:ListClusters", "allowed", lambda: client_of(ecs, "ecs").list_clusters()),
+        ("ecs role", "iam:CreateUser", "denied", lambda: client_of(ecs, "iam").create_user(UserName=f"{PREFIX}-intruder")),
+        ("ecs role", "iam:CreateRole", "denied", lambda: client_of(ecs, "iam").create_role(RoleName=f"{PREFIX}-intruder", AssumeRolePolicyDocument=trust)),
+        ("ecs role", "iam:AttachRolePolicy AdministratorAccess to itself", "denied", lambda: client_of(ecs, "iam").attach_role_policy(RoleName=f"{PREFIX}-ecs-admin", PolicyArn=admin_access)),
+        ("ecs role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(ecs).delete_bucket(Bucket=BUCKET)),
+        ("ecs role", "s3:DeleteBucketPolicy the state bucket", "denied", lambda: s3(ecs).delete_bucket_policy(Bucket=BUCKET)),
+        ("ecs role", "s3:GetObject a state key", "denied", lambda: s3(ecs).get_object(Bucket=BUCKET, Key=network_key)),
+        ("ecs role", "ecr:CreateRepository", "denied", lambda: client_of(ecs, "ecr").create_repository(repositoryName=f"{PREFIX}-intruder")),
+        ("ecr role", "ecr:DescribeRepositories", "allowed", lambda: client_of(ecr, "ecr").describe_repositories()),
+        ("ecr role", "ecs:CreateCluster", "denied", lambda: client_of(ecr, "ecs").create_cluster(clusterName=f"{PREFIX}-intruder")),
+        ("ecr role", "iam:CreateUser", "denied", lambda: client_of(ecr, "iam").create_user(UserName=f"{PREFIX}-intruder")),
+        ("iam role", "iam:ListRoles", "allowed", lambda: client_of(iam, "iam").list_roles()),
+        ("iam role", "iam:AttachRolePolicy AdministratorAccess to itself", "denied", lambda: client_of(iam, "iam").attach_role_policy(RoleName=iam_role_name, PolicyArn=admin_access)),
+        ("iam role", "iam:PutRolePolicy on itself", "denied", lambda: client_of(iam, "iam").put_role_policy(RoleName=iam_role_name, PolicyName="more", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')),
+        ("iam role", "iam:DeleteRolePermissionsBoundary of itself", "denied", lambda: client_of(iam, "iam").delete_role_permissions_boundary(RoleName=iam_role_name)),
+        ("iam role", "iam:PutRolePermissionsBoundary on itself", "denied", lambda: client_of(iam, "iam").put_role_permissions_boundary(RoleName=iam_role_name, PermissionsBoundary=admin_access)),
+        ("iam role", "iam:CreateAccessKey", "denied", lambda: client_of(iam, "iam").create_access_key(UserName=f"{PREFIX}-ecs-admin")),
+        ("iam role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(iam).delete_bucket(Bucket=BUCKET)),
+        ("ecs state role", "s3:PutObject its type's key", "allowed", lambda: s3(ecs_state).put_object(Bucket=BUCKET, Key=service_key, Body=b"{}")),
+        ("ecs state role", "s3:GetObject the network's key (remote state)", "allowed", lambda: s3(ecs_state).get_object(Bucket=BUCKET, Key=network_key)),
+        ("ecs state role", "s3:PutObject the network's key", "denied", lambda: s3(ecs_state).put_object(Bucket=BUCKET, Key=network_key, Body=b"{}")),
+        ("ecs state role", "s3:DeleteObject its state (not the lockfile)", "denied", lambda: s3(ecs_state).delete_object(Bucket=BUCKET, Key=service_key)),
+        ("ecs state role", "s3:DeleteObject its lockfile", "allowed", lambda: s3(ecs_state).delete_object(Bucket=BUCKET, Key=f"{service_key}.tflock")),
+        ("ecs state role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(ecs_state).delete_bucket(Bucket=BUCKET)),
+        ("ecs state role", "s3:DeleteObjectVersion", "denied", lambda: s3(ecs_state).delete_object(Bucket=BUCKET, Key=network_key, VersionId="null")),
+        ("ecr state role", "s3:PutObject an ecs service's key", "denied", lambda: s3(ecr_state).put_object(Bucket=BUCKET, Key=service_key, Body=b"{}")),
+        ("ecr state role", "s3:PutObject the administrators' key", "denied", lambda: s3(ecr_state).put_object(Bucket=BUCKET, Key=f"iam/service-admins/{PREFIX}/terraform.tfstate", Body=b"{}")),
+        ("ecr state role", "iam:DeletePolicy the boundary", "denied", lambda: client_of(ecr_state, "iam").delete_policy(PolicyArn=boundary)),
+    ]
+    return [(who, what, expected, attempt(call)) for who, what, expected, call in tries]
+
+
+def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is_held_to_its_part(
+    runner_worker, runner_credentials, make_user, service_form_data
+):
+    admin, other_admin = make_user("admin", "admins"), make_user("other-admin", "admins")
+    developer, approver = make_user("developer", "developers"), make_user("approver", "approvers")
+
+    with iam_enforced():
+        # The portal's own credentials cannot act, even to read the state they bootstrapped.
+        runner = session_of(runner_credentials)
+        assert attempt(lambda: client_of(runner, "s3").head_object(Bucket=BUCKET, Key=f"iam/service-admins/{PREFIX}/terraform.tfstate")) == "denied"
+
+        # The platform, each workspace as its type: administrators and workload roles as iam,
+        # network as vpc, cluster as ecs.
+        changes = provision_platform(requester=admin, approver=other_admin)
+        runs = [run for change in changes for run in change.runs.all()]
+        assert not failures(runs), failures(runs)
+        assert {run.workspace.path: run.identity_type for run in runs if run.role_arn} == {
+            f"iam/service-admins/{PREFIX}": "iam",
+            f"iam/workload-roles/{PREFIX}": "iam",
+            f"vpc/{PREFIX}-network": "vpc",
+            f"ecs/clusters/{PREFIX}-cluster": "ecs",
+        }
+
+        # A service: its repository as ecr, the service itself as ecs.
+        _, onboarding = register_service(developer, **{**service_form_data, "name": "least-privilege"})
+        wait_for(onboarding, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+        approve(onboarding, approver)
+        wait_for(onboarding, {RunStatus.APPLIED}, timeout=600)
+        repository_run, service_run = onboarding.runs_in_order()
+        assert (repository_run.identity_type, service_run.identity_type) == ("ecr", "ecs")
+        assert repository_run.role_arn == identities.role_arn("ecr") and "Apply complete!" in repository_run.log
+        assert f"assumed-role/{PREFIX}-ecs-admin/portal-run-{service_run.pk}" not in service_run.log  # no identity leaks into logs beyond the role
+
+        # An admin changes an administrator's scope; another admin approves; the iam role applies it.
+        from portal.administrators.roster import propose_change
+
+        wanted = {**declared_administrators(), "ecr": {"name_patterns": [f"{PREFIX}-*", "legacy-*"]}}
+        scope_run = propose_change(admin, wanted, "Widen ecr to legacy-*")
+        wait_for(scope_run.change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+        approve(scope_run.change, other_admin)
+        wait_for(scope_run.change, {RunStatus.APPLIED}, timeout=300)
+        assert Run.objects.get(pk=scope_run.pk).identity_type == "iam"
+        assert declared_administrators()["ecr"]["name_patterns"] == [f"{PREFIX}-*", "legacy-*"]
+
+        tried = matrix(runner, lambda t: identities.role_arn(t, "admin"), lambda t: identities.role_arn(t, "state"))
+
+    width = max(len(who) + len(what) for who, what, _, _ in tried) + 3
+    print("\nidentity x action on the emulator (expected / observed):")
+    for who, what, expected, observed in tried:
+        print(f"  {(who + ': ' + what).ljust(width)} {expected:8} {observed}")
+    unexpected = [row for row in tried if not row[3].startswith(row[2])]
+    assert not unexpected, unexpected
