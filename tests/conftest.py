@@ -148,7 +148,16 @@ def runner_credentials():
     key = iam.create_access_key(UserName=name)["AccessKey"]
     # The administrators trust exactly this principal.
     settings.RUNNER_PRINCIPAL_ARNS = [arn]
-    return {"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    return Credentials(
+        {"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+    )
+
+
+class Credentials(dict):
+    """Shown without its secret when pytest prints a failing test's fixtures."""
+
+    def __repr__(self) -> str:
+        return f"<credentials of {self['arn']}>"
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def assumed(runner: boto3.Session, role_arn: str) -> boto3.Session:
 
 
 @pytest.fixture
-def as_runner(runner_credentials, monkeypatch):
+def as_runner(state_bucket, runner_credentials, monkeypatch):
     """This process and its worker act with the runner's credentials only."""
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, runner_credentials[name])
@@ -89,7 +89,11 @@ def runner_worker(as_runner, monkeypatch, tmp_path):
     queue = Queue(QUEUE, connection=redis)
     monkeypatch.setattr(django_rq, "get_queue", lambda *args, **kwargs: queue)
     db = connection.settings_dict
-    env = {**os.environ, "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
+    env = {
+        **os.environ,
+        "RQ_QUEUE": QUEUE,
+        "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
     name = f"least-privilege-{os.getpid()}"
     worker = subprocess.Popen(
         [sys.executable, str(ROOT / "manage.py"), "rqworker", QUEUE, "--name", name],
@@ -116,7 +120,8 @@ def attempt(call) -> str:
         call()
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "UnauthorizedOperation"):
+        # A HEAD response has no body: its 403 is the refusal.
+        if code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId", "UnauthorizedOperation", "403"):
             return "denied"
         return f"allowed (then {code})"  # authorised; the call itself failed for another reason
     return "allowed"
@@ -137,7 +142,7 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
         return client_of(session, "s3")
 
     tries = [
-        ("runner", "sts:AssumeRole the ecs role", "allowed", lambda: client_of(runner, "sts").assume_role(RoleArn=admin_role_arn("ecs"), RoleSessionName="m")),
+        ("runner", "sts:AssumeRole the ecs role", "allowed", lambda: client_of(runner, "sts").assume_role(RoleArn=admin_role_arn("ecs"), RoleSessionName="matrix")),
         ("runner", "ecs:ListClusters", "denied", lambda: client_of(runner, "ecs").list_clusters()),
         ("runner", "iam:ListUsers", "denied", lambda: client_of(runner, "iam").list_users()),
         ("runner", "s3:GetObject a state key", "denied", lambda: s3(runner).get_object(Bucket=BUCKET, Key=network_key)),

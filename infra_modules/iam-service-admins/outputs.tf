@@ -1,14 +1,44 @@
+output "administrators" {
+  description = "Per type: its user and group (people), its role (the AWS provider of the type's workspaces), its state role (their S3 backend), its policy and its name patterns."
+  value = {
+    for t in local.types : t => {
+      user_name      = aws_iam_user.this[t].name
+      user_arn       = aws_iam_user.this[t].arn
+      group_name     = aws_iam_group.this[t].name
+      role_arn       = aws_iam_role.admin[t].arn
+      state_role_arn = aws_iam_role.state[t].arn
+      policy_arn     = aws_iam_policy.admin[t].arn
+      name_patterns  = var.administrators[t].name_patterns
+    }
+  }
+}
+
+output "policy_documents" {
+  description = "Per type: the administrator's policy (JSON)."
+  value       = local.admin_policies
+}
+
+output "state_policy_documents" {
+  description = "Per type: the state role's policy (JSON)."
+  value       = local.state_policies
+}
+
+output "boundary_policy_arn" {
+  description = "The permissions boundary of every administrator, state role and workload role. The iam administrator may create roles and users only with it."
+  value       = aws_iam_policy.boundary.arn
+}
+
+output "boundary_policy_document" {
+  description = "The permissions boundary (JSON)."
+  value       = local.boundary_policy
+}
+
+output "runner_policy_arn" {
+  description = "Attach to the portal's own principal: it may assume the admin and state roles, and nothing else."
+  value       = aws_iam_policy.runner.arn
+}
+
 output "users" {
   description = "Administrator per service type: name and ARN."
   value       = { for type, user in aws_iam_user.this : type => { name = user.name, arn = user.arn } }
-}
-
-output "group_names" {
-  description = "Group per service type that carries its policy."
-  value       = { for type, group in aws_iam_group.this : type => group.name }
-}
-
-output "policy_arns" {
-  description = "Policy per service type."
-  value       = { for type, policy in aws_iam_policy.this : type => policy.arn }
 }

@@ -107,6 +107,8 @@ def administrators_variables(administrators: dict[str, dict]) -> dict:
         "runner_principal_arns": runner_principal_arns(),
         # moto sees "*" as the resource of most calls; see infra_modules/iam-service-admins.
         "emulator_wildcard_resources": settings.ON_EMULATOR,
+        # moto neither keeps a user's boundary nor implements PutUserPermissionsBoundary.
+        "user_permissions_boundary": not settings.ON_EMULATOR,
     }
 
 

@@ -36,6 +36,11 @@ variable "emulator_wildcard_resources" {
   description = "On the emulator, which sees most calls' resource as \"*\"."
 }
 
+variable "user_permissions_boundary" {
+  type        = bool
+  description = "Off only on the emulator, which cannot keep a user's boundary."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -51,6 +56,7 @@ module "this" {
   shared_state_keys           = var.shared_state_keys
   runner_principal_arns       = var.runner_principal_arns
   emulator_wildcard_resources = var.emulator_wildcard_resources
+  user_permissions_boundary   = var.user_permissions_boundary
 }
 
 output "administrators" {
