@@ -29,7 +29,7 @@ locals {
   # The portal tags every resource it makes with this, through the provider's default_tags.
   managed_by = { key = "ManagedBy", value = "infra-portal" }
 
-  # What the roles the iam administrator makes for workloads may be passed to.
+  # The roles the iam administrator makes for workloads: the only roles anybody may pass.
   workload_roles = "${local.iam}:role${var.workload_role_path}*"
 
   # AWS's own broad policies: never attached by anyone this module bounds.
@@ -62,16 +62,21 @@ locals {
   ]
   log_group_arns = { for t, groups in local.log_groups : t => [for g in groups : "arn:${local.partition}:logs:*:${local.account_id}:${g}"] }
 
-  # ECS: clusters, capacity providers and task definition families by name; services, tasks and
-  # container instances by the cluster they run in.
-  ecs_arns = flatten([for n in local.p.ecs : [
-    "arn:${local.partition}:ecs:*:${local.account_id}:cluster/${n}",
-    "arn:${local.partition}:ecs:*:${local.account_id}:capacity-provider/${n}",
-    "arn:${local.partition}:ecs:*:${local.account_id}:task-definition/${n}:*",
-    "arn:${local.partition}:ecs:*:${local.account_id}:service/${n}/*",
-    "arn:${local.partition}:ecs:*:${local.account_id}:task/${n}/*",
-    "arn:${local.partition}:ecs:*:${local.account_id}:container-instance/${n}/*",
-  ]])
+  # ECS: clusters, capacity providers and task definition families (with or without a revision) by
+  # name; services, tasks and container instances by the cluster they run in.
+  ecs_arns = flatten([for n in local.p.ecs : concat(
+    [
+      "arn:${local.partition}:ecs:*:${local.account_id}:cluster/${n}",
+      "arn:${local.partition}:ecs:*:${local.account_id}:capacity-provider/${n}",
+      "arn:${local.partition}:ecs:*:${local.account_id}:task-definition/${n}",
+    ],
+    endswith(n, "*") ? [] : ["arn:${local.partition}:ecs:*:${local.account_id}:task-definition/${n}:*"],
+    [
+      "arn:${local.partition}:ecs:*:${local.account_id}:service/${n}/*",
+      "arn:${local.partition}:ecs:*:${local.account_id}:task/${n}/*",
+      "arn:${local.partition}:ecs:*:${local.account_id}:container-instance/${n}/*",
+    ],
+  )])
 
   # Load balancers, listeners and rules are named after their load balancer; target groups by name.
   elb_arns = { for t, lb_type in { ecs = "app", elb = "*" } : t => flatten([for n in local.p[t] : [
@@ -117,9 +122,7 @@ locals {
   attachable_policies = concat(local.iam_arns.policy, local.workload_aws_policies)
 
   s3_bucket_arns = flatten([for n in local.p.s3 : ["arn:${local.partition}:s3:::${n}", "arn:${local.partition}:s3:::${n}/*"]])
-  ecr_arns = { for t in ["ecr"] : t => [
-    for n in local.p.ecr : "arn:${local.partition}:ecr:*:${local.account_id}:repository/${n}"
-  ] }
+  ecr_arns       = [for n in local.p.ecr : "arn:${local.partition}:ecr:*:${local.account_id}:repository/${n}"]
 
   # ---------------------------------------------------------------------------------------------
   # The state bucket: what nobody bounded here may do to it ("no administrator can delete the state
@@ -261,7 +264,7 @@ locals {
         Sid      = "Repositories"
         Effect   = "Allow"
         Action   = ["ecr:*"]
-        Resource = local.ecr_arns.ecr
+        Resource = local.ecr_arns
       },
       {
         # ECR makes a grant on the repository's key when it is created, and retires it on deletion.
@@ -299,7 +302,7 @@ locals {
         Action = concat(local.network_create_actions, [
           "ec2:ModifyVpcAttribute", "ec2:ModifySubnetAttribute", "ec2:AttachInternetGateway", "ec2:DetachInternetGateway",
           "ec2:AssociateRouteTable", "ec2:DisassociateRouteTable", "ec2:ReplaceRouteTableAssociation",
-          "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute", "ec2:AssociateAddress", "ec2:DisassociateAddress",
+          "ec2:CreateRoute", "ec2:ReplaceRoute", "ec2:DeleteRoute",
           "ec2:RevokeSecurityGroupIngress", "ec2:RevokeSecurityGroupEgress", "ec2:ModifySecurityGroupRules",
           "ec2:UpdateSecurityGroupRuleDescriptionsIngress", "ec2:UpdateSecurityGroupRuleDescriptionsEgress",
           "ec2:CreateNetworkAclEntry", "ec2:ReplaceNetworkAclEntry", "ec2:DeleteNetworkAclEntry", "ec2:ReplaceNetworkAclAssociation",
@@ -790,8 +793,8 @@ resource "aws_iam_policy" "boundary" {
 resource "aws_iam_policy" "admin" {
   for_each = local.admin_policies
 
-  name        = local.admin_names[each.key]
-  path        = var.path
+  name = local.admin_names[each.key]
+  path = var.path
   # Not the name patterns: IAM cannot change a policy's description, so a new scope would replace
   # the policy (and fail while it is attached).
   description = "Administers ${each.key} for ${var.name_prefix}; managed by the infrastructure portal."
