@@ -17,6 +17,7 @@ locals {
   boundary_name   = "${var.name_prefix}-admin-boundary"
   boundary_arn    = "${local.iam}:policy${var.path}${local.boundary_name}"
   runner_name     = "${var.name_prefix}-portal-runner"
+  runner_arn      = "${local.iam}:policy${var.path}${local.runner_name}"
   admin_names     = { for t in local.types : t => "${var.name_prefix}-${t}-admin" }
   admin_role_arns = { for t in local.types : t => "${local.iam}:role${var.path}${local.admin_names[t]}" }
   state_role_arns = { for t in local.types : t => "${local.iam}:role${var.path}${var.name_prefix}-${t}-state" }
@@ -578,15 +579,15 @@ locals {
     {
       iam = concat(local.deny_common, [
         {
-          # The iam administrator cannot widen itself: its role, its policy and the boundary change
-          # only through the bootstrap identity.
+          # The iam administrator cannot widen itself, nor the portal's own principal: its role, its
+          # policy, the boundary and the runner policy change only through the bootstrap identity.
           Sid    = "ProtectOwnRolePolicyAndBoundary"
           Effect = "Deny"
           Action = [
             "iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*", "iam:Tag*", "iam:Untag*",
             "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
           ]
-          Resource = [lookup(local.admin_role_arns, "iam", ""), lookup(local.admin_policy_arns, "iam", ""), local.boundary_arn]
+          Resource = [lookup(local.admin_role_arns, "iam", ""), lookup(local.admin_policy_arns, "iam", ""), local.boundary_arn, local.runner_arn]
         },
         {
           Sid      = "KeepPermissionsBoundaries"
@@ -750,10 +751,12 @@ locals {
   runner_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
-      Sid      = "AssumeAdministratorAndStateRoles"
-      Effect   = "Allow"
-      Action   = ["sts:AssumeRole"]
-      Resource = sort(concat(values(local.admin_role_arns), values(local.state_role_arns)))
+      Sid    = "AssumeAdministratorAndStateRoles"
+      Effect = "Allow"
+      Action = ["sts:AssumeRole"]
+      # Every administrator's and state role's name, not a list of today's types: the document never
+      # changes when a type is added, so the iam administrator is denied any edit of it.
+      Resource = ["${local.iam}:role${var.path}${var.name_prefix}-*-admin", "${local.iam}:role${var.path}${var.name_prefix}-*-state"]
     }]
   })
 

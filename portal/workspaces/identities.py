@@ -60,7 +60,9 @@ def type_of(path: str) -> str | None:
 
 
 def default_name_patterns() -> list[str]:
-    return [f"{settings.SERVICE_NAME_PREFIX}-*"]
+    # `<prefix>*`, not `<prefix>-*`: the platform's own resources are named `<prefix>` exactly (the
+    # cluster, its load balancer) or `/vpc/<prefix>/...` (log groups).
+    return [f"{settings.SERVICE_NAME_PREFIX}*"]
 
 
 def admin_path() -> str:

@@ -372,12 +372,20 @@ run "the_runner_only_assumes_the_module_roles" {
       jsondecode(aws_iam_policy.runner.policy).Statement[0].Effect == "Allow" &&
       jsondecode(aws_iam_policy.runner.policy).Statement[0].Action == ["sts:AssumeRole"] &&
       !can(jsondecode(aws_iam_policy.runner.policy).Statement[0].Condition) &&
-      tolist(jsondecode(aws_iam_policy.runner.policy).Statement[0].Resource) == sort(flatten([for t in ["ecs", "ecr", "s3", "vpc", "iam", "logs", "elb", "autoscaling"] : [
-        "arn:aws:iam::123456789012:role/art-service/admins/art-service-${t}-admin",
-        "arn:aws:iam::123456789012:role/art-service/admins/art-service-${t}-state",
-      ]]))
+      jsonencode(jsondecode(aws_iam_policy.runner.policy).Statement[0].Resource) == jsonencode([
+        "arn:aws:iam::123456789012:role/art-service/admins/art-service-*-admin",
+        "arn:aws:iam::123456789012:role/art-service/admins/art-service-*-state",
+      ])
     )
-    error_message = "The runner may only assume the module's admin and state roles."
+    error_message = "The runner may only assume the administrators' and state roles, named so that the document never changes."
+  }
+
+  assert {
+    condition = contains(
+      one([for s in jsondecode(aws_iam_policy.admin["iam"].policy).Statement : s if s.Sid == "ProtectOwnRolePolicyAndBoundary"]).Resource,
+      "arn:aws:iam::123456789012:policy/art-service/admins/art-service-portal-runner"
+    )
+    error_message = "The iam administrator cannot widen the portal's own principal through the runner policy."
   }
 }
 
