@@ -50,12 +50,9 @@ def iam_enforced():
         requests.post(f"{ENDPOINT}/moto-api/reset-auth", data=str(restore).encode(), timeout=10)
 
 
-def session_of(credentials: dict) -> boto3.Session:
+def session_of(key_id: str, secret: str, token: str | None = None) -> boto3.Session:
     return boto3.Session(
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"] if "AWS_ACCESS_KEY_ID" in credentials else credentials["AccessKeyId"],
-        aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY") or credentials["SecretAccessKey"],
-        aws_session_token=credentials.get("SessionToken"),
-        region_name=settings.AWS_REGION,
+        aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=settings.AWS_REGION
     )
 
 
@@ -65,7 +62,7 @@ def client_of(session: boto3.Session, service: str):
 
 def assumed(runner: boto3.Session, role_arn: str) -> boto3.Session:
     credentials = client_of(runner, "sts").assume_role(RoleArn=role_arn, RoleSessionName="matrix")["Credentials"]
-    return session_of(credentials)
+    return session_of(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
 
 
 @pytest.fixture
@@ -186,7 +183,7 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
 
     with iam_enforced():
         # The portal's own credentials cannot act, even to read the state they bootstrapped.
-        runner = session_of(runner_credentials)
+        runner = session_of(runner_credentials["AWS_ACCESS_KEY_ID"], runner_credentials["AWS_SECRET_ACCESS_KEY"])
         assert attempt(lambda: client_of(runner, "s3").head_object(Bucket=BUCKET, Key=f"iam/service-admins/{PREFIX}/terraform.tfstate")) == "denied"
 
         # The platform, each workspace as its type: administrators and workload roles as iam,
@@ -209,7 +206,7 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
         repository_run, service_run = onboarding.runs_in_order()
         assert (repository_run.identity_type, service_run.identity_type) == ("ecr", "ecs")
         assert repository_run.role_arn == identities.role_arn("ecr") and "Apply complete!" in repository_run.log
-        assert f"assumed-role/{PREFIX}-ecs-admin/portal-run-{service_run.pk}" not in service_run.log  # no identity leaks into logs beyond the role
+        assert f"Acting as the ecs administrator: {identities.role_arn('ecs')} (session portal-run-{service_run.pk})" in service_run.log
 
         # An admin changes an administrator's scope; another admin approves; the iam role applies it.
         from portal.administrators.roster import propose_change
