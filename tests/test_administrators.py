@@ -12,7 +12,11 @@ from portal.runs.models import Change, Run, RunStatus
 from portal.runs.terraform import backend_config, hcl_object
 from portal.workspaces import identities
 from portal.workspaces.identities import Refusal, RunIdentity, identity_for, type_of
-from portal.workspaces.layout import administrators_workspace, declared_administrators, sync_platform_workspaces
+from portal.workspaces.layout import (
+    administrators_workspace,
+    declared_administrators,
+    sync_platform_workspaces,
+)
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
 from tests.conftest import api_for, record_plan
@@ -237,3 +241,20 @@ def test_the_run_page_and_the_api_say_which_identity_ran(client, admins, make_us
     }
     queued = change.runs_in_order()[0]
     assert api_for(admin).get(f"/api/v1/runs/{queued.pk}/").json()["identity"] is None
+
+
+def test_a_change_of_the_administrators_that_plans_no_changes_is_what_they_are(db, make_user, parked_queue):
+    """On the emulator a scope is rendered as `*`, so widening it changes nothing in AWS: the plan has
+    no changes, and the administrators are then declared as proposed."""
+    admin = make_user("admin", "admins")
+    wanted = {**declared_administrators(), "ecr": {"name_patterns": ["art-service*", "legacy-*"]}}
+    from portal.workspaces.layout import administrators_variables
+
+    change = workflow.propose("scope", [(administrators_workspace(), administrators_variables(wanted))], admin)
+    run = change.runs.get()
+    run.start_planning()
+    run.record_plan(to_add=0, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
+    workflow.advance(change)
+
+    assert Run.objects.get(pk=run.pk).status == RunStatus.NO_CHANGES
+    assert declared_administrators()["ecr"]["name_patterns"] == ["art-service*", "legacy-*"]

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+import django_rq
 import pytest
 import requests
 from botocore.config import Config
@@ -22,7 +23,6 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from rq import Queue, Worker
 
-import django_rq
 from portal import aws
 from portal.catalog.onboarding import register_service
 from portal.runs.models import Run, RunStatus
@@ -208,16 +208,20 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
         assert repository_run.role_arn == identities.role_arn("ecr") and "Apply complete!" in repository_run.log
         assert f"Acting as the ecs administrator: {identities.role_arn('ecs')} (session portal-run-{service_run.pk})" in service_run.log
 
-        # An admin changes an administrator's scope; another admin approves; the iam role applies it.
+        # An admin retires an administrator no workspace uses; another admin approves; the iam role
+        # applies it, deleting that type's user, group, roles and policies.
         from portal.administrators.roster import propose_change
 
-        wanted = {**declared_administrators(), "ecr": {"name_patterns": [f"{PREFIX}-*", "legacy-*"]}}
-        scope_run = propose_change(admin, wanted, "Widen ecr to legacy-*")
-        wait_for(scope_run.change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
-        approve(scope_run.change, other_admin)
-        wait_for(scope_run.change, {RunStatus.APPLIED}, timeout=300)
-        assert Run.objects.get(pk=scope_run.pk).identity_type == "iam"
-        assert declared_administrators()["ecr"]["name_patterns"] == [f"{PREFIX}-*", "legacy-*"]
+        wanted = {t: a for t, a in declared_administrators().items() if t != "logs"}
+        retire = propose_change(admin, wanted, "Retire the logs administrator")
+        wait_for(retire.change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+        approve(retire.change, other_admin)
+        wait_for(retire.change, {RunStatus.APPLIED}, timeout=300)
+        assert Run.objects.get(pk=retire.pk).identity_type == "iam"
+        assert "logs" not in declared_administrators()
+        as_iam = client_of(assumed(runner, identities.role_arn("iam")), "iam")
+        left = {role["RoleName"] for role in as_iam.list_roles(PathPrefix=identities.admin_path())["Roles"]}
+        assert f"{PREFIX}-ecr-admin" in left and not {f"{PREFIX}-logs-admin", f"{PREFIX}-logs-state"} & left
 
         tried = matrix(runner, lambda t: identities.role_arn(t, "admin"), lambda t: identities.role_arn(t, "state"))
 

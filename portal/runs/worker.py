@@ -15,6 +15,7 @@ from django.db import connections
 from rq import Worker
 
 from portal.runs import recovery
+from portal.workspaces import identities
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,12 @@ class RunWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", min(30, settings.RUN_RECOVERY_INTERVAL))
         super().__init__(*args, **kwargs)
         self.recovered_at = 0.0
+        try:
+            # The account the roles live in, asked of STS once here rather than inside a run (the
+            # answer is cached and inherited by every work-horse).
+            identities.account_id()
+        except Exception as exc:  # noqa: BLE001 - a run asks again, and fails with the reason
+            logger.warning("Could not ask STS for the AWS account yet: %s", exc)
 
     @property
     def dequeue_timeout(self) -> int:

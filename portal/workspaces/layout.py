@@ -75,7 +75,10 @@ def declared_administrators() -> dict[str, dict]:
     workspace = Workspace.objects.filter(path=iam_admins_path()).first()
     if workspace is None:
         return default_administrators()
-    applied = workspace.runs.filter(status="applied").exclude(variables={}).order_by("-finished_at").first()
+    # A plan with no changes settles too: the administrators in AWS are already those variables.
+    applied = (
+        workspace.runs.filter(status__in=["applied", "no_changes"]).exclude(variables={}).order_by("-finished_at").first()
+    )
     variables = applied.variables if applied else workspace.variables
     return variables.get("administrators") or default_administrators()
 
