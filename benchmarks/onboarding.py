@@ -29,6 +29,8 @@ from portal.runs.workflow import approve  # noqa: E402
 from portal.runs.terraform import backend_config, terraform_environment  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from portal.workspaces.rendering import RENDERED_FILES  # noqa: E402
+
 
 
 def disk_usage(path: Path) -> int:
@@ -44,7 +46,7 @@ def bare_init_and_plan(workspaces) -> float:
         copy = settings.STATE_DIR / "bench-bare" / workspace.path
         shutil.rmtree(copy, ignore_errors=True)
         copy.mkdir(parents=True)
-        for name in ("main.tf", "backend.tf", "terraform.tfvars.json"):
+        for name in RENDERED_FILES:
             shutil.copy(workspace.directory / name, copy / name)
         backend = [f"-backend-config={key}={value}" for key, value in backend_config(workspace.state_key).items()]
         env = terraform_environment()
