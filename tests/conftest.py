@@ -173,10 +173,9 @@ def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
     with django_db_blocker.unblock():
         bootstrap_state_bucket()
         bootstrap_administrators()
-    runner_policy = (
-        f"arn:aws:iam::{identities.account_id()}:policy{identities.admin_path()}{settings.SERVICE_NAME_PREFIX}-portal-runner"
+    client("iam").attach_user_policy(
+        UserName=runner_credentials["user_name"], PolicyArn=identities.policy_arn("portal-runner")
     )
-    client("iam").attach_user_policy(UserName=runner_credentials["user_name"], PolicyArn=runner_policy)
     return settings.STATE_BUCKET
 
 

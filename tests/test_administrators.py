@@ -110,8 +110,7 @@ def applied_administrators(admin, administrators: dict) -> None:
     change = workflow.propose("administrators", [(workspace, administrators_variables(administrators))], admin)
     run = change.runs.get()
     record_plan(run)
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.APPLIED)
-    Run.objects.filter(pk=run.pk).update(finished_at=run.created_at)
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.APPLIED, finished_at=run.created_at)
 
 
 def test_a_workspace_whose_type_has_no_administrator_is_refused_with_what_to_do(db, make_user, parked_queue):

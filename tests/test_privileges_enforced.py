@@ -133,7 +133,7 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
     service_key = f"ecs/services/{PREFIX}-least-privilege/terraform.tfstate"
     network_key = f"vpc/{PREFIX}-network/terraform.tfstate"
     trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-    boundary = f"arn:aws:iam::{identities.account_id()}:policy{identities.admin_path()}{PREFIX}-admin-boundary"
+    boundary = identities.policy_arn("admin-boundary")
 
     def s3(session):
         return client_of(session, "s3")

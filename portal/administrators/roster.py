@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from portal.runs.models import Run, RunStatus
 from portal.runs.workflow import Refusal, Refused, propose
 from portal.workspaces import identities
-from portal.workspaces.layout import administrators_variables, administrators_workspace, declared_administrators
+from portal.workspaces.layout import (
+    administrators_variables,
+    administrators_workspace,
+    declared_administrators,
+    iam_admins_path,
+)
 from portal.workspaces.models import Workspace
 
 # The iam administrator runs the administrators' own workspace and may not widen itself: it stays,
@@ -38,27 +43,29 @@ class Row:
         return self.service_type != SELF_TYPE
 
 
-def applied_outputs(workspace: Workspace) -> dict:
-    run = workspace.runs.filter(status=RunStatus.APPLIED).order_by("-finished_at").first()
+def applied_outputs(workspace: Workspace | None) -> dict:
+    run = workspace and workspace.runs.filter(status=RunStatus.APPLIED).order_by("-finished_at").first()
     return run.outputs if run else {}
 
 
-def pending_run(workspace: Workspace) -> Run | None:
-    return Run.objects.active().filter(workspace=workspace).first()
+def workspaces_by_type() -> dict[str | None, list[Workspace]]:
+    grouped: dict[str | None, list[Workspace]] = {}
+    for workspace in Workspace.objects.order_by("path"):
+        grouped.setdefault(identities.type_of(workspace.path), []).append(workspace)
+    return grouped
 
 
-def rows() -> tuple[list[Row], Run | None]:
-    """Every known type (declared or not) and the administrators change waiting, if any."""
-    workspace = administrators_workspace()
+def rows() -> tuple[list[Row], Run | None, dict[str, dict]]:
+    """Every known type (declared or not), the administrators change waiting if any, and the
+    administrators as declared. Only reads: showing the page changes nothing."""
+    workspace = Workspace.objects.filter(path=iam_admins_path()).first()
     declared = declared_administrators()
     outputs = applied_outputs(workspace)
     made = outputs.get("administrators", {})
     documents = outputs.get("policy_documents", {})
-    pending = pending_run(workspace)
+    pending = Run.objects.active().filter(workspace=workspace).first() if workspace else None
     wanted = pending.variables.get("administrators", {}) if pending else None
-    by_type: dict[str, list[Workspace]] = {}
-    for candidate in Workspace.objects.order_by("path"):
-        by_type.setdefault(identities.type_of(candidate.path), []).append(candidate)
+    by_type = workspaces_by_type()
     result = []
     for service_type, description in identities.TYPES.items():
         current = declared.get(service_type)
@@ -77,7 +84,7 @@ def rows() -> tuple[list[Row], Run | None]:
         if wanted is not None:
             row.pending = pending_effect(current, wanted.get(service_type))
         result.append(row)
-    return result, pending
+    return result, pending, declared
 
 
 def pending_effect(current: dict | None, wanted: dict | None) -> str:
@@ -123,8 +130,10 @@ def change_refusal(current: dict[str, dict], wanted: dict[str, dict]) -> Refusal
             "The iam administrator may not widen itself: its scope changes only through the bootstrap "
             "identity (see the README, 'Administrators').",
         )
-    for service_type in sorted(set(current) - set(wanted)):
-        users = [w.path for w in Workspace.objects.order_by("path") if identities.type_of(w.path) == service_type]
+    retired = sorted(set(current) - set(wanted))
+    by_type = workspaces_by_type() if retired else {}
+    for service_type in retired:
+        users = [w.path for w in by_type.get(service_type, [])]
         if users:
             shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
             return Refusal(
@@ -134,9 +143,10 @@ def change_refusal(current: dict[str, dict], wanted: dict[str, dict]) -> Refusal
     return None
 
 
-def propose_change(user, wanted: dict[str, dict], title: str) -> Run:
-    """Plan the administrators as `wanted`; raises Refused when the change is not allowed."""
-    current = declared_administrators()
+def propose_change(user, wanted: dict[str, dict], title: str, current: dict[str, dict] | None = None) -> Run:
+    """Plan the administrators as `wanted` (from `current`, the declared ones when not given);
+    raises Refused when the change is not allowed."""
+    current = declared_administrators() if current is None else current
     refusal = change_refusal(current, wanted)
     if refusal:
         raise Refused(refusal)

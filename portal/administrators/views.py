@@ -15,8 +15,7 @@ PERMISSION = "workspaces.manage_administrators"
 
 
 def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_form=None, status=200):
-    rows, pending = roster.rows()
-    declared = declared_administrators()
+    rows, pending, declared = roster.rows()
     context = {
         "rows": rows,
         "pending": pending,
@@ -34,9 +33,9 @@ def administrators(request):
     return page(request)
 
 
-def proposed(request, wanted: dict, title: str):
+def proposed(request, current: dict, wanted: dict, title: str):
     try:
-        run = roster.propose_change(request.user, wanted, title)
+        run = roster.propose_change(request.user, wanted, title, current=current)
     except Refused as exc:
         messages.error(request, exc.refusal.message)
         return redirect("administrators:list")
@@ -53,7 +52,7 @@ def add(request):
         return page(request, add_form=form, status=400)
     service_type = form.cleaned_data["service_type"]
     wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
-    return proposed(request, wanted, f"Add the {service_type} administrator")
+    return proposed(request, declared, wanted, f"Add the {service_type} administrator")
 
 
 @permission_required(PERMISSION)
@@ -67,7 +66,7 @@ def change_scope(request, service_type):
     if not form.is_valid():
         return page(request, errors_for=service_type, scope_form=form, status=400)
     wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
-    return proposed(request, wanted, f"Change the {service_type} administrator's scope")
+    return proposed(request, declared, wanted, f"Change the {service_type} administrator's scope")
 
 
 @permission_required(PERMISSION)
@@ -81,4 +80,4 @@ def retire(request, service_type):
     if not form.is_valid():
         return page(request, errors_for=service_type, retire_form=form, status=400)
     wanted = {t: a for t, a in declared.items() if t != service_type}
-    return proposed(request, wanted, f"Retire the {service_type} administrator")
+    return proposed(request, declared, wanted, f"Retire the {service_type} administrator")

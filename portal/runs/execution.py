@@ -104,6 +104,10 @@ def acting_as(run: Run) -> RunIdentity | Refusal:
     return identity_for(run.workspace, f"portal-run-{run.pk}")
 
 
+def announce(run: Run, identity: RunIdentity) -> None:
+    log_to(run)(f"[portal] Acting as the {identity.label}: {identity.role_arn} (session {identity.session_name})\n")
+
+
 def identity_fields(identity: RunIdentity) -> dict[str, str]:
     return {"identity_type": identity.service_type, "role_arn": identity.role_arn, "session_name": identity.session_name}
 
@@ -119,7 +123,7 @@ def plan(run: Run) -> None:
     directory = render(workspace, run.variables, identity=identity)
     with Attendance(run) as attendance:
         terraform = Terraform(directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process)
-        log_to(run)(f"[portal] Acting as the {identity.label}: {identity.role_arn} (session {identity.session_name})\n")
+        announce(run, identity)
         terraform.init(workspace.state_key, workspace.module, identity)
         with plans.on_disk(run) as out:
             destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
@@ -174,7 +178,7 @@ def apply(run: Run) -> None:
             terraform = Terraform(
                 workspace.directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process
             )
-            log_to(run)(f"[portal] Acting as the {identity.label}: {identity.role_arn} (session {identity.session_name})\n")
+            announce(run, identity)
             terraform.init(workspace.state_key, workspace.module, identity)
             terraform.run("apply", str(out), input=False)
             outputs = json.loads(terraform.capture("output", json=True))

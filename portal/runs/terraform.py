@@ -31,6 +31,7 @@ from python_terraform import Terraform as CommandBuilder
 
 from portal.runs.masking import mask_secrets, secret_values
 from portal.workspaces.identities import RunIdentity
+from portal.workspaces.rendering import RENDERED_FILES
 from portal.workspaces.terraform_config import cli_config_text, write_cli_config
 
 FLUSH_SECONDS = 0.3
@@ -313,7 +314,8 @@ def init_fingerprint(workdir: Path, state_key: str | None, module: str | None, i
     digest.update(json.dumps(backend_config(state_key, identity) if state_key else None, sort_keys=True).encode())
     digest.update(cli_config_text().encode())
     digest.update(settings.TERRAFORM_BIN.encode())
-    files = [workdir / name for name in ("main.tf", "provider.tf", "backend.tf", ".terraform.lock.hcl")]
+    names = [name for name in RENDERED_FILES if name.endswith(".tf")] + [".terraform.lock.hcl"]  # not the values
+    files = [workdir / name for name in names]
     if module:
         module_dir = settings.INFRA_MODULES_DIR / module
         files += sorted(path for path in module_dir.rglob("*.tf") if "tests" not in path.relative_to(module_dir).parts)

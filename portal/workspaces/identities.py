@@ -81,8 +81,17 @@ def account_id() -> str:
 
 def role_arn(service_type: str, kind: str = "admin") -> str:
     """The ARN of a type's administrator role (kind "admin") or state role (kind "state")."""
-    name = f"{settings.SERVICE_NAME_PREFIX}-{service_type}-{kind}"
-    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:role{admin_path()}{name}"
+    return iam_arn("role", f"{service_type}-{kind}")
+
+
+def policy_arn(name: str) -> str:
+    """The ARN of one of the administrators' own policies: "admin-boundary", "portal-runner"."""
+    return iam_arn("policy", name)
+
+
+def iam_arn(kind: str, name: str) -> str:
+    """Roles and policies of iam-service-admins: `<kind><admin path><prefix>-<name>`."""
+    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:{kind}{admin_path()}{settings.SERVICE_NAME_PREFIX}-{name}"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import re
 
 from django.conf import settings
 
-from portal.workspaces.identities import STATE_KEY_PREFIXES, account_id, admin_path, default_name_patterns
+from portal.workspaces.identities import STATE_KEY_PREFIXES, default_name_patterns, policy_arn, shared_state_keys
 from portal.workspaces.models import Workspace
 
 
@@ -106,7 +106,7 @@ def administrators_variables(administrators: dict[str, dict]) -> dict:
         "administrators": {t: {"name_patterns": list(a["name_patterns"])} for t, a in sorted(administrators.items())},
         "state_bucket_name": settings.STATE_BUCKET,
         "state_key_prefixes": {t: STATE_KEY_PREFIXES[t] for t in sorted(administrators)},
-        "shared_state_keys": [f"{path}/terraform.tfstate" for path in shared_state_paths()],
+        "shared_state_keys": list(shared_state_keys()),
         "runner_principal_arns": runner_principal_arns(),
         # moto sees "*" as the resource of most calls; see infra_modules/iam-service-admins.
         "emulator_wildcard_resources": settings.ON_EMULATOR,
@@ -132,7 +132,7 @@ def sync_platform_workspaces() -> list[Workspace]:
         (
             workload_roles_path(),
             "workload-roles",
-            {"name_prefix": prefix(), "permissions_boundary_arn": boundary_policy_arn()},
+            {"name_prefix": prefix(), "permissions_boundary_arn": policy_arn("admin-boundary")},
         ),
         (
             network_path(),
@@ -163,6 +163,3 @@ def sync_platform_workspaces() -> list[Workspace]:
         for order, (path, module, variables) in enumerate(wanted, start=2)
     ]
 
-
-def boundary_policy_arn() -> str:
-    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:policy{admin_path()}{prefix()}-admin-boundary"
