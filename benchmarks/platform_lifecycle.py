@@ -56,7 +56,7 @@ def main():
     platform_approver = user("bench-platform-approver", "admins")  # a platform change needs another admin
     print("removing what the stack provisioned first (not measured)...", flush=True)
     destroy_platform(admin, platform_approver)
-    timed("platform from nothing (network, cluster, IAM)", lambda: provision_platform(admin, platform_approver))
+    timed("platform from nothing (workload roles, network, cluster)", lambda: provision_platform(admin, platform_approver))
     service = timed("onboard one service, form to applied", lambda: onboard(author, approver))
     timed("no-op plan of the service workspace", lambda: no_op_plan(service, author))
     timed("destroy everything", lambda: destroy_everything(service, admin, approver, platform_approver))
