@@ -23,6 +23,12 @@ locals {
   ami_id = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.ecs_ami[0].value)
   https  = var.certificate_arn != null
 
+  # How far an instance refresh may grow the group above its desired capacity. Above 100 the group
+  # launches replacements before it terminates old instances, so drained tasks have somewhere to go.
+  # AWS allows 100 to 200 and at most 100 above the minimum; deriving it from the minimum keeps both
+  # true without a cross-variable check (which would need Terraform 1.9).
+  instance_refresh_max_healthy_percentage = min(200, var.instance_refresh_min_healthy_percentage + 100)
+
   user_data = <<-EOT
     #!/bin/bash
     cat >> /etc/ecs/ecs.config <<'EOF'
@@ -112,6 +118,23 @@ resource "aws_autoscaling_group" "this" {
     version = aws_launch_template.this.latest_version
   }
 
+  # A new launch template version (a new AMI from the SSM parameter, or any other template change)
+  # changes launch_template above, and on that update the provider starts this refresh; no extra
+  # triggers are needed. Instances that already run the new version are skipped.
+  instance_refresh {
+    strategy = "Rolling"
+
+    preferences {
+      min_healthy_percentage = var.instance_refresh_min_healthy_percentage
+      max_healthy_percentage = local.instance_refresh_max_healthy_percentage
+      instance_warmup        = tostring(var.instance_refresh_warmup_seconds)
+      skip_matching          = true
+      # Every instance is protected from scale-in (managed termination protection below); the default,
+      # "Ignore", skips protected instances, so a refresh would never replace one that runs tasks.
+      scale_in_protected_instances = "Refresh"
+    }
+  }
+
   # Instances get var.tags from the launch template; these tag the group itself.
   dynamic "tag" {
     for_each = var.tags
@@ -153,6 +176,9 @@ resource "aws_ecs_capacity_provider" "this" {
     auto_scaling_group_arn = aws_autoscaling_group.this.arn
     # Managed termination protection only works together with managed scaling.
     managed_termination_protection = "ENABLED"
+    # ECS drains an instance's tasks (starting them elsewhere) before Auto Scaling terminates it, as an
+    # instance refresh or a scale-in does.
+    managed_draining = "ENABLED"
 
     managed_scaling {
       status          = "ENABLED"

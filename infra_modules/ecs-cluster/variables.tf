@@ -165,6 +165,32 @@ variable "target_capacity_percent" {
   }
 }
 
+variable "instance_refresh_min_healthy_percentage" {
+  type        = number
+  description = "Share of the desired capacity that stays in service while an instance refresh replaces the instances (after a new AMI or launch template change). The refresh may launch replacements up to this plus 100 percent (at most 200) before it terminates old ones."
+  default     = 90
+  nullable    = false
+
+  validation {
+    # Below 50 a refresh could take most of the cluster's capacity away at once and the tasks would
+    # have nowhere to run; AWS itself allows 0.
+    condition     = var.instance_refresh_min_healthy_percentage >= 50 && var.instance_refresh_min_healthy_percentage <= 100 && floor(var.instance_refresh_min_healthy_percentage) == var.instance_refresh_min_healthy_percentage
+    error_message = "The instance_refresh_min_healthy_percentage must be a whole number from 50 to 100: a refresh must not take the cluster's capacity away from its tasks."
+  }
+}
+
+variable "instance_refresh_warmup_seconds" {
+  type        = number
+  description = "Seconds an instance refresh waits after a new instance is in service before it counts the instance healthy and moves on."
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.instance_refresh_warmup_seconds >= 0 && floor(var.instance_refresh_warmup_seconds) == var.instance_refresh_warmup_seconds
+    error_message = "The instance_refresh_warmup_seconds must be a whole number of at least 0."
+  }
+}
+
 variable "certificate_arn" {
   type        = string
   description = "ACM certificate for an HTTPS listener. With it, HTTP redirects to HTTPS."
