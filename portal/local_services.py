@@ -181,7 +181,8 @@ class Redis(Service):
 
 class AwsEmulator(Service):
     def command(self, detach: bool) -> list[str]:
-        return [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        # moto's server, with what it answers unlike AWS mended (see portal.emulator).
+        return [sys.executable, "-m", "portal.emulator", "-H", self.host, "-p", str(self.port)]
 
     def environment(self) -> dict:
         # Attaching AWS managed policies fails in moto unless it loads them (see LOCAL_AWS.md).

@@ -32,6 +32,10 @@ os.environ.pop("AWS_PROFILE", None)
 
 from moto.server import ThreadedMotoServer  # noqa: E402
 
+from portal.emulator import mend  # noqa: E402
+
+mend()  # the emulator as bin/portal runs it: a second plan of an applied workspace changes nothing
+
 _emulator_port = free_port()
 _emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=_emulator_port, verbose=False)
 _emulator.start()
