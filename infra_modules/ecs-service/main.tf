@@ -17,6 +17,9 @@ locals {
       protocol      = "tcp"
     }]
     environment = [for key in sort(keys(var.environment)) : { name = key, value = var.environment[key] }]
+    # References only: ECS reads each value with the execution role when a task starts, so no value
+    # is ever in the task definition, the plan or the state.
+    secrets = [for key in sort(keys(var.secrets)) : { name = key, valueFrom = var.secrets[key] }]
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -29,6 +32,50 @@ locals {
 }
 
 data "aws_region" "current" {}
+
+# The tasks' own security group: the load balancer on the container port, nothing else. The
+# instances admit nothing (network module); the load balancer sends to this group on this port only.
+resource "aws_security_group" "tasks" {
+  #checkov:skip=CKV2_AWS_5:Attached to the service's tasks through the ECS service's network configuration below.
+  name_prefix = "${substr(var.name, 0, 64)}-tasks-"
+  description = "Tasks of one ECS service: the load balancer on the container port only"
+  vpc_id      = var.vpc_id
+  tags        = merge(var.tags, { Name = "${var.name}-tasks" })
+
+  lifecycle {
+    # A new VPC replaces the group; the service moves to the new one before the old one goes.
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "tasks_from_alb" {
+  security_group_id            = aws_security_group.tasks.id
+  description                  = "From the load balancer on the container port"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = var.alb_security_group_id
+  tags                         = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "tasks_out" {
+  #checkov:skip=CKV_AWS_382:The service's own code calls its dependencies and AWS APIs, whose addresses are not fixed.
+  security_group_id = aws_security_group.tasks.id
+  description       = "The service's own dependencies and AWS APIs"
+  ip_protocol       = "-1"
+  cidr_ipv4         = "0.0.0.0/0"
+  tags              = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
+  security_group_id            = var.alb_security_group_id
+  description                  = "Load balancer to the tasks of one service on its container port"
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+  referenced_security_group_id = aws_security_group.tasks.id
+  tags                         = var.tags
+}
 
 resource "aws_cloudwatch_log_group" "this" {
   #checkov:skip=CKV_AWS_158:KMS is optional (log_kms_key_arn); CloudWatch encrypts log data at rest either way.
@@ -58,6 +105,11 @@ resource "aws_ecs_task_definition" "this" {
   lifecycle {
     # A precondition, not a validation: a validation referring to another variable needs Terraform
     # 1.9, and this module supports 1.7.
+    precondition {
+      condition     = length(setintersection(keys(var.secrets), keys(var.environment))) == 0
+      error_message = "A name is both in environment and in secrets: each container variable comes from one of them."
+    }
+
     precondition {
       condition     = var.task_role_arn != var.execution_role_arn
       error_message = "The task_role_arn must not be the execution role: the service's code would get the permissions ECS pulls images and writes logs with, for every service."
@@ -114,7 +166,16 @@ resource "aws_lb_listener_rule" "this" {
   tags = var.tags
 }
 
+# Two resources, one of which exists: ignore_changes cannot be conditional. Without autoscaling the
+# declared desired_count is enforced on every apply; with it, the count is the scaler's. Switching
+# moves the service between the two addresses (see the README: the portal writes the moved block).
+locals {
+  service = one(concat(aws_ecs_service.this, aws_ecs_service.autoscaled))
+}
+
 resource "aws_ecs_service" "this" {
+  count = var.enable_autoscaling ? 0 : 1
+
   name                               = var.name
   cluster                            = var.cluster_arn
   task_definition                    = aws_ecs_task_definition.this.arn
@@ -144,7 +205,7 @@ resource "aws_ecs_service" "this" {
 
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = var.security_group_ids
+    security_groups  = concat([aws_security_group.tasks.id], var.security_group_ids)
     assign_public_ip = false
   }
 
@@ -160,24 +221,78 @@ resource "aws_ecs_service" "this" {
     # Not managed here (AWS's default applies). The emulator never returns it, so without this
     # every plan would show a change.
     ignore_changes = [availability_zone_rebalancing]
+  }
 
-    # desired_count is not ignored: the declared count always wins at apply (ignore_changes cannot be
-    # conditional); with autoscaling on, the scaler moves it again afterwards.
+  # A service's target group must be attached to a listener before the service uses it, and its
+  # tasks must be reachable from the load balancer before they are checked.
+  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb, aws_vpc_security_group_egress_rule.alb_to_tasks]
+}
+
+resource "aws_ecs_service" "autoscaled" {
+  count = var.enable_autoscaling ? 1 : 0
+
+  name                               = var.name
+  cluster                            = var.cluster_arn
+  task_definition                    = aws_ecs_task_definition.this.arn
+  desired_count                      = var.desired_count
+  launch_type                        = var.capacity_provider_name == null ? "EC2" : null
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = var.health_check_grace_period_seconds
+  propagate_tags                     = "SERVICE"
+
+  dynamic "capacity_provider_strategy" {
+    for_each = var.capacity_provider_name == null ? [] : [var.capacity_provider_name]
+    content {
+      capacity_provider = capacity_provider_strategy.value
+      weight            = 1
+    }
+  }
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.subnet_ids
+    security_groups  = concat([aws_security_group.tasks.id], var.security_group_ids)
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.this.arn
+    container_name   = var.name
+    container_port   = var.container_port
+  }
+
+  tags = merge(var.tags, { Name = var.name })
+
+  lifecycle {
+    # The scaler owns the count: an apply (an image deploy) must not put a busy service back to the
+    # declared count. desired_count is only the count the service starts with.
+    ignore_changes = [availability_zone_rebalancing, desired_count]
+
     precondition {
-      condition     = !var.enable_autoscaling || var.autoscaling_min_capacity <= var.autoscaling_max_capacity
+      condition     = var.autoscaling_min_capacity <= var.autoscaling_max_capacity
       error_message = "The autoscaling_min_capacity must not exceed autoscaling_max_capacity."
     }
   }
 
-  # A service's target group must be attached to a listener before the service uses it.
-  depends_on = [aws_lb_listener_rule.this]
+  # A service's target group must be attached to a listener before the service uses it, and its
+  # tasks must be reachable from the load balancer before they are checked.
+  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb, aws_vpc_security_group_egress_rule.alb_to_tasks]
 }
 
 resource "aws_appautoscaling_target" "this" {
   count = var.enable_autoscaling ? 1 : 0
 
   service_namespace  = "ecs"
-  resource_id        = "service/${element(split("/", var.cluster_arn), 1)}/${aws_ecs_service.this.name}"
+  resource_id        = "service/${element(split("/", var.cluster_arn), 1)}/${local.service.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.autoscaling_min_capacity
   max_capacity       = var.autoscaling_max_capacity

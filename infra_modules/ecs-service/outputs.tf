@@ -1,11 +1,11 @@
 output "service_name" {
   description = "Name of the ECS service."
-  value       = aws_ecs_service.this.name
+  value       = local.service.name
 }
 
 output "service_arn" {
   description = "ARN of the ECS service."
-  value       = aws_ecs_service.this.id
+  value       = local.service.id
 }
 
 output "task_definition_arn" {
@@ -46,4 +46,14 @@ output "task_role_arn" {
 output "path_patterns" {
   description = "Paths routed to the service."
   value       = local.path_patterns
+}
+
+output "security_group_id" {
+  description = "The tasks' own security group: admits the load balancer on the container port only."
+  value       = aws_security_group.tasks.id
+}
+
+output "secret_arns" {
+  description = "Secrets Manager secrets and SSM parameters the container reads (what its execution role must be granted)."
+  value       = sort(distinct(values(var.secrets)))
 }

@@ -67,7 +67,7 @@ variable "memory" {
 
 variable "desired_count" {
   type        = number
-  description = "Tasks to run."
+  description = "Tasks to run; enforced on every apply unless enable_autoscaling is on (then only the starting count)."
   default     = 1
 
   validation {
@@ -84,8 +84,31 @@ variable "readonly_root_filesystem" {
 
 variable "environment" {
   type        = map(string)
-  description = "Environment variables of the container (not for secrets)."
+  description = "Environment variables of the container (not for secrets: see secrets)."
   default     = {}
+}
+
+variable "secrets" {
+  type        = map(string)
+  description = "Container variables read from Secrets Manager or SSM Parameter Store when a task starts: variable name => secret or parameter ARN. Only the references are in the task definition; the execution role must be granted exactly these ARNs (the workload-roles module's service_secrets)."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.secrets) : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,254}$", name))])
+    error_message = "Each secrets name must be a variable name: letters, digits and underscores, not starting with a digit."
+  }
+
+  validation {
+    condition = alltrue([for arn in values(var.secrets) : can(regex(
+      "^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$", arn
+    ))])
+    error_message = "Each secrets value must be the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>) or an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>), never the secret's value."
+  }
+
+  validation {
+    condition     = length(var.secrets) <= 50
+    error_message = "Give at most 50 secrets."
+  }
 }
 
 variable "health_check_path" {
@@ -119,13 +142,24 @@ variable "subnet_ids" {
   }
 }
 
-variable "security_group_ids" {
-  type        = list(string)
-  description = "Security groups of the tasks."
+variable "alb_security_group_id" {
+  type        = string
+  description = "Security group of the load balancer: the tasks' own group admits it on container_port, and it may send there."
 
   validation {
-    condition     = length(var.security_group_ids) >= 1
-    error_message = "Give at least one security group."
+    condition     = can(regex("^sg-[0-9a-f]+$", var.alb_security_group_id))
+    error_message = "The alb_security_group_id must be a security group ID (sg-...)."
+  }
+}
+
+variable "security_group_ids" {
+  type        = list(string)
+  description = "More security groups for the tasks, beside their own (which admits the load balancer on container_port only)."
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]) && length(var.security_group_ids) <= 4
+    error_message = "Give at most 4 more security group IDs (sg-...): a task has at most 5 groups, one of them its own."
   }
 }
 
@@ -216,7 +250,7 @@ variable "task_role_arn" {
 
 variable "enable_autoscaling" {
   type        = bool
-  description = "Scale the number of tasks on average CPU."
+  description = "Scale the number of tasks on average CPU. While on, desired_count is only the starting count: applies leave the running count to the scaler. Switching moves the service between two addresses (see the README)."
   default     = true
 }
 

@@ -101,6 +101,8 @@ locals {
     "security-group", "security-group-rule", "network-acl", "vpc-flow-log",
   ] : "${local.ec2}:${r}/*"]
 
+  task_security_group_create_actions = ["ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"]
+
   network_create_actions = [
     "ec2:CreateVpc", "ec2:CreateSubnet", "ec2:CreateRouteTable", "ec2:CreateInternetGateway",
     "ec2:CreateNatGateway", "ec2:AllocateAddress", "ec2:CreateSecurityGroup", "ec2:CreateNetworkAcl",
@@ -195,19 +197,26 @@ locals {
         Resource = local.asg_arns.ecs
       },
       {
-        Sid      = "CreateLaunchTemplatesTaggedManagedBy"
+        # Launch templates, each service's own security group and its rule on the load balancer's
+        # group (made by the vpc administrator): created only with the ManagedBy tag, changed only
+        # where it is.
+        Sid      = "CreateTaggedManagedBy"
         Effect   = "Allow"
-        Action   = ["ec2:CreateLaunchTemplate"]
-        Resource = ["${local.ec2}:launch-template/*"]
+        Action   = concat(["ec2:CreateLaunchTemplate"], local.task_security_group_create_actions)
+        Resource = ["${local.ec2}:launch-template/*", "${local.ec2}:security-group*"]
         Condition = {
           StringEquals = { "aws:RequestTag/${local.managed_by.key}" = local.managed_by.value }
         }
       },
       {
-        Sid      = "ChangeLaunchTemplatesManagedBy"
-        Effect   = "Allow"
-        Action   = ["ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:DeleteLaunchTemplateVersions"]
-        Resource = ["${local.ec2}:launch-template/*"]
+        Sid    = "ChangeManagedBy"
+        Effect = "Allow"
+        Action = [
+          "ec2:CreateLaunchTemplateVersion", "ec2:ModifyLaunchTemplate", "ec2:DeleteLaunchTemplate*",
+          "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroup*", "ec2:RevokeSecurityGroup*", "ec2:ModifySecurityGroupRules",
+          "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags",
+        ]
+        Resource = ["${local.ec2}:launch-template/*", "${local.ec2}:security-group*", "${local.ec2}:vpc/*"]
         Condition = {
           StringEquals = { "aws:ResourceTag/${local.managed_by.key}" = local.managed_by.value }
         }
@@ -223,12 +232,12 @@ locals {
         }
       },
       {
-        Sid      = "TagLaunchTemplatesAndInstancesOnCreate"
+        Sid      = "TagWhatItCreatesOnCreate"
         Effect   = "Allow"
         Action   = ["ec2:CreateTags"]
         Resource = ["${local.ec2}:*"]
         Condition = {
-          StringEquals = { "ec2:CreateAction" = ["CreateLaunchTemplate", "RunInstances"] }
+          StringEquals = { "ec2:CreateAction" = concat(["CreateLaunchTemplate", "RunInstances"], [for a in local.task_security_group_create_actions : trimprefix(a, "ec2:")]) }
         }
       },
       {

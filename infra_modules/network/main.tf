@@ -128,35 +128,22 @@ resource "aws_vpc_security_group_ingress_rule" "alb" {
   cidr_ipv4         = each.value[1]
 }
 
-resource "aws_vpc_security_group_egress_rule" "alb_to_instances" {
-  security_group_id            = aws_security_group.alb.id
-  description                  = "Load balancer to instances and tasks only"
-  ip_protocol                  = "tcp"
-  from_port                    = 0
-  to_port                      = 65535
-  referenced_security_group_id = aws_security_group.instances.id
-}
+# The load balancer's egress, and each service's ingress from it, are opened by the services
+# themselves (the ecs-service module), on each service's container port only.
 
 resource "aws_security_group" "instances" {
-  #checkov:skip=CKV2_AWS_5:Attached by the ecs-cluster instances and ecs-service tasks, in other workspaces.
-  name        = "${var.name}-instances"
+  #checkov:skip=CKV2_AWS_5:Attached by the ecs-cluster module's instances, in another workspace.
+  name = "${var.name}-instances"
+  # Kept as first written: AWS cannot change a group's description, so a new one would replace the
+  # group under the running instances. It admits less than it says: nothing.
   description = "ECS instances and tasks: traffic only from the load balancer, no SSH"
   vpc_id      = aws_vpc.this.id
   tags        = merge(var.tags, { Name = "${var.name}-instances" })
 }
 
-# All TCP ports: tasks in awsvpc mode listen on their own container ports.
-resource "aws_vpc_security_group_ingress_rule" "instances_from_alb" {
-  #checkov:skip=CKV_AWS_24:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
-  #checkov:skip=CKV_AWS_25:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
-  #checkov:skip=CKV_AWS_260:The source is the load balancer's security group, not 0.0.0.0/0; checkov reads a missing CIDR as the world.
-  security_group_id            = aws_security_group.instances.id
-  description                  = "From the load balancer only"
-  ip_protocol                  = "tcp"
-  from_port                    = 0
-  to_port                      = 65535
-  referenced_security_group_id = aws_security_group.alb.id
-}
+# No ingress at all: tasks run in awsvpc mode with their own network interfaces and security groups
+# (one per service), so nothing needs to reach the instances themselves. SSM Session Manager works
+# outbound only.
 
 resource "aws_vpc_security_group_egress_rule" "instances_out" {
   #checkov:skip=CKV_AWS_382:Instances pull images from ECR and Docker registries and reach AWS APIs; their addresses are not fixed.

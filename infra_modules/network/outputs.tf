@@ -29,7 +29,7 @@ output "alb_security_group_id" {
 }
 
 output "instance_security_group_id" {
-  description = "Security group of instances and tasks: admits traffic only from the load balancer."
+  description = "Security group of the ECS instances: admits nothing (tasks have their own groups, one per service)."
   value       = aws_security_group.instances.id
 }
 

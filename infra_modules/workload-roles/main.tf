@@ -125,3 +125,71 @@ resource "aws_iam_role_policy" "flow_logs" {
     }]
   })
 }
+
+# Services with secrets: an execution role each, granted exactly that service's secrets and SSM
+# parameters, so that no service's tasks can be started with another service's secrets. The shared
+# task_execution role above reads none.
+locals {
+  service_secrets = {
+    for service, arns in var.service_secrets : service => {
+      secrets    = sort([for arn in distinct(arns) : arn if can(regex("^arn:[^:]+:secretsmanager:", arn))])
+      parameters = sort([for arn in distinct(arns) : arn if can(regex("^arn:[^:]+:ssm:", arn))])
+    }
+  }
+}
+
+resource "aws_iam_role" "service_execution" {
+  for_each = local.service_secrets
+
+  name                 = "${each.key}-execution"
+  path                 = var.path
+  description          = "ECS pulls images, writes container logs and reads the secrets of ${each.key} with this role."
+  permissions_boundary = var.permissions_boundary_arn
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EcsTasksOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "service_execution" {
+  for_each = local.service_secrets
+
+  role       = aws_iam_role.service_execution[each.key].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+# Exactly the ARNs given: no wildcard, no prefix. Secrets encrypted with a customer managed KMS key
+# also need that key's policy to let this role decrypt (a key policy, not this module's).
+resource "aws_iam_role_policy" "service_secrets" {
+  for_each = local.service_secrets
+
+  name = "read-own-secrets"
+  role = aws_iam_role.service_execution[each.key].name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      length(each.value.secrets) == 0 ? [] : [{
+        Sid      = "ReadOwnSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = each.value.secrets
+      }],
+      length(each.value.parameters) == 0 ? [] : [{
+        Sid      = "ReadOwnParameters"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameters"]
+        Resource = each.value.parameters
+      }],
+    )
+  })
+}

@@ -22,3 +22,13 @@ output "flow_logs_role_arn" {
   description = "Role VPC Flow Logs write with (the network module's flow_logs_role_arn); null when flow_logs is false."
   value       = one(aws_iam_role.flow_logs[*].arn)
 }
+
+output "service_execution_role_arns" {
+  description = "ECS service name => its own execution role, for the services given secrets in service_secrets."
+  value       = { for service, role in aws_iam_role.service_execution : service => role.arn }
+}
+
+output "service_secret_arns" {
+  description = "ECS service name => the sorted ARNs its execution role may read: what each service's plan checks its declared secrets against."
+  value       = { for service, grant in local.service_secrets : service => sort(concat(grant.secrets, grant.parameters)) }
+}

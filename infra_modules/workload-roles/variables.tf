@@ -36,6 +36,30 @@ variable "flow_logs" {
   default     = true
 }
 
+variable "service_secrets" {
+  type        = map(list(string))
+  description = "ECS service name => the Secrets Manager secret and SSM parameter ARNs its containers read. Each service listed gets an execution role of its own (`<service>-execution`) granted exactly those ARNs."
+  default     = {}
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for service in keys(var.service_secrets) : can(regex("^[a-z][a-z0-9-]{0,53}$", service))])
+    error_message = "Each service name must be 1 to 54 lowercase letters, digits or hyphens, starting with a letter (its role, <service>-execution, must fit IAM's 64 characters)."
+  }
+
+  validation {
+    condition = alltrue(flatten([for arns in values(var.service_secrets) : [for arn in arns : can(regex(
+      "^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)$", arn
+    ))]]))
+    error_message = "Each ARN must be a whole Secrets Manager secret ARN or an SSM parameter ARN, without wildcards: the role is granted exactly what is listed."
+  }
+
+  validation {
+    condition     = alltrue([for arns in values(var.service_secrets) : length(arns) >= 1 && length(arns) <= 50])
+    error_message = "List 1 to 50 ARNs per service (leave a service without secrets out)."
+  }
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

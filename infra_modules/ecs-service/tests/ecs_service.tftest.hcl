@@ -30,7 +30,7 @@ variables {
   memory                 = 512
   vpc_id                 = "vpc-0123456789abcdef0"
   subnet_ids             = ["subnet-a", "subnet-b"]
-  security_group_ids     = ["sg-instances"]
+  alb_security_group_id  = "sg-0a1b2c3d4e5f60718"
   listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
   listener_rule_priority = 7
   environment            = { ZED = "last", ALPHA = "first" }
@@ -102,27 +102,27 @@ run "safe_deployments" {
   command = plan
 
   assert {
-    condition     = aws_ecs_service.this.deployment_circuit_breaker[0].enable && aws_ecs_service.this.deployment_circuit_breaker[0].rollback
+    condition     = aws_ecs_service.autoscaled[0].deployment_circuit_breaker[0].enable && aws_ecs_service.autoscaled[0].deployment_circuit_breaker[0].rollback
     error_message = "A failing deployment must roll back."
   }
 
   assert {
-    condition     = aws_ecs_service.this.deployment_minimum_healthy_percent == 100 && aws_ecs_service.this.deployment_maximum_percent == 200
+    condition     = aws_ecs_service.autoscaled[0].deployment_minimum_healthy_percent == 100 && aws_ecs_service.autoscaled[0].deployment_maximum_percent == 200
     error_message = "Deployments keep full capacity."
   }
 
   assert {
-    condition     = aws_ecs_service.this.network_configuration[0].assign_public_ip == false
+    condition     = aws_ecs_service.autoscaled[0].network_configuration[0].assign_public_ip == false
     error_message = "Tasks get no public address."
   }
 
   assert {
-    condition     = one(aws_ecs_service.this.capacity_provider_strategy).capacity_provider == "art-service-ec2"
+    condition     = one(aws_ecs_service.autoscaled[0].capacity_provider_strategy).capacity_provider == "art-service-ec2"
     error_message = "Tasks are placed with the capacity provider."
   }
 
   assert {
-    condition     = one(aws_ecs_service.this.load_balancer).container_port == 8082
+    condition     = one(aws_ecs_service.autoscaled[0].load_balancer).container_port == 8082
     error_message = "The service registers its container port with the target group."
   }
 }
@@ -281,12 +281,97 @@ run "rejects_no_subnets" {
   expect_failures = [var.subnet_ids]
 }
 
-run "rejects_no_security_groups" {
+run "rejects_a_security_group_name" {
   command = plan
   variables {
-    security_group_ids = []
+    security_group_ids = ["instances"]
   }
   expect_failures = [var.security_group_ids]
+}
+
+run "rejects_more_groups_than_a_task_holds" {
+  command = plan
+  variables {
+    security_group_ids = ["sg-1", "sg-2", "sg-3", "sg-4", "sg-5"]
+  }
+  expect_failures = [var.security_group_ids]
+}
+
+run "rejects_a_load_balancer_group_that_is_no_id" {
+  command = plan
+  variables {
+    alb_security_group_id = "0.0.0.0/0"
+  }
+  expect_failures = [var.alb_security_group_id]
+}
+
+run "secrets_are_references_the_container_reads_at_start" {
+  command = plan
+
+  variables {
+    secrets = {
+      DB_PASSWORD = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/db-AbCdEf"
+      API_TOKEN   = "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/api-token"
+    }
+  }
+
+  assert {
+    condition = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets == [
+      { name = "API_TOKEN", valueFrom = "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/api-token" },
+      { name = "DB_PASSWORD", valueFrom = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/db-AbCdEf" },
+    ]
+    error_message = "Each secret is a sorted name => ARN reference in the container definition."
+  }
+
+  assert {
+    condition = jsonencode(output.secret_arns) == jsonencode([
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/db-AbCdEf",
+      "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/api-token",
+    ])
+    error_message = "The ARNs the execution role must be granted are an output."
+  }
+}
+
+run "no_secrets_no_references" {
+  command = plan
+
+  assert {
+    condition     = length(jsondecode(aws_ecs_task_definition.this.container_definitions)[0].secrets) == 0 && length(output.secret_arns) == 0
+    error_message = "Without secrets the container reads none."
+  }
+}
+
+run "rejects_a_secret_value_in_place_of_an_arn" {
+  command = plan
+  variables {
+    secrets = { DB_PASSWORD = "hunter2" }
+  }
+  expect_failures = [var.secrets]
+}
+
+run "rejects_an_arn_of_another_service" {
+  command = plan
+  variables {
+    secrets = { DB_PASSWORD = "arn:aws:s3:::art-service-config/db-password" }
+  }
+  expect_failures = [var.secrets]
+}
+
+run "rejects_a_secret_name_that_is_no_variable_name" {
+  command = plan
+  variables {
+    secrets = { "DB-PASSWORD" = "arn:aws:ssm:eu-west-1:123456789012:parameter/db" }
+  }
+  expect_failures = [var.secrets]
+}
+
+run "rejects_a_name_both_in_environment_and_secrets" {
+  command = plan
+  variables {
+    environment = { DB_PASSWORD = "in clear" }
+    secrets     = { DB_PASSWORD = "arn:aws:ssm:eu-west-1:123456789012:parameter/db" }
+  }
+  expect_failures = [aws_ecs_task_definition.this]
 }
 
 run "rejects_bad_listener_arn" {
@@ -392,7 +477,7 @@ run "rejects_min_above_max_capacity" {
     autoscaling_min_capacity = 5
     autoscaling_max_capacity = 2
   }
-  expect_failures = [aws_ecs_service.this]
+  expect_failures = [aws_ecs_service.autoscaled]
 }
 
 run "rejects_cpu_target_above_100" {

@@ -213,8 +213,18 @@ run "the_ecs_administrator_passes_workload_roles_and_calls_no_other_iam" {
   }
 
   assert {
-    condition     = [for s in jsondecode(output.policy_documents["ecs"]).Statement : s.Condition if s.Sid == "CreateLaunchTemplatesTaggedManagedBy"][0] == { StringEquals = { "aws:RequestTag/ManagedBy" = "infra-portal" } } && [for s in jsondecode(output.policy_documents["ecs"]).Statement : s.Condition if s.Sid == "ChangeLaunchTemplatesManagedBy"][0] == { StringEquals = { "aws:ResourceTag/ManagedBy" = "infra-portal" } }
+    condition     = [for s in jsondecode(output.policy_documents["ecs"]).Statement : s.Condition if s.Sid == "CreateTaggedManagedBy"][0] == { StringEquals = { "aws:RequestTag/ManagedBy" = "infra-portal" } } && [for s in jsondecode(output.policy_documents["ecs"]).Statement : s.Condition if s.Sid == "ChangeManagedBy"][0] == { StringEquals = { "aws:ResourceTag/ManagedBy" = "infra-portal" } }
     error_message = "Launch templates are created tagged ManagedBy and changed only when they carry it."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(output.policy_documents["ecs"]).Statement : s.Action if s.Sid == "CreateTaggedManagedBy"][0] == ["ec2:CreateLaunchTemplate", "ec2:CreateSecurityGroup", "ec2:AuthorizeSecurityGroupIngress", "ec2:AuthorizeSecurityGroupEgress"]
+    error_message = "The ecs administrator creates launch templates and the services' security groups and rules, tagged, and no other EC2 resource."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(output.policy_documents["ecs"]).Statement : alltrue([for a in flatten([s.Action]) : !can(regex("^ec2:(Create|Delete)(Vpc|Subnet|Route|InternetGateway|NatGateway|NetworkAcl)", a))])])
+    error_message = "The ecs administrator makes security groups for its tasks, never the network itself."
   }
 
   assert {

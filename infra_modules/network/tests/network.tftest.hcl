@@ -84,8 +84,24 @@ run "only_http_and_https_reach_the_load_balancer_and_nothing_reaches_ssh" {
   }
 
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.instances_from_alb.cidr_ipv4 == null
-    error_message = "Instances admit traffic from the load balancer's group, never from an address range."
+    condition     = alltrue([for r in aws_vpc_security_group_ingress_rule.alb : r.from_port == r.to_port && r.ip_protocol == "tcp"])
+    error_message = "Each load balancer rule admits one TCP port, never a range."
+  }
+}
+
+run "the_instances_admit_nothing_and_the_load_balancer_sends_nowhere_by_itself" {
+  # apply: the groups' rule sets are only known after apply (mocked, nothing is created). Tasks have
+  # their own groups (one per service, ecs-service), which open the load balancer's egress to them.
+  command = apply
+
+  assert {
+    condition     = length(aws_security_group.instances.ingress) == 0
+    error_message = "The instances admit nothing: tasks run in awsvpc mode behind their own security groups."
+  }
+
+  assert {
+    condition     = length(aws_security_group.alb.egress) == 0
+    error_message = "The load balancer's egress is opened per service, on its container port, by the ecs-service module."
   }
 }
 

@@ -262,3 +262,109 @@ run "rejects_path_with_spaces" {
 
   expect_failures = [var.path]
 }
+
+run "a_service_with_secrets_gets_a_role_granted_exactly_them" {
+  command = plan
+
+  variables {
+    service_secrets = {
+      art-service-billing = [
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token",
+      ]
+    }
+  }
+
+  assert {
+    condition     = aws_iam_role.service_execution["art-service-billing"].name == "art-service-billing-execution" && aws_iam_role.service_execution["art-service-billing"].path == "/art-service/workloads/"
+    error_message = "The service's own execution role is <service>-execution under the workloads path."
+  }
+
+  assert {
+    condition     = aws_iam_role.service_execution["art-service-billing"].permissions_boundary == var.permissions_boundary_arn
+    error_message = "The service's execution role carries the boundary."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.service_secrets["art-service-billing"].policy).Statement == [
+      {
+        Sid      = "ReadOwnSecrets"
+        Effect   = "Allow"
+        Action   = ["secretsmanager:GetSecretValue"]
+        Resource = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf"]
+      },
+      {
+        Sid      = "ReadOwnParameters"
+        Effect   = "Allow"
+        Action   = ["ssm:GetParameters"]
+        Resource = ["arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token"]
+      },
+    ]
+    error_message = "The role reads exactly the service's secrets and parameters: one action each, no wildcard, no other resource."
+  }
+
+  assert {
+    condition     = jsonencode(output.service_secret_arns) == jsonencode({ art-service-billing = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf", "arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token"] })
+    error_message = "What each service's role may read is an output, sorted, for the service's plan to check."
+  }
+
+  assert {
+    condition     = aws_iam_role_policy_attachment.service_execution["art-service-billing"].policy_arn == "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+    error_message = "It can still pull images and write logs."
+  }
+}
+
+run "only_secret_parameters_no_secrets_manager_statement" {
+  command = plan
+
+  variables {
+    service_secrets = { art-service-billing = ["arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token"] }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.service_secrets["art-service-billing"].policy).Statement : s.Sid] == ["ReadOwnParameters"]
+    error_message = "A service with parameters only may not read any Secrets Manager secret."
+  }
+}
+
+run "no_secrets_no_service_roles" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_role.service_execution) == 0 && length(aws_iam_role_policy.service_secrets) == 0
+    error_message = "Services without secrets use the shared execution role, which reads no secret."
+  }
+}
+
+run "rejects_a_wildcard_grant" {
+  command = plan
+  variables {
+    service_secrets = { art-service-billing = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:*"] }
+  }
+  expect_failures = [var.service_secrets]
+}
+
+run "rejects_a_secret_value" {
+  command = plan
+  variables {
+    service_secrets = { art-service-billing = ["correct horse battery staple"] }
+  }
+  expect_failures = [var.service_secrets]
+}
+
+run "rejects_a_service_name_too_long_for_its_role" {
+  command = plan
+  variables {
+    service_secrets = { "art-service-a-name-that-is-far-too-long-for-an-iam-role-name" = ["arn:aws:ssm:eu-west-1:123456789012:parameter/x"] }
+  }
+  expect_failures = [var.service_secrets]
+}
+
+run "rejects_a_service_listed_without_secrets" {
+  command = plan
+  variables {
+    service_secrets = { art-service-billing = [] }
+  }
+  expect_failures = [var.service_secrets]
+}
