@@ -160,6 +160,16 @@ ON_EMULATOR = bool(AWS_ENDPOINT_URL)
 PLATFORM_NAT_MODE = os.environ.get("PORTAL_NAT_MODE", "single")
 # Load balancer deletion protection: on in real AWS; off on the emulator so tests can tear down.
 PLATFORM_DELETION_PROTECTION = env_bool("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
+# A new AMI or launch template rolls through the instances (instance refresh), keeping at least this
+# share of the cluster's capacity in service: 50-100, checked by the ecs-cluster module too.
+PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = os.environ.get("PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT", "90")
+if not (PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT.isascii() and PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT.isdigit()
+        and 50 <= int(PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT) <= 100):
+    raise ImproperlyConfigured(
+        "PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT must be a whole number from 50 to 100 (the share of the "
+        "cluster's instances kept in service while a new launch template rolls through)."
+    )
+PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = int(PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT)
 # Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
 SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so

@@ -14,7 +14,9 @@ from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.catalog import layout
-from portal.runs.platform import destroy_platform, provision_platform, wait_for
+from portal.runs.platform import ProvisioningFailed, destroy_platform, provision_platform, wait_for
+from portal.workspaces.layout import sync_platform_workspaces
+from portal.workspaces.models import Workspace
 from portal.runs.workflow import approve, propose
 from tests.conftest import api_for, wait_until
 
@@ -46,6 +48,30 @@ def wait_for_runs(client, runs, statuses, timeout):
         return current <= statuses
 
     wait_until(settled, timeout, interval=1, message=f"runs to be {statuses}")
+
+
+def platform_workspaces():
+    """The state bucket's workspace, then every platform workspace in the order they are applied."""
+    return [Workspace.objects.get(path__startswith="s3/remote-state/"), *sync_platform_workspaces()]
+
+
+def second_plans(*changes):
+    """{workspace path: "no changes" or what the plan would do}, once every run has settled."""
+    for change in changes:
+        try:
+            wait_for(change, {RunStatus.NO_CHANGES}, timeout=600)
+        except ProvisioningFailed:
+            pass  # the assertion below says what each workspace planned
+    runs = [run for change in changes for run in change.runs.select_related("workspace")]
+    return {
+        run.workspace.path: "no changes" if run.status == RunStatus.NO_CHANGES
+        else f"{run.status}: +{run.to_add} ~{run.to_change} -{run.to_destroy} {run.error} {planned_actions(run)}"
+        for run in runs
+    }
+
+
+def planned_actions(run):
+    return [line.strip() for line in run.log.splitlines() if line.strip().startswith("# ")]
 
 
 def plan_files_of_ended_runs():
@@ -203,11 +229,17 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     detail = client.get(reverse("catalog:service-detail", kwargs={"name": service.name})).content.decode()
     assert f"http://{load_balancer['DNSName']}/{SERVICE}/" in detail
 
-    # Planning again changes nothing.
+    # Planning every workspace again changes nothing: the state bucket, the administrators, the
+    # workload roles, the network, the cluster, and the service's two.
     service = Service.objects.get(pk=service.pk)
     assert service.applied_revision.number == 1
     replan = propose("Plan again", layout.plans_for(service, service.applied_revision), author, service=service)
-    wait_for(replan, {RunStatus.NO_CHANGES}, timeout=300)
+    platform_replan = propose(
+        "Plan the platform again", [(ws, ws.variables) for ws in platform_workspaces()], platform_approver
+    )
+    changes_per_workspace = second_plans(replan, platform_replan)
+    assert len(changes_per_workspace) == 7, changes_per_workspace
+    assert changes_per_workspace == {path: "no changes" for path in changes_per_workspace}
 
     a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)
 

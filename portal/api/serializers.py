@@ -170,6 +170,7 @@ class FormValidated:
 class RevisionSerializer(serializers.ModelSerializer):
     proposed_by = serializers.CharField(source="proposed_by.username", read_only=True, allow_null=True)
     diff = serializers.SerializerMethodField(help_text="Against the revision it was based on.")
+    secrets = serializers.DictField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = ServiceRevision
@@ -204,6 +205,13 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
     desired_count = applied_field("desired_count")
     health_check_path = applied_field("health_check_path")
     image_tag = applied_field("image_tag")
+    secrets = serializers.DictField(
+        child=serializers.CharField(),
+        source="applied_revision.secrets",
+        allow_null=True,
+        required=False,
+        help_text=f"{ServiceRevision._meta.get_field('secrets').help_text} Reads the applied value: null until the first change has applied.",
+    )
     status = serializers.ChoiceField(choices=Lifecycle.choices, read_only=True)
     url = serializers.CharField(source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied.")
     created_by = serializers.CharField(source="created_by.username", read_only=True)
@@ -231,8 +239,12 @@ class ServiceChangeSerializer(FormValidated, serializers.ModelSerializer):
 
     class Meta:
         model = ServiceRevision
-        fields = ["container_port", "cpu", "memory", "desired_count", "health_check_path"]
+        fields = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "secrets"]
         extra_kwargs = {name: {"required": False} for name in fields}
+
+    secrets = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text=ServiceRevision._meta.get_field("secrets").help_text
+    )
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping) and self.refused.keys() & data.keys():

@@ -28,6 +28,59 @@ class WholeNumberField(forms.IntegerField):
         return number
 
 
+class SecretsField(forms.Field):
+    """Container secrets as `NAME=arn` lines in the form, or a JSON object in the API; either way a
+    dict of variable name => ARN, checked by rules.validate_secrets."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "DB_PASSWORD=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf"})
+    default_error_messages = {
+        "invalid": "Write one secret per line as NAME=arn (the ARN of a Secrets Manager secret or SSM parameter).",
+        "duplicate": "%(name)s is given twice: each variable comes from one secret.",
+    }
+
+    def to_python(self, value):
+        if value in (None, "", {}):
+            return {}
+        if isinstance(value, dict):
+            return value
+        if not isinstance(value, str):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        secrets = {}
+        for line in value.splitlines():
+            if not line.strip():
+                continue
+            name, equals, arn = line.partition("=")
+            if not equals:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
+            name = name.strip()
+            if name in secrets:
+                shown = name if rules.SECRET_NAME_PATTERN.match(name) else "A name"
+                raise ValidationError(self.error_messages["duplicate"], code="duplicate", params={"name": shown})
+            secrets[name] = arn.strip()
+        return secrets
+
+    def __init__(self, *, encoder=None, decoder=None, **kwargs):  # passed by the model's JSONField
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        """Shown back in the form. What is not an ARN is never shown again: it may be a secret's
+        value, pasted by mistake."""
+        if isinstance(value, str):
+            value = dict(line.partition("=")[::2] for line in value.splitlines() if line.strip())
+        if not isinstance(value, dict):
+            return ""
+        return "\n".join(
+            f"{name.strip()}={arn.strip() if rules.SECRET_ARN_PATTERN.match(str(arn).strip()) else ''}"
+            for name, arn in sorted(value.items(), key=lambda item: str(item[0]))
+        )
+
+    def has_changed(self, initial, data):
+        try:
+            return self.to_python(data) != (initial or {})
+        except ValidationError:
+            return True
+
+
 class DeclarationForm(forms.ModelForm):
     """The declaration of a service: what a change may propose."""
 
@@ -35,7 +88,10 @@ class DeclarationForm(forms.ModelForm):
         model = ServiceRevision
         fields = DECLARATION_FIELDS
         labels = {"cpu": "CPU units", "memory": "Memory (MiB)"}
-        field_classes = {name: WholeNumberField for name in ["container_port", "cpu", "memory", "desired_count"]}
+        field_classes = {
+            **{name: WholeNumberField for name in ["container_port", "cpu", "memory", "desired_count"]},
+            "secrets": SecretsField,
+        }
         # The form field of a PositiveIntegerField has its own, vaguer, minimum message.
         error_messages = {"desired_count": {"min_value": "The desired count cannot be negative."}}
 

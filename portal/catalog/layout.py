@@ -8,7 +8,14 @@ edit, so a plan shows exactly the revision it was made for.
 from django.conf import settings
 
 from portal.catalog.models import Service, ServiceRevision
-from portal.workspaces.layout import cluster_path, network_path, remote_state_config, workload_roles_path
+from portal.workspaces.layout import (
+    WORKLOAD_ROLE_PATH,
+    cluster_path,
+    network_path,
+    remote_state_config,
+    workload_roles_grant,
+    workload_roles_path,
+)
 from portal.workspaces.models import Workspace
 
 
@@ -21,7 +28,9 @@ def service_path(service: Service) -> str:
 
 
 def service_workspaces(service: Service) -> list[Workspace]:
-    """The service's workspaces in apply order (repository, then service), made when missing.
+    """The service's workspaces in apply order (repository, then service), made when missing. They
+    apply after the platform's (orders 0-4): a change that grants the service its secrets applies
+    the workload roles workspace first.
 
     A name registered again after a decommission takes over the same paths, and so the same state
     keys: their state was emptied by the destroy."""
@@ -30,7 +39,7 @@ def service_workspaces(service: Service) -> list[Workspace]:
         Workspace.objects.update_or_create(
             path=path, defaults={"module": module, "service": service, "apply_order": order, "variables": {}}
         )[0]
-        for order, (path, module) in enumerate(wanted)
+        for order, (path, module) in enumerate(wanted, start=10)
     ]
 
 
@@ -52,6 +61,8 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "memory": revision.memory,
         "desired_count": revision.desired_count,
         "health_check_path": revision.health_check_path,
+        "secrets": revision.secrets,
+        "workload_role_path": WORKLOAD_ROLE_PATH,
         "listener_rule_priority": service.listener_rule_priority,
         "enable_autoscaling": settings.SERVICE_AUTOSCALING,
         "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
@@ -64,4 +75,11 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
 
 
 def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple[Workspace, dict]]:
-    return [(workspace, inputs(workspace, service, revision)) for workspace in service_workspaces(service)]
+    """The service's two workspaces; and, when the revision's secrets are not what its execution
+    role is granted, the workload roles workspace (iam, a platform workspace: an admin approves)."""
+    plans = [(workspace, inputs(workspace, service, revision)) for workspace in service_workspaces(service)]
+    if revision is not None:
+        grant = workload_roles_grant(service.resource_name, sorted(set(revision.secrets.values())))
+        if grant is not None:
+            plans.insert(0, grant)
+    return plans

@@ -6,7 +6,7 @@ from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from portal.catalog import rules
 
-DECLARATION_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag"]
+DECLARATION_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag", "secrets"]
 
 
 class Lifecycle(models.TextChoices):
@@ -201,6 +201,14 @@ class ServiceRevision(models.Model):
         validators=rules.image_tag_validators,
         help_text="The tag of the image in the service's ECR repository to run, e.g. 1.4.2.",
     )
+    secrets = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[rules.validate_secrets],
+        help_text="Container variables read from Secrets Manager or SSM Parameter Store when a task starts: "
+        "variable name => the secret's or parameter's ARN (never its value). The service's execution role is "
+        "granted exactly these.",
+    )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="revisions_proposed"
     )
@@ -222,5 +230,5 @@ class ServiceRevision(models.Model):
         return [
             FieldChange(field, before.get(field), value)
             for field, value in self.declaration().items()
-            if before.get(field) != value
+            if before.get(field) != value and not (value == {} and before.get(field) is None)  # no secrets yet
         ]

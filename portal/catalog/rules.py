@@ -91,3 +91,38 @@ image_tag_validators = [
         "An image tag is 1 to 128 letters, digits, '_', '.' or '-', and does not start with '.' or '-'.",
     ),
 ]
+
+# Container secrets: references only (a secret's ARN), never a value. The ecs-service and
+# workload-roles modules check the same grammar; the execution role is granted exactly these ARNs.
+SECRETS_MAX = 50
+SECRET_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}\Z")
+SECRET_ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"|ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+)\Z"
+)
+
+
+def validate_secrets(secrets) -> None:
+    """Every problem at once, naming the variable, and never echoing what was given as a value:
+    it may be the secret itself, pasted by mistake."""
+    if not isinstance(secrets, dict):
+        raise ValidationError("Give the secrets as variable name => ARN pairs.", code="invalid")
+    problems = []
+    if len(secrets) > SECRETS_MAX:
+        problems.append(ValidationError(f"Give at most {SECRETS_MAX} secrets.", code="max_secrets"))
+    for name, arn in secrets.items():
+        shown = name if isinstance(name, str) and SECRET_NAME_PATTERN.match(name) else None
+        if shown is None:
+            problems.append(ValidationError(
+                "A secret's name must be a variable name: letters, digits and underscores, not starting with a digit.",
+                code="secret_name",
+            ))
+        elif not isinstance(arn, str) or not SECRET_ARN_PATTERN.match(arn):
+            problems.append(ValidationError(
+                f"{shown}: give the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:"
+                "secret:<name>) or of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>), "
+                "never the secret's value.",
+                code="secret_arn",
+            ))
+    if problems:
+        raise ValidationError(problems)

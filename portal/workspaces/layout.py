@@ -83,6 +83,43 @@ def declared_administrators() -> dict[str, dict]:
     return variables.get("administrators") or default_administrators()
 
 
+# Where the iam administrator makes the workloads' roles: the modules' default (iam-service-admins
+# lets the ecs and vpc administrators pass roles under it and no others).
+WORKLOAD_ROLE_PATH = "/art-service/workloads/"
+
+
+def granted_service_secrets() -> dict[str, list[str]]:
+    """ECS service name -> the secret ARNs its own execution role may read, as last applied to the
+    workload roles workspace (each service's changes add or replace its own entry)."""
+    workspace = Workspace.objects.filter(path=workload_roles_path()).first()
+    if workspace is None:
+        return {}
+    applied = (
+        workspace.runs.filter(status__in=["applied", "no_changes"]).exclude(variables={}).order_by("-finished_at").first()
+    )
+    return dict((applied.variables if applied else {}).get("service_secrets") or {})
+
+
+def workload_roles_variables(service_secrets: dict[str, list[str]]) -> dict:
+    return {
+        "name_prefix": prefix(),
+        "permissions_boundary_arn": policy_arn("admin-boundary"),
+        "service_secrets": {name: sorted(set(arns)) for name, arns in sorted(service_secrets.items()) if arns},
+    }
+
+
+def workload_roles_grant(service_name: str, arns: list[str]) -> tuple[Workspace, dict] | None:
+    """The plan of the workload roles workspace that grants `service_name`'s own execution role
+    exactly `arns` (none: the role goes), or None when that is already the grant."""
+    granted = granted_service_secrets()
+    if sorted(set(arns)) == sorted(set(granted.get(service_name, []))):
+        return None
+    workspace = Workspace.objects.filter(path=workload_roles_path()).first()
+    if workspace is None:  # no platform yet: the service's own plan says what to do
+        return None
+    return workspace, workload_roles_variables({**granted, service_name: arns})
+
+
 def default_administrators() -> dict[str, dict]:
     return {t: {"name_patterns": default_name_patterns()} for t in sorted(settings.IAM_ADMIN_SERVICE_TYPES)}
 
@@ -132,7 +169,7 @@ def sync_platform_workspaces() -> list[Workspace]:
         (
             workload_roles_path(),
             "workload-roles",
-            {"name_prefix": prefix(), "permissions_boundary_arn": policy_arn("admin-boundary")},
+            workload_roles_variables(granted_service_secrets()),
         ),
         (
             network_path(),
@@ -153,6 +190,7 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "network_state_key": f"{network_path()}/terraform.tfstate",
                 "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
                 "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
+                "instance_refresh_min_healthy_percentage": settings.PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT,
             },
         ),
     ]

@@ -19,7 +19,7 @@ from portal.workspaces.models import Workspace
 ROOTS_DIR = Path(__file__).resolve().parent / "roots"
 PROVIDER_FILE = ROOTS_DIR / "_provider.tf"  # the same for every workspace
 BACKEND_FILE = 'terraform {\n  backend "s3" {}\n}\n'
-RENDERED_FILES = ("main.tf", "provider.tf", "backend.tf", "terraform.tfvars.json")
+RENDERED_FILES = ("main.tf", "provider.tf", "moves.tf", "backend.tf", "terraform.tfvars.json")
 
 
 def render(
@@ -37,6 +37,7 @@ def render(
     # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
     _write(directory / "main.tf", root.replace("$module_source", source))
     _write(directory / "provider.tf", PROVIDER_FILE.read_text())
+    _write(directory / "moves.tf", moves(workspace.module, variables))
     variables = {
         **variables,
         "default_tags": default_tags(workspace),
@@ -49,6 +50,22 @@ def render(
     else:
         backend.unlink(missing_ok=True)
     return directory
+
+
+def moves(module: str, variables: dict) -> str:
+    """`moved` blocks that follow a switch between two resource addresses, pointing always towards
+    the one the inputs use; a no-op once the state is there. Fixed text, chosen by a boolean input.
+
+    ecs-service keeps an autoscaled service in another resource (its desired count is left to the
+    scaler, and ignore_changes cannot be conditional): turning autoscaling on or off moves the
+    service instead of replacing it."""
+    if module != "ecs-service":
+        return "# Nothing moves in this workspace.\n"
+    origin, target = ("this", "autoscaled") if variables.get("enable_autoscaling") else ("autoscaled", "this")
+    return (
+        "# Rendered by the portal: the service stays where it is when autoscaling is switched.\n"
+        f"moved {{\n  from = module.this.aws_ecs_service.{origin}[0]\n  to   = module.this.aws_ecs_service.{target}[0]\n}}\n"
+    )
 
 
 def default_tags(workspace: Workspace) -> dict[str, str]:

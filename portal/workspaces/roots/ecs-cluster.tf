@@ -28,6 +28,11 @@ variable "deletion_protection" {
   description = "Protect the load balancer from deletion."
 }
 
+variable "instance_refresh_min_healthy_percentage" {
+  type        = number
+  description = "Share of the instances kept in service while a new launch template rolls through."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -66,6 +71,8 @@ module "this" {
   instance_security_group_id = data.terraform_remote_state.network.outputs.instance_security_group_id
   deletion_protection        = var.deletion_protection
   instance_profile_arn       = data.terraform_remote_state.roles.outputs.instance_profile_arn
+
+  instance_refresh_min_healthy_percentage = var.instance_refresh_min_healthy_percentage
 }
 
 # Read by the service workspaces through terraform_remote_state.

@@ -59,6 +59,16 @@ variable "enable_autoscaling" {
   description = "Scale the service on CPU."
 }
 
+variable "secrets" {
+  type        = map(string)
+  description = "Container variable name => Secrets Manager secret or SSM parameter ARN, read when a task starts."
+}
+
+variable "workload_role_path" {
+  type        = string
+  description = "IAM path of the workload roles; a service with secrets runs with its own execution role there."
+}
+
 variable "state" {
   type = object({
     bucket         = string
@@ -125,10 +135,28 @@ data "aws_caller_identity" "current" {}
 
 data "aws_region" "current" {}
 
+data "aws_partition" "current" {}
+
 locals {
   # Computed rather than read from the repository workspace, so that a new service's two
   # workspaces can be planned together before the repository exists.
   image = "${data.aws_caller_identity.current.account_id}.dkr.ecr.${data.aws_region.current.name}.amazonaws.com/${var.repository_name}:${var.image_tag}"
+
+  # A service with secrets runs with an execution role of its own, granted exactly its secrets by
+  # the workload roles workspace (iam), which the same change applies first. Computed, like the
+  # image, so that both plans are made together.
+  own_execution_role_arn = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role${var.workload_role_path}${var.name}-execution"
+  execution_role_arn     = length(var.secrets) == 0 ? data.terraform_remote_state.roles.outputs.task_execution_role_arn : local.own_execution_role_arn
+}
+
+# Said in the plan when the grant and the declaration differ (the roles change not applied yet).
+check "secrets_are_granted" {
+  assert {
+    condition = length(var.secrets) == 0 || (
+      jsonencode(sort(distinct(values(var.secrets)))) == jsonencode(try(data.terraform_remote_state.roles.outputs.service_secret_arns[var.name], []))
+    )
+    error_message = "The execution role of this service is not yet granted exactly its secrets: the workload roles workspace must apply first (the same change does it, in order)."
+  }
 }
 
 module "this" {
@@ -145,11 +173,12 @@ module "this" {
   health_check_path      = var.health_check_path
   vpc_id                 = data.terraform_remote_state.network.outputs.vpc_id
   subnet_ids             = data.terraform_remote_state.network.outputs.private_subnet_ids
-  security_group_ids     = [data.terraform_remote_state.network.outputs.instance_security_group_id]
+  alb_security_group_id  = data.terraform_remote_state.network.outputs.alb_security_group_id
+  secrets                = var.secrets
   listener_arn           = data.terraform_remote_state.cluster.outputs.listener_arn
   listener_rule_priority = var.listener_rule_priority
   enable_autoscaling     = var.enable_autoscaling
-  execution_role_arn     = data.terraform_remote_state.roles.outputs.task_execution_role_arn
+  execution_role_arn     = local.execution_role_arn
 
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
 }

@@ -9,6 +9,11 @@ variable "permissions_boundary_arn" {
   description = "The administrators' permissions boundary, which every role made here carries."
 }
 
+variable "service_secrets" {
+  type        = map(list(string))
+  description = "ECS service name => the secret ARNs its own execution role may read."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -19,6 +24,7 @@ module "this" {
 
   name_prefix              = var.name_prefix
   permissions_boundary_arn = var.permissions_boundary_arn
+  service_secrets          = var.service_secrets
 }
 
 # Read by the network, cluster and service workspaces through terraform_remote_state.
@@ -35,4 +41,14 @@ output "instance_profile_arn" {
 output "flow_logs_role_arn" {
   description = "Role VPC Flow Logs write with."
   value       = module.this.flow_logs_role_arn
+}
+
+output "service_execution_role_arns" {
+  description = "ECS service name => its own execution role (services with secrets)."
+  value       = module.this.service_execution_role_arns
+}
+
+output "service_secret_arns" {
+  description = "ECS service name => the secret ARNs its execution role may read."
+  value       = module.this.service_secret_arns
 }
