@@ -13,6 +13,19 @@ locals {
     ssm = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
   }
 
+  # Confused deputy: ECS may assume the execution roles only for tasks of this account.
+  task_execution_policy = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+  ecs_tasks_trust_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "EcsTasksOfThisAccount"
+      Effect    = "Allow"
+      Principal = { Service = "ecs-tasks.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+
   # The network module names its log group /vpc/<name>/flow-logs; a network named <prefix>... fits.
   flow_log_groups = "arn:${local.partition}:logs:*:${local.account_id}:log-group:/vpc/${var.name_prefix}*"
 }
@@ -24,24 +37,14 @@ resource "aws_iam_role" "task_execution" {
   description          = "ECS pulls images and writes container logs with this role, for every ${var.name_prefix} service."
   permissions_boundary = var.permissions_boundary_arn
 
-  # Confused deputy: ECS may assume the role only for tasks of this account.
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EcsTasksOfThisAccount"
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
-    }]
-  })
+  assume_role_policy = local.ecs_tasks_trust_policy
 
   tags = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "task_execution" {
   role       = aws_iam_role.task_execution.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+  policy_arn = local.task_execution_policy
 }
 
 # Role of the ECS container instances.
@@ -146,16 +149,7 @@ resource "aws_iam_role" "service_execution" {
   description          = "ECS pulls images, writes container logs and reads the secrets of ${each.key} with this role."
   permissions_boundary = var.permissions_boundary_arn
 
-  assume_role_policy = jsonencode({
-    Version = "2012-10-17"
-    Statement = [{
-      Sid       = "EcsTasksOfThisAccount"
-      Effect    = "Allow"
-      Principal = { Service = "ecs-tasks.amazonaws.com" }
-      Action    = "sts:AssumeRole"
-      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
-    }]
-  })
+  assume_role_policy = local.ecs_tasks_trust_policy
 
   tags = var.tags
 }
@@ -164,7 +158,7 @@ resource "aws_iam_role_policy_attachment" "service_execution" {
   for_each = local.service_secrets
 
   role       = aws_iam_role.service_execution[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+  policy_arn = local.task_execution_policy
 }
 
 # Exactly the ARNs given: no wildcard, no prefix. Secrets encrypted with a customer managed KMS key

@@ -75,12 +75,17 @@ def declared_administrators() -> dict[str, dict]:
     workspace = Workspace.objects.filter(path=iam_admins_path()).first()
     if workspace is None:
         return default_administrators()
-    # A plan with no changes settles too: the administrators in AWS are already those variables.
+    variables = last_applied_variables(workspace)
+    return (variables if variables is not None else workspace.variables).get("administrators") or default_administrators()
+
+
+def last_applied_variables(workspace: Workspace) -> dict | None:
+    """The inputs AWS was last brought to in this workspace, or None before its first apply. A plan
+    with no changes settles too: AWS already matches those inputs."""
     applied = (
         workspace.runs.filter(status__in=["applied", "no_changes"]).exclude(variables={}).order_by("-finished_at").first()
     )
-    variables = applied.variables if applied else workspace.variables
-    return variables.get("administrators") or default_administrators()
+    return applied.variables if applied else None
 
 
 # Where the iam administrator makes the workloads' roles: the modules' default (iam-service-admins
@@ -92,12 +97,8 @@ def granted_service_secrets() -> dict[str, list[str]]:
     """ECS service name -> the secret ARNs its own execution role may read, as last applied to the
     workload roles workspace (each service's changes add or replace its own entry)."""
     workspace = Workspace.objects.filter(path=workload_roles_path()).first()
-    if workspace is None:
-        return {}
-    applied = (
-        workspace.runs.filter(status__in=["applied", "no_changes"]).exclude(variables={}).order_by("-finished_at").first()
-    )
-    return dict((applied.variables if applied else {}).get("service_secrets") or {})
+    variables = last_applied_variables(workspace) if workspace else None
+    return dict((variables or {}).get("service_secrets") or {})
 
 
 def workload_roles_variables(service_secrets: dict[str, list[str]]) -> dict:
