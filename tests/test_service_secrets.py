@@ -142,3 +142,12 @@ def test_moves_follow_autoscaling_so_switching_never_replaces_the_service(make_u
     assert f"from = module.this.aws_ecs_service.{origin}[0]" in moves
     assert f"to   = module.this.aws_ecs_service.{target}[0]" in moves
     assert json.loads((workspace.directory / "terraform.tfvars.json").read_text())["enable_autoscaling"] is autoscaling
+
+
+def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_data):
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    fields = {k: v for k, v in service_form_data.items() if k != "name"}
+    first = service.revisions.create(number=1, **fields)
+    second = service.revisions.create(number=2, based_on=first, **fields, secrets={"T": TOKEN, "D": DB})
+
+    assert [str(change) for change in second.diff()] == [f"secrets none -> D={DB}, T={TOKEN}"]

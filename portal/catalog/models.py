@@ -158,7 +158,15 @@ class FieldChange:
     new: object
 
     def __str__(self) -> str:
-        return f"{self.field} {self.new}" if self.old is None else f"{self.field} {self.old} -> {self.new}"
+        new = self.shown(self.new)
+        return f"{self.field} {new}" if self.old is None else f"{self.field} {self.shown(self.old)} -> {new}"
+
+    @staticmethod
+    def shown(value) -> str:
+        """Secrets read as the form writes them (`NAME=arn, ...`), not as a Python dict."""
+        if isinstance(value, dict):
+            return ", ".join(f"{name}={arn}" for name, arn in sorted(value.items())) or "none"
+        return str(value)
 
 
 class ServiceRevision(models.Model):
