@@ -154,6 +154,11 @@ class Run(models.Model):
     variables = models.JSONField(
         default=dict, blank=True, help_text="The inputs this run plans, written to terraform.tfvars.json."
     )
+    plan_changes = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="The plan's resource changes as a reviewer reads them (portal.runs.plan_review); null until planned.",
+    )
     outputs = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     log = models.TextField(blank=True)
@@ -253,7 +258,7 @@ class Run(models.Model):
             **worker,
         )
 
-    def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256) -> None:
+    def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256, plan_changes=None) -> None:
         status = RunStatus.AWAITING_APPROVAL if (to_add or to_change or to_destroy) else RunStatus.NO_CHANGES
         self._move(
             [RunStatus.PLANNING],
@@ -263,6 +268,7 @@ class Run(models.Model):
             to_destroy=to_destroy,
             plan_sha256=plan_sha256,
             inputs_sha256=inputs_sha256,
+            plan_changes=plan_changes,
             planned_at=timezone.now(),
             finished_at=timezone.now() if status == RunStatus.NO_CHANGES else None,
         )
