@@ -14,7 +14,7 @@ import traceback
 from django.db import close_old_connections, transaction
 from python_terraform import IsFlagged
 
-from portal.runs import locks, plans, workflow
+from portal.runs import locks, plan_review, plans, workflow
 from portal.runs.attendance import Attendance, persistently, worker_identity
 from portal.runs.masking import mask_secrets
 from portal.runs.models import Run, RunStatus
@@ -129,10 +129,23 @@ def plan(run: Run) -> None:
             destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
             summary = summarize(terraform.run("plan", input=False, out=str(out), destroy=destroy))
             plan_sha256 = persistently(lambda: plans.store(run, out))
+            plan_changes = read_review(terraform, out) if any(summary.values()) else []
         if attendance.cancelled:  # asked while the last command was finishing: the plan is not offered
             raise TerraformStopped("plan", "cancelled", killed=False)
     inputs_sha256 = inputs_digest(workspace)
-    ended(run, lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256))
+    ended(
+        run,
+        lambda: run.record_plan(
+            **summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256, plan_changes=plan_changes
+        ),
+    )
+
+
+def read_review(terraform: Terraform, plan_file) -> list[dict]:
+    """The plan's resource changes for the reviewer, read from the plan file while it is on disk:
+    `terraform show -json` prints every input in clear, so its output stays in memory and only the
+    masked review is stored."""
+    return plan_review.review(json.loads(terraform.capture("show", str(plan_file), json=IsFlagged)))
 
 
 # Terraform's own summary of a plan, at the start of a line (never inside the diff, which is indented).

@@ -152,7 +152,9 @@ class Walk:
         before, after = decoded(before), decoded(after)
         if isinstance(after, dict) or isinstance(before, dict):
             before_map, after_map = before if isinstance(before, dict) else {}, after if isinstance(after, dict) else {}
-            for key in sorted(set(before_map) | set(after_map)):
+            # Terraform leaves values known only after apply out of `after`: their keys are in `unknown`.
+            unknown_keys = set(unknown) if isinstance(unknown, dict) else set()
+            for key in sorted(set(before_map) | set(after_map) | unknown_keys):
                 self.compare(
                     join(path, key),
                     before_map.get(key),
