@@ -118,6 +118,88 @@ class ServiceForm(DeclarationForm):
 ServiceChangeForm = DeclarationForm
 
 
+def name_errors(name: str) -> list[str]:
+    """What the registration form says of `name` (its field's validators and the taken-name check),
+    without the rest of a declaration: no messages when the name can be registered."""
+    form = ServiceForm({"name": name})
+    return list(form.errors.get("name", []))
+
+
+class TaskSizeSelects:
+    """The pages' CPU and memory: selects of the task sizes ECS accepts (rules.TASK_SIZES), memory
+    grouped by CPU (the page's script then offers only the chosen CPU's group), and a pair outside
+    them refused with a message on the field to change. The API validates with the plain forms and
+    keeps taking any cpu and memory within the rules.
+
+    `current`, a (cpu, memory) pair, stays on offer beside them: a change starts from the service's
+    size as it is, even one registered through the API outside the table, and editing another field
+    must not resize the service."""
+
+    def __init__(self, *args, current: tuple[int, int] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.task_sizes = {cpu: tuple(memories) for cpu, memories in rules.TASK_SIZES.items()}
+        if current is not None:
+            cpu, memory = current
+            self.task_sizes[cpu] = tuple(sorted({*self.task_sizes.get(cpu, ()), memory}))
+        self.current = current
+        self.fields["cpu"].widget = forms.Select(choices=[(cpu, self.cpu_label(cpu)) for cpu in sorted(self.task_sizes)])
+        self.fields["memory"].widget = forms.Select(
+            choices=[(self.memory_group(cpu), [(m, self.memory_label(cpu, m)) for m in self.task_sizes[cpu]]) for cpu in sorted(self.task_sizes)]
+        )
+        self.fields["cpu"].help_text = "1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts."
+        self.fields["memory"].help_text = "Memory for the task, from the sizes ECS accepts with the CPU chosen."
+
+    def cpu_label(self, cpu: int) -> str:
+        return f"{cpu} ({rules.vcpus(cpu)})"
+
+    def memory_group(self, cpu: int) -> str:
+        return f"With {self.cpu_label(cpu)}"
+
+    def memory_label(self, cpu: int, memory: int) -> str:
+        current = " (current)" if self.current == (cpu, memory) and memory not in rules.TASK_SIZES.get(cpu, ()) else ""
+        return f"{memory} MiB ({memory / 1024:g} GiB){current}"
+
+    def task_size_options(self) -> list[dict]:
+        """For the page's script: each CPU's memory options, as the memory select labels them."""
+        return [
+            {"cpu": cpu, "memory": [[m, self.memory_label(cpu, m)] for m in self.task_sizes[cpu]]}
+            for cpu in sorted(self.task_sizes)
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        cpu, memory = cleaned.get("cpu"), cleaned.get("memory")
+        # A value outside the rules gets the rules' message (from the model's validators) alone.
+        if cpu is not None and memory is not None and within_rules("cpu", cpu) and within_rules("memory", memory):
+            try:
+                rules.validate_task_size(cpu, memory, self.task_sizes)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+def within_rules(field: str, value) -> bool:
+    try:
+        ServiceRevision._meta.get_field(field).run_validators(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class ServicePageForm(TaskSizeSelects, ServiceForm):
+    """Registration on the page: the smallest task size to start from."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        smallest = min(rules.TASK_SIZES)
+        self.initial.setdefault("cpu", smallest)
+        self.initial.setdefault("memory", rules.TASK_SIZES[smallest][0])
+
+
+class ServiceChangePageForm(TaskSizeSelects, ServiceChangeForm):
+    """A change on the page; `current` is the size of the declaration it starts from."""
+
+
 class DecommissionForm(forms.Form):
     """Decommissioning is confirmed by typing the service's name."""
 

@@ -68,6 +68,47 @@ memory_validators = [
     MaxValueValidator(MEMORY_MAX, f"ECS accepts at most {MEMORY_MAX} MiB (768 GiB)."),
 ]
 
+# The task sizes the pages offer, CPU units => memory in MiB: the pairs Fargate accepts. The
+# ecs-service module (EC2 launch type) accepts any cpu and memory within the ranges above, and so does
+# the API (its clients send such values today); every pair here is within them. The pages offer only
+# these, so a size picked in the form is one both launch types run.
+TASK_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+def vcpus(cpu: int) -> str:
+    """CPU units as vCPUs: 256 -> '0.25 vCPU', 2048 -> '2 vCPU'."""
+    return f"{cpu / 1024:g} vCPU"
+
+
+def validate_task_size(cpu: int, memory: int, sizes: dict[int, tuple[int, ...]] = TASK_SIZES) -> None:
+    """Refuses a cpu that is not offered (the error names cpu) or a memory the cpu is not offered
+    with (names memory), each saying what to choose instead."""
+    if cpu not in sizes:
+        raise ValidationError(
+            {"cpu": ValidationError(f"Choose a task size ECS accepts: {listed(sorted(sizes), 'CPU units')}.", code="task_size")}
+        )
+    if memory not in sizes[cpu]:
+        raise ValidationError(
+            {"memory": ValidationError(f"With {cpu} CPU units ({vcpus(cpu)}), choose {listed(sorted(sizes[cpu]), 'MiB')}.", code="task_size")}
+        )
+
+
+def listed(values: list[int], unit: str) -> str:
+    """[512, 1024, 2048] -> '512, 1024 or 2048 MiB'; a long even run as '4096 to 16384 MiB in steps of 1024'."""
+    steps = {b - a for a, b in zip(values, values[1:])}
+    if len(values) > 4 and len(steps) == 1:
+        return f"{values[0]} to {values[-1]} {unit} in steps of {steps.pop()}"
+    return " or ".join(filter(None, [", ".join(map(str, values[:-1])), str(values[-1])])) + f" {unit}"
+
+
 # An ECS service runs at most 5000 tasks.
 DESIRED_COUNT_MAX = 5000
 desired_count_validators = [
