@@ -7,6 +7,7 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.service_list, name="service-list"),
     path("register/", views.service_register, name="service-register"),
+    path("register/preview/", views.service_register_preview, name="service-register-preview"),
     path("<str:name>/", views.service_detail, name="service-detail"),
     path("<str:name>/change/", views.service_change, name="service-change"),
     path("<str:name>/decommission/", views.service_decommission, name="service-decommission"),

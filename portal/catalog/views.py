@@ -2,13 +2,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
 from portal.access.decorators import permission_required
 from django.core.exceptions import ValidationError
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET
 
 from portal.aws import client as aws_client
-from portal.catalog.forms import DecommissionForm, ServiceChangeForm, ServiceForm
+from portal.catalog.forms import DecommissionForm, ServiceChangePageForm, ServicePageForm
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
+from portal.catalog.preview import registration_preview
 from portal.runs.workflow import Refused
 
 
@@ -34,7 +37,7 @@ def service_list(request):
 
 @permission_required("catalog.add_service")
 def service_register(request):
-    form = ServiceForm(request.POST or None)
+    form = ServicePageForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             service, change = register_service(request.user, **form.cleaned_data)
@@ -43,9 +46,22 @@ def service_register(request):
         else:
             messages.success(request, f"{service.name} is registered; its plans are queued.")
             return first_run_of(change)
+    # What the name typed will make, also without the page's script and after a refusal.
+    preview = registration_preview(form["name"].value() or "") if form.is_bound else None
     return render(
-        request, "catalog/service_form.html", {"form": form, "title": "Register a service"}, status=form_status(form)
+        request,
+        "catalog/service_form.html",
+        {"form": form, "title": "Register a service", "preview": preview, "registering": True},
+        status=form_status(form),
     )
+
+
+@require_GET
+@permission_required("catalog.add_service")
+def service_register_preview(request):
+    """What registering `?name=` would make, or the name field's messages: always 200, a preview
+    refuses nothing (the registration itself answers 400)."""
+    return JsonResponse(registration_preview(request.GET.get("name", "")))
 
 
 @permission_required("catalog.change_service")
@@ -55,7 +71,7 @@ def service_change(request, name):
         messages.error(request, f"{service.name} is {service.get_status_display().lower()}: it takes no changes.")
         return redirect("catalog:service-detail", name=service.name)
     base = service.base_revision()
-    form = ServiceChangeForm(request.POST or None, initial=base.declaration())
+    form = ServiceChangePageForm(request.POST or None, initial=base.declaration(), current=(base.cpu, base.memory))
     if request.method == "POST" and form.is_valid():
         try:
             change = change_service(service, request.user, **form.cleaned_data)
