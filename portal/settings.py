@@ -38,7 +38,15 @@ if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
         "DJANGO_SECRET_KEY is not set: the portal does not serve with its built-in development key unless "
         "DJANGO_DEBUG=1 (bin/portal sets it for the local stack). Set DJANGO_SECRET_KEY to a long random value."
     )
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+# By default, also the host the web server listens on when it is a particular one
+# (PORTAL_WEB_ADDRESS=192.168.1.5:8000, see portal/gunicorn_conf.py), so that the portal answers at
+# the address bin/portal prints.
+WEB_ADDRESS = os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")
+_default_hosts = ["127.0.0.1", "localhost", "testserver"]
+_web_host = "" if WEB_ADDRESS.startswith(("unix:", "fd://")) else WEB_ADDRESS.rpartition(":")[0].strip("[]")
+if _web_host not in ("", "0.0.0.0", "::", *_default_hosts):
+    _default_hosts.append(_web_host)
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", ",".join(_default_hosts)).split(",")
 
 # Served over HTTPS (PORTAL_HTTPS=1, e.g. behind a TLS-terminating proxy that sets X-Forwarded-Proto):
 # cookies only over TLS, HSTS, and plain HTTP redirected.
@@ -78,6 +86,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the web process (gunicorn has no static file server), before anything
+    # that would touch the session or the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,7 +159,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = STATE_DIR / "static"
+# `manage.py collectstatic` gathers every app's static files here (bin/portal runs it before it starts
+# the web server, the Docker image when it is built); WhiteNoise serves them from the web process.
+STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", STATE_DIR / "static"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Names carry a hash of the content (admin/css/base.6f8c....css), so browsers may keep them for
+    # good (WhiteNoise says so: max-age ten years, immutable), plus a gzip copy of each text file. It
+    # reads the manifest collectstatic writes: with DEBUG off, a page that names a static file fails
+    # until collectstatic has run, rather than pointing browsers at names that are not served.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- AWS and Terraform -----------------------------------------------------------------------------
 # Unset AWS_ENDPOINT_URL to talk to real AWS; locally it points at the emulator (moto server).

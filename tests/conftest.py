@@ -55,6 +55,19 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(tmp_path_factory):
+    """This session's STATIC_ROOT, collected as a deployment collects it (hashed names, gzip copies and
+    the manifest): with DEBUG off, as here, a page that names a static file needs the manifest."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STATIC_ROOT=root):
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield root
+
+
 @pytest.fixture
 def groups(db):
     """The portal's groups; transactional tests flush them, so make them again."""
