@@ -1,9 +1,10 @@
 """The whole portal on one machine, in the foreground: `bin/portal`.
 
 Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
-bootstraps the state bucket, then runs PORTAL_WORKERS RQ workers (default: one per core, so the
-plans of one change run side by side) and the web server until Ctrl-C, which stops every process
-started here. A process that stops by itself is started again.
+collects the static files, bootstraps the state bucket, then runs PORTAL_WORKERS RQ workers (default:
+one per core, so the plans of one change run side by side) and the web server (gunicorn, configured
+by portal/gunicorn_conf.py; WhiteNoise serves the static files) until Ctrl-C, which stops every
+process started here. A process that stops by itself is started again.
 """
 
 import os
@@ -14,11 +15,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from portal import local_services
+# Importing gunicorn_conf refuses a bad PORTAL_WEB_WORKERS or PORTAL_WEB_THREADS before anything starts.
+from portal import gunicorn_conf, local_services
 from portal.params import ascii_int
 
 ROOT = local_services.ROOT
-WEB_ADDRESS = os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")
+WEB_ADDRESS = gunicorn_conf.bind[0]  # PORTAL_WEB_ADDRESS
 
 
 def manage(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -37,6 +39,14 @@ def worker_count() -> int:
     if workers is None or workers < 1:
         raise SystemExit(f"PORTAL_WORKERS must be a whole number, at least 1 (got {value!r}).")
     return workers
+
+
+def spawn_web() -> subprocess.Popen:
+    # gunicorn's master restarts a worker that dies; the Supervisor restarts the master. SIGINT (Ctrl-C,
+    # sent to the whole foreground group) stops it at once, SIGTERM after requests under way finish.
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi"], cwd=ROOT
+    )
 
 
 def worker_name(number: int) -> str:
@@ -93,6 +103,7 @@ def main() -> None:
             supervisor.add(service.name, child, lambda service=service: service.start(detach=False))
         print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
         manage("migrate", "--no-input", "-v", "0")
+        manage("collectstatic", "--no-input", "-v", "0")  # into STATIC_ROOT, where WhiteNoise serves them
         manage("ensure_local_admin")
         print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
         manage("bootstrap_state")
@@ -102,8 +113,11 @@ def main() -> None:
         print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many).")
         print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
         manage("provision_platform", "--approver", "admin")
-        web = lambda: spawn_manage("runserver", "--noreload", WEB_ADDRESS)  # noqa: E731
-        supervisor.add("web", web(), web)
+        supervisor.add("web", spawn_web(), spawn_web)
+        print(
+            f"Web server: gunicorn, {gunicorn_conf.workers} process(es) x {gunicorn_conf.threads} threads "
+            "(PORTAL_WEB_WORKERS, PORTAL_WEB_THREADS); access log below."
+        )
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
         while True:
             supervisor.watch()

@@ -1,0 +1,43 @@
+"""The web server's configuration: `python -m gunicorn -c python:portal.gunicorn_conf portal.wsgi`, as
+`bin/portal` and `docker-compose.yml` start it. Read from the environment and checked on import, so
+that `bin/portal` refuses a bad value before it starts anything.
+
+Threaded workers (gthread): every open run page asks for the log about once a second, and a page that
+waits on S3 or the database holds a thread, not a whole process. Static files are served by WhiteNoise
+inside Django (`portal/settings.py`), so every worker serves them too.
+"""
+
+import os
+
+from portal.params import ascii_int
+
+
+def whole_number(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    number = ascii_int(value)
+    if number is None or number < 1:
+        raise SystemExit(f"{name} must be a whole number, at least 1 (got {value!r}).")
+    return number
+
+
+# Two processes at least, so that one busy with a slow page (or restarting) leaves another; one per
+# core beyond that, up to four: the threads carry the concurrency, and each thread may keep a
+# database connection open (CONN_MAX_AGE), so processes x threads is the connections the web holds.
+DEFAULT_WORKERS = min(max(os.cpu_count() or 1, 2), 4)
+DEFAULT_THREADS = 8
+
+bind = [os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")]
+worker_class = "gthread"
+workers = whole_number("PORTAL_WEB_WORKERS", DEFAULT_WORKERS)
+threads = whole_number("PORTAL_WEB_THREADS", DEFAULT_THREADS)
+# A browser polling a run's log reuses its connection between polls.
+keepalive = 5
+# On SIGTERM, requests under way get this long to finish. Shorter than the 15 s bin/portal waits for
+# each process it stops before it kills it.
+graceful_timeout = 10
+accesslog = "-"  # stdout, one line per request; errors go to stderr
+# gunicorn's control socket (for `gunicornc`) defaults to one path per user, $HOME/.gunicorn/gunicorn.ctl,
+# which a second portal on the machine (a test, another checkout) would take over. Nothing here uses it.
+control_socket_disable = True
