@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
+    path("changes/", include("portal.runs.change_urls")),
     path("platform/", include("portal.runs.platform_urls")),
     path("workspaces/", include("portal.runs.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from portal import params
 from portal.runs import workflow
 from portal.runs.models import Run
+from portal.runs.progress import progress_of
 
 view_runs = permission_required("runs.view_run")
 
@@ -22,6 +23,7 @@ def visible_run(run_id) -> Run:
 
 def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status: int = 200):
     change = run.change
+    run.progress = progress_of(run)
     siblings = change.runs_in_order() if change else []
     return render(
         request,
@@ -53,8 +55,10 @@ def run_log(request, run_id):
             "status": run.status,
             "status_display": run.get_status_display(),
             "active": run.is_active,
+            "running": run.is_running,
             "text": text,
             "next_offset": next_offset,
+            "progress": progress_of(run).as_dict(),
         }
     )
 
