@@ -214,6 +214,13 @@ class Run(models.Model):
                 name="one_active_run_per_workspace",
             )
         ]
+        # The runs page lists newest first, filtered by status or workspace; the API and the service
+        # page read each workspace's latest run.
+        indexes = [
+            models.Index(fields=["-created_at"], name="run_created_idx"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created_idx"),
+            models.Index(fields=["workspace", "-created_at"], name="run_workspace_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.workspace.path} ({self.status})"
