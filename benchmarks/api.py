@@ -22,7 +22,10 @@ from portal.local_services import local_environment  # noqa: E402
 
 for name, value in local_environment().items():
     os.environ.setdefault(name, value)
-os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/portal_benchmark"
+# A database of its own (PORTAL_BENCHMARK_DATABASE names another, e.g. to run beside someone else's).
+os.environ["DATABASE_URL"] = (
+    os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PORTAL_BENCHMARK_DATABASE", "portal_benchmark")
+)
 os.environ["RQ_QUEUE"] = "benchmark-api"  # emptied below: nothing here is meant to run terraform
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-benchmark-")
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from portal import params
 from portal.api.errors import error_responses
+from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     DeploymentSerializer,
     QueuedSerializer,
@@ -104,6 +105,11 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     def get_queryset(self):
         return services_in(self.request.query_params.get("status")).with_runs()
 
+    def list(self, request, *args, **kwargs):
+        # ServiceSerializer's JSON, built without DRF's per-field work (portal.api.representation).
+        page = self.paginate_queryset(service_rows(services_in(request.query_params.get("status"))))
+        return self.get_paginated_response(services_json(page))
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -131,11 +137,16 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     ),
 )
 class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUpdateDestroyAPIView):
-    queryset = Service.objects.with_runs()
+    queryset = Service.objects.all()  # each method reads what it shows (retrieve, queued)
     serializer_class = ServiceSerializer
     permission_classes = [ModelPermissions]
     lookup_field = "name"
     http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def retrieve(self, request, *args, **kwargs):
+        # ServiceSerializer's JSON, built as the list builds it (portal.api.representation).
+        service = self.get_object()
+        return Response(services_json(service_rows(Service.objects.filter(pk=service.pk)))[0])
 
     def update(self, request, *args, **kwargs):
         service = self.get_object()
