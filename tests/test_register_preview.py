@@ -153,6 +153,7 @@ def test_the_panel_renders_on_the_page_without_a_script(developer_client, servic
     assert "<code>ecs/ecr-repositories/art-service-sourcing-data-service/terraform.tfstate</code>" in page
     assert "<code>http://&lt;the load balancer&gt;/art-service-sourcing-data-service/</code>" in page
     assert 'id="preview-errors"' in refused_name.content.decode()
+    assert refused_name.content.decode().count("Use lowercase letters") == 1, "the panel points at the field's message"
     assert refused_name.context["form"].errors["name"], "the field keeps its own message"
 
 
