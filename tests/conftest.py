@@ -214,3 +214,88 @@ def plan_approve_apply(change, approver):
     record_applies(change)
     change.refresh_from_db()
     return change
+
+
+# --- the browser -----------------------------------------------------------------------------------
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def chromium_path() -> str:
+    """Debian's chromium, which bin/test installs when it is missing (Playwright's own browser
+    download cannot reach its servers from here)."""
+    import shutil
+
+    path = os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(f"Chromium is not installed at {path}: run bin/test, which installs it, or set PORTAL_CHROMIUM.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are still
+    # synchronous, one at a time.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+class Screen:
+    """A browser page of one person, saving a screenshot of each step under var/screenshots/."""
+
+    def __init__(self, context, base_url: str, folder: str):
+        self.context = context
+        self.page = context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.base_url = base_url
+        self.folder = SCREENSHOTS / folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.steps = 0
+
+    def log_in(self, username: str, password: str | None = None) -> "Screen":
+        self.page.goto(f"{self.base_url}/login/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password or f"pw-{username}")
+        self.page.click("button[type=submit], input[type=submit]")
+        self.page.wait_for_url(lambda url: "/login/" not in url)
+        return self
+
+    def goto(self, path: str):
+        return self.page.goto(self.base_url + path)
+
+    def shot(self, name: str) -> Path:
+        self.steps += 1
+        path = self.folder / f"{self.steps:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def screen(browser, live_server, request):
+    """screen(folder) -> a new browser session (its own cookies) on the live server."""
+    contexts = []
+
+    def open_screen(folder: str | None = None) -> Screen:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        return Screen(context, live_server.url, folder or request.node.name)
+
+    yield open_screen
+    for context in contexts:
+        context.close()
