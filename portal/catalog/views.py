@@ -12,6 +12,7 @@ from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.catalog.preview import registration_preview
+from portal.diagrams.service import service_picture
 from portal.runs.workflow import Refused
 
 
@@ -95,7 +96,11 @@ def service_change(request, name):
 def service_detail(request, name):
     service = service_named(name, Service.objects.with_runs())
     changes = service.changes.select_related("requested_by", "revision").order_by("-created_at")[:20]
-    return render(request, "catalog/service_detail.html", {"service": service, "changes": changes})
+    return render(
+        request,
+        "catalog/service_detail.html",
+        {"service": service, "changes": changes, "picture": service_picture(service)},
+    )
 
 
 @permission_required("catalog.delete_service")

@@ -178,7 +178,8 @@ class Canvas:
         height = self.height + PAD
         return format_html(
             '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="100%" role="img" aria-label="{}" '
-            'style="max-width:{}px;height:auto;display:block"><title>{}</title>{}{}{}</svg>',
+            # Never narrower than drawn, so text stays at its size (12 px and up); a narrow page scrolls it.
+            'style="min-width:{}px;height:auto;display:block"><title>{}</title>{}{}{}</svg>',
             n(self.width), n(height), label, n(self.width), label,
             format_html_join("", "{}", ((part,) for part in self.groups)),
             format_html_join("", "{}", ((part,) for part in self.boxes)),

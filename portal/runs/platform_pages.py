@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access.decorators import permission_required
+from portal.diagrams.platform import platform_picture
 from portal.runs.workflow import Refused, propose
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
@@ -15,7 +16,9 @@ def platform(request):
     sync_platform_workspaces()
     workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
     return render(
-        request, "workspaces/platform.html", {"workspaces": workspaces, "state_bucket_path": state_bucket_path()}
+        request,
+        "workspaces/platform.html",
+        {"workspaces": workspaces, "state_bucket_path": state_bucket_path(), "picture": platform_picture(workspaces)},
     )
 
 
