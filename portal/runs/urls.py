@@ -1,9 +1,10 @@
 from django.urls import path
 
-from portal.runs import views
+from portal.runs import run_list, views
 
 app_name = "runs"
 urlpatterns = [
+    path("", run_list.run_list, name="run-list"),
     path("<uuid:run_id>/", views.run_detail, name="run-detail"),
     path("<uuid:run_id>/log/", views.run_log, name="run-log"),
     path("<uuid:run_id>/approve/", views.run_approve, name="run-approve"),
