@@ -24,7 +24,7 @@ def test_register_saves_service_renders_workspace_and_queues_plan(
     repository, ecs_service = Workspace.objects.filter(service=service).order_by("apply_order")
     runs = Run.objects.filter(workspace__service=service)
     assert response.status_code == 302
-    assert response.url == reverse("runs:run-detail", kwargs={"run_id": runs.get(workspace=repository).pk})
+    assert response.url == reverse("changes:detail", kwargs={"change_id": runs.get(workspace=repository).change_id})
     assert repository.path == "ecs/ecr-repositories/art-service-sourcing-data-service"
     assert ecs_service.path == "ecs/services/art-service-sourcing-data-service"
     assert ecs_service.state_key == "ecs/services/art-service-sourcing-data-service/terraform.tfstate"

@@ -34,12 +34,21 @@ def service_workspaces(service: Service) -> list[Workspace]:
 
     A name registered again after a decommission takes over the same paths, and so the same state
     keys: their state was emptied by the destroy."""
-    wanted = [(repository_path(service), "ecr-repository"), (service_path(service), "ecs-service")]
     return [
         Workspace.objects.update_or_create(
-            path=path, defaults={"module": module, "service": service, "apply_order": order, "variables": {}}
+            path=workspace.path,
+            defaults={"module": workspace.module, "service": service, "apply_order": workspace.apply_order, "variables": {}},
         )[0]
-        for order, (path, module) in enumerate(wanted, start=10)
+        for workspace in planned_workspaces(service)
+    ]
+
+
+def planned_workspaces(service: Service) -> list[Workspace]:
+    """The service's workspaces in apply order, unsaved: what registering makes (and what the
+    register form's preview shows)."""
+    wanted = [(repository_path(service), "ecr-repository"), (service_path(service), "ecs-service")]
+    return [
+        Workspace(path=path, module=module, apply_order=order) for order, (path, module) in enumerate(wanted, start=10)
     ]
 
 

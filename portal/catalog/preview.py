@@ -20,15 +20,6 @@ HOLDS = {
 }
 
 
-def planned_workspaces(service: Service) -> list[Workspace]:
-    """The workspaces layout.service_workspaces makes for `service`, in apply order, unsaved. (Kept
-    equal to it by tests/test_register_preview.py, which registers and compares.)"""
-    return [
-        Workspace(path=layout.repository_path(service), module="ecr-repository"),
-        Workspace(path=layout.service_path(service), module="ecs-service"),
-    ]
-
-
 def load_balancer_dns_name() -> str | None:
     """The platform's load balancer, as the cluster workspace was last applied; None before."""
     run = (
@@ -63,7 +54,7 @@ def registration_preview(name: str) -> dict:
     if errors:
         return {"name": None, "errors": errors, "workspaces": [], "route": None}
     service = Service(name=name)
-    workspaces = planned_workspaces(service)
+    workspaces = layout.planned_workspaces(service)
     return {
         "name": name,
         "errors": [],

@@ -21,8 +21,9 @@ def form_status(form) -> int:
     return 400 if form.is_bound and form.errors else 200
 
 
-def first_run_of(change):
-    return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)
+def change_page_of(change):
+    """Where a proposal lands: its change's page, which follows every plan and holds the decision."""
+    return redirect("changes:detail", change_id=change.pk)
 
 
 @permission_required("catalog.view_service")
@@ -46,7 +47,7 @@ def service_register(request):
             form.add_error(None, exc)
         else:
             messages.success(request, f"{service.name} is registered; its plans are queued.")
-            return first_run_of(change)
+            return change_page_of(change)
     # What the name typed will make, also without the page's script and after a refusal.
     preview = registration_preview(form["name"].value() or "") if form.is_bound else None
     return render(
@@ -83,7 +84,7 @@ def service_change(request, name):
             messages.info(request, "Nothing differs from the applied declaration, or from the change already waiting; no plan was queued.")
             return redirect("catalog:service-detail", name=service.name)
         messages.success(request, "Your change is proposed; its plans are queued for approval.")
-        return first_run_of(change)
+        return change_page_of(change)
     return render(
         request,
         "catalog/service_form.html",
@@ -114,7 +115,7 @@ def service_decommission(request, name):
             messages.error(request, exc.refusal.message)
             return redirect("catalog:service-detail", name=service.name)
         messages.success(request, "Decommission proposed: its destroy plans are queued for approval.")
-        return first_run_of(change)
+        return change_page_of(change)
     return render(
         request,
         "catalog/service_decommission.html",
