@@ -1,15 +1,19 @@
-"""REST API read latency with many registered services (PostgreSQL and Redis of the local stack).
+"""Read latency of the REST API and of the list pages with many services and runs (PostgreSQL and
+Redis of the local stack).
 
-Fills a database of its own (`portal_benchmark`, created and migrated here) with N services, each
-with its two workspaces and planned runs, then times GET /api/v1/services/ (default page of 50)
-and GET /api/v1/services/{name}/ in-process (Django's WSGI handler, no network) and counts the SQL
-queries of each request.
+Fills a database of its own (`portal_benchmark`, or PORTAL_BENCHMARK_DATABASE; created and migrated
+here) with N services, each with its two workspaces and planned runs, and older finished runs until
+there are RUNS runs in all (10 per service by default: 1,000 services, 10,000 runs). Then times, in
+process (Django's WSGI handler, no network), GET /api/v1/services/ (the default page of 50 and
+page_size=200), GET /api/v1/services/{name}/, the runs page (unfiltered and with each filter), the
+services page and a service's history page, and counts the SQL queries of each request.
 
     bin/portal (or `python -m portal.local_services up`), then:
-    .venv/bin/python benchmarks/api.py [N] [REQUESTS]
+    .venv/bin/python benchmarks/api.py [N] [REQUESTS] [RUNS]
 """
 
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -29,6 +33,8 @@ os.environ["DATABASE_URL"] = (
 os.environ["RQ_QUEUE"] = "benchmark-api"  # emptied below: nothing here is meant to run terraform
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-benchmark-")
 
+from datetime import timedelta  # noqa: E402
+
 import django  # noqa: E402
 import psycopg  # noqa: E402
 
@@ -41,10 +47,13 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from portal.api.models import ApiToken  # noqa: E402
 from portal.catalog.models import Service  # noqa: E402
 from portal.catalog.onboarding import register_service  # noqa: E402
+from portal.runs.models import Run, RunStatus  # noqa: E402
+from portal.workspaces.models import Workspace  # noqa: E402
 
 
 def create_database():
@@ -74,6 +83,35 @@ def fill(count: int) -> User:
     return developer
 
 
+def fill_history(total: int, developer: User) -> None:
+    """Older finished runs of the services' workspaces until there are `total` runs: applied (approved
+    by another user), planned without changes, failed."""
+    approver, _ = User.objects.get_or_create(username="benchmark-approver")
+    approver.groups.add(Group.objects.get(name="approvers"))
+    missing = total - Run.objects.count()
+    if missing <= 0:
+        return
+    started = time.monotonic()
+    workspaces = list(Workspace.objects.filter(service__isnull=False).only("pk"))
+    rng = random.Random(1)
+    now = timezone.now()
+    runs = []
+    for index in range(missing):
+        status = rng.choice([RunStatus.APPLIED] * 6 + [RunStatus.NO_CHANGES, RunStatus.FAILED])
+        created = now - timedelta(days=1, minutes=index)
+        runs.append(Run(
+            workspace=workspaces[index % len(workspaces)], status=status, requested_by=developer,
+            approved_by=approver if status == RunStatus.APPLIED else None,
+            to_add=rng.randint(0, 5), to_change=rng.randint(0, 3), to_destroy=0,
+            log="terraform apply\n" * 200, created_at=created, planned_at=created, finished_at=created,
+            error="Error: the plan failed" if status == RunStatus.FAILED else "",
+        ))
+    Run.objects.bulk_create(runs, batch_size=1000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"added {missing} finished runs in {time.monotonic() - started:.1f} s")
+
+
 def measure(client, headers, path, requests):
     timings, queries = [], set()
     client.get(path, **headers)  # warm-up: URL resolver, templates, connection
@@ -86,21 +124,43 @@ def measure(client, headers, path, requests):
         queries.add(len(captured))
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"GET {path:<42} median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms   "
+    print(f"GET {path:<52} median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms   "
           f"SQL queries per request: {sorted(queries)}   ({requests} requests)")
 
 
-def main(count: int, requests: int):
+def main(count: int, requests: int, total_runs: int):
     create_database()
     developer = fill(count)
+    fill_history(total_runs, developer)
     _, key = ApiToken.objects.issue(developer, label="benchmark")
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     client = Client()
-    print(f"{Service.objects.count()} services in the database")
+    print(f"{Service.objects.count()} services and {Run.objects.count()} runs in the database")
+    middle = f"service-{count // 2:05d}"
+    print("API")
     measure(client, headers, "/api/v1/services/", requests)
     measure(client, headers, "/api/v1/services/?page_size=200", requests)
-    measure(client, headers, f"/api/v1/services/service-{count // 2:05d}/", requests)
+    measure(client, headers, f"/api/v1/services/{middle}/", requests)
+    print("Pages")
+    browser = Client()
+    browser.force_login(developer)
+    for path in [
+        "/runs/",
+        "/runs/?status=applied",
+        "/runs/?user=benchmark-approver",
+        f"/runs/?service={middle}",
+        f"/runs/?workspace=ecs/services/art-service-{middle}&status=applied",
+        "/runs/?page=100",
+        "/services/",
+        "/services/?status=all",
+        f"/services/{middle}/history/",
+    ]:
+        measure(browser, {}, path, requests)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000, int(sys.argv[2]) if len(sys.argv) > 2 else 200)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 1000,
+        int(sys.argv[2]) if len(sys.argv) > 2 else 200,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 10 * (int(sys.argv[1]) if len(sys.argv) > 1 else 1000),
+    )

@@ -1,5 +1,6 @@
 """The runs page (/runs/): every run newest first, its filters, the active run and queue of each
-workspace, a fixed number of queries however many runs; and a service's history page."""
+workspace, a fixed number of queries however many runs; a service's history page; and the services
+page, paginated, in a fixed number of queries too."""
 
 import re
 from datetime import timedelta
@@ -282,3 +283,31 @@ def test_the_service_page_links_to_its_history_and_history_needs_no_reserved_nam
     assert f'href="{reverse("catalog:service-history", args=["alpha"])}"' in page
     assert browser.get("/services/no-such-service/history/").status_code == 404
     assert browser.get("/services/a%00b/history/").status_code == 400
+
+
+# --- the services page -----------------------------------------------------------------------------
+def test_the_services_page_costs_the_same_queries_for_3_and_30_services_and_pages_by_100(
+    browser, people, service_form_data, monkeypatch
+):
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert browser.get(reverse("catalog:service-list")).status_code == 200
+        return len(captured)
+
+    def add_services(count):
+        for _ in range(count):
+            service, change = register_service(people["dev"], **{**service_form_data, "name": f"svc-{Service.objects.count():03d}"})
+            plan_approve_apply(change, people["approver"])
+            change_service(Service.objects.get(pk=service.pk), people["other"], cpu=1024)  # a pending diff
+
+    add_services(3)
+    few = queries()
+    add_services(27)
+    assert queries() == few
+
+    monkeypatch.setattr("portal.catalog.views.SERVICES_PER_PAGE", 20)
+    second = browser.get(reverse("catalog:service-list"), {"page": "2"}).content.decode()
+    assert second.count('<span class="status status-active">') == 10 and "Page 2 of 2 (30 services)" in second
+    assert browser.get(reverse("catalog:service-list"), {"page": "3"}).status_code == 404
+    assert browser.get(reverse("catalog:service-list"), {"page": "x"}).status_code == 400

@@ -13,7 +13,8 @@ from collections import defaultdict
 from types import SimpleNamespace
 from uuid import UUID
 
-from django.urls import get_script_prefix, reverse
+from django.db.models import OuterRef, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.api.serializers import diff_as_json
@@ -82,15 +83,21 @@ def proposed_revisions(service_ids) -> dict[int, RevisionRow]:
 
 
 def workspaces_with_latest_runs(service_ids) -> dict[int, list[tuple[WorkspaceRow, RunRow | None]]]:
-    """Each service's workspaces in their order, with each one's latest run."""
-    latest = {
-        run["workspace_id"]: RunRow(**run)
-        for run in Run.objects.filter(workspace__service_id__in=service_ids)
-        .order_by("workspace_id", "-created_at").distinct("workspace_id").values(*RUN_COLUMNS)
-    }
+    """Each service's workspaces in their order, with each one's latest run: one step down the
+    (workspace, -created_at) index per workspace, then the runs by primary key (cheaper, once
+    workspaces have a history, than sorting all their runs)."""
+    newest = Run.objects.filter(workspace=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
+    workspaces = list(
+        Workspace.objects.filter(service_id__in=service_ids)
+        .annotate(latest_run_id=Subquery(newest))
+        .values("pk", "service_id", "path", "module", "latest_run_id")
+    )
+    run_ids = [workspace["latest_run_id"] for workspace in workspaces if workspace["latest_run_id"]]
+    latest = {run["pk"]: RunRow(**run) for run in Run.objects.filter(pk__in=run_ids).order_by().values(*RUN_COLUMNS)}
     found = defaultdict(list)
-    for workspace in Workspace.objects.filter(service_id__in=service_ids).values("pk", "service_id", "path", "module"):
-        found[workspace["service_id"]].append((WorkspaceRow(**workspace), latest.get(workspace["pk"])))
+    for workspace in workspaces:
+        run = latest.get(workspace.pop("latest_run_id"))
+        found[workspace["service_id"]].append((WorkspaceRow(**workspace), run))
     return found
 
 

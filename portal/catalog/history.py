@@ -1,16 +1,13 @@
 """A service's history: each change, who proposed and who approved it, what it declared (the
 revision and its diff against what it was based on), how it ended, and the log of each of its runs."""
 
-from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Prefetch
-from django.http import Http404
 from django.shortcuts import render
 
-from portal import params
 from portal.access.decorators import permission_required
 from portal.catalog.lookup import service_named
 from portal.catalog.models import Service
-from portal.runs.listing import HEAVY_FIELDS, in_apply_order
+from portal.runs.listing import HEAVY_FIELDS, in_apply_order, page_of
 from portal.runs.models import Run
 
 PAGE_SIZE = 25
@@ -22,12 +19,7 @@ def changes_page(service: Service, query):
     changes = service.changes.select_related("requested_by", "revision__based_on").prefetch_related(
         Prefetch("runs", Run.objects.select_related("workspace", "approved_by").defer(*HEAVY_FIELDS))
     ).order_by("-created_at")
-    number = params.whole_number(query, "page", default=1, minimum=1)
-    paginator = Paginator(changes, PAGE_SIZE)
-    try:
-        page = paginator.page(number)
-    except EmptyPage:
-        raise Http404(f"There is no page {number}: {service.name}'s changes fill {paginator.num_pages}.") from None
+    page = page_of(changes, query, PAGE_SIZE, f"{service.name}'s changes")
     for change in page:
         change.runs_in_apply_order = in_apply_order(change.runs.all(), change.destroys)
         change.approvers = sorted({run.approved_by.username for run in change.runs_in_apply_order if run.approved_by})

@@ -13,6 +13,7 @@ from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.catalog.preview import registration_preview
 from portal.diagrams.service import service_picture
+from portal.runs.listing import page_of
 from portal.runs.workflow import Refused
 
 
@@ -26,10 +27,13 @@ def change_page_of(change):
     return redirect("changes:detail", change_id=change.pk)
 
 
+SERVICES_PER_PAGE = 100
+
+
 @permission_required("catalog.view_service")
 def service_list(request):
     status = request.GET.get("status")
-    services = services_in(status).with_declarations()
+    services = page_of(services_in(status).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services")
     return render(
         request,
         "catalog/service_list.html",

@@ -72,21 +72,26 @@ class RunFilters:
         return {name: value for name, value in vars(self).items() if value}
 
 
+def page_of(items, query, per_page: int, what: str):
+    """The page of `items` the query asks for (`page`, from 1). A malformed page number is a bad
+    request (400); one past the last page is not found (404), saying how many there are."""
+    number = params.whole_number(query, "page", default=1, minimum=1)
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator.page(number)
+    except EmptyPage:
+        raise Http404(f"There is no page {number}: {what} fill {paginator.num_pages}.") from None
+
+
 def runs_page(filters: RunFilters, query):
-    """The page of matching runs the query asks for (`page`), newest first. A malformed page number
-    is a bad request (400); one past the last page is not found (404)."""
+    """The page of matching runs the query asks for, newest first."""
     runs = (
         filters.apply(Run.objects.all())
         .select_related("workspace__service", "requested_by", "approved_by")
         .defer(*HEAVY_FIELDS)
         .order_by("-created_at", "-pk")
     )
-    number = params.whole_number(query, "page", default=1, minimum=1)
-    paginator = Paginator(runs, PAGE_SIZE)
-    try:
-        return paginator.page(number)
-    except EmptyPage:
-        raise Http404(f"There is no page {number}: the runs matching fill {paginator.num_pages}.") from None
+    return page_of(runs, query, PAGE_SIZE, "the runs matching")
 
 
 def in_apply_order(runs, destroys: bool = False) -> list[Run]:
