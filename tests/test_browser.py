@@ -95,3 +95,30 @@ def test_the_log_and_progress_follow_a_running_run_without_a_reload(screen, peop
     assert "module.repository.aws_ecr_repository.this" in page.locator("#plan-review").inner_text()
     assert page.evaluate("window.notReloaded") is True
     viewer.shot("planned")
+
+
+def test_the_register_form_shows_each_fields_error_and_saves_nothing(screen, people):
+    from portal.catalog.models import Service
+
+    developer = screen("register-form-errors").log_in("author")
+    developer.goto("/services/register/")
+    page = developer.page
+    page.type("#id_name", "Bad_Name!", delay=20)
+    page.wait_for_selector("#preview-errors")  # the preview refuses the name while it is typed
+    assert "Nothing is created under this name" in page.locator("#register-preview").inner_text()
+    page.fill("#id_container_port", "70000")
+    page.fill("#id_desired_count", "-1")
+    page.fill("#id_health_check_path", "health")
+    page.fill("#id_image_tag", "1.0.0")
+    with page.expect_response(lambda response: response.request.method == "POST") as answer:
+        page.click("main form.card button[type=submit]")
+    assert answer.value.status == 400
+    errors = {
+        field: page.locator(f"#{field}-errors").inner_text()
+        for field in ("name", "container_port", "desired_count", "health_check_path")
+    }
+    assert all(errors.values()), errors
+    assert page.locator("#image_tag-errors").count() == 0
+    assert page.input_value("#id_container_port") == "70000"  # what was typed stays, to be corrected
+    developer.shot("errors-per-field")
+    assert not Service.objects.exists()
