@@ -7,7 +7,9 @@ waits on S3 or the database holds a thread, not a whole process. Static files ar
 inside Django (`portal/settings.py`), so every worker serves them too.
 """
 
+import gc
 import os
+import signal
 
 from portal.params import ascii_int
 
@@ -41,3 +43,16 @@ accesslog = "-"  # stdout, one line per request; errors go to stderr
 # gunicorn's control socket (for `gunicornc`) defaults to one path per user, $HOME/.gunicorn/gunicorn.ctl,
 # which a second portal on the machine (a test, another checkout) would take over. Nothing here uses it.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """Ctrl-C reaches the whole process group: the master, which then tells each worker to quit, and
+    the workers themselves. A worker told twice at once can hang in its exit until the master kills it
+    graceful_timeout later, so workers take their orders from the master only.
+
+    The objects the worker made while loading Django live as long as it does: frozen, the garbage
+    collector's full passes skip them, and a page of 200 services no longer pays for a pass over
+    them (its p95 was mostly such passes, benchmarks/api.py)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.collect()
+    gc.freeze()
