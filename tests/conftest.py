@@ -2,6 +2,7 @@
 workers and the terraform binary."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -223,8 +224,6 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 def chromium_path() -> str:
     """Debian's chromium, which bin/test installs when it is missing (Playwright's own browser
     download cannot reach its servers from here)."""
-    import shutil
-
     path = os.environ.get("PORTAL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
         pytest.fail(f"Chromium is not installed at {path}: run bin/test, which installs it, or set PORTAL_CHROMIUM.")
@@ -257,7 +256,10 @@ def browser():
 
 
 class Screen:
-    """A browser page of one person, saving a screenshot of each step under var/screenshots/."""
+    """A browser page of one person, saving a screenshot of each step under var/screenshots/<folder>/,
+    numbered in the order taken by every screen of the folder."""
+
+    emptied: set[Path] = set()
 
     def __init__(self, context, base_url: str, folder: str):
         self.context = context
@@ -265,8 +267,10 @@ class Screen:
         self.page.set_default_timeout(30_000)
         self.base_url = base_url
         self.folder = SCREENSHOTS / folder
+        if self.folder not in Screen.emptied:  # last session's shots would mix with this one's
+            shutil.rmtree(self.folder, ignore_errors=True)
+            Screen.emptied.add(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.steps = 0
 
     def log_in(self, username: str, password: str | None = None) -> "Screen":
         self.page.goto(f"{self.base_url}/login/")
@@ -280,8 +284,7 @@ class Screen:
         return self.page.goto(self.base_url + path)
 
     def shot(self, name: str) -> Path:
-        self.steps += 1
-        path = self.folder / f"{self.steps:02d}-{name}.png"
+        path = self.folder / f"{len(list(self.folder.glob('*.png'))) + 1:02d}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -208,3 +208,21 @@ def test_moves_and_reads_are_told_apart_from_changes():
     assert moved["action"] == "move"
     assert moved["moved_from"] == "module.service.aws_ecs_service.this[0]"
     assert moved["action_display"] == "move (nothing changes in AWS)"
+
+
+def test_nothing_set_before_and_after_is_no_change_but_a_value_removed_is():
+    plan = {
+        "resource_changes": [
+            {
+                "address": "aws_ecs_task_definition.this",
+                "type": "aws_ecs_task_definition",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"ipc_mode": "", "volumes": [], "name": "kept", "note": "old"},
+                    "after": {"ipc_mode": None, "volumes": None, "name": "kept", "note": ""},
+                },
+            }
+        ]
+    }
+    [resource] = plan_review.review(plan)
+    assert {path: (a["before"], a["after"]) for path, a in attributes(resource).items()} == {"note": ('"old"', '""')}

@@ -1,6 +1,7 @@
 """The whole platform and one service on the emulator, through the portal's own runs:
-provision, onboard in the browser, approve once, check the wiring in AWS, plan again (no changes),
-change without approval, decommission and destroy, and check that nothing is left."""
+provision, a service's whole life in Chromium (tests/browser_journey.py), onboard through the
+pages, approve once, check the wiring in AWS, plan again (no changes), change without approval,
+decommission and destroy, and check that nothing is left."""
 
 import json
 
@@ -18,6 +19,7 @@ from portal.runs.platform import ProvisioningFailed, destroy_platform, provision
 from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
 from portal.runs.workflow import approve, propose
+from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -169,7 +171,7 @@ def onboard_and_decommission_through_the_api(author, approver, admin, declaratio
     assert ci.get(f"/api/v1/services/{name}/").json()["status"] == "decommissioned"
 
 
-def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket):
+def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket, screen):
     admin = make_user("platform-admin", "admins")
     platform_approver = make_user("platform-approver", "admins")
     approver = make_user("approver", "approvers")
@@ -182,6 +184,9 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
         (run,) = change.runs.all()
         expected = RunStatus.NO_CHANGES if run.workspace.path.startswith("iam/service-admins/") else RunStatus.APPLIED
         assert run.status == expected, (run.workspace.path, run.status, run.error)
+
+    # A service's whole life in Chromium, as its developer, its approver and an admin see it.
+    browser_journey(screen)
 
     # Onboarding in the browser: one change, two workspaces.
     client.force_login(author)

@@ -176,7 +176,7 @@ class Walk:
                 )
         elif any_marked(unknown):  # a list of values some of which are known only after apply
             self.leaf(path, before, UNKNOWN, before_marks, False)
-        elif before != after and not (self.creating and is_empty(after)):
+        elif before != after and not (is_empty(after) and (self.creating or is_empty(before))):
             self.leaf(path, before, after, before_marks, after_marks)
 
     def leaf(self, path: str, before, after, before_marks, after_marks) -> None:
@@ -223,7 +223,8 @@ def is_list_of_collections(value) -> bool:
 
 
 def is_empty(value) -> bool:
-    return value is None or value == [] or value == {}
+    """Nothing set: terraform's "" -> null and [] -> null are the provider's normalising, not a change."""
+    return value is None or value == [] or value == {} or value == ""
 
 
 def join(path: str, key: str) -> str:
