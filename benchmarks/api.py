@@ -12,7 +12,6 @@ services page and a service's history page, and counts the SQL queries of each r
     .venv/bin/python benchmarks/api.py [N] [REQUESTS] [RUNS]
 """
 
-import gc
 import os
 import random
 import statistics
@@ -50,6 +49,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from portal import garbage_collection  # noqa: E402
 from portal.api.models import ApiToken  # noqa: E402
 from portal.catalog.models import Service  # noqa: E402
 from portal.catalog.onboarding import register_service  # noqa: E402
@@ -137,10 +137,9 @@ def main(count: int, requests: int, total_runs: int):
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     client = Client()
     print(f"{Service.objects.count()} services and {Run.objects.count()} runs in the database")
-    # As a web worker is measured: gunicorn's workers freeze what they hold once Django is loaded
-    # (portal/gunicorn_conf.py); what this process made while filling the database is frozen likewise.
-    gc.collect()
-    gc.freeze()
+    # Measured as a web worker serves: gunicorn's workers settle the garbage collector once Django is
+    # loaded (portal/gunicorn_conf.py); what this process made while filling the database is frozen likewise.
+    garbage_collection.settle()
     middle = f"service-{count // 2:05d}"
     print("API")
     measure(client, headers, "/api/v1/services/", requests)

@@ -7,10 +7,10 @@ waits on S3 or the database holds a thread, not a whole process. Static files ar
 inside Django (`portal/settings.py`), so every worker serves them too.
 """
 
-import gc
 import os
 import signal
 
+from portal import garbage_collection
 from portal.params import ascii_int
 
 
@@ -48,11 +48,7 @@ control_socket_disable = True
 def post_worker_init(worker) -> None:
     """Ctrl-C reaches the whole process group: the master, which then tells each worker to quit, and
     the workers themselves. A worker told twice at once can hang in its exit until the master kills it
-    graceful_timeout later, so workers take their orders from the master only.
-
-    The objects the worker made while loading Django live as long as it does: frozen, the garbage
-    collector's full passes skip them, and a page of 200 services no longer pays for a pass over
-    them (its p95 was mostly such passes, benchmarks/api.py)."""
+    graceful_timeout later, so workers take their orders from the master only. The garbage collector
+    is set once Django is loaded (portal.garbage_collection)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    gc.collect()
-    gc.freeze()
+    garbage_collection.settle()

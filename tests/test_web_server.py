@@ -257,3 +257,15 @@ def test_docker_compose_serves_with_gunicorn_and_collects_the_static_files_into_
     assert "exec python -m gunicorn -c python:portal.gunicorn_conf portal.wsgi" in web["command"]
     assert web["environment"]["PORTAL_WEB_ADDRESS"] == "0.0.0.0:8000"
     assert "manage.py collectstatic" in web["build"]["dockerfile_inline"]
+
+
+def test_a_worker_settles_its_garbage_collector_once_loaded():
+    """What benchmarks/api.py measures: frozen start-up objects, collections less often."""
+    script = (
+        "import gc, portal.gunicorn_conf as conf; conf.post_worker_init(None); "
+        "print(gc.get_threshold(), gc.get_freeze_count() > 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
+    from portal.garbage_collection import THRESHOLDS
+
+    assert result.stdout.strip() == f"{THRESHOLDS} True"

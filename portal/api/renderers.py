@@ -1,0 +1,24 @@
+"""JSON as DRF's renderer writes it, encoded by orjson: a page of 200 services is some 500 KB of
+JSON, which the standard library's encoder takes several milliseconds to write (benchmarks/api.py).
+
+The same bytes as rest_framework.renderers.JSONRenderer (tests/test_api_renderer.py): dates and
+times, decimals and lazy strings go through DRF's own encoder, and U+2028/U+2029 are escaped.
+Whatever orjson refuses (keys that are not strings, integers past 64 bits), and pretty-printing,
+is left to DRF's renderer."""
+
+import orjson
+from rest_framework.renderers import JSONRenderer as DRFJSONRenderer
+
+OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+class JSONRenderer(DRFJSONRenderer):
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        pretty = self.get_indent(accepted_media_type, renderer_context or {}) is not None
+        if data is None or pretty or self.ensure_ascii or not self.compact:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            text = orjson.dumps(data, default=self.encoder_class().default, option=OPTIONS)
+        except (orjson.JSONEncodeError, TypeError):
+            return super().render(data, accepted_media_type, renderer_context)
+        return text.replace("\u2028".encode(), b"\\u2028").replace("\u2029".encode(), b"\\u2029")
