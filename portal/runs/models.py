@@ -2,10 +2,16 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
+from django.dispatch import Signal
 from django.utils import timezone
+
+
+# Sent once a run's move to a new status is committed: kwargs `run` and `status` (the status it
+# moved to). For apps that follow runs (notifications); the workflow itself never listens.
+run_moved = Signal()
 
 
 class RunStatus(models.TextChoices):
@@ -251,6 +257,7 @@ class Run(models.Model):
         )
         if updated:
             self.refresh_from_db()
+            transaction.on_commit(lambda: run_moved.send(sender=Run, run=self, status=to_status))
         return bool(updated)
 
     def start_planning(self, **worker) -> bool:
