@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "portal.runs",
     "portal.administrators",
     "portal.api",
+    "portal.liverepo",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -217,6 +218,25 @@ STATE_BUCKET = os.environ.get("PORTAL_STATE_BUCKET", f"{SERVICE_NAME_PREFIX}-ter
 INFRA_MODULES_DIR = BASE_DIR / "infra_modules"
 WORKSPACES_DIR = Path(os.environ.get("PORTAL_WORKSPACES_DIR", STATE_DIR / "workspaces"))
 TERRAFORM_BIN = os.environ.get("TERRAFORM_BIN", "terraform")
+
+# The live repository (portal.liverepo): every applied change is committed there, one folder per
+# state key. A local repository (bare or not; made when missing), pushed to the remote when one is set.
+LIVE_REPOSITORY = Path(os.environ.get("PORTAL_LIVE_REPOSITORY", STATE_DIR / "live-repository"))
+LIVE_REPOSITORY_REMOTE = os.environ.get("PORTAL_LIVE_REPOSITORY_REMOTE", "")
+if LIVE_REPOSITORY_REMOTE and (
+    LIVE_REPOSITORY_REMOTE.startswith("-")
+    or any(c.isspace() or not c.isprintable() for c in LIVE_REPOSITORY_REMOTE)
+    or not (
+        urlparse(LIVE_REPOSITORY_REMOTE).scheme in {"https", "http", "ssh", "git", "file"}
+        or LIVE_REPOSITORY_REMOTE.startswith("/")
+        or (":" in LIVE_REPOSITORY_REMOTE and "://" not in LIVE_REPOSITORY_REMOTE)  # scp-like git@host:path
+    )
+):
+    # The value is not repeated: it may carry a token.
+    raise ImproperlyConfigured(
+        "PORTAL_LIVE_REPOSITORY_REMOTE must be a git URL (https://, ssh://, git://, file://, user@host:path) "
+        "or an absolute path, without spaces, and must not start with '-'."
+    )
 TERRAFORM_PLUGIN_CACHE_DIR = Path(
     os.environ.get("TF_PLUGIN_CACHE_DIR", STATE_DIR / "terraform-plugin-cache")
 )
