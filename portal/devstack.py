@@ -58,6 +58,16 @@ def spawn_worker(number: int) -> subprocess.Popen:
     return spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number))
 
 
+def spawn_notifications_worker() -> subprocess.Popen:
+    # Webhooks get a worker of their own: one on both queues would hold a delivery back behind an
+    # hour-long apply, and a slow receiver would hold a run back. RQ's plain Worker (no run recovery),
+    # with its scheduler, which puts the deliveries that Retry scheduled back on the queue.
+    return spawn_manage(
+        "rqworker", os.environ.get("PORTAL_NOTIFICATIONS_QUEUE", "notifications"),
+        "--worker-class", "rq.Worker", "--with-scheduler", "--name", worker_name(0),
+    )
+
+
 # What to say when a process of the stack stopped by itself and is started again.
 AFTER_RESTART = {
     "redis": "its queue is empty now; the workers' recovery pass queues the waiting runs again",
@@ -110,7 +120,8 @@ def main() -> None:
         workers = worker_count()
         for number in range(1, workers + 1):
             supervisor.add(f"worker {number}", spawn_worker(number), lambda number=number: spawn_worker(number))
-        print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many).")
+        supervisor.add("notifications worker", spawn_notifications_worker(), spawn_notifications_worker)
+        print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many), and one for webhooks.")
         print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
         manage("provision_platform", "--approver", "admin")
         supervisor.add("web", spawn_web(), spawn_web)

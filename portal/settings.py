@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "portal.runs",
     "portal.administrators",
     "portal.api",
+    "portal.notifications",
     "portal.liverepo",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
@@ -150,6 +151,16 @@ RQ_QUEUES = {
     RQ_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * (TERRAFORM_COMMAND_TIMEOUT + TERRAFORM_INTERRUPT_GRACE) + 300}
 }
 RQ = {"WORKER_CLASS": "portal.runs.worker.RunWorker"}
+# Webhooks (README, "Notifications"): delivered on a queue of their own by a worker of their own, each
+# POST timed out after NOTIFICATIONS_TIMEOUT, retried after each of the intervals in turn, then failed.
+NOTIFICATIONS_QUEUE = os.environ.get("PORTAL_NOTIFICATIONS_QUEUE", "notifications")
+NOTIFICATIONS_TIMEOUT = seconds_setting("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
+NOTIFICATIONS_RETRY_INTERVALS = [
+    ascii_int(part) for part in os.environ.get("PORTAL_NOTIFICATIONS_RETRY_INTERVALS", "10,60,300,1800").split(",") if part
+]
+if any(seconds is None or seconds < 0 for seconds in NOTIFICATIONS_RETRY_INTERVALS):
+    raise ImproperlyConfigured("PORTAL_NOTIFICATIONS_RETRY_INTERVALS must be whole numbers of seconds, comma-separated.")
+RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:service-list"

@@ -17,6 +17,7 @@ urlpatterns = [
     path("platform/", include("portal.runs.platform_urls")),
     path("workspaces/", include("portal.runs.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),
+    path("webhooks/", include("portal.notifications.urls")),
     path("tokens/", token_pages.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),
     path("api/", include("portal.api.urls")),

@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from portal.notifications.models import Delivery, Webhook
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["url", "service", "events", "active", "created_at"]
+    exclude = ["secret"]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["webhook", "event", "status", "attempts", "response_code", "created_at"]
+    readonly_fields = [f.name for f in Delivery._meta.fields]

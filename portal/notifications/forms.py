@@ -1,0 +1,18 @@
+from django import forms
+
+from portal.notifications.models import Event, Webhook, validate_webhook_url
+
+
+class WebhookForm(forms.Form):
+    url = forms.CharField(
+        max_length=500,
+        validators=[validate_webhook_url],
+        help_text="http(s) only, without user:password@; the portal POSTs JSON here and does not follow redirects.",
+    )
+    events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
+
+    def save(self, service, user) -> Webhook:
+        webhook = Webhook(service=service, url=self.cleaned_data["url"], events=self.cleaned_data["events"], created_by=user)
+        webhook.full_clean()  # the model's rules again, for rows that arrive any other way
+        webhook.save()
+        return webhook
