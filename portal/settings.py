@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "portal.api",
     "portal.notifications",
     "portal.liverepo",
+    "portal.audit",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "portal.audit.context.AuditOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -144,6 +146,15 @@ RUN_DEAD_AFTER = seconds_setting("PORTAL_RUN_DEAD_AFTER", 30)
 # How often each worker's recovery pass runs, and how long a waiting run may lack its job.
 RUN_RECOVERY_INTERVAL = seconds_setting("PORTAL_RUN_RECOVERY_INTERVAL", 15)
 RUN_REQUEUE_AFTER = seconds_setting("PORTAL_RUN_REQUEUE_AFTER", 15)
+
+# The audit trail's source address: REMOTE_ADDR, or behind this many reverse proxies of our own the
+# address the outermost one saw in X-Forwarded-For (0: the header is never believed).
+PORTAL_TRUSTED_PROXY_COUNT = ascii_int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
+if PORTAL_TRUSTED_PROXY_COUNT is None or PORTAL_TRUSTED_PROXY_COUNT > 10:
+    raise ImproperlyConfigured(
+        "PORTAL_TRUSTED_PROXY_COUNT must be a whole number from 0 to 10 (the reverse proxies in front of the "
+        f"portal that append to X-Forwarded-For; got {os.environ.get('PORTAL_TRUSTED_PROXY_COUNT')!r})."
+    )
 
 # RQ's own job timeout is only a backstop behind the per-command timeouts: a step runs at most
 # init, plan or apply, and show or output.

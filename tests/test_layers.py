@@ -1,4 +1,4 @@
-"""Layers point one way: api -> catalog -> administrators -> runs -> workspaces, nothing back; and queueing a job is a
+"""Layers point one way: api -> catalog -> administrators -> runs -> workspaces -> audit, nothing back; and queueing a job is a
 leaf that does not import the workflow (the worker's function is named by its dotted path)."""
 
 import ast
@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
-LAYERS = ["api", "catalog", "administrators", "runs", "workspaces"]  # each may import only those after it
+# audit is the leaf every layer records into (portal.audit.record); it imports none of them.
+LAYERS = ["api", "catalog", "administrators", "runs", "workspaces", "audit"]  # each may import only those after it
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -28,6 +28,7 @@ GROUP_PERMISSIONS = {
         "runs.view_run",
         "runs.approve_run",
         "runs.cancel_any_run",
+        "audit.view_auditevent",
     ],
 }
 

@@ -1,0 +1,85 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils import timezone
+
+
+class Action(models.TextChoices):
+    SERVICE_REGISTER = "service.register", "service registered"
+    SERVICE_CHANGE = "service.change", "service changed"
+    SERVICE_DEPLOY = "service.deploy", "image tag deployed"
+    SERVICE_DECOMMISSION = "service.decommission", "service decommissioned"
+    CHANGE_APPROVE = "change.approve", "change approved"
+    CHANGE_DISCARD = "change.discard", "change discarded"
+    RUN_CANCEL = "run.cancel", "run cancelled"
+    LOCK_FORCE_UNLOCK = "lock.force_unlock", "state lock removed by hand"
+    LOCK_RELEASE = "lock.release", "state lock released by the portal"
+    TOKEN_ISSUE = "token.issue", "API token issued"
+    TOKEN_REVOKE = "token.revoke", "API token revoked"
+    ADMINISTRATORS_CHANGE = "administrators.change", "administrators changed"
+    USER_CREATE = "user.create", "user created"
+    USER_CHANGE = "user.change", "user changed"
+    USER_DELETE = "user.delete", "user deleted"
+    USER_GROUPS = "user.groups", "user's groups changed"
+    USER_LOGIN = "user.login", "user logged in"
+    GROUP_CREATE = "group.create", "group created"
+    GROUP_CHANGE = "group.change", "group renamed"
+    GROUP_DELETE = "group.delete", "group deleted"
+    GROUP_PERMISSIONS = "group.permissions", "group's permissions changed"
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def newest_first(self):
+        return self.order_by("-time", "-id")
+
+
+class AuditEvent(models.Model):
+    """One action, append-only: PostgreSQL refuses to update or delete a row (migration 0002), except
+    that deleting a user clears `actor` (its username stays in `actor_username`)."""
+
+    action = models.CharField(max_length=40, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_username = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    time = models.DateTimeField(default=timezone.now)
+    address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="The client's address; empty when a worker or a command acted."
+    )
+    object_type = models.CharField(max_length=100, blank=True, help_text="app_label.model, e.g. catalog.service")
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)  # ids, dates and decimals as text
+    request_id = models.UUIDField(null=True, blank=True, help_text="Events recorded while serving one request share it.")
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        default_permissions = ("view",)  # nobody adds, changes or deletes events
+        indexes = [
+            models.Index(fields=["-time", "-id"], name="audit_time"),
+            models.Index(fields=["action", "-time"], name="audit_action"),
+            models.Index(fields=["actor_username", "-time"], name="audit_actor"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor_username or "the portal"
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.object_label}".rstrip()
+
+    @property
+    def as_json(self) -> dict:
+        return {
+            "id": self.pk,
+            "time": self.time.isoformat(),
+            "action": self.action,
+            "actor": self.actor_username or None,
+            "actor_id": self.actor_id,
+            "address": self.address,
+            "object_type": self.object_type,
+            "object_id": self.object_id,
+            "object_label": self.object_label,
+            "details": self.details,
+            "request_id": str(self.request_id) if self.request_id else None,
+        }
