@@ -9,6 +9,7 @@ administrator (portal.runs.workflow).
 import json
 from dataclasses import dataclass, field
 
+from portal import audit
 from portal.runs.models import Run, RunStatus
 from portal.runs.workflow import Refusal, Refused, propose
 from portal.workspaces import identities
@@ -152,4 +153,5 @@ def propose_change(user, wanted: dict[str, dict], title: str, current: dict[str,
         raise Refused(refusal)
     workspace = administrators_workspace()
     change = propose(title, [(workspace, administrators_variables(wanted))], user)
+    audit.record("administrators.change", user, change, before=current, after=wanted)
     return change.runs_in_order()[0]

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from portal import audit
+
 TOKEN_PREFIX = "portal_"
 
 
@@ -18,6 +20,7 @@ class ApiTokenQuerySet(models.QuerySet):
         """Create a token; the key is returned once and only its digest is stored."""
         key = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = self.create(user=user, label=label, digest=digest(key), hint=key[-4:])
+        audit.record("token.issue", user, token, label=label, hint=token.hint)  # never the key
         return token, key
 
     def for_key(self, key: str) -> "ApiToken | None":
@@ -41,3 +44,8 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} …{self.hint}" + (f" ({self.label})" if self.label else "")
+
+    def revoke(self, by) -> None:
+        self.revoked_at = timezone.now()
+        self.save(update_fields=["revoked_at"])
+        audit.record("token.revoke", by, self, label=self.label, hint=self.hint)

@@ -4,7 +4,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portal.api.models import ApiToken
@@ -31,7 +30,6 @@ def token_list(request):
 @require_POST
 def token_revoke(request, token_id):
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user, revoked_at=None)
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
+    token.revoke(request.user)
     messages.success(request, f"Token …{token.hint} revoked: requests with it now get 401.")
     return redirect("tokens")

@@ -7,6 +7,7 @@ moves only when the change has applied (portal.catalog.lifecycle).
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from portal import audit
 from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Change
@@ -28,6 +29,7 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
     change = propose(
         f"Onboard {service.name}", layout.plans_for(service, revision), user, service=service, revision=revision
     )
+    audit.record("service.register", user, service, change=change.pk, declaration=declaration)
     return service, change
 
 
@@ -51,13 +53,16 @@ def change_service(service: Service, user, **edits) -> Change | None:
         return None  # applied already, or proposed already by the change that waits
     revision = new_revision(service, user, based_on=base, declaration=declaration)
     summary = ", ".join(str(change) for change in revision.diff())
-    return propose(
+    change = propose(
         f"Change {service.name}: {summary}",
         layout.plans_for(service, revision),
         user,
         service=service,
         revision=revision,
     )
+    diff = {c.field: [c.old, c.new] for c in revision.diff()}
+    audit.record("service.deploy" if set(diff) == {"image_tag"} else "service.change", user, service, change=change.pk, diff=diff)
+    return change
 
 
 @transaction.atomic
@@ -74,6 +79,7 @@ def decommission_service(service: Service, user) -> Change:
     )
     # After proposing: superseding an earlier decommission may have put the service back to active.
     Service.objects.filter(pk=service.pk).update(status=Lifecycle.DECOMMISSIONING)
+    audit.record("service.decommission", user, service, change=change.pk)
     return change
 
 

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from django.utils import timezone
 
+from portal import audit
 from portal.aws import client
 from portal.runs.models import LockRelease, Run
 from portal.workspaces import identities
@@ -109,6 +110,7 @@ def release(workspace: Workspace, lock: StateLock, *, reason: str, run: Run | No
         released_by=user,
         reason=reason,
     )
+    audit.record("lock.force_unlock" if user else "lock.release", user, workspace, lock_id=lock.id, holder=lock.who, reason=reason, run=str(run.pk) if run else None)
     if run is not None:
         who = user.get_username() if user else "the portal"
         run.append_log(f"\n[portal] {who} released the Terraform state lock {lock.id} ({lock.who}): {reason}\n")

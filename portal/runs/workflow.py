@@ -19,6 +19,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.text import Truncator
 
+from portal import audit
 from portal.runs import plans, queueing
 from portal.runs.models import (
     BREAKING_STATUSES,
@@ -146,7 +147,7 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
 
 def approve(change: Change, user) -> None:
     """Approve every plan of the change and queue the first apply, in order."""
-    decide(change, user, approval_refusal, lambda run: run.status == RunStatus.AWAITING_APPROVAL and run.approve(user))
+    decide(change, user, approval_refusal, lambda run: run.status == RunStatus.AWAITING_APPROVAL and run.approve(user), "change.approve")
 
 
 # --- discard ---------------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refu
 
 def discard(change: Change, user) -> None:
     """Discard every plan of the change that waits; nothing of it is applied."""
-    decide(change, user, discard_refusal, lambda run: run.discard())
+    decide(change, user, discard_refusal, lambda run: run.discard(), "change.discard")
 
 
 # --- cancel ----------------------------------------------------------------------------------------
@@ -211,12 +212,13 @@ def cancel(run: Run, user) -> Run:
             advance(run.change)
     else:
         run.request_cancel(user)
+    audit.record("run.cancel", user, run, status=run.status, workspace=run.workspace.path)
     run.refresh_from_db()
     return run
 
 
 @transaction.atomic
-def decide(change: Change, user, rule, act) -> None:
+def decide(change: Change, user, rule, act, action: str) -> None:
     """Lock the change's runs, ask the rule, act on each run, move the change on. Locked, two
     decisions on one change (two approvals, an approval and a discard) take turns, and the second
     is judged on what the first did."""
@@ -226,6 +228,7 @@ def decide(change: Change, user, rule, act) -> None:
         raise Refused(refusal)
     for run in runs:
         act(run)
+    audit.record(action, user, change, runs=[str(run.pk) for run in runs])
     advance(change)
 
 
