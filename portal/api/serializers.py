@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from portal.audit.models import AuditEvent
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
@@ -269,3 +270,18 @@ class QueuedSerializer(serializers.Serializer):
 
     service = ServiceSerializer()
     runs = RunSerializer(many=True)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_username", allow_null=True, help_text="The username; null when the portal acted.")
+    address = serializers.IPAddressField(allow_null=True, help_text="The client's address; null when a worker or a command acted.")
+    details = serializers.DictField(help_text="What the action was about; never a secret's value.")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "time", "action", "actor", "actor_id", "address", "object_type", "object_id", "object_label", "details", "request_id"]
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        data["actor"] = data["actor"] or None
+        return data

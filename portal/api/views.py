@@ -12,6 +12,7 @@ from portal import params
 from portal.api.errors import error_responses
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
+    AuditEventSerializer,
     DeploymentSerializer,
     QueuedSerializer,
     RunLogSerializer,
@@ -19,6 +20,9 @@ from portal.api.serializers import (
     ServiceChangeSerializer,
     ServiceSerializer,
 )
+from portal.audit.filters import PARAMETERS as AUDIT_FILTERS
+from portal.audit.filters import filtered as audit_events
+from portal.audit.models import Action, AuditEvent
 from portal.catalog import rules
 from portal.catalog.lookup import STATUS_FILTERS, service_named, services_in
 from portal.catalog.models import Service
@@ -280,6 +284,31 @@ class RunCancelView(RunActionView):
     def post(self, request, pk):
         run = workflow.cancel(self.get_object(), request.user)
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(
+    summary="The audit trail",
+    description="Every action taken in the portal, newest first: who, when, from which address, on what. "
+    "Admins only (403 otherwise). Filters combine; a date is a whole day (UTC), a date and time is exact. "
+    "The whole selection as JSON lines: `/audit/export.jsonl` with the same filters.",
+    parameters=[
+        OpenApiParameter("action", str, enum=list(Action.values), description="One kind of action."),
+        OpenApiParameter("actor", {"type": "string", "maxLength": 150}, description="A username, exactly."),
+        OpenApiParameter("object_type", {"type": "string", "maxLength": 100}, description="e.g. `catalog.service`."),
+        OpenApiParameter("object_id", {"type": "string", "maxLength": 64}, description="The object's id."),
+        OpenApiParameter("since", {"type": "string", "maxLength": 40}, description="From this date or date-time on (ISO 8601)."),
+        OpenApiParameter("until", {"type": "string", "maxLength": 40}, description="Up to and including this date, or before this date-time."),
+    ],
+    responses={200: AuditEventSerializer(many=True), **READ_ERRORS},
+)
+class AuditListView(KnownQueryParameters, generics.ListAPIView):
+    queryset = AuditEvent.objects.all()  # for ModelPermissions: audit.view_auditevent
+    serializer_class = AuditEventSerializer
+    permission_classes = [ModelPermissions]
+    query_parameters = ("page", "page_size", *AUDIT_FILTERS)
+
+    def get_queryset(self):
+        return audit_events(self.request.query_params)[1]
 
 
 class NotFoundView(APIView):
