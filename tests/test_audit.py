@@ -19,9 +19,9 @@ from portal.audit.context import client_address
 from portal.audit.models import AuditEvent
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
-from portal.catalog.onboarding import change_service, register_service
+from portal.catalog.onboarding import register_service
 from portal.runs import locks, workflow
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, plan_approve_apply, record_plan
 
@@ -459,3 +459,13 @@ def test_the_export_streams_every_selected_event_as_json_lines(people, client, t
     lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
     assert [(line["actor"], line["object_label"]) for line in lines] == [("approver", "billing"), ("dev", "sourcing-data-service")]
     assert lines[0]["details"]["declaration"]["image_tag"] == "1.0.0"
+
+
+def test_the_api_exports_json_lines_with_a_token(people, trail):
+    response = api_for(people["admin"]).get("/api/v1/audit/", {"action": "service.register", "format": "jsonl"})
+    assert response.status_code == 200 and response.streaming
+    lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
+    assert [line["object_label"] for line in lines] == ["billing", "sourcing-data-service"]
+    refused = api_for(people["dev"]).get("/api/v1/audit/", {"format": "jsonl"})
+    bad = api_for(people["admin"]).get("/api/v1/audit/", {"format": "jsonl", "since": "soon"})
+    assert refused.status_code == 403 and bad.status_code == 400 and b"since" in bad.content

@@ -2,14 +2,18 @@
 the same functions the pages call (portal.catalog.onboarding, portal.runs.workflow), and a refusal
 of the workflow answers with its own code and sentence (portal.api.errors)."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from portal import params
 from portal.api.errors import error_responses
+from portal.api.renderers import JSONLinesRenderer
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     AuditEventSerializer,
@@ -290,25 +294,45 @@ class RunCancelView(RunActionView):
     summary="The audit trail",
     description="Every action taken in the portal, newest first: who, when, from which address, on what. "
     "Admins only (403 otherwise). Filters combine; a date is a whole day (UTC), a date and time is exact. "
-    "The whole selection as JSON lines: `/audit/export.jsonl` with the same filters.",
+    "`?format=jsonl`: the whole selection, unpaginated, as JSON lines (one event per line, streamed); "
+    "the page's export `/audit/export.jsonl` is the same.",
     parameters=[
-        OpenApiParameter("action", str, enum=list(Action.values), description="One kind of action."),
+        OpenApiParameter("action", str, enum=["", *Action.values], description="One kind of action; empty: any."),
+        OpenApiParameter(
+            "format", str, enum=["json", "jsonl"], description="`jsonl`: every selected event, unpaginated, one per line."
+        ),
         OpenApiParameter("actor", {"type": "string", "maxLength": 150}, description="A username, exactly."),
         OpenApiParameter("object_type", {"type": "string", "maxLength": 100}, description="e.g. `catalog.service`."),
         OpenApiParameter("object_id", {"type": "string", "maxLength": 64}, description="The object's id."),
         OpenApiParameter("since", {"type": "string", "maxLength": 40}, description="From this date or date-time on (ISO 8601)."),
         OpenApiParameter("until", {"type": "string", "maxLength": 40}, description="Up to and including this date, or before this date-time."),
     ],
-    responses={200: AuditEventSerializer(many=True), **READ_ERRORS},
+    responses={
+        (200, "application/json"): AuditEventSerializer(many=True),
+        (200, "application/jsonl"): OpenApiResponse(OpenApiTypes.STR, description="One event per line, as in `results`."),
+        **READ_ERRORS,
+    },
 )
 class AuditListView(KnownQueryParameters, generics.ListAPIView):
     queryset = AuditEvent.objects.all()  # for ModelPermissions: audit.view_auditevent
     serializer_class = AuditEventSerializer
     permission_classes = [ModelPermissions]
     query_parameters = ("page", "page_size", *AUDIT_FILTERS)
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, JSONLinesRenderer]
+
+    def initial(self, request, *args, **kwargs):
+        if request.query_params.get("format") == "":
+            raise ValidationError({"format": ["Give `json` or `jsonl`, or leave the parameter out."]})
+        super().initial(request, *args, **kwargs)
 
     def get_queryset(self):
         return audit_events(self.request.query_params)[1]
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != JSONLinesRenderer.format:
+            return super().list(request, *args, **kwargs)
+        # ?format=jsonl: every selected event, unpaginated, streamed from the database in chunks.
+        return StreamingHttpResponse(self.get_queryset().json_lines(), content_type="application/jsonl; charset=utf-8")
 
 
 class NotFoundView(APIView):

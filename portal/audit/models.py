@@ -1,3 +1,5 @@
+import json
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -31,6 +33,12 @@ class Action(models.TextChoices):
 class AuditEventQuerySet(models.QuerySet):
     def newest_first(self):
         return self.order_by("-time", "-id")
+
+    def json_lines(self, chunk_size: int = 2000):
+        """One JSON object per line, read from the database `chunk_size` rows at a time (a
+        server-side cursor), for a streaming response."""
+        for event in self.iterator(chunk_size=chunk_size):
+            yield json.dumps(event.as_json, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder) + "\n"
 
 
 class AuditEvent(models.Model):
