@@ -230,14 +230,16 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def browser():
-    """One headless Chromium for the session, driven by Playwright."""
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium driven by Playwright, for one test.
+
+    Not one for the session: while Playwright runs, its event loop is the thread's running loop, and
+    Django refuses the ORM beside a running loop unless DJANGO_ALLOW_ASYNC_UNSAFE is set, which must
+    not leak into the other tests' processes (`check --deploy` rightly fails on it)."""
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are still
-    # synchronous, one at a time.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the tests' ORM calls stay one at a time
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=chromium_path(),

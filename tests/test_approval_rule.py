@@ -128,19 +128,21 @@ def test_the_page_and_the_api_refuse_alike(client, people, service_form_data, ar
 
 
 @pytest.mark.django_db
-def test_the_page_offers_the_button_and_approves(client, people, service_form_data, django_capture_on_commit_callbacks):
+def test_the_page_offers_the_button_and_approves(client, people, service_form_data, parked_queue, django_capture_on_commit_callbacks):
     change = planned(onboarding(people, service_form_data))
     run = change.runs_in_order()[0]
     client.force_login(people["approver"])
+    parked_queue.empty()
 
     page = client.get(reverse("runs:run-detail", kwargs={"run_id": run.pk})).content.decode()
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("runs:run-approve", kwargs={"run_id": run.pk}))
 
     assert 'id="approve"' in page
     assert response.status_code == 302
     assert {r.status for r in change.runs.all()} == {RunStatus.APPROVED}
-    assert len(callbacks) == 1, "only the first apply is queued; the worker queues the next"
+    queued = [job.id for job in parked_queue.jobs]
+    assert queued == [f"run-{run.pk}-approved"], "only the first apply is queued; the worker queues the next"
 
 
 @pytest.mark.django_db
