@@ -6,7 +6,7 @@ import json
 import pytest
 
 from portal.runs import plan_review
-from portal.runs.execution import read_review
+from portal.runs.execution import plan_read, read_review
 from portal.runs.terraform import Terraform
 
 CONFIG = """
@@ -75,6 +75,14 @@ def plan_with(workspace, **variables):
     return plan_file
 
 
+@pytest.fixture
+def run(make_user, service_form_data, parked_queue):
+    from portal.catalog.onboarding import register_service
+
+    _, change = register_service(make_user("author", "developers"), **service_form_data)
+    return change.runs_in_order()[0]
+
+
 def by_address(review):
     return {resource["address"]: resource for resource in review}
 
@@ -83,12 +91,12 @@ def attributes(resource):
     return {attribute["path"]: attribute for attribute in resource["attributes"]}
 
 
-def test_a_change_of_cpu_and_count_reads_as_a_reviewer_needs(db, workspace):
+def test_a_change_of_cpu_and_count_reads_as_a_reviewer_needs(run, workspace):
     first = dict(cpu=256, desired_count=2, token="first-token-value", suffix="first")
     directory, terraform = workspace
     terraform.run("apply", str(plan_with(workspace, **first)), input=False)
 
-    review = read_review(terraform, plan_with(workspace, cpu=1024, desired_count=1, token="second-token-value", suffix="second"))
+    review = read_review(run, terraform, plan_with(workspace, cpu=1024, desired_count=1, token="second-token-value", suffix="second"))
     resources = by_address(review)
 
     task = resources["aws_ecs_task_definition.this"]
@@ -126,10 +134,18 @@ def test_a_change_of_cpu_and_count_reads_as_a_reviewer_needs(db, workspace):
     assert "first-token-value" not in stored and "second-token-value" not in stored
 
 
-def test_a_new_workspace_lists_what_it_creates_with_values_known_after_apply(db, workspace):
+def test_a_new_workspace_lists_what_it_creates_with_values_known_after_apply(run, workspace):
     directory, terraform = workspace
-    review = read_review(terraform, plan_with(workspace, cpu=256, desired_count=1, token="a-token-value", suffix="x"))
+    heard = []
+    plan_read.connect(lambda sender, **kwargs: heard.append(kwargs), weak=False, dispatch_uid="test-plan-read")
+    try:
+        review = read_review(run, terraform, plan_with(workspace, cpu=256, desired_count=1, token="a-token-value", suffix="x"))
+    finally:
+        plan_read.disconnect(dispatch_uid="test-plan-read")
     resources = by_address(review)
+    # Apps that check plans hear the whole plan, with the run, before it is offered.
+    [told] = heard
+    assert told["run"] == run and "resource_changes" in told["plan"]
 
     assert {resource["action"] for resource in review} == {"create"}
     logs = attributes(resources["aws_cloudwatch_log_group.this"])

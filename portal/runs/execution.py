@@ -12,6 +12,7 @@ import re
 import traceback
 
 from django.db import close_old_connections, transaction
+from django.dispatch import Signal
 from python_terraform import IsFlagged
 
 from portal.runs import locks, plan_review, plans, workflow
@@ -129,7 +130,7 @@ def plan(run: Run) -> None:
             destroy = IsFlagged if run.kind == Run.Kind.DESTROY else None
             summary = summarize(terraform.run("plan", input=False, out=str(out), destroy=destroy))
             plan_sha256 = persistently(lambda: plans.store(run, out))
-            plan_changes = read_review(terraform, out) if any(summary.values()) else []
+            plan_changes = read_review(run, terraform, out) if any(summary.values()) else []
         if attendance.cancelled:  # asked while the last command was finishing: the plan is not offered
             raise TerraformStopped("plan", "cancelled", killed=False)
     inputs_sha256 = inputs_digest(workspace)
@@ -141,11 +142,19 @@ def plan(run: Run) -> None:
     )
 
 
-def read_review(terraform: Terraform, plan_file) -> list[dict]:
+def read_review(run: Run, terraform: Terraform, plan_file) -> list[dict]:
     """The plan's resource changes for the reviewer, read from the plan file while it is on disk:
     `terraform show -json` prints every input in clear, so its output stays in memory and only the
-    masked review is stored."""
-    return plan_review.review(json.loads(terraform.capture("show", str(plan_file), json=IsFlagged)))
+    masked review is stored. Apps that check plans hear it first (`plan_read`); one that raises
+    fails the plan, so a check that could not run never passes for one that did."""
+    plan = json.loads(terraform.capture("show", str(plan_file), json=IsFlagged))
+    plan_read.send(sender=Run, run=run, plan=plan, log=log_to(run))
+    return plan_review.review(plan)
+
+
+# Sent with a saved plan's `terraform show -json` (in memory; it holds every input in clear), the
+# run, and `log` (appends to the run's log), before the plan is offered for approval.
+plan_read = Signal()
 
 
 # Terraform's own summary of a plan, at the start of a line (never inside the diff, which is indented).

@@ -142,7 +142,16 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
         return Refusal("plan_running", "A plan of this change has not finished; approve once every plan has.")
     if RunStatus.AWAITING_APPROVAL not in statuses:
         return Refusal("nothing_to_approve", "Every plan of this change found nothing to change.")
+    for check in approval_checks:
+        refusal = check(change, user, runs)
+        if refusal is not None:
+            return refusal
     return None
+
+
+# Further rules of other apps (policy findings), asked after the workflow's own: each takes
+# (change, user, runs) and returns a Refusal or None. Registered in their AppConfig.ready().
+approval_checks: list = []
 
 
 def approve(change: Change, user) -> None:
