@@ -222,6 +222,22 @@ SERVICE_CAPACITY_PROVIDER = env_bool("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_
 SERVICE_HEALTH_CHECK_GRACE_SECONDS = int(
     os.environ.get("PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", "0" if ON_EMULATOR else "30")
 )
+# Healthy deploys (README, "Healthy deploys"): after a service workspace applies, its run waits up to
+# this many seconds for the ECS deployment to settle and the target group to report healthy targets
+# (0: no wait, the log says health was not checked). The emulator runs no tasks, so nothing it reports
+# about a deployment is a result: there the wait is off unless asked for.
+_deploy_health_timeout = os.environ.get("PORTAL_DEPLOY_HEALTH_TIMEOUT", "0" if ON_EMULATOR else "600")
+DEPLOY_HEALTH_TIMEOUT = ascii_int(_deploy_health_timeout)
+if DEPLOY_HEALTH_TIMEOUT is None or DEPLOY_HEALTH_TIMEOUT > 3600:
+    raise ImproperlyConfigured(
+        "PORTAL_DEPLOY_HEALTH_TIMEOUT must be a whole number of seconds from 0 (no wait) to 3600 "
+        f"(got {_deploy_health_timeout!r})."
+    )
+DEPLOY_HEALTH_POLL_INTERVAL = seconds_setting("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
+# A service with tasks wanted is healthy only once at least one target is registered and healthy.
+# Off, no registered target passes (registered ones must still be healthy): for the emulator, where
+# no task runs and so no target ever registers.
+DEPLOY_HEALTH_REQUIRE_TARGETS = env_bool("PORTAL_DEPLOY_HEALTH_REQUIRE_TARGETS", not ON_EMULATOR)
 # The administrators made by the one-time bootstrap; afterwards admins change them in the portal.
 IAM_ADMIN_SERVICE_TYPES = os.environ.get(
     "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling"
