@@ -55,7 +55,11 @@ def worker_name(number: int) -> str:
 
 
 def spawn_worker(number: int) -> subprocess.Popen:
-    return spawn_manage("rqworker", os.environ.get("RQ_QUEUE", "terraform"), "--name", worker_name(number))
+    # Two queues in priority order: user runs first, drift checks (portal/drift/) only when no run
+    # waits; --with-scheduler starts the periodic drift sweep that RQ's scheduler puts back on the queue.
+    queue = os.environ.get("RQ_QUEUE", "terraform")
+    low = os.environ.get("PORTAL_DRIFT_QUEUE", f"{queue}-low")
+    return spawn_manage("rqworker", queue, low, "--with-scheduler", "--name", worker_name(number))
 
 
 def spawn_notifications_worker() -> subprocess.Popen:

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "portal.administrators",
     "portal.api",
     "portal.notifications",
+    "portal.drift",
     "portal.liverepo",
     "portal.audit",
     # Last: its post_migrate hook grants permissions that the apps above create.
@@ -172,6 +173,16 @@ NOTIFICATIONS_RETRY_INTERVALS = [
 if any(seconds is None or seconds < 0 for seconds in NOTIFICATIONS_RETRY_INTERVALS):
     raise ImproperlyConfigured("PORTAL_NOTIFICATIONS_RETRY_INTERVALS must be whole numbers of seconds, comma-separated.")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
+# Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
+# DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
+DRIFT_QUEUE = os.environ.get("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low")
+DRIFT_INTERVAL = ascii_int(os.environ.get("PORTAL_DRIFT_INTERVAL", "3600"))
+if DRIFT_INTERVAL is None or DRIFT_INTERVAL < 0:
+    raise ImproperlyConfigured(
+        "PORTAL_DRIFT_INTERVAL must be a whole number of seconds (0 turns drift detection off; "
+        f"got {os.environ.get('PORTAL_DRIFT_INTERVAL')!r})."
+    )
+RQ_QUEUES[DRIFT_QUEUE] = RQ_QUEUES[RQ_QUEUE]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:service-list"

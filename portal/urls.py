@@ -18,6 +18,7 @@ urlpatterns = [
     path("workspaces/", include("portal.runs.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),
     path("webhooks/", include("portal.notifications.urls")),
+    path("drift/", include("portal.drift.urls")),
     path("audit/", include("portal.audit.urls")),
     path("tokens/", token_pages.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),

@@ -130,7 +130,7 @@ def rq_worker(django_db_setup, django_db_blocker):
     redis = django_rq.get_connection(settings.RQ_QUEUE)
     log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "worker.log", "wb")
     worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", settings.RQ_QUEUE],
+        [sys.executable, str(ROOT / "manage.py"), "rqworker", settings.RQ_QUEUE, settings.DRIFT_QUEUE],
         env=env,
         cwd=ROOT,
         stdout=log,

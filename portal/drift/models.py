@@ -1,0 +1,39 @@
+"""One refresh-only plan of an applied workspace: whether AWS still matches its state, and where not."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class DriftCheckQuerySet(models.QuerySet):
+    def latest_per_workspace(self):
+        """The newest check of each workspace, in one query (PostgreSQL's DISTINCT ON)."""
+        return self.order_by("workspace_id", "-checked_at").distinct("workspace_id")
+
+
+class DriftCheck(models.Model):
+    workspace = models.ForeignKey("workspaces.Workspace", on_delete=models.CASCADE, related_name="drift_checks")
+    checked_at = models.DateTimeField(default=timezone.now)
+    drifted = models.BooleanField(default=False)
+    # [{"address", "attribute", "before" (as recorded in the state), "after" (as AWS has it now)}],
+    # built by portal.runs.plan_review: sensitive values and known secrets are masked.
+    drift = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the check could not run; empty when it ran.")
+    duration = models.FloatField(default=0, help_text="Seconds the check took.")
+
+    objects = DriftCheckQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-checked_at"]
+        indexes = [models.Index(fields=["workspace", "-checked_at"], name="driftcheck_workspace_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace_id} at {self.checked_at:%Y-%m-%d %H:%M:%S}: {self.state}"
+
+    @property
+    def state(self) -> str:
+        if self.error:
+            return "error"
+        return "drifted" if self.drifted else "in_sync"
+
+    def same_drift_as(self, other: "DriftCheck | None") -> bool:
+        return other is not None and other.drifted and other.drift == self.drift

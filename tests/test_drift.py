@@ -1,0 +1,252 @@
+"""Drift detection: the sweep picks the due workspaces, the badge shows what drifted, its buttons
+need the page's permission, and (end to end) a change made behind the portal's back is found and
+restored through an ordinary change."""
+
+import os
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import django_rq
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from rq import Queue
+from rq.registry import ScheduledJobRegistry
+
+from portal.drift import checks, scheduling
+from portal.drift.models import DriftCheck
+from portal.runs.models import Run, RunStatus
+from portal.workspaces.models import Workspace
+from tests.conftest import plan_approve_apply, wait_until
+
+FIGURES = Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "drift-figures.txt"
+
+
+def figure(text: str) -> None:
+    print(text)
+    with FIGURES.open("a") as handle:
+        handle.write(text + "\n")
+
+
+@pytest.fixture
+def drift_queue(monkeypatch, settings):
+    """The drift jobs of a fast test go to a queue of their own that no worker takes."""
+    queue = Queue(f"{settings.DRIFT_QUEUE}-parked-{uuid.uuid4().hex[:6]}", connection=django_rq.get_connection(settings.RQ_QUEUE))
+    monkeypatch.setattr(scheduling, "queue", lambda: queue)
+    yield queue
+    queue.empty()
+    registry = ScheduledJobRegistry(queue=queue)
+    for job_id in registry.get_job_ids():
+        registry.remove(job_id, delete_job=True)
+
+
+def applied_workspace(path: str, *, kind=Run.Kind.APPLY, status=RunStatus.APPLIED, service=None) -> Workspace:
+    workspace = Workspace.objects.create(path=path, module="ecr-repository", variables={"name": path.rsplit("/", 1)[-1]}, service=service)
+    Run.objects.create(workspace=workspace, kind=kind, status=status, variables=workspace.variables, finished_at=timezone.now())
+    return workspace
+
+
+def checked(workspace: Workspace, ago: float, **fields) -> DriftCheck:
+    return DriftCheck.objects.create(workspace=workspace, checked_at=timezone.now() - timedelta(seconds=ago), **fields)
+
+
+DRIFT = [{"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'}]
+
+
+# --- the sweep -------------------------------------------------------------------------------------
+def test_the_sweep_picks_applied_workspaces_that_are_due_and_skips_busy_ones(db, settings, drift_queue):
+    settings.DRIFT_INTERVAL = 3600
+    never_checked = applied_workspace("ecs/ecr-repositories/never-checked")
+    long_ago = applied_workspace("ecs/ecr-repositories/long-ago")
+    checked(long_ago, 7200)
+    recent = applied_workspace("ecs/ecr-repositories/recent")
+    checked(recent, 60)
+    busy = applied_workspace("ecs/ecr-repositories/busy")
+    Run.objects.create(workspace=busy, status=RunStatus.PLANNING, variables=busy.variables)
+    applied_workspace("ecs/ecr-repositories/destroyed", kind=Run.Kind.DESTROY)
+    applied_workspace("ecs/ecr-repositories/failed", status=RunStatus.FAILED)
+    Workspace.objects.create(path="ecs/ecr-repositories/new", module="ecr-repository")
+
+    assert {w.path for w in scheduling.due_workspaces()} == {never_checked.path, long_ago.path}
+
+    assert scheduling.sweep() == 2
+    assert sorted(job.kwargs["workspace_id"] for job in drift_queue.jobs) == sorted([never_checked.pk, long_ago.pk])
+    assert scheduling.sweep() == 0, "a check that waits already is not queued twice"
+    assert len(drift_queue) == 2
+    assert len(ScheduledJobRegistry(queue=drift_queue)) == 1, "one next sweep, however often it is asked for"
+
+
+def test_an_interval_of_0_turns_drift_detection_off(db, settings, drift_queue):
+    settings.DRIFT_INTERVAL = 0
+    applied_workspace("ecs/ecr-repositories/never-checked")
+    assert not scheduling.due_workspaces().exists()
+    assert scheduling.sweep() == 0
+    assert scheduling.schedule_next_sweep() is None
+    assert len(ScheduledJobRegistry(queue=drift_queue)) == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "1.5"])
+def test_a_bad_interval_is_refused_at_start(value):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PORTAL_DRIFT_INTERVAL": value}
+    result = subprocess.run([sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); django.setup()"], env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "PORTAL_DRIFT_INTERVAL must be a whole number of seconds" in result.stderr
+
+
+def test_drift_is_read_from_the_plans_resource_drift_with_sensitive_values_masked():
+    plan = {
+        "resource_drift": [
+            {
+                "address": "module.this.aws_ecr_repository.this",
+                "type": "aws_ecr_repository",
+                "change": {
+                    "actions": ["update"],
+                    "before": {"image_tag_mutability": "IMMUTABLE", "tags": {"Team": "a"}, "secret": "s1"},
+                    "after": {"image_tag_mutability": "MUTABLE", "tags": {"Team": "b"}, "secret": "s2"},
+                    "before_sensitive": {"secret": True},
+                    "after_sensitive": {"secret": True},
+                },
+            },
+            {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "type": "aws_ecr_lifecycle_policy", "change": {"actions": ["delete"], "before": {}, "after": None}},
+        ]
+    }
+    assert checks.drifted_attributes(plan) == [
+        {"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'},
+        {"address": "module.this.aws_ecr_repository.this", "attribute": "secret", "before": "(sensitive value)", "after": "(sensitive value)"},
+        {"address": "module.this.aws_ecr_repository.this", "attribute": "tags.Team", "before": '"a"', "after": '"b"'},
+        {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "attribute": "(the resource)", "before": "exists", "after": "deleted"},
+    ]
+
+
+# --- the badge and its buttons ---------------------------------------------------------------------
+@pytest.fixture
+def onboarded(db, make_user, service_form_data, parked_queue):
+    from portal.catalog.onboarding import register_service
+
+    dev, approver = make_user("dev", "developers"), make_user("approver", "approvers")
+    service, change = register_service(dev, **service_form_data)
+    plan_approve_apply(change, approver)
+    return service
+
+
+def test_the_service_page_shows_the_drift_and_the_buttons_to_those_who_may_change_it(client, make_user, onboarded):
+    workspace = onboarded.workspaces.order_by("apply_order").first()
+    checked(workspace, 10, drifted=True, drift=DRIFT)
+    client.force_login(onboarded.created_by)
+    page = client.get(reverse("catalog:service-detail", args=[onboarded.name])).content.decode()
+    assert "Drifted" in page and "image_tag_mutability" in page and "&quot;IMMUTABLE&quot;" in page and "&quot;MUTABLE&quot;" in page
+    assert "Plan to restore" in page and "Check now" in page
+
+    viewer = make_user("viewer2", "approvers")
+    client.force_login(viewer)
+    page = client.get(reverse("catalog:service-detail", args=[onboarded.name])).content.decode()
+    assert "Drifted" in page and "Plan to restore" not in page
+
+
+def test_plan_to_restore_proposes_the_last_applied_inputs_as_an_ordinary_change(client, onboarded, parked_queue):
+    workspace = onboarded.workspaces.order_by("apply_order").first()
+    checked(workspace, 10, drifted=True, drift=DRIFT)
+    client.force_login(onboarded.created_by)
+    response = client.post(reverse("drift:restore", args=[workspace.pk]))
+    run = workspace.runs.order_by("-created_at").first()
+    assert response.status_code == 302 and response.url == reverse("changes:detail", args=[run.change_id])
+    assert run.status == RunStatus.QUEUED and run.variables == checks.applied_variables(workspace)
+    assert run.change.service_id == onboarded.pk and run.change.requested_by == onboarded.created_by
+
+
+def test_the_buttons_need_the_pages_permission_and_refuse_bad_requests(client, make_user, onboarded, drift_queue, parked_queue):
+    workspace = onboarded.workspaces.order_by("apply_order").first()
+    platform = applied_workspace("ecs/ecr-repositories/platform-repo")
+    checked(platform, 10, drifted=True, drift=DRIFT)
+    client.force_login(make_user("approver2", "approvers"))
+    assert client.post(reverse("drift:restore", args=[workspace.pk])).status_code == 403
+    assert client.post(reverse("drift:check", args=[workspace.pk])).status_code == 403
+    client.force_login(onboarded.created_by)  # a developer: may change services, not the platform
+    assert client.post(reverse("drift:restore", args=[platform.pk])).status_code == 403
+    assert client.get(reverse("drift:restore", args=[workspace.pk])).status_code == 405
+    assert client.post(reverse("drift:restore", args=[987654])).status_code == 404
+    assert client.post("/drift/workspaces/not-a-number/restore/").status_code == 404
+    assert client.post(reverse("drift:restore", args=[workspace.pk])).status_code == 409, "no drift found"
+    never = Workspace.objects.create(path="ecs/services/never-applied", module="ecs-service", service=onboarded)
+    assert client.post(reverse("drift:check", args=[never.pk])).status_code == 409
+
+    assert client.post(reverse("drift:check", args=[workspace.pk])).status_code == 302
+    assert [job.kwargs for job in drift_queue.jobs] == [{"workspace_id": workspace.pk}]
+    admin = make_user("admin", "admins")
+    client.force_login(admin)
+    assert client.post(reverse("drift:restore", args=[platform.pk])).status_code == 302
+    assert Run.objects.filter(workspace=platform, status=RunStatus.QUEUED, requested_by=admin).exists()
+
+
+# --- end to end ------------------------------------------------------------------------------------
+def wait_for_run(run: Run, *statuses: str, timeout: float = 180) -> Run:
+    wait_until(lambda: Run.objects.get(pk=run.pk).status in statuses, timeout, 0.2, f"run to be {statuses}")
+    return Run.objects.get(pk=run.pk)
+
+
+def newest_check(workspace: Workspace, after) -> DriftCheck | None:
+    return workspace.drift_checks.filter(pk__gt=after).first()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_user, settings, rq_worker, state_bucket):
+    from portal.aws import client as aws
+    from portal.runs import workflow
+
+    author, approver = make_user("author", "admins"), make_user("approver", "admins")
+    name = f"art-service-drift-{uuid.uuid4().hex[:8]}"
+    workspace = Workspace.objects.create(
+        path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True}
+    )
+    change = workflow.propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], author)
+    run = wait_for_run(change.runs.get(), RunStatus.AWAITING_APPROVAL, RunStatus.FAILED)
+    assert run.status == RunStatus.AWAITING_APPROVAL, run.log[-2000:]
+    workflow.approve(run.change, approver)
+    assert wait_for_run(run, RunStatus.APPLIED, RunStatus.FAILED).status == RunStatus.APPLIED
+
+    # Through the sweep and the worker's low-priority queue, with a 2 s interval.
+    settings.DRIFT_INTERVAL = 2
+
+    def swept_check(after: int = 0) -> DriftCheck:
+        def found():
+            scheduling.sweep()
+            return newest_check(workspace, after)
+
+        return wait_until(found, 180, 1, "a drift check")
+
+    first = swept_check()
+    assert not first.drifted and not first.error, (first.drift, first.error)
+
+    aws("ecr").put_image_tag_mutability(repositoryName=name, imageTagMutability="MUTABLE")
+    changed_at = time.monotonic()
+    drifted = swept_check(first.pk)
+    while not drifted.drifted:  # a check that started before the change
+        drifted = swept_check(drifted.pk)
+    client.force_login(author)
+    page = client.get(reverse("platform:page")).content.decode()
+    seconds = time.monotonic() - changed_at
+    assert {"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'} in drifted.drift
+    assert "Drifted" in page and "image_tag_mutability" in page
+    figure(f"drift: changed behind the portal's back -> badge in {seconds:.1f} s (interval 2 s, sweep every 1 s; check took {drifted.duration:.1f} s)")
+
+    response = client.post(reverse("drift:restore", args=[workspace.pk]))
+    assert response.status_code == 302
+    restore = workspace.runs.order_by("-created_at").first()
+    restore = wait_for_run(restore, RunStatus.AWAITING_APPROVAL, RunStatus.FAILED, RunStatus.NO_CHANGES)
+    assert restore.status == RunStatus.AWAITING_APPROVAL, restore.log[-2000:]
+    assert any(
+        a["path"] == "image_tag_mutability" and a["before"] == '"MUTABLE"' and a["after"] == '"IMMUTABLE"'
+        for resource in restore.plan_changes for a in resource["attributes"]
+    ), restore.plan_changes
+    workflow.approve(restore.change, approver)
+    assert wait_for_run(restore, RunStatus.APPLIED, RunStatus.FAILED).status == RunStatus.APPLIED
+    assert aws("ecr").describe_repositories(repositoryNames=[name])["repositories"][0]["imageTagMutability"] == "IMMUTABLE"
+
+    after = swept_check(drifted.pk)
+    assert not after.drifted and not after.error, (after.drift, after.error)
+    assert "In sync" in client.get(reverse("platform:page")).content.decode()
