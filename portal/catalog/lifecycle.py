@@ -1,6 +1,10 @@
 """What a settled change means for its service: the applied declaration moves only when every run
 of the change has applied, and a decommission ends the service's lifecycle.
 
+A run that applied but whose deploy did not report healthy (RunStatus.APPLIED_UNHEALTHY) has applied:
+AWS holds its declaration, so that is the applied one. The service page tells it apart by its
+latest service run, and offers going back to the last healthy revision (portal.catalog.rollback).
+
     active --(decommission proposed)--> decommissioning --(destroy applied)--> decommissioned
     decommissioning --(destroy discarded, stale or failed before any apply)--> active
 """
@@ -10,7 +14,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from portal.catalog.models import Lifecycle, Service
-from portal.runs.models import Change, RunStatus
+from portal.runs.models import APPLIED_STATUSES, Change
 from portal.runs.workflow import change_settled
 
 
@@ -22,7 +26,7 @@ def follow_settled_change(sender, change: Change, outcome: str, **kwargs) -> Non
     if change.destroys:
         if outcome == Change.Outcome.APPLIED:
             service.update(status=Lifecycle.DECOMMISSIONED, decommissioned_at=timezone.now())
-        elif not change.runs.filter(status=RunStatus.APPLIED).exists():
+        elif not change.runs.filter(status__in=APPLIED_STATUSES).exists():
             # Nothing was destroyed: the service runs on as it was.
             service.filter(status=Lifecycle.DECOMMISSIONING).update(status=Lifecycle.ACTIVE)
         return

@@ -44,7 +44,7 @@ class ServiceQuerySet(models.QuerySet):
         """Declarations as above, the workspaces, each workspace's latest run (`latest_runs`, at most
         one) and `applied_url`, where the load balancer routes to the service once its workspace was
         applied (None before)."""
-        from portal.runs.models import Run, RunStatus
+        from portal.runs.models import APPLIED_STATUSES, Run
         from portal.workspaces.models import Workspace
 
         latest = Run.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at").values("pk")[:1]
@@ -56,7 +56,7 @@ class ServiceQuerySet(models.QuerySet):
         )
         applied_url = (
             Run.objects.filter(
-                workspace__service=OuterRef("pk"), workspace__module="ecs-service", status=RunStatus.APPLIED
+                workspace__service=OuterRef("pk"), workspace__module="ecs-service", status__in=APPLIED_STATUSES
             )
             .order_by("-finished_at")
             .values("outputs__url")[:1]

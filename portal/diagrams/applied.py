@@ -7,7 +7,7 @@ import hcl2
 from django.conf import settings
 from django.db.models import F, OuterRef, Subquery
 
-from portal.runs.models import DONE_STATUSES, Run, RunStatus
+from portal.runs.models import APPLIED_STATUSES, DONE_STATUSES, Run
 from portal.workspaces.models import Workspace
 
 
@@ -25,7 +25,7 @@ def last_applied(workspaces: list[Workspace]) -> dict[int, Applied]:
     The inputs are those of the last run that settled (applied, or planned with no changes, which
     says AWS already matched them: portal.workspaces.layout.last_applied_variables); the outputs are
     those of the last apply, since a plan with no changes records none."""
-    applies = Run.objects.filter(workspace=OuterRef("workspace"), status=RunStatus.APPLIED)
+    applies = Run.objects.filter(workspace=OuterRef("workspace"), status__in=APPLIED_STATUSES)
     runs = (
         Run.objects.filter(workspace__in=[w.pk for w in workspaces], status__in=DONE_STATUSES)
         .exclude(variables={})

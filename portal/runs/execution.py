@@ -9,14 +9,17 @@ heartbeat and listens for a cancel (portal.runs.attendance).
 import json
 import logging
 import re
+import time
 import traceback
 
+from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.dispatch import Signal
 from python_terraform import IsFlagged
 
-from portal.runs import locks, plan_review, plans, workflow
+from portal.runs import deploy_health, locks, plan_review, plans, workflow
 from portal.runs.attendance import Attendance, persistently, worker_identity
+from portal.runs.deploy_health import Health
 from portal.runs.masking import mask_secrets
 from portal.runs.models import Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformError, TerraformStopped
@@ -204,4 +207,39 @@ def apply(run: Run) -> None:
             terraform.init(workspace.state_key, workspace.module, identity)
             terraform.run("apply", str(out), input=False)
             outputs = json.loads(terraform.capture("output", json=True))
-    ended(run, lambda: run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}))
+            outputs = {name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}
+            health = wait_for_health(run, outputs, identity, attendance)
+    finish_apply(run, outputs, health)
+
+
+def finish_apply(run: Run, outputs: dict, health: Health | None) -> None:
+    """Applied; healthy, unchecked (None), or not healthy with the reason and what to do next."""
+    if health is None or health.healthy:
+        ended(run, lambda: run.finish_applied(outputs))
+    else:
+        ended(run, lambda: run.finish_applied_unhealthy(outputs, unhealthy_error(health)))
+
+
+def wait_for_health(run: Run, outputs: dict, identity: RunIdentity | None, attendance: Attendance) -> Health | None:
+    """A service's apply is done once its deployment is healthy (portal.runs.deploy_health); None
+    when there is nothing to wait for: not a service, a destroy, or the wait is off."""
+    if run.workspace.module != "ecs-service" or run.kind == Run.Kind.DESTROY:
+        return None
+    log = log_to(run)
+    if settings.DEPLOY_HEALTH_TIMEOUT == 0:
+        log("[portal] The deploy's health was not checked: PORTAL_DEPLOY_HEALTH_TIMEOUT is 0.\n")
+        return None
+    log(
+        f"[portal] Applied; waiting up to {settings.DEPLOY_HEALTH_TIMEOUT} s for a healthy deployment "
+        f"(targets required: {'yes' if settings.DEPLOY_HEALTH_REQUIRE_TARGETS else 'no'}).\n"
+    )
+    deadline = time.monotonic() + settings.DEPLOY_HEALTH_TIMEOUT
+    return deploy_health.wait_until_healthy(outputs, identity, deadline, log=log, stop=attendance.stop)
+
+
+def unhealthy_error(health: Health) -> str:
+    return mask_secrets(
+        f"Applied, but the deployment did not report healthy: {health.reason}. What was declared is in AWS, "
+        "so the change counts as applied. Read the service's ECS events and its tasks' logs; "
+        "then change the service to fix it, or propose going back to the last healthy revision."
+    )

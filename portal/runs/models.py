@@ -21,6 +21,8 @@ class RunStatus(models.TextChoices):
     APPROVED = "approved", "Approved, queued for apply"
     APPLYING = "applying", "Applying"
     APPLIED = "applied", "Applied"
+    # Applied, but the service did not report a healthy deployment in time (portal.runs.deploy_health).
+    APPLIED_UNHEALTHY = "applied_unhealthy", "Applied, unhealthy"
     NO_CHANGES = "no_changes", "No changes"
     FAILED = "failed", "Failed"
     DISCARDED = "discarded", "Discarded"
@@ -44,7 +46,10 @@ RUNNING_STATUSES = [RunStatus.PLANNING, RunStatus.APPLYING]
 # Waiting for a worker to take their job.
 WAITING_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED]
 CANCELLABLE_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED, RunStatus.PLANNING, RunStatus.APPLYING]
-DONE_STATUSES = [RunStatus.APPLIED, RunStatus.NO_CHANGES]
+# The plan reached AWS: the state is the declaration's, healthy or not. A change whose runs all
+# ended so has applied (its revision is the applied declaration), and the next apply may go ahead.
+APPLIED_STATUSES = [RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY]
+DONE_STATUSES = [*APPLIED_STATUSES, RunStatus.NO_CHANGES]
 
 
 class RunQuerySet(models.QuerySet):
@@ -322,6 +327,16 @@ class Run(models.Model):
 
     def finish_applied(self, outputs: dict) -> None:
         self._move([RunStatus.APPLYING], RunStatus.APPLIED, outputs=outputs, finished_at=timezone.now())
+
+    def finish_applied_unhealthy(self, outputs: dict, reason: str) -> None:
+        """Applied, but the deploy did not report healthy: `reason` says why and what to do."""
+        self._move(
+            [RunStatus.APPLYING],
+            RunStatus.APPLIED_UNHEALTHY,
+            outputs=outputs,
+            error=reason,
+            finished_at=timezone.now(),
+        )
 
     def fail(self, error: str, from_statuses=ACTIVE_STATUSES, **fields) -> bool:
         from portal.runs.masking import mask_secrets

@@ -41,6 +41,6 @@ def progress_of(run: Run, log: str | None = None) -> Progress:
         start = log.rfind(APPLY_STARTS)
         done = len(DONE.findall(log, start)) if start >= 0 else 0
         return Progress("applying", min(done, total), total, f"Applying: {min(done, total)} of {total} resources done")
-    if run.status == RunStatus.APPLIED:
+    if run.status in (RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY):
         return Progress("done", total, total, f"Applied: {total} of {total} resources done")
     return Progress("", 0, None, "")

@@ -128,7 +128,7 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
             "own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True
         )
     statuses = {run.status for run in runs}
-    if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, RunStatus.APPLIED}:
+    if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY}:
         return Refusal("already_approved", "This change was approved already.")
     if RunStatus.DISCARDED in statuses:
         return Refusal("discarded", "This change was discarded; propose it again to apply it.")

@@ -83,7 +83,11 @@ def last_applied_variables(workspace: Workspace) -> dict | None:
     """The inputs AWS was last brought to in this workspace, or None before its first apply. A plan
     with no changes settles too: AWS already matches those inputs."""
     applied = (
-        workspace.runs.filter(status__in=["applied", "no_changes"]).exclude(variables={}).order_by("-finished_at").first()
+        # The runs' DONE_STATUSES, spelled out: workspaces sit below runs.
+        workspace.runs.filter(status__in=["applied", "applied_unhealthy", "no_changes"])
+        .exclude(variables={})
+        .order_by("-finished_at")
+        .first()
     )
     return applied.variables if applied else None
 
