@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.catalog import history, views
+from portal.catalog import history, rollback, views
 
 app_name = "catalog"
 # A literal segment here must be in portal.catalog.rules.RESERVED_NAMES (a test checks it).
@@ -11,6 +11,7 @@ urlpatterns = [
     path("<str:name>/", views.service_detail, name="service-detail"),
     path("<str:name>/change/", views.service_change, name="service-change"),
     path("<str:name>/decommission/", views.service_decommission, name="service-decommission"),
+    path("<str:name>/rollback/", rollback.propose_rollback, name="service-rollback"),
     # Under the name, so `history` needs no reserving: /services/history/ stays a service's page.
     path("<str:name>/history/", history.service_history, name="service-history"),
 ]
