@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.params import ascii_int
+from portal.policy import config as policy_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
@@ -84,6 +85,7 @@ INSTALLED_APPS = [
     "portal.drift",
     "portal.liverepo",
     "portal.audit",
+    "portal.policy",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -136,6 +138,16 @@ def seconds_setting(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number of seconds, at least 1 (got {value!r}).")
     return seconds
 
+
+# Policy checks on every plan (README, "Policy checks"): checkov on the plan's JSON, in its own venv.
+POLICY_CHECKOV = Path(os.environ.get("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov"))
+if not POLICY_CHECKOV.is_absolute():
+    raise ImproperlyConfigured(f"PORTAL_CHECKOV must be an absolute path to the checkov program (got {str(POLICY_CHECKOV)!r}).")
+POLICY_CHECKOV_TIMEOUT = seconds_setting("PORTAL_CHECKOV_TIMEOUT", 300)
+POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES", os.environ.get("PORTAL_POLICY_SEVERITIES"))
+POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", os.environ.get("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM"))
+POLICY_BLOCKING = policy_config.blocking("PORTAL_POLICY_BLOCKING", os.environ.get("PORTAL_POLICY_BLOCKING", "HIGH,CRITICAL"))
+POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS", os.environ.get("PORTAL_POLICY_SKIPS"))
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.

@@ -14,6 +14,7 @@ urlpatterns = [
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
     path("changes/", include("portal.runs.change_urls")),
+    path("changes/", include("portal.policy.urls")),
     path("platform/", include("portal.runs.platform_urls")),
     path("workspaces/", include("portal.runs.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class PolicyConfig(AppConfig):
+    name = "portal.policy"
+    label = "policy"
+
+    def ready(self):
+        from portal.policy import checks
+        from portal.runs import workflow
+        from portal.runs.execution import plan_read
+
+        plan_read.connect(checks.check_plan, dispatch_uid="portal.policy.check_plan")
+        if checks.approval_refusal not in workflow.approval_checks:
+            workflow.approval_checks.append(checks.approval_refusal)

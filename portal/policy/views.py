@@ -1,0 +1,20 @@
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from portal.policy import checks
+from portal.runs import workflow
+from portal.runs.change_pages import change_page, view_runs, visible_change
+
+
+@view_runs
+@require_POST
+def change_override(request, change_id):
+    """The change page's form: override its blocking findings with a reason (recorded, shown)."""
+    change = visible_change(change_id)
+    try:
+        checks.override(change, request.user, request.POST.get("reason", ""))
+    except workflow.Refused as exc:
+        return change_page(request, change, exc.refusal, exc.refusal.http_status)
+    messages.success(request, "Policy findings overridden: the change may be approved now.")
+    return redirect("changes:detail", change_id=change.pk)
