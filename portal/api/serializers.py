@@ -8,6 +8,8 @@ from rest_framework.settings import api_settings
 
 from portal.audit.models import AuditEvent
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
+from portal.policy.checks import policy_of
+from portal.policy.models import REASON_MIN_LENGTH
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
 from portal.workspaces.models import Workspace
@@ -59,6 +61,34 @@ class IdentitySerializer(serializers.ModelSerializer):
         return {name: value or None if name != "description" else value for name, value in data.items()}
 
 
+class PolicyFindingSerializer(serializers.Serializer):
+    check_id = serializers.CharField()
+    check_name = serializers.CharField()
+    resource_address = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["LOW", "MEDIUM", "HIGH", "CRITICAL"], help_text="The portal's mapping, not checkov's.")
+    blocking = serializers.BooleanField()
+    guideline = serializers.CharField(allow_blank=True)
+
+
+class PolicyOverrideSerializer(serializers.Serializer):
+    by = serializers.CharField(source="by_username")
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+    check_ids = serializers.ListField(child=serializers.CharField(), help_text="The blocking checks it overrode.")
+
+
+class PolicySerializer(serializers.Serializer):
+    findings = PolicyFindingSerializer(many=True)
+    blocking = serializers.IntegerField(help_text="Findings that block approval until overridden.")
+    override = PolicyOverrideSerializer(allow_null=True, help_text="The change's override, if an approver wrote one.")
+
+
+class PolicyOverrideRequestSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        min_length=REASON_MIN_LENGTH, help_text="Why the blocking findings are acceptable; recorded and shown."
+    )
+
+
 class RunSerializer(serializers.ModelSerializer):
     workspace = serializers.CharField(source="workspace.path")
     state_key = serializers.CharField()
@@ -82,14 +112,21 @@ class RunSerializer(serializers.ModelSerializer):
         help_text="What the run's change proposes against the declaration it started from; empty for "
         "platform changes and decommissions."
     )
+    policy = serializers.SerializerMethodField(
+        help_text="What the policy check (checkov) found in the run's plan, and its change's override."
+    )
 
     class Meta:
         model = Run
         fields = [
             "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "declaration_diff", "plan", "error",
             "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
-            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "identity", "log_url",
+            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "identity", "log_url", "policy",
         ]
+
+    @extend_schema_field(PolicySerializer)
+    def get_policy(self, run) -> dict:
+        return PolicySerializer(policy_of(run)).data
 
     @extend_schema_field(WorkerSerializer(allow_null=True))
     def get_worker(self, run) -> dict | None:
@@ -113,10 +150,11 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunSummarySerializer(RunSerializer):
-    """A run inside a service's listing: the service's `proposed` already shows the diff."""
+    """A run inside a service's listing: the service's `proposed` already shows the diff; the policy
+    findings are on the run's own representation (a listing would read them run by run)."""
 
     class Meta(RunSerializer.Meta):
-        fields = [name for name in RunSerializer.Meta.fields if name != "declaration_diff"]
+        fields = [name for name in RunSerializer.Meta.fields if name not in ("declaration_diff", "policy")]
 
 
 class RunLogSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/runs/<uuid:pk>/approve/", views.RunApproveView.as_view(), name="run-approve"),
     path("v1/runs/<uuid:pk>/discard/", views.RunDiscardView.as_view(), name="run-discard"),
     path("v1/runs/<uuid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
+    path("v1/runs/<uuid:pk>/policy-override/", views.RunPolicyOverrideView.as_view(), name="run-policy-override"),
     path("v1/audit/", views.AuditListView.as_view(), name="audit-list"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

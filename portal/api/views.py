@@ -17,6 +17,7 @@ from portal.api.renderers import JSONLinesRenderer
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     AuditEventSerializer,
+    PolicyOverrideRequestSerializer,
     DeploymentSerializer,
     QueuedSerializer,
     RunLogSerializer,
@@ -31,6 +32,7 @@ from portal.catalog import rules
 from portal.catalog.lookup import STATUS_FILTERS, service_named, services_in
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
+from portal.policy import checks as policy
 from portal.runs import workflow
 from portal.runs.models import Run
 
@@ -271,6 +273,27 @@ class RunApproveView(RunActionView):
 )
 class RunDiscardView(RunActionView):
     action = staticmethod(workflow.discard)
+
+
+@extend_schema(
+    summary="Override the policy check of a run's change",
+    description="Records an approver's written reason for letting the change's blocking policy findings through "
+    "(one override per change); the change may then be approved. Same rules as approving: 403 `not_approver`, "
+    "`own_change` (the proposer cannot override), `platform_permission`; 409 `nothing_to_override`, "
+    "`already_overridden`, and the approval's own (`plan_running`, `discarded`...); 400 when the reason is "
+    "shorter than 20 characters.",
+    request=PolicyOverrideRequestSerializer,
+    responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
+)
+class RunPolicyOverrideView(RunActionView):
+    def post(self, request, pk):
+        run = self.get_object()
+        if run.change is None:
+            raise workflow.Refused(workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide."))
+        body = PolicyOverrideRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        policy.override(run.change, request.user, body.validated_data["reason"])
+        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(
