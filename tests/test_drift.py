@@ -122,6 +122,28 @@ def test_drift_is_read_from_the_plans_resource_drift_with_sensitive_values_maske
     ]
 
 
+def test_a_check_records_the_drift_and_tells_the_webhooks_only_when_it_is_new(db, monkeypatch, django_capture_on_commit_callbacks):
+    from portal.notifications.models import Delivery, Webhook
+
+    Webhook.objects.create(url="https://hooks.example.com/drift", events=["drift_found"])
+    workspace = applied_workspace("ecs/ecr-repositories/watched")
+    found = {"drift": DRIFT}
+    monkeypatch.setattr(checks, "refresh_only_plan", lambda workspace, variables, on_output: found["drift"])
+    monkeypatch.setattr("portal.notifications.events.queue_delivery", lambda pk: None)
+
+    first = checks.run_check(workspace.pk)
+    again = checks.run_check(workspace.pk)
+    assert first.drifted and first.drift == DRIFT and again.drifted
+    [delivery] = Delivery.objects.all()
+    assert delivery.payload["drift"]["workspace"] == workspace.path and delivery.payload["drift"]["attributes"] == DRIFT
+
+    found["drift"] = []
+    assert not checks.run_check(workspace.pk).drifted
+    Run.objects.create(workspace=workspace, status=RunStatus.QUEUED, variables=workspace.variables)
+    assert checks.run_check(workspace.pk) is None, "not while a run is going on"
+    assert workspace.drift_checks.count() == 3
+
+
 # --- the badge and its buttons ---------------------------------------------------------------------
 @pytest.fixture
 def onboarded(db, make_user, service_form_data, parked_queue):

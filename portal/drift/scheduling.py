@@ -66,7 +66,8 @@ def live(job_id: str) -> bool:
 
 
 def check_job_id(workspace_id: int) -> str:
-    return f"drift-check-{workspace_id}"
+    # Job ids are global in Redis: named after the queue, so two portals on one Redis never meet.
+    return f"{queue().name}-check-{workspace_id}"
 
 
 def enqueue_check(workspace_id: int) -> bool:
@@ -100,7 +101,7 @@ def schedule_next_sweep() -> str | None:
         return None
     every = tick(interval)
     slot = int(time.time() // every) + 1
-    job_id = f"drift-sweep-{every}-{slot}"
+    job_id = f"{queue().name}-sweep-{every}-{slot}"
     if not live(job_id):
         queue().enqueue_in(timedelta(seconds=every), SWEEP, job_id=job_id, result_ttl=0)
     return job_id
