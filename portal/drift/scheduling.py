@@ -19,7 +19,7 @@ from django.utils import timezone
 from rq.job import Job, JobStatus
 
 from portal.drift.models import DriftCheck
-from portal.runs.models import ACTIVE_STATUSES, Run
+from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
 from portal.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def due_workspaces(now=None):
     if not interval:
         return Workspace.objects.none()
     now = now or timezone.now()
-    settled = Run.objects.filter(workspace=OuterRef("pk"), status__in=["applied", "no_changes"]).exclude(variables={})
+    settled = Run.objects.filter(workspace=OuterRef("pk"), status__in=DONE_STATUSES).exclude(variables={})
     last_check = DriftCheck.objects.filter(workspace=OuterRef("pk")).order_by("-checked_at").values("checked_at")[:1]
     return (
         Workspace.objects.annotate(

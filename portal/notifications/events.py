@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 EVENT_OF_STATUS = {
     "awaiting_approval": Event.AWAITING_APPROVAL,
     "applied": Event.APPLIED,
+    "applied_unhealthy": Event.APPLIED,  # applied all the same: the run's status in the payload says unhealthy
     "failed": Event.FAILED,
 }
 
