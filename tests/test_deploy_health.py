@@ -32,11 +32,27 @@ def aws(service):
 
 @pytest.fixture(scope="module")
 def network():
+    """A VPC of the module's own; it and every service made in it are deleted after the module: the
+    emulator is the session's, and the end-to-end test expects to find only what it made."""
     ec2 = aws("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName=f"health-{uuid.uuid4().hex[:8]}", Description="tasks", VpcId=vpc)["GroupId"]
-    return {"vpc": vpc, "subnet": subnet, "group": group}
+    made = {"vpc": vpc, "subnet": subnet, "group": group, "services": []}
+    yield made
+    ecs, elbv2 = aws("ecs"), aws("elbv2")
+    for outputs in made["services"]:
+        name = outputs["service_name"]
+        ecs.delete_service(cluster=name, service=name, force=True)
+        ecs.delete_cluster(cluster=name)
+        for target_group in elbv2.describe_target_groups(Names=[name])["TargetGroups"]:
+            elbv2.delete_target_group(TargetGroupArn=target_group["TargetGroupArn"])
+    for target_group in elbv2.describe_target_groups()["TargetGroups"]:
+        if target_group.get("VpcId") == vpc:
+            elbv2.delete_target_group(TargetGroupArn=target_group["TargetGroupArn"])
+    ec2.delete_security_group(GroupId=group)
+    ec2.delete_subnet(SubnetId=subnet)
+    ec2.delete_vpc(VpcId=vpc)
 
 
 def deployed_service(network, *, desired=1):
@@ -63,7 +79,9 @@ def deployed_service(network, *, desired=1):
         networkConfiguration={"awsvpcConfiguration": {"subnets": [network["subnet"]], "securityGroups": [network["group"]]}},
         deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
     )["service"]
-    return {"service_arn": service["serviceArn"], "service_name": name, "target_group_arn": target_group}
+    outputs = {"service_arn": service["serviceArn"], "service_name": name, "target_group_arn": target_group}
+    network["services"].append(outputs)
+    return outputs
 
 
 def test_a_new_service_on_the_emulator_is_still_deploying(network):

@@ -216,12 +216,14 @@ def newest_check(workspace: Workspace, after) -> DriftCheck | None:
 
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
-def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_user, settings, rq_worker, state_bucket):
+def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_user, settings, rq_worker, state_bucket, request):
     from portal.aws import client as aws
     from portal.runs import workflow
 
     author, approver = make_user("author", "admins"), make_user("approver", "admins")
     name = f"art-service-drift-{uuid.uuid4().hex[:8]}"
+    # The emulator is the session's: what this test made must not be found by the next one.
+    request.addfinalizer(lambda: forget_repository(aws("ecr"), name))
     workspace = Workspace.objects.create(
         path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True}
     )
@@ -272,3 +274,10 @@ def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_u
     after = swept_check(drifted.pk)
     assert not after.drifted and not after.error, (after.drift, after.error)
     assert "In sync" in client.get(reverse("platform:page")).content.decode()
+
+
+def forget_repository(ecr, name: str) -> None:
+    try:
+        ecr.delete_repository(repositoryName=name, force=True)
+    except ecr.exceptions.RepositoryNotFoundException:
+        pass

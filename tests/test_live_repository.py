@@ -215,15 +215,15 @@ def test_a_remote_that_could_be_an_option_is_refused_at_start():
 
 
 @pytest.mark.e2e
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # with the other tests of the session's bootstrap, after the rest
 def test_a_clone_plans_no_changes_against_the_portals_state(live, people, state_bucket, tmp_path):
     """The state bucket's workspace, applied by the bootstrap: cloned and planned as a person would,
     with the credentials the portal's terraform has, it reads the same state and finds nothing to do."""
     from portal.runs.terraform import terraform_environment
-    from portal.workspaces.layout import state_bucket_path
+    from portal.workspaces.layout import state_bucket_workspace
 
     alice, bob = people
-    workspace = Workspace.objects.get(path=state_bucket_path())
+    workspace = state_bucket_workspace()  # an earlier transactional test may have flushed the bootstrap's row
     change = Change.objects.create(title="The state bucket", requested_by=alice)
     Run.objects.create(
         workspace=workspace, change=change, status=RunStatus.APPLIED, approved_by=bob, variables=workspace.variables

@@ -220,7 +220,9 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
 
     # The wiring in AWS: the ECS service is attached to its target group, the listener routes to it.
     ecs = aws_client("ecs")
-    cluster_arn = ecs.list_clusters()["clusterArns"][0]
+    cluster_arn = next(
+        arn for arn in ecs.list_clusters()["clusterArns"] if ecs.describe_services(cluster=arn, services=[SERVICE])["services"]
+    )
     (ecs_service,) = ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"]
     target_group_arn = service_run.outputs["target_group_arn"]
     assert ecs_service["loadBalancers"][0]["targetGroupArn"] == target_group_arn
