@@ -90,6 +90,17 @@ def make_user(groups, django_user_model):
 
 
 @pytest.fixture
+def people(make_user):
+    """One of each: a developer, an approver and two admins (a module may define its own cast)."""
+    return {
+        "dev": make_user("dev", "developers"),
+        "approver": make_user("approver", "approvers"),
+        "admin": make_user("admin", "admins"),
+        "other-admin": make_user("other-admin", "admins"),
+    }
+
+
+@pytest.fixture
 def service_form_data():
     return {
         "name": "sourcing-data-service",

@@ -24,15 +24,6 @@ ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-password"
 
 
 @pytest.fixture
-def people(make_user):
-    return {
-        "dev": make_user("dev", "developers"),
-        "approver": make_user("approver", "approvers"),
-        "admin": make_user("admin", "admins"),
-    }
-
-
-@pytest.fixture
 def every_state(people, service_form_data):
     """Services queued, planned, applied (with a URL) and with a pending change (secrets, a diff),
     one whose run ran on a worker as an administrator and was cancelled, and a decommissioned one."""

@@ -32,16 +32,6 @@ FIRST_ID = 0
 
 
 @pytest.fixture
-def people(make_user):
-    return {
-        "dev": make_user("dev", "developers"),
-        "approver": make_user("approver", "approvers"),
-        "admin": make_user("admin", "admins"),
-        "other-admin": make_user("other-admin", "admins"),
-    }
-
-
-@pytest.fixture
 def page(client, people):
     client.force_login(people["dev"])
     return client

@@ -16,15 +16,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def people(make_user):
-    return {
-        "dev": make_user("dev", "developers"),
-        "approver": make_user("approver", "approvers"),
-        "admin": make_user("admin", "admins"),
-    }
-
-
-@pytest.fixture
 def onboarded(people, service_form_data):
     service, change = register_service(people["dev"], **service_form_data)
     plan_approve_apply(change, people["approver"])

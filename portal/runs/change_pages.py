@@ -5,6 +5,7 @@ It follows the change's runs while they plan and apply, without reloading."""
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal.access.decorators import permission_required
@@ -76,23 +77,43 @@ def page_version(change: Change, runs: list[Run]) -> str:
     return "|".join([change.outcome, *moves])
 
 
-def act(request, change_id, action, done: str):
-    change = visible_change(change_id)
+# What each decision does, and what the page says once it is taken (the run's page offers them too).
+DECISIONS = {
+    "approve": (workflow.approve, "Approved: the applies of this change are queued, in order."),
+    "discard": (workflow.discard, "Discarded: nothing of this change will be applied."),
+}
+
+
+def decide(request, change: Change, decision: str, refused, done_url: str):
+    """Take `decision` on the change as the request's user. A refusal answers as the API does (403 or
+    409) with `refused(refusal)`, the page that offered the button with the reason."""
+    action, done = DECISIONS[decision]
     try:
         action(change, request.user)
     except workflow.Refused as exc:
-        return change_page(request, change, exc.refusal, exc.refusal.http_status)
+        return refused(exc.refusal)
     messages.success(request, done)
-    return redirect("changes:detail", change_id=change.pk)
+    return redirect(done_url)
+
+
+def decide_here(request, change_id, decision: str):
+    change = visible_change(change_id)
+    return decide(
+        request,
+        change,
+        decision,
+        lambda refusal: change_page(request, change, refusal, refusal.http_status),
+        reverse("changes:detail", kwargs={"change_id": change.pk}),
+    )
 
 
 @view_runs
 @require_POST
 def change_approve(request, change_id):
-    return act(request, change_id, workflow.approve, "Approved: the applies of this change are queued, in order.")
+    return decide_here(request, change_id, "approve")
 
 
 @view_runs
 @require_POST
 def change_discard(request, change_id):
-    return act(request, change_id, workflow.discard, "Discarded: nothing of this change will be applied.")
+    return decide_here(request, change_id, "discard")

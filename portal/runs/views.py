@@ -2,10 +2,12 @@ from django.contrib import messages
 from portal.access.decorators import permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal import params
 from portal.runs import workflow
+from portal.runs.change_pages import decide
 from portal.runs.models import Run
 from portal.runs.progress import progress_of
 
@@ -63,31 +65,28 @@ def run_log(request, run_id):
     )
 
 
-def act(request, run_id, action, done: str):
-    """Approve or discard the run's change; a refusal answers as the API does (403 or 409), on the
-    run's page with the reason."""
+def decide_on_run(request, run_id, decision: str):
+    """Approve or discard the run's change, from the run's page (portal.runs.change_pages.decide)."""
     run = visible_run(run_id)
-    if run.change is None:
-        refusal = workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide.")
+
+    def refused(refusal):
         return run_page(request, run, refusal, refusal.http_status)
-    try:
-        action(run.change, request.user)
-    except workflow.Refused as exc:
-        return run_page(request, run, exc.refusal, exc.refusal.http_status)
-    messages.success(request, done)
-    return redirect("runs:run-detail", run_id=run.pk)
+
+    if run.change is None:
+        return refused(workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide."))
+    return decide(request, run.change, decision, refused, reverse("runs:run-detail", kwargs={"run_id": run.pk}))
 
 
 @view_runs
 @require_POST
 def run_approve(request, run_id):
-    return act(request, run_id, workflow.approve, "Approved: the applies of this change are queued, in order.")
+    return decide_on_run(request, run_id, "approve")
 
 
 @view_runs
 @require_POST
 def run_discard(request, run_id):
-    return act(request, run_id, workflow.discard, "Discarded: nothing of this change will be applied.")
+    return decide_on_run(request, run_id, "discard")
 
 
 @view_runs
