@@ -12,7 +12,6 @@ import json
 import logging
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -39,15 +38,6 @@ LOG_TAIL = 3000  # characters of terraform's output kept in a failed check's err
 
 class CheckFailed(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class CheckCopy:
-    """What rendering reads of a workspace, with the check's own directory in place of its own."""
-
-    path: str
-    module: str
-    directory: Path
 
 
 def check_directory(workspace: Workspace) -> Path:
@@ -111,7 +101,7 @@ def refresh_only_plan(workspace: Workspace, variables: dict, on_output) -> list[
     if isinstance(identity, Refusal):
         raise CheckFailed(identity.reason)
     directory = check_directory(workspace)
-    render(CheckCopy(workspace.path, workspace.module, directory), variables, identity=identity)
+    render(workspace, variables, identity=identity, directory=directory)
     terraform = Terraform(directory, on_output)
     terraform.init(workspace.state_key, workspace.module, identity)
     plan_file = directory / "drift.tfplan"  # every input in clear: deleted at once

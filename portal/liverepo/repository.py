@@ -11,12 +11,11 @@ Git runs as a subprocess with argv lists (never a shell); a bare repository is w
 temporary work tree and index, so the portal's local repository may be bare or not. One writer at a
 time (a file lock next to the repository), so two changes settling at once cannot interleave.
 
-The rendering below repeats portal.workspaces.rendering.render() for another directory and another
-module source; render(directory=..., module_source=...) there would let both share one function.
+The files are those portal.workspaces.rendering renders, with the module source pointing into the
+repository's modules/ folder.
 """
 
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -29,9 +28,9 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from portal.runs.terraform import backend_config
+from portal.runs.terraform import backend_config, hcl_string
 from portal.workspaces.identities import RunIdentity
-from portal.workspaces.rendering import BACKEND_FILE, PROVIDER_FILE, ROOTS_DIR, default_tags, moves
+from portal.workspaces.rendering import rendered_files
 from portal.workspaces.models import Workspace
 
 GIT_TIMEOUT = 120
@@ -98,23 +97,8 @@ def workspace_files(workspace: Workspace, variables: dict, identity: RunIdentity
     made constant), or None when the portal acts with its own credentials (the bootstrap)."""
     folder = folder_of(workspace)
     source = os.path.relpath(f"modules/{workspace.module}", folder)
-    files = {
-        "main.tf": (ROOTS_DIR / f"{workspace.module}.tf").read_text().replace("$module_source", source),
-        "provider.tf": PROVIDER_FILE.read_text(),
-        "moves.tf": moves(workspace.module, variables),
-        "backend.tf": BACKEND_FILE,
-        "terraform.tfvars.json": json.dumps(
-            {
-                **variables,
-                "default_tags": default_tags(workspace),
-                "portal_identity": identity.tfvars() if identity else None,
-            },
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n",
-        "backend.hcl": backend_hcl(backend_config(workspace.state_key, identity)),
-    }
+    files = rendered_files(workspace, variables, identity=identity, module_source=source)
+    files["backend.hcl"] = backend_hcl(backend_config(workspace.state_key, identity))
     lock_file = workspace.directory / ".terraform.lock.hcl"
     if lock_file.exists():
         files[".terraform.lock.hcl"] = lock_file.read_text()
@@ -129,7 +113,7 @@ def backend_hcl(config: dict[str, str]) -> str:
         elif value in ("true", "false"):
             lines.append(f"{name} = {value}")
         else:
-            lines.append(f"{name} = " + json.dumps(value).replace("${", "$${").replace("%{", "%%{"))
+            lines.append(f"{name} = {hcl_string(value)}")
     return "\n".join(lines) + "\n"
 
 

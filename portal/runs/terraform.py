@@ -92,12 +92,14 @@ def backend_config(state_key: str, identity: RunIdentity | None = None) -> dict[
     return config
 
 
-def hcl_object(values: dict[str, str]) -> str:
-    """An HCL object of strings. JSON quoting is HCL's, once its template sequences are escaped."""
-    def quoted(value: str) -> str:
-        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+def hcl_string(value: str) -> str:
+    """An HCL string: JSON quoting is HCL's, once its template sequences are escaped."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
 
-    return "{" + ",".join(f"{name}={quoted(value)}" for name, value in values.items()) + "}"
+
+def hcl_object(values: dict[str, str]) -> str:
+    """An HCL object of strings."""
+    return "{" + ",".join(f"{name}={hcl_string(value)}" for name, value in values.items()) + "}"
 
 
 # --- processes -------------------------------------------------------------------------------------

@@ -23,33 +23,49 @@ RENDERED_FILES = ("main.tf", "provider.tf", "moves.tf", "backend.tf", "terraform
 
 
 def render(
-    workspace: Workspace, variables: dict, *, identity: RunIdentity | None = None, with_backend: bool = True
+    workspace: Workspace,
+    variables: dict,
+    *,
+    identity: RunIdentity | None = None,
+    with_backend: bool = True,
+    directory: Path | None = None,
 ) -> Path:
     """Write the workspace's files with these inputs and return its directory. Idempotent.
 
     `identity`: the role the run acts with; None only in the one-time bootstrap, which acts with
-    the portal's own credentials."""
-    directory = workspace.directory
+    the portal's own credentials. `directory`: elsewhere than the workspace's own (a drift check's)."""
+    directory = directory or workspace.directory
     directory.mkdir(parents=True, exist_ok=True)
-    module_dir = settings.INFRA_MODULES_DIR / workspace.module
-    source = os.path.relpath(module_dir, directory)
+    source = os.path.relpath(settings.INFRA_MODULES_DIR / workspace.module, directory)
+    files = rendered_files(workspace, variables, identity=identity, module_source=source, with_backend=with_backend)
+    for name, text in files.items():
+        _write(directory / name, text)
+    if not with_backend:
+        (directory / "backend.tf").unlink(missing_ok=True)
+    return directory
+
+
+def rendered_files(
+    workspace: Workspace, variables: dict, *, identity: RunIdentity | None, module_source: str, with_backend: bool = True
+) -> dict[str, str]:
+    """The workspace's files by name, the module called from `module_source` (the live repository
+    writes them into a folder of its own)."""
     root = (ROOTS_DIR / f"{workspace.module}.tf").read_text()
-    # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
-    _write(directory / "main.tf", root.replace("$module_source", source))
-    _write(directory / "provider.tf", PROVIDER_FILE.read_text())
-    _write(directory / "moves.tf", moves(workspace.module, variables))
     variables = {
         **variables,
         "default_tags": default_tags(workspace),
         "portal_identity": identity.tfvars() if identity else None,
     }
-    _write(directory / "terraform.tfvars.json", json.dumps(variables, indent=2, sort_keys=True) + "\n")
-    backend = directory / "backend.tf"
+    files = {
+        # A plain replace, not string.Template: the roots contain HCL's own ${...} interpolations.
+        "main.tf": root.replace("$module_source", module_source),
+        "provider.tf": PROVIDER_FILE.read_text(),
+        "moves.tf": moves(workspace.module, variables),
+        "terraform.tfvars.json": json.dumps(variables, indent=2, sort_keys=True) + "\n",
+    }
     if with_backend:
-        _write(backend, BACKEND_FILE)
-    else:
-        backend.unlink(missing_ok=True)
-    return directory
+        files["backend.tf"] = BACKEND_FILE
+    return files
 
 
 def moves(module: str, variables: dict) -> str:
