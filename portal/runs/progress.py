@@ -31,13 +31,14 @@ class Progress:
         return asdict(self) | {"percent": self.percent}
 
 
-def progress_of(run: Run, log: str | None = None) -> Progress:
-    log = run.log if log is None else log
+def progress_of(run: Run) -> Progress:
+    """The log is read only while terraform runs: a page that follows a change loads no finished log."""
     if run.status == RunStatus.PLANNING:
-        read = len(READ.findall(log))
+        read = len(READ.findall(run.log))
         return Progress("planning", read, None, f"Planning: {read} resource{'s' if read != 1 else ''} read so far")
     total = (run.to_add or 0) + (run.to_change or 0) + (run.to_destroy or 0)
     if run.status == RunStatus.APPLYING:
+        log = run.log
         start = log.rfind(APPLY_STARTS)
         done = len(DONE.findall(log, start)) if start >= 0 else 0
         return Progress("applying", min(done, total), total, f"Applying: {min(done, total)} of {total} resources done")
