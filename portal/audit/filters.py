@@ -33,8 +33,8 @@ def moment(text: str, *, end_of_day: bool) -> datetime:
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(choices=[("", "any action"), *Action.choices], required=False)
     actor = forms.CharField(max_length=150, required=False, help_text="A username, exactly.")
-    object_type = forms.CharField(max_length=100, required=False, help_text="e.g. catalog.service")
-    object_id = forms.CharField(max_length=64, required=False)
+    object_type = forms.CharField(label="Object type", max_length=100, required=False, help_text="e.g. catalog.service")
+    object_id = forms.CharField(label="Object id", max_length=64, required=False)
     since = forms.CharField(max_length=40, required=False, help_text="From this date or time on.")
     until = forms.CharField(max_length=40, required=False, help_text="Up to and including this date, or before this time.")
 

@@ -72,6 +72,11 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
         ]
 
+    @property
+    def details_json(self) -> str:
+        """The details as the export writes them (JSON), for the page."""
+        return json.dumps(self.details, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)
+
     def __str__(self) -> str:
         who = self.actor_username or "the portal"
         return f"{self.time:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.object_label}".rstrip()
