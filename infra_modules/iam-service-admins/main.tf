@@ -14,15 +14,22 @@ locals {
   iam = "arn:${local.partition}:iam::${local.account_id}"
   ec2 = "arn:${local.partition}:ec2:*:${local.account_id}"
 
-  boundary_name   = "${var.name_prefix}-admin-boundary"
-  boundary_arn    = "${local.iam}:policy${var.path}${local.boundary_name}"
-  runner_name     = "${var.name_prefix}-portal-runner"
-  runner_arn      = "${local.iam}:policy${var.path}${local.runner_name}"
-  admin_names     = { for t in local.types : t => "${var.name_prefix}-${t}-admin" }
-  admin_role_arns = { for t in local.types : t => "${local.iam}:role${var.path}${local.admin_names[t]}" }
-  state_role_arns = { for t in local.types : t => "${local.iam}:role${var.path}${var.name_prefix}-${t}-state" }
+  boundary_name = "${var.name_prefix}-admin-boundary"
+  boundary_arn  = "${local.iam}:policy${var.path}${local.boundary_name}"
+  # The workloads' roles (task execution, instances, flow logs) get a boundary of their own, as
+  # narrow as a task needs: the administrators' boundary would let them reach every bucket and subnet.
+  workload_boundary_name = "${var.name_prefix}-workload-boundary"
+  workload_boundary_arn  = "${local.iam}:policy${var.path}${local.workload_boundary_name}"
+  runner_name            = "${var.name_prefix}-portal-runner"
+  runner_arn             = "${local.iam}:policy${var.path}${local.runner_name}"
+  admin_names            = { for t in local.types : t => "${var.name_prefix}-${t}-admin" }
+  admin_role_arns        = { for t in local.types : t => "${local.iam}:role${var.path}${local.admin_names[t]}" }
+  state_role_arns        = { for t in local.types : t => "${local.iam}:role${var.path}${var.name_prefix}-${t}-state" }
   admin_policy_arns = {
     for t in local.types : t => "${local.iam}:policy${var.path}${local.admin_names[t]}"
+  }
+  base_policy_arns = {
+    for t in local.types : t => "${local.iam}:policy${var.path}${local.admin_names[t]}-base"
   }
 
   bucket_arn = "arn:${local.partition}:s3:::${var.state_bucket_name}"
@@ -90,6 +97,26 @@ locals {
   asg_arns = { for t in ["ecs", "autoscaling"] : t => [
     for n in local.p[t] : "arn:${local.partition}:autoscaling:*:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/${n}"
   ] }
+
+  # The service-linked roles the platform's services need in an account that never used them. The
+  # first CreateCluster, CreateLoadBalancer, CreateAutoScalingGroup or RegisterScalableTarget makes
+  # its service's role, as the caller, with iam:CreateServiceLinkedRole ("Using service-linked roles
+  # for Amazon ECS"; Application Auto Scaling's "Identity and Access Management"). The bootstrap makes
+  # them with the portal's own credentials; the ecs administrator may make them again if one is
+  # deleted, and no other service-linked role.
+  service_linked_roles = {
+    "ecs.amazonaws.com"                         = "AWSServiceRoleForECS"
+    "elasticloadbalancing.amazonaws.com"        = "AWSServiceRoleForElasticLoadBalancing"
+    "autoscaling.amazonaws.com"                 = "AWSServiceRoleForAutoScaling"
+    "ecs.application-autoscaling.amazonaws.com" = "AWSServiceRoleForApplicationAutoScaling_ECSService"
+  }
+  service_linked_roles_in = "${local.iam}:role/aws-service-role/*"
+
+  # Application Auto Scaling checks that whoever creates a target-tracking policy may create, read
+  # and delete CloudWatch alarms, before it creates the alarms itself ("Permissions validation for
+  # API calls on target resources"; ECS's "IAM permissions required for service auto scaling"). The
+  # alarm its check names is not documented, so the account's alarms are the scope.
+  alarms = "arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:*"
 
   # Application Auto Scaling names no scalable target (its id is random): the account's are the scope.
   scalable_targets = "arn:${local.partition}:application-autoscaling:*:${local.account_id}:scalable-target/*"
@@ -180,7 +207,7 @@ locals {
         Effect = "Allow"
         Action = [
           "ecs:Create*", "ecs:Update*", "ecs:Delete*", "ecs:PutClusterCapacityProviders", "ecs:RegisterTaskDefinition",
-          "ecs:StopTask", "ecs:TagResource", "ecs:UntagResource", "ecs:Describe*", "ecs:List*",
+          "ecs:StopTask", "ecs:TagResource", "ecs:UntagResource", "ecs:Describe*",
         ]
         Resource = local.ecs_arns
       },
@@ -267,6 +294,19 @@ locals {
         Action   = ["ssm:GetParameter", "ssm:GetParameters"]
         Resource = ["arn:${local.partition}:ssm:*::parameter/aws/service/ecs/*"]
       },
+      {
+        Sid      = "TargetTrackingAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"]
+        Resource = [local.alarms]
+      },
+      {
+        Sid       = "ServiceLinkedRolesOfThePlatform"
+        Effect    = "Allow"
+        Action    = ["iam:CreateServiceLinkedRole"]
+        Resource  = [local.service_linked_roles_in]
+        Condition = { StringEquals = { "iam:AWSServiceName" = keys(local.service_linked_roles) } }
+      },
     ]
 
     ecr = [
@@ -345,13 +385,23 @@ locals {
 
     iam = [
       {
-        # CreateRole names no existing role: the emulator sees "*" here.
-        Sid      = "CreateOnlyWithTheBoundary"
+        # CreateRole names no existing role: the emulator sees "*" here. Under the administrators'
+        # path with their boundary, under the workloads' path with theirs.
+        Sid      = "CreateAdministratorsOnlyWithTheirBoundary"
         Effect   = "Allow"
         Action   = ["iam:CreateRole", "iam:CreateUser", "iam:PutUserPermissionsBoundary"]
-        Resource = concat(local.iam_arns.role, local.iam_arns.user)
+        Resource = ["${local.iam}:role${var.path}*", "${local.iam}:user${var.path}*"]
         Condition = {
           StringEquals = { "iam:PermissionsBoundary" = local.boundary_arn }
+        }
+      },
+      {
+        Sid      = "CreateWorkloadRolesOnlyWithTheirBoundary"
+        Effect   = "Allow"
+        Action   = ["iam:CreateRole"]
+        Resource = ["${local.iam}:role${var.workload_role_path}*"]
+        Condition = {
+          StringEquals = { "iam:PermissionsBoundary" = local.workload_boundary_arn }
         }
       },
       {
@@ -379,14 +429,12 @@ locals {
         # force_destroy needs.
         Sid    = "UsersAndGroups"
         Effect = "Allow"
+        # Reading them whole (Get*, List*) is what a plan of a user or group needs.
         Action = [
-          "iam:GetUser", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser", "iam:ListUserTags", "iam:ListGroupsForUser",
-          "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:ListAccessKeys", "iam:DeleteAccessKey",
-          "iam:ListSigningCertificates", "iam:DeleteSigningCertificate", "iam:ListSSHPublicKeys", "iam:DeleteSSHPublicKey",
-          "iam:ListServiceSpecificCredentials", "iam:DeleteServiceSpecificCredential", "iam:ListMFADevices",
-          "iam:DeactivateMFADevice", "iam:GetLoginProfile", "iam:DeleteLoginProfile",
-          "iam:CreateGroup", "iam:GetGroup", "iam:DeleteGroup", "iam:AddUserToGroup", "iam:RemoveUserFromGroup",
-          "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies",
+          "iam:Get*", "iam:List*", "iam:DeleteUser", "iam:TagUser", "iam:UntagUser", "iam:DeleteAccessKey",
+          "iam:DeleteSigningCertificate", "iam:DeleteSSHPublicKey", "iam:DeleteServiceSpecificCredential",
+          "iam:DeactivateMFADevice", "iam:DeleteLoginProfile",
+          "iam:CreateGroup", "iam:DeleteGroup", "iam:AddUserToGroup", "iam:RemoveUserFromGroup",
         ]
         Resource = concat(local.iam_arns.user, local.iam_arns.group)
       },
@@ -446,8 +494,7 @@ locals {
         Action = [
           "ec2:Describe*", "elasticloadbalancing:Describe*", "autoscaling:Describe*",
           "application-autoscaling:Describe*", "logs:DescribeLogGroups",
-          "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListClusters", "ecs:ListServices",
-          "ecs:ListTaskDefinitions", "ecs:ListTaskDefinitionFamilies", "ecs:ListAccountSettings",
+          "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:List*",
         ]
         Resource = ["*"]
       },
@@ -519,11 +566,20 @@ locals {
         Resource = local.iam_arns.role
       },
       {
-        Sid       = "BoundRolesOnlyWithTheBoundary"
+        Sid       = "BoundAdministratorRolesOnlyWithTheirBoundary"
         Effect    = "Allow"
         Action    = ["iam:PutRolePermissionsBoundary"]
-        Resource  = local.iam_arns.role
+        Resource  = ["${local.iam}:role${var.path}*"]
         Condition = { StringEquals = { "iam:PermissionsBoundary" = local.boundary_arn } }
+      },
+      {
+        # Also how a workload role made under the administrators' boundary (before there was one of
+        # their own) moves to the narrower one.
+        Sid       = "BoundWorkloadRolesOnlyWithTheirBoundary"
+        Effect    = "Allow"
+        Action    = ["iam:PutRolePermissionsBoundary"]
+        Resource  = ["${local.iam}:role${var.workload_role_path}*"]
+        Condition = { StringEquals = { "iam:PermissionsBoundary" = local.workload_boundary_arn } }
       },
       {
         Sid       = "AttachAllowedPoliciesToRoles"
@@ -596,7 +652,7 @@ locals {
             "iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*", "iam:Tag*", "iam:Untag*",
             "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion",
           ]
-          Resource = [lookup(local.admin_role_arns, "iam", ""), lookup(local.admin_policy_arns, "iam", ""), local.boundary_arn, local.runner_arn]
+          Resource = [lookup(local.admin_role_arns, "iam", ""), lookup(local.admin_policy_arns, "iam", ""), lookup(local.base_policy_arns, "iam", ""), local.boundary_arn, local.workload_boundary_arn, local.runner_arn]
         },
         {
           Sid      = "KeepPermissionsBoundaries"
@@ -614,15 +670,40 @@ locals {
     },
   )
 
+  # Each administrator holds two managed policies, so that a type fits IAM's 6144 characters with
+  # several name patterns: "<prefix>-<type>-admin", the statements its name patterns scope (the only
+  # part that grows with them) and the explicit denies; "<prefix>-<type>-admin-base", the rest.
+  named_sids = {
+    ecs         = ["EcsClustersServicesTaskDefinitions", "LoadBalancers", "AutoScalingGroups", "EcsLogGroups"]
+    ecr         = ["Repositories"]
+    s3          = ["Buckets"]
+    vpc         = ["FlowLogGroups"]
+    iam         = []
+    logs        = ["LogGroups"]
+    elb         = ["LoadBalancers"]
+    autoscaling = ["AutoScalingGroups"]
+  }
+  allows = {
+    for t in local.types : t => concat(
+      [for s in local.scoped[t] : merge(s, { Resource = var.emulator_wildcard_resources ? ["*"] : s.Resource })],
+      local.exact[t],
+    )
+  }
   admin_policies = {
     for t in local.types : t => jsonencode({
-      Version = "2012-10-17"
-      Statement = concat(
-        [for s in local.scoped[t] : merge(s, { Resource = var.emulator_wildcard_resources ? ["*"] : s.Resource })],
-        local.exact[t],
-        local.deny[t],
-      )
+      Version   = "2012-10-17"
+      Statement = concat([for s in local.allows[t] : s if contains(local.named_sids[t], s.Sid)], local.deny[t])
     })
+  }
+  base_policies = {
+    for t in local.types : t => jsonencode({
+      Version   = "2012-10-17"
+      Statement = [for s in local.allows[t] : s if !contains(local.named_sids[t], s.Sid)]
+    })
+  }
+  # What each administrator may do, whole: for people reading it (the Administrators page).
+  whole_policies = {
+    for t in local.types : t => jsonencode({ Version = "2012-10-17", Statement = concat(local.allows[t], local.deny[t]) })
   }
 
   # ---------------------------------------------------------------------------------------------
@@ -637,13 +718,18 @@ locals {
       Statement = concat(
         [for s in [
           {
-            Sid      = "ListOwnAndSharedKeys"
+            # Without a condition, on purpose. S3 answers a request for a key that does not exist
+            # with 404 only when the caller also has s3:ListBucket on the bucket, and 403 otherwise
+            # (the S3 API Reference, HeadObject and GetObject, "Permissions"). That ListBucket is
+            # evaluated with the HEAD request's own context, which carries no s3:prefix, so a
+            # prefix condition never matches it; terraform's S3 backend takes only a 404 for "no
+            # state yet" (v1.11 client.go, RemoteClient.get), so the first plan of every new
+            # workspace failed with 403. What the list shows, key names, are the workspace paths the
+            # portal shows anyway; reading and writing stay per prefix below, and per run (session policy).
+            Sid      = "ListStateKeys"
             Effect   = "Allow"
             Action   = ["s3:ListBucket"]
             Resource = [local.bucket_arn]
-            Condition = {
-              StringLike = { "s3:prefix" = concat([for p in local.state_prefixes[t] : "${p}*"], var.shared_state_keys) }
-            }
           },
           {
             # The state bucket's key (aws/s3 or the customer's), used through S3 only.
@@ -683,28 +769,83 @@ locals {
   }
 
   # ---------------------------------------------------------------------------------------------
-  # The permissions boundary of every admin role, state role and admin user, and of every role the
-  # iam administrator creates: the union of what the types and the workloads need, minus what
-  # nobody may do. It grants nothing by itself and may not be attached as a permissions policy.
+  # The permissions boundary of every administrator role, state role and administrator user, and of
+  # every role the iam administrator creates under the administrators' path. It allows no action no
+  # administrator's policy names, and where AWS scopes by resource and the scope follows from this
+  # module's own inputs (the prefix, the paths, the state bucket), only there. It must not depend on
+  # which types are declared nor on their name patterns: only the bootstrap identity may change it
+  # (the iam administrator is denied), so a change of the administrators must never change it.
+  # It grants nothing by itself and may not be attached as a permissions policy.
   # ---------------------------------------------------------------------------------------------
+  every_admin_allow  = flatten([for t in keys(local.scoped) : [for s in concat(local.scoped[t], local.exact[t]) : s if s.Effect == "Allow"]])
+  every_admin_action = distinct(flatten([for s in local.every_admin_allow : s.Action]))
+  admin_actions_of   = { for svc in ["ec2", "s3", "cloudwatch", "ssm"] : svc => sort([for a in local.every_admin_action : a if startswith(a, "${svc}:")]) }
+
+  # EC2 is where "everything on *" reaches furthest (instances, snapshots, every VPC of the
+  # account): only the actions an administrator's policy names, an action already covered by one of
+  # their wildcards left out so that the document fits IAM's size limit.
+  ec2_wildcards         = [for a in local.admin_actions_of.ec2 : trimsuffix(a, "*") if endswith(a, "*")]
+  boundary_ec2_actions  = [for a in local.admin_actions_of.ec2 : a if endswith(a, "*") || !anytrue([for w in local.ec2_wildcards : startswith(a, w)])]
+  boundary_own_services = ["ecs:*", "ecr:*", "elasticloadbalancing:*", "autoscaling:*", "application-autoscaling:*", "logs:*"]
+
+  both_boundaries = [local.boundary_arn, local.workload_boundary_arn]
+
   boundary_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
       {
-        # The types' services, and what the workload roles use (ECS agent, SSM Session Manager).
-        Sid    = "ServicesOfTheTypesAndWorkloads"
-        Effect = "Allow"
-        Action = [
-          "ecs:*", "ecr:*", "ec2:*", "elasticloadbalancing:*", "autoscaling:*", "application-autoscaling:*",
-          "logs:*", "s3:*", "ssm:*", "ssmmessages:*", "ec2messages:*",
-        ]
+        # The services that hold nothing but what the administrators make: their own policies
+        # scope these by name pattern.
+        Sid      = "TheAdministeredServices"
+        Effect   = "Allow"
+        Action   = local.boundary_own_services
         Resource = ["*"]
+      },
+      {
+        Sid      = "TheEc2ActionsOfTheAdministrators"
+        Effect   = "Allow"
+        Action   = local.boundary_ec2_actions
+        Resource = ["*"]
+      },
+      {
+        # The state bucket, and buckets named after the prefix (the s3 administrator's scope).
+        Sid    = "BucketsOfThePrefix"
+        Effect = "Allow"
+        Action = distinct(concat(local.admin_actions_of.s3, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]))
+        Resource = [
+          local.bucket_arn, "${local.bucket_arn}/*",
+          "arn:${local.partition}:s3:::${var.name_prefix}*", "arn:${local.partition}:s3:::${var.name_prefix}*/*",
+        ]
+      },
+      {
+        Sid      = "ListBuckets"
+        Effect   = "Allow"
+        Action   = ["s3:ListAllMyBuckets"]
+        Resource = ["*"]
+      },
+      {
+        Sid      = "PublicAmiParameters"
+        Effect   = "Allow"
+        Action   = local.admin_actions_of.ssm
+        Resource = ["arn:${local.partition}:ssm:*::parameter/aws/service/*"]
+      },
+      {
+        Sid      = "AlarmsOfTheAccount"
+        Effect   = "Allow"
+        Action   = local.admin_actions_of.cloudwatch
+        Resource = [local.alarms]
       },
       {
         Sid      = "IamUnderTheAdministratorsAndWorkloadsPaths"
         Effect   = "Allow"
         Action   = ["iam:*"]
         Resource = flatten(values(local.iam_arns))
+      },
+      {
+        Sid      = "ServiceLinkedRolesOfThePlatform"
+        Effect   = "Allow"
+        Action   = ["iam:CreateServiceLinkedRole"]
+        Resource = [local.service_linked_roles_in]
       },
       {
         Sid      = "IamLists"
@@ -720,10 +861,10 @@ locals {
         Condition = { StringLike = { "kms:ViaService" = ["s3.*.amazonaws.com", "ecr.*.amazonaws.com"] } }
       },
       {
-        Sid      = "ProtectTheBoundary"
+        Sid      = "ProtectTheBoundaries"
         Effect   = "Deny"
         Action   = ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy"]
-        Resource = [local.boundary_arn]
+        Resource = local.both_boundaries
       },
       {
         Sid      = "KeepPermissionsBoundaries"
@@ -733,18 +874,25 @@ locals {
       },
       {
         # Conditional Deny: fine in a boundary (the emulator evaluates no boundary at all).
-        Sid       = "CreateAndBoundOnlyWithThisBoundary"
+        Sid       = "AdministratorsOnlyWithTheirBoundary"
         Effect    = "Deny"
         Action    = ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"]
-        Resource  = ["*"]
+        Resource  = ["${local.iam}:role${var.path}*", "${local.iam}:user${var.path}*"]
         Condition = { StringNotEquals = { "iam:PermissionsBoundary" = local.boundary_arn } }
       },
       {
-        Sid       = "NoBroadPoliciesNorTheBoundaryAsPermissions"
+        Sid       = "WorkloadRolesOnlyWithTheirBoundary"
+        Effect    = "Deny"
+        Action    = ["iam:CreateRole", "iam:PutRolePermissionsBoundary"]
+        Resource  = ["${local.iam}:role${var.workload_role_path}*"]
+        Condition = { StringNotEquals = { "iam:PermissionsBoundary" = local.workload_boundary_arn } }
+      },
+      {
+        Sid       = "NoBroadPoliciesNorABoundaryAsPermissions"
         Effect    = "Deny"
         Action    = ["iam:AttachRolePolicy", "iam:AttachUserPolicy", "iam:AttachGroupPolicy"]
         Resource  = ["*"]
-        Condition = { ArnEquals = { "iam:PolicyARN" = concat(local.broad_aws_policies, [local.boundary_arn]) } }
+        Condition = { ArnEquals = { "iam:PolicyARN" = concat(local.broad_aws_policies, local.both_boundaries) } }
       },
       {
         # People's keys are issued out of band, never in a Terraform state.
@@ -754,6 +902,72 @@ locals {
         Resource = ["*"]
       },
       local.protect_state_bucket,
+    ]
+  })
+
+  # ---------------------------------------------------------------------------------------------
+  # The permissions boundary of the workloads' roles (workload-roles module): what ECS needs to start
+  # a task (pull its image, write its logs, read its secrets), what the ECS agent and SSM Session
+  # Manager need on an instance (the AWS managed policies AmazonEC2ContainerServiceforEC2Role and
+  # AmazonSSMManagedInstanceCore), and what VPC Flow Logs write. Nothing else, whatever policy the
+  # iam administrator attaches: no bucket, no subnet, no IAM. A new action in one of those AWS managed
+  # policies must be added here before a role needs it.
+  # ---------------------------------------------------------------------------------------------
+  workload_boundary_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "PullImages"
+        Effect   = "Allow"
+        Action   = ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+        Resource = ["*"]
+      },
+      {
+        Sid      = "WriteLogs"
+        Effect   = "Allow"
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"]
+        Resource = ["arn:${local.partition}:logs:*:${local.account_id}:log-group:*"]
+      },
+      {
+        # Secrets Manager secrets and SSM parameters of this account; each execution role's own
+        # policy grants exactly its service's.
+        Sid    = "ReadSecrets"
+        Effect = "Allow"
+        Action = ["secretsmanager:GetSecretValue", "ssm:GetParameters", "ssm:GetParameter"]
+        Resource = [
+          "arn:${local.partition}:secretsmanager:*:${local.account_id}:secret:*",
+          "arn:${local.partition}:ssm:*:${local.account_id}:parameter/*",
+        ]
+      },
+      {
+        # A secret under a customer managed key is decrypted through its own service.
+        Sid       = "DecryptSecretsThroughTheirService"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = ["arn:${local.partition}:kms:*:${local.account_id}:key/*"]
+        Condition = { StringLike = { "kms:ViaService" = ["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com"] } }
+      },
+      {
+        Sid    = "EcsAgent"
+        Effect = "Allow"
+        Action = [
+          "ecs:CreateCluster", "ecs:DeregisterContainerInstance", "ecs:DiscoverPollEndpoint", "ecs:Poll",
+          "ecs:RegisterContainerInstance", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState",
+          "ecs:Submit*", "ecs:TagResource", "ecs:ListTagsForResource", "ec2:DescribeTags",
+        ]
+        Resource = ["*"]
+      },
+      {
+        Sid    = "SessionManager"
+        Effect = "Allow"
+        Action = [
+          "ssm:DescribeAssociation", "ssm:GetDeployablePatchSnapshotForInstance", "ssm:GetDocument", "ssm:DescribeDocument",
+          "ssm:GetManifest", "ssm:ListAssociations", "ssm:ListInstanceAssociations", "ssm:PutInventory",
+          "ssm:PutComplianceItems", "ssm:PutConfigurePackageResult", "ssm:UpdateAssociationStatus",
+          "ssm:UpdateInstanceAssociationStatus", "ssm:UpdateInstanceInformation", "ssmmessages:*", "ec2messages:*",
+        ]
+        Resource = ["*"]
+      },
     ]
   })
 
@@ -782,8 +996,10 @@ locals {
 
 # IAM allows 6144 characters in a managed policy; checked at plan, not at apply.
 resource "aws_iam_policy" "boundary" {
-  name        = local.boundary_name
-  path        = var.path
+  name = local.boundary_name
+  path = var.path
+  # Kept as first written: IAM cannot change a policy's description, and replacing the boundary
+  # would fail while roles carry it. Roles made under the workloads' path now carry their own.
   description = "Permissions boundary of the ${var.name_prefix} administrators, their state roles and every role the iam administrator creates."
   policy      = local.boundary_policy
   tags        = var.tags
@@ -798,6 +1014,21 @@ resource "aws_iam_policy" "boundary" {
     precondition {
       condition     = !startswith(var.path, var.workload_role_path) && !startswith(var.workload_role_path, var.path)
       error_message = "The path and workload_role_path must not contain one another: the ecs and vpc administrators may pass every role under workload_role_path."
+    }
+  }
+}
+
+resource "aws_iam_policy" "workload_boundary" {
+  name        = local.workload_boundary_name
+  path        = var.path
+  description = "Permissions boundary of the ${var.name_prefix} workloads' roles (tasks, instances, flow logs): only what a task needs."
+  policy      = local.workload_boundary_policy
+  tags        = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(local.workload_boundary_policy) <= 6144
+      error_message = "The workload boundary policy is longer than the 6144 characters IAM allows."
     }
   }
 }
@@ -817,6 +1048,23 @@ resource "aws_iam_policy" "admin" {
     precondition {
       condition     = length(each.value) <= 6144
       error_message = "The ${each.key} administrator's policy is ${length(each.value)} characters, IAM allows 6144: give the type fewer or shorter name_patterns (for iam: shorter paths)."
+    }
+  }
+}
+
+resource "aws_iam_policy" "base" {
+  for_each = local.base_policies
+
+  name        = "${local.admin_names[each.key]}-base"
+  path        = var.path
+  description = "What the ${each.key} administrator of ${var.name_prefix} may do whatever its name patterns; managed by the infrastructure portal."
+  policy      = each.value
+  tags        = merge(var.tags, { ServiceType = each.key })
+
+  lifecycle {
+    precondition {
+      condition     = length(each.value) <= 6144
+      error_message = "The ${each.key} administrator's base policy is ${length(each.value)} characters, IAM allows 6144 (for iam: shorter paths)."
     }
   }
 }
@@ -843,6 +1091,13 @@ resource "aws_iam_role_policy_attachment" "admin" {
 
   role       = aws_iam_role.admin[each.key].name
   policy_arn = aws_iam_policy.admin[each.key].arn
+}
+
+resource "aws_iam_role_policy_attachment" "base" {
+  for_each = local.types
+
+  role       = aws_iam_role.admin[each.key].name
+  policy_arn = aws_iam_policy.base[each.key].arn
 }
 
 resource "aws_iam_role" "state" {
@@ -891,6 +1146,13 @@ resource "aws_iam_group_policy_attachment" "this" {
 
   group      = aws_iam_group.this[each.key].name
   policy_arn = aws_iam_policy.admin[each.key].arn
+}
+
+resource "aws_iam_group_policy_attachment" "base" {
+  for_each = local.types
+
+  group      = aws_iam_group.this[each.key].name
+  policy_arn = aws_iam_policy.base[each.key].arn
 }
 
 # No access keys here: they would land in the state. Keys are issued out of band.

@@ -104,8 +104,11 @@ variable "runner_principal_arns" {
   }
 
   validation {
-    condition     = alltrue([for arn in var.runner_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
-    error_message = "Each runner principal must be an IAM or STS ARN of an account (arn:aws:iam::123456789012:user/portal or arn:aws:iam::123456789012:role/portal)."
+    # A role session (arn:aws:sts::...:assumed-role/...) would be trusted for that one session name,
+    # and IAM refuses a role ARN without the role's path ("Invalid principal"): give the role's own
+    # ARN, path included (IAM Identity Center: role/aws-reserved/sso.amazonaws.com/<region>/...).
+    condition     = alltrue([for arn in var.runner_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(root|(user|role)/[A-Za-z0-9+=,.@_/-]+)$", arn))])
+    error_message = "Each runner principal must be an IAM user or role ARN, the role's path included (arn:aws:iam::123456789012:role/portal, arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_...), never an assumed-role session (arn:aws:sts::...:assumed-role/...)."
   }
 }
 

@@ -92,14 +92,20 @@ run "every_statement_has_a_sid_and_every_policy_fits" {
   command = plan
 
   assert {
-    condition = alltrue([for doc in concat(values(output.policy_documents), values(output.state_policy_documents), [output.boundary_policy_document]) :
+    condition = alltrue([for doc in concat(values(output.policy_documents), values(output.state_policy_documents), [output.boundary_policy_document, output.workload_boundary_policy_document]) :
     alltrue([for s in jsondecode(doc).Statement : can(regex("^[A-Za-z0-9]+$", s.Sid))])])
     error_message = "Every statement has a Sid."
   }
 
   assert {
-    condition     = alltrue([for doc in concat(values(output.policy_documents), [output.boundary_policy_document]) : length(doc) < 6144])
+    condition     = alltrue([for doc in concat(flatten([for t, d in output.managed_policy_documents : [d.named, d.base]]), [output.boundary_policy_document, output.workload_boundary_policy_document]) : length(doc) < 6144])
     error_message = "Every managed policy stays under IAM's 6144 characters with a single name pattern."
+  }
+
+  assert {
+    condition = alltrue([for t, d in output.managed_policy_documents :
+    jsonencode(sort([for s in concat(jsondecode(d.named).Statement, jsondecode(d.base).Statement) : s.Sid])) == jsonencode(sort([for s in jsondecode(output.policy_documents[t]).Statement : s.Sid]))])
+    error_message = "The two managed policies of a type hold together exactly what its whole document says."
   }
 }
 
@@ -108,9 +114,9 @@ run "the_boundary_denies_what_nobody_may_do" {
 
   # Its own edits.
   assert {
-    condition = length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Deny" && s.Resource == ["arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary"] &&
+    condition = length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Deny" && s.Resource == ["arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary", "arn:aws:iam::123456789012:policy/art-service/admins/art-service-workload-boundary"] &&
     length(setsubtract(["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"], s.Action)) == 0 && !can(s.Condition)]) == 1
-    error_message = "Nobody may change or delete the boundary."
+    error_message = "Nobody may change or delete either boundary."
   }
 
   # Removing a boundary.
@@ -119,12 +125,43 @@ run "the_boundary_denies_what_nobody_may_do" {
     error_message = "Nobody may remove a permissions boundary."
   }
 
-  # Roles and users without this boundary.
+  # Roles and users without their path's boundary.
   assert {
-    condition = length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Deny" && s.Resource == ["*"] &&
+    condition = length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Deny" &&
+      s.Resource == ["arn:aws:iam::123456789012:role/art-service/admins/*", "arn:aws:iam::123456789012:user/art-service/admins/*"] &&
       length(setsubtract(["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"], s.Action)) == 0 &&
     try(s.Condition, null) == { StringNotEquals = { "iam:PermissionsBoundary" = "arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary" } }]) == 1
-    error_message = "Roles and users are created, and boundaries set, only with this boundary."
+    error_message = "Under the administrators' path, roles and users are created, and boundaries set, only with this boundary."
+  }
+
+  assert {
+    condition = length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Deny" &&
+      s.Resource == ["arn:aws:iam::123456789012:role/art-service/workloads/*"] &&
+      length(setsubtract(["iam:CreateRole", "iam:PutRolePermissionsBoundary"], s.Action)) == 0 &&
+    try(s.Condition, null) == { StringNotEquals = { "iam:PermissionsBoundary" = "arn:aws:iam::123456789012:policy/art-service/admins/art-service-workload-boundary" } }]) == 1
+    error_message = "Under the workloads' path, roles are created, and boundaries set, only with the workloads' boundary."
+  }
+
+  # The boundary allowed ec2:*, s3:* and ssm:* on every resource: every bucket and subnet of the
+  # account to a role the iam administrator makes.
+  assert {
+    condition     = alltrue([for s in jsondecode(output.boundary_policy_document).Statement : length(setintersection(s.Action, ["*", "ec2:*", "s3:*", "ssm:*", "iam:*", "kms:*", "secretsmanager:*"])) == 0 if s.Effect == "Allow" && contains(s.Resource, "*")])
+    error_message = "The boundary allows no EC2, S3, SSM, IAM, KMS or Secrets Manager wildcard on every resource."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(output.boundary_policy_document).Statement : s.Resource if s.Sid == "BucketsOfThePrefix"][0] == ["arn:aws:s3:::art-service-terraform-state", "arn:aws:s3:::art-service-terraform-state/*", "arn:aws:s3:::art-service*", "arn:aws:s3:::art-service*/*"] && length([for s in jsondecode(output.boundary_policy_document).Statement : s if s.Effect == "Allow" && anytrue([for a in s.Action : startswith(a, "s3:")]) && contains(s.Resource, "*")]) == 1
+    error_message = "Within the boundary, S3 reaches the state bucket and the prefix's buckets, and lists buckets (the one S3 action on \"*\")."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(output.boundary_policy_document).Statement : s.Resource == ["arn:aws:ssm:*::parameter/aws/service/*"] if s.Effect == "Allow" && anytrue([for a in s.Action : startswith(a, "ssm")])])
+    error_message = "Within the boundary, SSM reaches only AWS's public parameters (the ECS-optimized AMI)."
+  }
+
+  assert {
+    condition     = contains([for s in jsondecode(output.boundary_policy_document).Statement : s.Sid if s.Effect == "Allow" && contains(s.Action, "ec2:RunInstances") && contains(s.Action, "ec2:CreateVpc") && !contains(s.Action, "ec2:CreateSnapshot")], "TheEc2ActionsOfTheAdministrators")
+    error_message = "Within the boundary, EC2 is what the administrators' policies name (RunInstances, CreateVpc...), not a snapshot."
   }
 
   # AWS's broad policies, and the boundary as a permissions policy.
@@ -134,8 +171,9 @@ run "the_boundary_denies_what_nobody_may_do" {
       length(setsubtract([
         "arn:aws:iam::aws:policy/AdministratorAccess", "arn:aws:iam::aws:policy/IAMFullAccess", "arn:aws:iam::aws:policy/PowerUserAccess",
         "arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary",
+        "arn:aws:iam::123456789012:policy/art-service/admins/art-service-workload-boundary",
     ], try(s.Condition.ArnEquals["iam:PolicyARN"], []))) == 0]) == 1
-    error_message = "Nobody may attach AdministratorAccess, IAMFullAccess, PowerUserAccess or the boundary itself."
+    error_message = "Nobody may attach AdministratorAccess, IAMFullAccess, PowerUserAccess or a boundary as permissions."
   }
 
   assert {
@@ -186,8 +224,28 @@ run "the_ecs_administrator_passes_workload_roles_and_calls_no_other_iam" {
   command = plan
 
   assert {
-    condition     = alltrue([for s in jsondecode(output.policy_documents["ecs"]).Statement : alltrue([for a in s.Action : !startswith(a, "iam:") || a == "iam:PassRole"]) if s.Effect == "Allow"])
-    error_message = "The ecs administrator may call no IAM action but PassRole."
+    condition     = alltrue([for s in jsondecode(output.policy_documents["ecs"]).Statement : alltrue([for a in s.Action : !startswith(a, "iam:") || contains(["iam:PassRole", "iam:CreateServiceLinkedRole"], a)]) if s.Effect == "Allow"])
+    error_message = "The ecs administrator may call no IAM action but PassRole and CreateServiceLinkedRole."
+  }
+
+  # In an account that never used ECS, Elastic Load Balancing, EC2 Auto Scaling or Application Auto
+  # Scaling, the first cluster, load balancer, group or scalable target makes its service-linked role.
+  assert {
+    condition = [for s in jsondecode(output.policy_documents["ecs"]).Statement : s if contains(s.Action, "iam:CreateServiceLinkedRole")] == [{
+      Sid       = "ServiceLinkedRolesOfThePlatform"
+      Effect    = "Allow"
+      Action    = ["iam:CreateServiceLinkedRole"]
+      Resource  = ["arn:aws:iam::123456789012:role/aws-service-role/*"]
+      Condition = { StringEquals = { "iam:AWSServiceName" = ["autoscaling.amazonaws.com", "ecs.amazonaws.com", "ecs.application-autoscaling.amazonaws.com", "elasticloadbalancing.amazonaws.com"] } }
+    }]
+    error_message = "The ecs administrator may create the four service-linked roles the platform needs, and no other."
+  }
+
+  # Application Auto Scaling checks, before it makes a target-tracking policy, that the caller may
+  # put, describe and delete CloudWatch alarms.
+  assert {
+    condition     = length([for s in jsondecode(output.policy_documents["ecs"]).Statement : s if s.Effect == "Allow" && length(setsubtract(["cloudwatch:PutMetricAlarm", "cloudwatch:DescribeAlarms", "cloudwatch:DeleteAlarms"], s.Action)) == 0 && s.Resource == ["arn:aws:cloudwatch:*:123456789012:alarm:*"]]) == 1
+    error_message = "The ecs administrator may put, describe and delete the account's CloudWatch alarms, and only alarms."
   }
 
   assert {
@@ -272,14 +330,23 @@ run "the_iam_administrator_bounds_what_it_creates_and_cannot_widen_itself" {
 
   assert {
     condition = alltrue([for s in jsondecode(output.policy_documents["iam"]).Statement :
-      try(s.Condition, null) == { StringEquals = { "iam:PermissionsBoundary" = "arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary" } }
-    if s.Effect == "Allow" && length(setintersection(s.Action, ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"])) > 0])
-    error_message = "Roles and users are created, and boundaries set, only with the boundary (an Allow with a condition)."
+      try(s.Condition, null) == { StringEquals = { "iam:PermissionsBoundary" = "arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary" } } &&
+      alltrue([for r in s.Resource : startswith(r, "arn:aws:iam::123456789012:role/art-service/admins/") || startswith(r, "arn:aws:iam::123456789012:user/art-service/admins/")])
+    if s.Effect == "Allow" && length(setintersection(s.Action, ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"])) > 0 && !anytrue([for r in s.Resource : strcontains(r, "/workloads/")])])
+    error_message = "Under the administrators' path, roles and users are created, and boundaries set, only with the administrators' boundary."
   }
 
   assert {
-    condition     = length([for s in jsondecode(output.policy_documents["iam"]).Statement : s if s.Effect == "Allow" && length(setintersection(s.Action, ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"])) > 0]) == 2
-    error_message = "Creating roles and users, and setting boundaries, is allowed (with the condition)."
+    condition = alltrue([for s in jsondecode(output.policy_documents["iam"]).Statement :
+      try(s.Condition, null) == { StringEquals = { "iam:PermissionsBoundary" = "arn:aws:iam::123456789012:policy/art-service/admins/art-service-workload-boundary" } } &&
+      s.Resource == ["arn:aws:iam::123456789012:role/art-service/workloads/*"] && length(setsubtract(s.Action, ["iam:CreateRole", "iam:PutRolePermissionsBoundary"])) == 0
+    if s.Effect == "Allow" && length(setintersection(s.Action, ["iam:CreateRole", "iam:PutRolePermissionsBoundary"])) > 0 && anytrue([for r in s.Resource : strcontains(r, "/workloads/")])])
+    error_message = "Under the workloads' path, roles are created, and boundaries set, only with the workloads' boundary."
+  }
+
+  assert {
+    condition     = length([for s in jsondecode(output.policy_documents["iam"]).Statement : s if s.Effect == "Allow" && length(setintersection(s.Action, ["iam:CreateRole", "iam:CreateUser", "iam:PutRolePermissionsBoundary", "iam:PutUserPermissionsBoundary"])) > 0]) == 4
+    error_message = "Creating roles and users, and setting boundaries, is allowed (with the condition), per path."
   }
 
   assert {
@@ -299,10 +366,12 @@ run "the_iam_administrator_bounds_what_it_creates_and_cannot_widen_itself" {
       length(setsubtract([
         "arn:aws:iam::123456789012:role/art-service/admins/art-service-iam-admin",
         "arn:aws:iam::123456789012:policy/art-service/admins/art-service-iam-admin",
+        "arn:aws:iam::123456789012:policy/art-service/admins/art-service-iam-admin-base",
         "arn:aws:iam::123456789012:policy/art-service/admins/art-service-admin-boundary",
+        "arn:aws:iam::123456789012:policy/art-service/admins/art-service-workload-boundary",
       ], s.Resource)) == 0 &&
     length(setsubtract(["iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*", "iam:Tag*", "iam:Untag*", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"], s.Action)) == 0]) == 1
-    error_message = "The iam administrator may not change its own role, its own policy or the boundary."
+    error_message = "The iam administrator may not change its own role, its own policies or either boundary."
   }
 
   assert {
@@ -356,9 +425,11 @@ run "a_state_role_writes_its_prefixes_deletes_only_lock_files_and_reads_the_shar
     error_message = "Every state role reads the shared keys, and only reads them."
   }
 
+  # S3 answers a read of a missing key with 404 only to a caller with s3:ListBucket, evaluated with
+  # the read's own context (no s3:prefix); terraform takes only 404 for "no state yet".
   assert {
-    condition     = [for s in jsondecode(output.state_policy_documents["ecs"]).Statement : s.Condition if s.Sid == "ListOwnAndSharedKeys"][0] == { StringLike = { "s3:prefix" = ["ecs/clusters/*", "ecs/services/*", "iam/workload-roles/art-service/terraform.tfstate", "vpc/art-service-network/terraform.tfstate"] } }
-    error_message = "A state role lists only its prefixes and the shared keys."
+    condition     = [for s in jsondecode(output.state_policy_documents["ecs"]).Statement : s if s.Sid == "ListStateKeys"][0] == { Sid = "ListStateKeys", Effect = "Allow", Action = ["s3:ListBucket"], Resource = ["arn:aws:s3:::art-service-terraform-state"] }
+    error_message = "A state role lists the state bucket without a prefix condition, so that a missing state is a 404."
   }
 
   assert {
@@ -368,7 +439,7 @@ run "a_state_role_writes_its_prefixes_deletes_only_lock_files_and_reads_the_shar
 
   # logs has no prefixes: it only reads the shared keys.
   assert {
-    condition     = [for s in jsondecode(output.state_policy_documents["logs"]).Statement : s.Sid if s.Effect == "Allow" && anytrue([for a in s.Action : startswith(a, "s3:")])] == ["ListOwnAndSharedKeys", "ReadSharedState"]
+    condition     = [for s in jsondecode(output.state_policy_documents["logs"]).Statement : s.Sid if s.Effect == "Allow" && anytrue([for a in s.Action : startswith(a, "s3:")])] == ["ListStateKeys", "ReadSharedState"]
     error_message = "A type without prefixes gets only the shared reads."
   }
 }
@@ -405,12 +476,42 @@ run "resource_star_only_for_actions_aws_does_not_scope" {
   assert {
     condition = alltrue(flatten([for t, doc in output.policy_documents : [for s in jsondecode(doc).Statement : [for a in s.Action : contains([
       "ec2:Describe*", "elasticloadbalancing:Describe*", "autoscaling:Describe*", "application-autoscaling:Describe*",
-      "logs:DescribeLogGroups", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListClusters",
-      "ecs:ListServices", "ecs:ListTaskDefinitions", "ecs:ListTaskDefinitionFamilies", "ecs:ListAccountSettings",
+      "logs:DescribeLogGroups", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:List*",
       "ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "s3:ListAllMyBuckets",
       "iam:ListRoles", "iam:ListPolicies", "iam:ListUsers", "iam:ListGroups", "iam:ListInstanceProfiles",
     ], a)] if s.Effect == "Allow" && contains(s.Resource, "*")]]))
     error_message = "An Allow on Resource \"*\" holds only actions AWS scopes by no resource."
+  }
+}
+
+run "the_workloads_boundary_allows_what_a_task_needs_and_nothing_else" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_policy.workload_boundary.name == "art-service-workload-boundary" && aws_iam_policy.workload_boundary.path == "/art-service/admins/"
+    error_message = "The workloads' boundary sits with the administrators, where the iam administrator may not change it."
+  }
+
+  # A task with a Secrets Manager secret, or one under a customer managed key, could not start
+  # under the administrators' boundary (no secretsmanager:*, KMS only through S3 and ECR).
+  assert {
+    condition     = [for s in jsondecode(output.workload_boundary_policy_document).Statement : s.Resource if contains(s.Action, "secretsmanager:GetSecretValue")][0] == ["arn:aws:secretsmanager:*:123456789012:secret:*", "arn:aws:ssm:*:123456789012:parameter/*"]
+    error_message = "Tasks may read this account's secrets and parameters (each execution role is granted exactly its own)."
+  }
+
+  assert {
+    condition     = [for s in jsondecode(output.workload_boundary_policy_document).Statement : s.Condition if s.Action == ["kms:Decrypt"]][0] == { StringLike = { "kms:ViaService" = ["secretsmanager.*.amazonaws.com", "ssm.*.amazonaws.com"] } }
+    error_message = "A secret under a customer managed key is decrypted through Secrets Manager or SSM only."
+  }
+
+  assert {
+    condition     = alltrue(flatten([for s in jsondecode(output.workload_boundary_policy_document).Statement : [for a in s.Action : !startswith(a, "s3:") && !startswith(a, "iam:") && !startswith(a, "elasticloadbalancing:") && (!startswith(a, "ec2:") || a == "ec2:DescribeTags")]]))
+    error_message = "No bucket, no IAM, no load balancer, no network for a workload role."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(output.workload_boundary_policy_document).Statement : s.Effect == "Allow" && !contains(s.Action, "*")])
+    error_message = "The workloads' boundary names what it allows."
   }
 }
 
@@ -498,8 +599,8 @@ run "two_patterns_still_fit" {
   }
 
   assert {
-    condition     = alltrue([for doc in values(output.policy_documents) : length(doc) < 6144])
-    error_message = "Two name patterns per type still fit in a managed policy."
+    condition     = alltrue(flatten([for t, d in output.managed_policy_documents : [length(d.named) < 6144, length(d.base) < 6144]]))
+    error_message = "Two name patterns per type still fit in the managed policies."
   }
 
   assert {
@@ -514,7 +615,7 @@ run "too_many_patterns_fail_at_plan_not_at_apply" {
   variables {
     administrators = {
       iam = { name_patterns = ["art-service-*"] }
-      ecs = { name_patterns = ["art-service-a*", "art-service-b*", "art-service-c*", "art-service-d*"] }
+      ecs = { name_patterns = ["art-service-a*", "art-service-b*", "art-service-c*", "art-service-d*", "art-service-e*", "art-service-f*", "art-service-g*", "art-service-h*", "art-service-i*", "art-service-j*"] }
     }
   }
 
@@ -650,6 +751,26 @@ run "rejects_bad_runner_arn" {
     runner_principal_arns = ["portal"]
   }
   expect_failures = [var.runner_principal_arns]
+}
+
+run "rejects_an_assumed_role_session_as_runner" {
+  command = plan
+  variables {
+    runner_principal_arns = ["arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Admin_0123456789abcdef/someone@example.com"]
+  }
+  expect_failures = [var.runner_principal_arns]
+}
+
+run "accepts_a_role_with_a_path_as_runner" {
+  command = plan
+  variables {
+    runner_principal_arns = ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef"]
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.admin["iam"].assume_role_policy).Statement[0].Principal.AWS == ["arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef"]
+    error_message = "A role is trusted by its whole ARN, path included."
+  }
 }
 
 run "rejects_root_as_workload_role_path" {
