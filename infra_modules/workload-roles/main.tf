@@ -139,6 +139,14 @@ locals {
       parameters = sort([for arn in distinct(arns) : arn if can(regex("^arn:[^:]+:ssm:", arn))])
     }
   }
+
+  # A secret's own ARN ends in "-" and six random characters that Secrets Manager adds; a task
+  # definition may name it without them, and IAM then compares the policy with the whole ARN. So each
+  # secret is granted as given and with that suffix, the form AWS documents for naming a secret by
+  # name ("Permissions policy examples", "Finding a secret from a partial ARN"): still one secret.
+  secret_grants = {
+    for service, grant in local.service_secrets : service => sort(flatten([for arn in grant.secrets : [arn, "${arn}-??????"]]))
+  }
 }
 
 resource "aws_iam_role" "service_execution" {
@@ -161,8 +169,11 @@ resource "aws_iam_role_policy_attachment" "service_execution" {
   policy_arn = local.task_execution_policy
 }
 
-# Exactly the ARNs given: no wildcard, no prefix. Secrets encrypted with a customer managed KMS key
-# also need that key's policy to let this role decrypt (a key policy, not this module's).
+# Exactly the ARNs given (a secret's also with its random suffix): no other wildcard, no prefix.
+# A secret or parameter under a customer managed KMS key is decrypted by its service on this role's
+# behalf, with the secret's or parameter's ARN in the encryption context, so the grant names them
+# and no key; the key's own policy must still let the account's IAM policies allow its use (the
+# default key policy does).
 resource "aws_iam_role_policy" "service_secrets" {
   for_each = local.service_secrets
 
@@ -172,18 +183,39 @@ resource "aws_iam_role_policy" "service_secrets" {
   policy = jsonencode({
     Version = "2012-10-17"
     Statement = concat(
-      length(each.value.secrets) == 0 ? [] : [{
-        Sid      = "ReadOwnSecrets"
-        Effect   = "Allow"
-        Action   = ["secretsmanager:GetSecretValue"]
-        Resource = each.value.secrets
-      }],
-      length(each.value.parameters) == 0 ? [] : [{
-        Sid      = "ReadOwnParameters"
-        Effect   = "Allow"
-        Action   = ["ssm:GetParameters"]
-        Resource = each.value.parameters
-      }],
+      [for s in [
+        {
+          Sid      = "ReadOwnSecrets"
+          Effect   = "Allow"
+          Action   = ["secretsmanager:GetSecretValue"]
+          Resource = local.secret_grants[each.key]
+        },
+        {
+          # Secrets Manager's encryption context carries the secret's ARN ("How Secrets Manager
+          # uses AWS KMS", Encryption context).
+          Sid       = "DecryptOwnSecrets"
+          Effect    = "Allow"
+          Action    = ["kms:Decrypt"]
+          Resource  = ["arn:${local.partition}:kms:*:${local.account_id}:key/*"]
+          Condition = { StringLike = { "kms:EncryptionContext:SecretARN" = local.secret_grants[each.key] } }
+        },
+      ] : s if length(each.value.secrets) > 0],
+      [for s in [
+        {
+          Sid      = "ReadOwnParameters"
+          Effect   = "Allow"
+          Action   = ["ssm:GetParameters"]
+          Resource = each.value.parameters
+        },
+        {
+          # Parameter Store's encryption context carries the parameter's ARN (PARAMETER_ARN).
+          Sid       = "DecryptOwnParameters"
+          Effect    = "Allow"
+          Action    = ["kms:Decrypt"]
+          Resource  = ["arn:${local.partition}:kms:*:${local.account_id}:key/*"]
+          Condition = { StringEquals = { "kms:EncryptionContext:PARAMETER_ARN" = each.value.parameters } }
+        },
+      ] : s if length(each.value.parameters) > 0],
     )
   })
 }

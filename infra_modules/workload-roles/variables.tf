@@ -22,7 +22,7 @@ variable "path" {
 
 variable "permissions_boundary_arn" {
   type        = string
-  description = "Permissions boundary of every role. The iam administrator may only create roles that carry its boundary."
+  description = "Permissions boundary of every role: the workloads' boundary of iam-service-admins (its workload_boundary_policy_arn), the only one the iam administrator may give roles under the workloads' path."
 
   validation {
     condition     = can(regex("^arn:aws[a-z-]*:iam::(aws|[0-9]{12}):policy/", var.permissions_boundary_arn))

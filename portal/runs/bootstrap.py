@@ -2,7 +2,8 @@
 
 1. the shared state bucket, the way the original design did: applied with a local backend, then its
    state migrated into the bucket it just created;
-2. the administrators (infra_modules/iam-service-admins): the roles every later run assumes, which
+2. the service-linked roles the platform's AWS services need, in an account that never used them;
+3. the administrators (infra_modules/iam-service-admins): the roles every later run assumes, which
    cannot assume themselves into existence.
 
 Each step is skipped once its state is in the bucket. Afterwards the administrators workspace is
@@ -11,6 +12,7 @@ planned and applied like any other, as the iam administrator.
 
 import json
 import shutil
+import time
 
 from botocore.exceptions import ClientError
 from django.conf import settings
@@ -22,7 +24,7 @@ from portal.aws import client
 from portal.runs.models import Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformError, backend_config
 from portal.workspaces import identities
-from portal.workspaces.layout import administrators_workspace, state_bucket_workspace
+from portal.workspaces.layout import RunnerUnknown, administrators_workspace, caller_trusted, state_bucket_workspace
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
 
@@ -88,13 +90,94 @@ def bootstrap_state_bucket(user=None) -> Run | None:
     return run
 
 
+# The service-linked roles the platform's services need: ECS (clusters, capacity providers,
+# services), Elastic Load Balancing, EC2 Auto Scaling (the cluster's group) and Application Auto
+# Scaling for ECS. Each is made by the first call that needs it, as the caller, which must be allowed
+# iam:CreateServiceLinkedRole ("Using service-linked roles for Amazon ECS"; Application Auto
+# Scaling's "Identity and Access Management"; the ELB and EC2 Auto Scaling guides likewise). Made
+# here once, with the bootstrap identity, the administrators never need to; the ecs administrator
+# may still make them again should one be deleted.
+SERVICE_LINKED_ROLES = (
+    "ecs.amazonaws.com",
+    "elasticloadbalancing.amazonaws.com",
+    "autoscaling.amazonaws.com",
+    "ecs.application-autoscaling.amazonaws.com",
+)
+
+
+def ensure_service_linked_roles() -> list[str]:
+    """Make the service-linked roles the account lacks; lines for the log saying what was found,
+    made, or could not be checked and what that means."""
+    iam = client("iam")
+    lines = []
+    for service in SERVICE_LINKED_ROLES:
+        try:
+            # By path, not by name: the path is the service, the name AWS's own (and an emulator's).
+            found = iam.list_roles(PathPrefix=f"/aws-service-role/{service}/")["Roles"]
+            if found:
+                lines.append(f"Service-linked role of {service}: {found[0]['RoleName']} exists.")
+                continue
+            made = iam.create_service_linked_role(AWSServiceName=service)["Role"]
+            lines.append(f"Service-linked role of {service}: made {made['RoleName']}.")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+                lines.append(
+                    f"Service-linked role of {service}: could not be checked or made with the portal's own credentials "
+                    f"({code}). The ecs administrator makes it on first use; if that fails with \"Unable to assume the "
+                    f"service linked role\", run `aws iam create-service-linked-role --aws-service-name {service}` once "
+                    "as an account administrator."
+                )
+            elif "has been taken" in str(exc) or code == "EntityAlreadyExists":
+                lines.append(f"Service-linked role of {service}: exists.")
+            else:
+                raise
+    return lines
+
+
+# IAM is eventually consistent: a role just made may not be assumable for some seconds ("Changes
+# that I make are not always immediately visible", IAM troubleshooting), and the first run after the
+# bootstrap assumes one at once.
+ROLE_PROPAGATION_TIMEOUT = 120
+
+
+def wait_until_assumable(role_arn: str, log) -> None:
+    """Wait until the portal's own credentials can assume `role_arn`, when they are among those the
+    role trusts; say in the log how long it took."""
+    sts = client("sts")
+    started = time.monotonic()
+    while True:
+        try:
+            sts.assume_role(RoleArn=role_arn, RoleSessionName="portal-bootstrap-check", DurationSeconds=900)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "AccessDenied":
+                raise
+            if time.monotonic() - started > ROLE_PROPAGATION_TIMEOUT:
+                log(
+                    f"[portal] {role_arn} is still not assumable after {ROLE_PROPAGATION_TIMEOUT} s; "
+                    "the first runs may fail with AccessDenied until IAM has propagated it: plan them again."
+                )
+                return
+            time.sleep(2)
+            continue
+        waited = time.monotonic() - started
+        if waited >= 1:
+            log(f"[portal] {role_arn} became assumable after {waited:.0f} s (IAM propagation).")
+        return
+
+
 def bootstrap_administrators(user=None) -> Run | None:
     """Make the administrators with the portal's own credentials, state in the bucket from the
     start. None when their state exists already: from then on the iam administrator runs them."""
-    workspace = administrators_workspace()
+    try:
+        workspace = administrators_workspace()
+    except RunnerUnknown as exc:
+        raise TerraformError(str(exc)) from None
     if state_exists(workspace):
         return None
     run = bootstrap_run(workspace, user)
+    for line in ensure_service_linked_roles():
+        run.append_log(f"[portal] {line}\n")
     try:
         directory = render(workspace, workspace.variables)
         terraform = Terraform(directory, run.append_log)
@@ -104,5 +187,7 @@ def bootstrap_administrators(user=None) -> Run | None:
     except TerraformError as exc:
         run.fail(f"{exc}. See the log; running the bootstrap again carries on from the state it wrote.")
         raise
+    if caller_trusted(workspace.variables["runner_principal_arns"]):
+        wait_until_assumable(identities.role_arn("iam", "admin"), lambda line: run.append_log(line + "\n"))
     run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")})
     return run

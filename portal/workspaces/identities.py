@@ -127,6 +127,15 @@ class RunIdentity:
                 "Resource": [f"{bucket}/{self.state_key}", f"{bucket}/{self.state_key}.tflock"],
             },
             {"Sid": "OwnLock", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"{bucket}/{self.state_key}.tflock"},
+            # The bucket encrypts with KMS (infra_modules/remote-state): S3 asks KMS for the run's
+            # data key as the caller, and a session policy caps that call as it caps the S3 ones.
+            {
+                "Sid": "StateKeyThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": "*",
+                "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+            },
         ]
         shared = [f"{bucket}/{key}" for key in self.shared_state_keys if key != self.state_key]
         if shared:

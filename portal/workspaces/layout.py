@@ -108,7 +108,9 @@ def granted_service_secrets() -> dict[str, list[str]]:
 def workload_roles_variables(service_secrets: dict[str, list[str]]) -> dict:
     return {
         "name_prefix": prefix(),
-        "permissions_boundary_arn": policy_arn("admin-boundary"),
+        # Made by the administrators' workspace; the only boundary the iam administrator may give
+        # roles under the workloads' path.
+        "permissions_boundary_arn": policy_arn("workload-boundary"),
         "service_secrets": {name: sorted(set(arns)) for name, arns in sorted(service_secrets.items()) if arns},
     }
 
@@ -129,16 +131,54 @@ def default_administrators() -> dict[str, dict]:
     return {t: {"name_patterns": default_name_patterns()} for t in sorted(settings.IAM_ADMIN_SERVICE_TYPES)}
 
 
+class RunnerUnknown(Exception):
+    """The identity the portal runs as cannot be named as a trust policy's principal."""
+
+
 def runner_principal_arns() -> list[str]:
-    """Who may assume the roles: configured, or else the identity the portal runs as."""
+    """Who may assume the roles: configured; else whom the administrators trust as last applied;
+    else (the bootstrap) the identity the portal runs as. Once the bootstrap is done the portal's
+    own identity may do nothing but assume roles, so it is not asked again."""
     if settings.RUNNER_PRINCIPAL_ARNS:
         return list(settings.RUNNER_PRINCIPAL_ARNS)
+    workspace = Workspace.objects.filter(path=iam_admins_path()).first()
+    applied = last_applied_variables(workspace) if workspace else None
+    if applied and applied.get("runner_principal_arns"):
+        return list(applied["runner_principal_arns"])
+    return [caller_principal_arn()]
+
+
+def caller_principal_arn() -> str:
+    """The IAM principal the portal's own credentials belong to, as a trust policy names it."""
+    from botocore.exceptions import ClientError
+
     from portal.aws import client
 
     arn = client("sts").get_caller_identity()["Arn"]
-    # A role session (an instance's or a task's role) is trusted through its role.
+    # A role session (an instance's, a task's, IAM Identity Center's) is trusted through its role,
+    # whose ARN carries the role's path (role/aws-reserved/sso.amazonaws.com/<region>/...), which the
+    # session's ARN leaves out; IAM refuses a trust policy naming the role without it ("Invalid
+    # principal"). Only IAM knows the path.
     session = re.fullmatch(r"arn:([a-z-]+):sts::(\d{12}):assumed-role/([^/]+)/.+", arn)
-    return [f"arn:{session[1]}:iam::{session[2]}:role/{session[3]}"] if session else [arn]
+    if not session:
+        return arn
+    try:
+        return client("iam").get_role(RoleName=session[3])["Role"]["Arn"]
+    except ClientError as exc:
+        raise RunnerUnknown(
+            f"The portal runs as a session of the role {session[3]}, and its ARN (with the role's path) could not "
+            f"be read ({exc.response.get('Error', {}).get('Code', 'error')} on iam:GetRole). Set "
+            "PORTAL_RUNNER_PRINCIPAL_ARNS to the role's whole ARN, e.g. "
+            f"arn:{session[1]}:iam::{session[2]}:role/<path>/{session[3]}."
+        ) from None
+
+
+def caller_trusted(principal_arns: list[str]) -> bool:
+    """Whether the portal's own credentials are among these principals."""
+    try:
+        return caller_principal_arn() in principal_arns
+    except RunnerUnknown:
+        return False
 
 
 def administrators_variables(administrators: dict[str, dict]) -> dict:

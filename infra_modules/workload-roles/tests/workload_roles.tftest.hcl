@@ -292,7 +292,14 @@ run "a_service_with_secrets_gets_a_role_granted_exactly_them" {
         Sid      = "ReadOwnSecrets"
         Effect   = "Allow"
         Action   = ["secretsmanager:GetSecretValue"]
-        Resource = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf"]
+        Resource = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf-??????"]
+      },
+      {
+        Sid       = "DecryptOwnSecrets"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = ["arn:aws:kms:*:123456789012:key/*"]
+        Condition = { StringLike = { "kms:EncryptionContext:SecretARN" = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:art-service/billing-db-AbCdEf-??????"] } }
       },
       {
         Sid      = "ReadOwnParameters"
@@ -300,8 +307,15 @@ run "a_service_with_secrets_gets_a_role_granted_exactly_them" {
         Action   = ["ssm:GetParameters"]
         Resource = ["arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token"]
       },
+      {
+        Sid       = "DecryptOwnParameters"
+        Effect    = "Allow"
+        Action    = ["kms:Decrypt"]
+        Resource  = ["arn:aws:kms:*:123456789012:key/*"]
+        Condition = { StringEquals = { "kms:EncryptionContext:PARAMETER_ARN" = ["arn:aws:ssm:eu-west-1:123456789012:parameter/art-service/billing/api-token"] } }
+      },
     ]
-    error_message = "The role reads exactly the service's secrets and parameters: one action each, no wildcard, no other resource."
+    error_message = "The role reads exactly the service's secrets and parameters, and decrypts them under a customer managed key only with their ARN in the encryption context."
   }
 
   assert {
@@ -315,6 +329,26 @@ run "a_service_with_secrets_gets_a_role_granted_exactly_them" {
   }
 }
 
+# A secret named without Secrets Manager's random suffix is the ARN of a task definition people
+# write; IAM compares the grant with the secret's whole ARN.
+run "a_secret_named_without_its_suffix_is_still_readable" {
+  command = plan
+
+  variables {
+    service_secrets = { art-service-billing = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-db"] }
+  }
+
+  assert {
+    condition     = [for s in jsondecode(aws_iam_role_policy.service_secrets["art-service-billing"].policy).Statement : s.Resource if s.Sid == "ReadOwnSecrets"][0] == ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-db", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-db-??????"]
+    error_message = "A secret is granted as given and with its six-character suffix, and nothing wider."
+  }
+
+  assert {
+    condition     = jsonencode(output.service_secret_arns) == jsonencode({ art-service-billing = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:billing-db"] })
+    error_message = "The grant the service's plan checks is still what was declared."
+  }
+}
+
 run "only_secret_parameters_no_secrets_manager_statement" {
   command = plan
 
@@ -323,7 +357,7 @@ run "only_secret_parameters_no_secrets_manager_statement" {
   }
 
   assert {
-    condition     = [for s in jsondecode(aws_iam_role_policy.service_secrets["art-service-billing"].policy).Statement : s.Sid] == ["ReadOwnParameters"]
+    condition     = [for s in jsondecode(aws_iam_role_policy.service_secrets["art-service-billing"].policy).Statement : s.Sid] == ["ReadOwnParameters", "DecryptOwnParameters"]
     error_message = "A service with parameters only may not read any Secrets Manager secret."
   }
 }
