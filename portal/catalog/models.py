@@ -102,6 +102,12 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decommissioned_at = models.DateTimeField(null=True, blank=True)
+    listener_rule_priority = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=f"Its rule's priority on the shared listener, 1-{rules.LOAD_BALANCER_SERVICE_SLOTS}: one slot per live service.",
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -114,7 +120,13 @@ class Service(models.Model):
                 condition=~Q(status=Lifecycle.DECOMMISSIONED),
                 name="one_live_service_per_name",
                 violation_error_message=rules.NAME_TAKEN,
-            )
+            ),
+            # A listener's rules need distinct priorities; a decommissioned service's rule is gone.
+            models.UniqueConstraint(
+                fields=["listener_rule_priority"],
+                condition=~Q(status=Lifecycle.DECOMMISSIONED),
+                name="one_live_service_per_listener_rule_priority",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,8 +134,9 @@ class Service(models.Model):
 
     def validate_constraints(self, exclude=None):
         # The name's uniqueness is checked by the forms, so that its message stands next to the field;
-        # the constraint stays the last word when two registrations race.
-        super().validate_constraints(exclude={*(exclude or ()), "name"})
+        # the constraint stays the last word when two registrations race. The priority is the
+        # portal's to choose (onboarding.register_service), under a lock.
+        super().validate_constraints(exclude={*(exclude or ()), "name", "listener_rule_priority"})
 
     @property
     def is_live(self) -> bool:
@@ -139,11 +152,6 @@ class Service(models.Model):
         """What a new change starts from: the applied declaration, or the registered one before the
         first apply. Nothing of a discarded, stale or failed proposal."""
         return self.applied_revision or self.revisions.order_by("number").first()
-
-    @property
-    def listener_rule_priority(self) -> int:
-        """Unique per service on the shared listener (ALB priorities are 1-50000)."""
-        return self.pk
 
     @property
     def resource_name(self) -> str:

@@ -5,7 +5,7 @@ moves only when the change has applied (portal.catalog.lifecycle).
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from portal import audit
 from portal.catalog import layout, rules
@@ -19,6 +19,7 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
     """Register a validated declaration as revision 1 and plan its workspaces as one change."""
     service = Service(name=name, created_by=user)
     service.full_clean()
+    service.listener_rule_priority = free_listener_rule_priority()
     try:
         with transaction.atomic():
             service.save()
@@ -81,6 +82,23 @@ def decommission_service(service: Service, user) -> Change:
     Service.objects.filter(pk=service.pk).update(status=Lifecycle.DECOMMISSIONING)
     audit.record("service.decommission", user, service, change=change.pk)
     return change
+
+
+def free_listener_rule_priority() -> int:
+    """The lowest listener rule priority no live service holds, taken under a lock held until the
+    registration commits (two registrations at once would otherwise pick the same one); refused when
+    the platform is full."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LISTENER_RULE_PRIORITY_LOCK])
+    taken = set(Service.objects.live().exclude(listener_rule_priority=None).values_list("listener_rule_priority", flat=True))
+    free = next((slot for slot in range(1, rules.LOAD_BALANCER_SERVICE_SLOTS + 1) if slot not in taken), None)
+    if free is None:
+        raise Refused(Refusal("platform_full", rules.PLATFORM_FULL.format(slots=rules.LOAD_BALANCER_SERVICE_SLOTS)))
+    return free
+
+
+# Any constant unique to this lock in the portal's database.
+LISTENER_RULE_PRIORITY_LOCK = 7_240_001
 
 
 def new_revision(service: Service, user, *, based_on: ServiceRevision | None, declaration: dict) -> ServiceRevision:

@@ -109,6 +109,19 @@ def listed(values: list[int], unit: str) -> str:
     return " or ".join(filter(None, [", ".join(map(str, values[:-1])), str(values[-1])])) + f" {unit}"
 
 
+# What one platform holds. Each service has a target group and a listener rule on the platform's one
+# Application Load Balancer, which takes at most 100 target groups (a quota AWS does not raise) and,
+# by default, 100 rules besides the default one ("Quotas for your Application Load Balancers"). Past
+# it, a platform of its own (another PORTAL_SERVICE_NAME_PREFIX), not a bigger one. The listener rule
+# priorities 1 to 100 are the slots: one per live service.
+LOAD_BALANCER_SERVICE_SLOTS = 100
+PLATFORM_FULL = (
+    "The platform holds {slots} services, as many as its load balancer can route to (one target group and one "
+    "listener rule each; an Application Load Balancer takes at most 100 target groups, a quota AWS does not "
+    "raise). Decommission a service you no longer need, or ask an admin for a second platform (its own "
+    "PORTAL_SERVICE_NAME_PREFIX)."
+)
+
 # An ECS service runs at most 5000 tasks.
 DESIRED_COUNT_MAX = 5000
 desired_count_validators = [

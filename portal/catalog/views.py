@@ -49,6 +49,8 @@ def service_register(request):
             service, change = register_service(request.user, **form.cleaned_data)
         except ValidationError as exc:  # the same name registered a moment before
             form.add_error(None, exc)
+        except Refused as exc:  # the platform is full
+            form.add_error(None, exc.refusal.message)
         else:
             messages.success(request, f"{service.name} is registered; its plans are queued.")
             return change_page_of(change)
