@@ -1,5 +1,6 @@
 """Settings read from the environment, with defaults that match `bin/portal` (the local stack)."""
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -237,6 +238,52 @@ if not (PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT.isascii() and PLATFORM_INS
         "cluster's instances kept in service while a new launch template rolls through)."
     )
 PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = int(PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT)
+# The load balancer (README, "First deploy on AWS"). On AWS it serves HTTPS with this ACM
+# certificate (of AWS_REGION), HTTP redirecting to it; without one the portal refuses to start there
+# unless plain HTTP is chosen on purpose. The emulator serves plain HTTP and has no certificate.
+LOAD_BALANCER_CERTIFICATE_ARN = os.environ.get("PORTAL_LOAD_BALANCER_CERTIFICATE_ARN", "") or None
+LOAD_BALANCER_PLAIN_HTTP = env_bool("PORTAL_LOAD_BALANCER_PLAIN_HTTP", ON_EMULATOR)
+if LOAD_BALANCER_CERTIFICATE_ARN and not (
+    LOAD_BALANCER_CERTIFICATE_ARN.startswith("arn:aws") and ":acm:" in LOAD_BALANCER_CERTIFICATE_ARN
+):
+    raise ImproperlyConfigured(
+        "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN must be the ARN of an ACM certificate "
+        "(arn:aws:acm:<region>:<account>:certificate/<id>), in AWS_REGION."
+    )
+if not LOAD_BALANCER_CERTIFICATE_ARN and not LOAD_BALANCER_PLAIN_HTTP:
+    raise ImproperlyConfigured(
+        "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN is not set: on AWS the services' load balancer serves HTTPS, and "
+        "needs an ACM certificate in AWS_REGION for the names people use. Set it, or set "
+        "PORTAL_LOAD_BALANCER_PLAIN_HTTP=true to serve the services over plain HTTP on purpose."
+    )
+# An internal load balancer: in the private subnets, reachable from the VPC (and what it is peered
+# or connected with) only. Who may reach it: PORTAL_LOAD_BALANCER_INGRESS_CIDRS (comma-separated),
+# by default the whole internet for a public one and the VPC's range for an internal one.
+LOAD_BALANCER_INTERNAL = env_bool("PORTAL_LOAD_BALANCER_INTERNAL", False)
+PLATFORM_VPC_CIDR = "10.0.0.0/16"  # the network module's default, which the portal keeps
+LOAD_BALANCER_INGRESS_CIDRS = [
+    cidr.strip()
+    for cidr in os.environ.get(
+        "PORTAL_LOAD_BALANCER_INGRESS_CIDRS", PLATFORM_VPC_CIDR if LOAD_BALANCER_INTERNAL else "0.0.0.0/0"
+    ).split(",")
+    if cidr.strip()
+]
+for _cidr in LOAD_BALANCER_INGRESS_CIDRS:
+    try:
+        ipaddress.IPv4Network(_cidr)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PORTAL_LOAD_BALANCER_INGRESS_CIDRS must be IPv4 ranges such as 203.0.113.0/24, comma-separated (got {_cidr!r})."
+        ) from None
+if not 1 <= len(LOAD_BALANCER_INGRESS_CIDRS) <= 30:
+    raise ImproperlyConfigured(
+        "PORTAL_LOAD_BALANCER_INGRESS_CIDRS must name 1 to 30 ranges: each opens ports 80 and 443, and a security "
+        "group takes 60 inbound rules."
+    )
+# Access logs of the load balancer (an S3 bucket of their own) and VPC flow logs: on, on AWS and on
+# the emulator alike.
+LOAD_BALANCER_ACCESS_LOGS = env_bool("PORTAL_LOAD_BALANCER_ACCESS_LOGS", True)
+PLATFORM_FLOW_LOGS = env_bool("PORTAL_FLOW_LOGS", True)
 # Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
 SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so

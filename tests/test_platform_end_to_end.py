@@ -237,7 +237,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     assert f"http://{load_balancer['DNSName']}/{SERVICE}/" in detail
 
     # Planning every workspace again changes nothing: the state bucket, the administrators, the
-    # workload roles, the network, the cluster, and the service's two.
+    # workload roles, the access log bucket, the network, the cluster, and the service's two.
     service = Service.objects.get(pk=service.pk)
     assert service.applied_revision.number == 1
     replan = propose("Plan again", layout.plans_for(service, service.applied_revision), author, service=service)
@@ -245,7 +245,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
         "Plan the platform again", [(ws, ws.variables) for ws in platform_workspaces()], platform_approver
     )
     changes_per_workspace = second_plans(replan, platform_replan)
-    assert len(changes_per_workspace) == 7, changes_per_workspace
+    assert len(changes_per_workspace) == 8, changes_per_workspace
     assert changes_per_workspace == {path: "no changes" for path in changes_per_workspace}
 
     a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)

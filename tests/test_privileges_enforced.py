@@ -194,6 +194,7 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
         assert {run.workspace.path: run.identity_type for run in runs if run.role_arn} == {
             f"iam/service-admins/{PREFIX}": "iam",
             f"iam/workload-roles/{PREFIX}": "iam",
+            f"s3/access-logs/{PREFIX}": "s3",
             f"vpc/{PREFIX}-network": "vpc",
             f"ecs/clusters/{PREFIX}-cluster": "ecs",
         }

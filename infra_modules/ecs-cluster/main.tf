@@ -200,13 +200,14 @@ resource "aws_ecs_cluster_capacity_providers" "this" {
 }
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV_AWS_91:Access logs are opt-in through access_logs_bucket: the bucket needs an ELB write policy and is an account-level choice.
+  #checkov:skip=CKV_AWS_91:Access logs go to access_logs_bucket, which the portal always gives (the access-logs-bucket module); the module stays usable without one.
   #checkov:skip=CKV2_AWS_20:HTTP redirects to HTTPS whenever a certificate is given; without one there is no TLS to redirect to.
   #checkov:skip=CKV2_AWS_28:A WAF is an account-level choice with its own cost; attach one to this ALB from outside.
-  name                       = var.name
-  load_balancer_type         = "application"
-  internal                   = false
-  subnets                    = var.public_subnet_ids
+  name               = var.name
+  load_balancer_type = "application"
+  internal           = var.internal
+  # An internal load balancer lives beside the instances; a public one in the public subnets.
+  subnets                    = var.internal ? var.private_subnet_ids : var.public_subnet_ids
   security_groups            = [var.alb_security_group_id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.deletion_protection

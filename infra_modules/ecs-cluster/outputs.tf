@@ -33,6 +33,11 @@ output "alb_dns_name" {
   value       = aws_lb.this.dns_name
 }
 
+output "base_url" {
+  description = "Where the load balancer answers: https://<DNS name> with a certificate, http://<DNS name> without."
+  value       = "${local.https ? "https" : "http"}://${aws_lb.this.dns_name}"
+}
+
 output "alb_zone_id" {
   description = "Route 53 zone of the load balancer, for alias records."
   value       = aws_lb.this.zone_id

@@ -224,6 +224,13 @@ variable "access_logs_bucket" {
   }
 }
 
+variable "internal" {
+  type        = bool
+  description = "An internal load balancer: in the private subnets, with private addresses only, reachable from the VPC and what is connected to it (and only from the ranges the network's alb_ingress_cidrs admit)."
+  default     = false
+  nullable    = false
+}
+
 variable "deletion_protection" {
   type        = bool
   description = "Protect the load balancer from deletion. Set false where the stack is destroyed routinely (tests, emulator)."

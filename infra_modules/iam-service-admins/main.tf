@@ -1019,6 +1019,8 @@ resource "aws_iam_policy" "boundary" {
 }
 
 resource "aws_iam_policy" "workload_boundary" {
+  #checkov:skip=CKV_AWS_290:A permissions boundary grants nothing; it caps the workloads' roles at the actions of the AWS managed policies ECS tasks, instances and Session Manager need, which AWS grants on every resource (the roles' own policies scope secrets to each service).
+  #checkov:skip=CKV_AWS_355:As above: the ECS agent's and Session Manager's actions name no resource AWS could scope in a cap that must fit every cluster and instance; what a role may do is its own policy's.
   name        = local.workload_boundary_name
   path        = var.path
   description = "Permissions boundary of the ${var.name_prefix} workloads' roles (tasks, instances, flow logs): only what a task needs."

@@ -30,6 +30,17 @@ def cluster_path() -> str:
     return f"ecs/clusters/{prefix()}-cluster"
 
 
+def access_logs_path() -> str:
+    return f"s3/access-logs/{prefix()}"
+
+
+def access_logs_bucket() -> str:
+    """S3 bucket names are global: the account and the Region make it this platform's."""
+    from portal.workspaces.identities import account_id
+
+    return f"{prefix()}-{account_id()}-{settings.AWS_REGION}-lb-logs"
+
+
 def iam_admins_path() -> str:
     return f"iam/service-admins/{prefix()}"
 
@@ -208,13 +219,29 @@ def administrators_workspace() -> Workspace:
 
 def sync_platform_workspaces() -> list[Workspace]:
     """The shared platform after the state bucket, in apply order: the administrators (made by the
-    bootstrap, then run by the iam administrator), the workloads' roles, network, cluster."""
+    bootstrap, then run by the iam administrator), the workloads' roles, the load balancer's access
+    log bucket, network, cluster."""
     state = remote_state_config()
+    access_logs = settings.LOAD_BALANCER_ACCESS_LOGS
     wanted = [
         (
             workload_roles_path(),
             "workload-roles",
             workload_roles_variables(granted_service_secrets()),
+        ),
+        *(
+            [(
+                access_logs_path(),
+                "access-logs-bucket",
+                {
+                    "bucket_name": access_logs_bucket(),
+                    "log_prefixes": [prefix()],  # the load balancer's name, its access_logs prefix
+                    "require_tls": not settings.AWS_ENDPOINT_URL.startswith("http://"),
+                    "force_destroy": not settings.PLATFORM_DELETION_PROTECTION,
+                },
+            )]
+            if access_logs
+            else []
         ),
         (
             network_path(),
@@ -222,6 +249,8 @@ def sync_platform_workspaces() -> list[Workspace]:
             {
                 "name": prefix(),
                 "nat_mode": settings.PLATFORM_NAT_MODE,
+                "enable_flow_logs": settings.PLATFORM_FLOW_LOGS,
+                "alb_ingress_cidrs": settings.LOAD_BALANCER_INGRESS_CIDRS,
                 "state": state,
                 "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
             },
@@ -236,6 +265,9 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
                 "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
                 "instance_refresh_min_healthy_percentage": settings.PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT,
+                "certificate_arn": settings.LOAD_BALANCER_CERTIFICATE_ARN,
+                "internal": settings.LOAD_BALANCER_INTERNAL,
+                "access_logs_bucket": access_logs_bucket() if access_logs else None,
             },
         ),
     ]

@@ -19,6 +19,14 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_lb" {
+    override_during = plan
+    defaults = {
+      arn      = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/art-service/0123456789abcdef"
+      dns_name = "art-service-123456789.eu-west-1.elb.amazonaws.com"
+    }
+  }
+
   mock_resource "aws_lb_listener" {
     override_during = plan
     defaults = {
@@ -262,6 +270,33 @@ run "https_with_a_certificate_and_http_redirects" {
   assert {
     condition     = output.listener_arn == aws_lb_listener.https[0].arn
     error_message = "Services attach to the HTTPS listener when there is one."
+  }
+
+  assert {
+    condition     = output.base_url == "https://art-service-123456789.eu-west-1.elb.amazonaws.com"
+    error_message = "With a certificate, people are sent to https://."
+  }
+}
+
+run "an_internal_load_balancer_lives_in_the_private_subnets" {
+  command = plan
+
+  variables {
+    internal = true
+  }
+
+  assert {
+    condition     = aws_lb.this.internal && toset(aws_lb.this.subnets) == toset(["subnet-a1", "subnet-b1"])
+    error_message = "An internal load balancer is internal and in the private subnets."
+  }
+}
+
+run "the_base_url_is_plain_http_without_a_certificate" {
+  command = plan
+
+  assert {
+    condition     = output.base_url == "http://art-service-123456789.eu-west-1.elb.amazonaws.com"
+    error_message = "Without a certificate the load balancer answers http://."
   }
 }
 

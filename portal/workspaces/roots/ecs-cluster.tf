@@ -33,6 +33,21 @@ variable "instance_refresh_min_healthy_percentage" {
   description = "Share of the instances kept in service while a new launch template rolls through."
 }
 
+variable "certificate_arn" {
+  type        = string
+  description = "ACM certificate of the HTTPS listener; null serves plain HTTP."
+}
+
+variable "internal" {
+  type        = bool
+  description = "An internal load balancer, in the private subnets."
+}
+
+variable "access_logs_bucket" {
+  type        = string
+  description = "Bucket of the load balancer's access logs; null leaves them off."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -71,6 +86,9 @@ module "this" {
   instance_security_group_id = data.terraform_remote_state.network.outputs.instance_security_group_id
   deletion_protection        = var.deletion_protection
   instance_profile_arn       = data.terraform_remote_state.roles.outputs.instance_profile_arn
+  certificate_arn            = var.certificate_arn
+  internal                   = var.internal
+  access_logs_bucket         = var.access_logs_bucket
 
   instance_refresh_min_healthy_percentage = var.instance_refresh_min_healthy_percentage
 }
@@ -94,4 +112,9 @@ output "listener_arn" {
 output "alb_dns_name" {
   description = "DNS name of the load balancer."
   value       = module.this.alb_dns_name
+}
+
+output "base_url" {
+  description = "Where the load balancer answers: https:// with a certificate, http:// without."
+  value       = module.this.base_url
 }

@@ -185,7 +185,8 @@ module "this" {
 
 output "url" {
   description = "Where the load balancer routes to the service."
-  value       = "http://${data.terraform_remote_state.cluster.outputs.alb_dns_name}${trimsuffix(module.this.path_patterns[0], "/*")}/"
+  # A cluster applied before base_url existed served plain HTTP.
+  value = "${try(data.terraform_remote_state.cluster.outputs.base_url, "http://${data.terraform_remote_state.cluster.outputs.alb_dns_name}")}${trimsuffix(module.this.path_patterns[0], "/*")}/"
 }
 
 output "target_group_arn" {

@@ -9,6 +9,16 @@ variable "nat_mode" {
   description = "none, single or per_az."
 }
 
+variable "enable_flow_logs" {
+  type        = bool
+  description = "Send the VPC's flow logs to CloudWatch Logs, with the workload roles' flow log role."
+}
+
+variable "alb_ingress_cidrs" {
+  type        = list(string)
+  description = "IPv4 ranges that may reach the load balancer on 80 and 443."
+}
+
 variable "state" {
   type = object({
     bucket         = string
@@ -42,9 +52,11 @@ data "terraform_remote_state" "roles" {
 module "this" {
   source = "$module_source"
 
-  name     = var.name
-  nat_mode = var.nat_mode
+  name              = var.name
+  nat_mode          = var.nat_mode
+  alb_ingress_cidrs = var.alb_ingress_cidrs
 
+  enable_flow_logs   = var.enable_flow_logs
   flow_logs_role_arn = data.terraform_remote_state.roles.outputs.flow_logs_role_arn
 }
 
