@@ -16,6 +16,11 @@ resource "aws_ecr_repository" "this" {
   tags = var.tags
 }
 
+# Lifecycle rules expire by push time, whatever runs: a "keep the newest 30" rule alone expires the
+# image a service runs once 30 newer ones are pushed, and its next task (a scale-out, a replaced
+# instance, a rollback) fails to pull. An image a rule selects by its tags cannot be expired by a
+# rule of lower priority (ECR's "Lifecycle policy evaluation rules"), so the first rule selects the
+# images the portal tagged `<deployed_tag_prefix>...` when it deployed them, and keeps them.
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
 
@@ -23,6 +28,17 @@ resource "aws_ecr_lifecycle_policy" "this" {
     rules = [
       {
         rulePriority = 1
+        description  = "Keep the images services were deployed with (the newest ${var.keep_deployed_images})"
+        selection = {
+          tagStatus     = "tagged"
+          tagPrefixList = [var.deployed_tag_prefix]
+          countType     = "imageCountMoreThan"
+          countNumber   = var.keep_deployed_images
+        }
+        action = { type = "expire" }
+      },
+      {
+        rulePriority = 2
         description  = "Expire untagged images after ${var.untagged_image_expiry_days} days"
         selection = {
           tagStatus   = "untagged"
@@ -33,7 +49,7 @@ resource "aws_ecr_lifecycle_policy" "this" {
         action = { type = "expire" }
       },
       {
-        rulePriority = 2
+        rulePriority = 3
         description  = "Keep the newest ${var.keep_tagged_images} images"
         selection = {
           tagStatus   = "any"

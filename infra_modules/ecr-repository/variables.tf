@@ -15,12 +15,34 @@ variable "name" {
 
 variable "keep_tagged_images" {
   type        = number
-  description = "How many tagged images the lifecycle policy keeps; older ones expire."
+  description = "How many images the lifecycle policy keeps besides the deployed ones; older ones that no service was deployed with expire."
   default     = 30
 
   validation {
     condition     = var.keep_tagged_images >= 1 && var.keep_tagged_images <= 1000 && floor(var.keep_tagged_images) == var.keep_tagged_images
     error_message = "The keep_tagged_images value must be a whole number from 1 to 1000."
+  }
+}
+
+variable "deployed_tag_prefix" {
+  type        = string
+  description = "Tag prefix the portal gives an image when a service is deployed with it (`deployed-<tag>`): images carrying it are never expired by the count rule."
+  default     = "deployed-"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$", var.deployed_tag_prefix))
+    error_message = "The deployed_tag_prefix must be 1 to 64 letters, digits, '_', '.' or '-', not starting with '.' or '-'."
+  }
+}
+
+variable "keep_deployed_images" {
+  type        = number
+  description = "How many of the images services were deployed with are kept (the newest by push time); older deployed images expire."
+  default     = 100
+
+  validation {
+    condition     = var.keep_deployed_images >= 1 && var.keep_deployed_images <= 10000 && floor(var.keep_deployed_images) == var.keep_deployed_images
+    error_message = "The keep_deployed_images value must be a whole number from 1 to 10000."
   }
 }
 

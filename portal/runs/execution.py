@@ -17,7 +17,7 @@ from django.db import close_old_connections, transaction
 from django.dispatch import Signal
 from python_terraform import IsFlagged
 
-from portal.runs import deploy_health, locks, plan_review, plans, workflow
+from portal.runs import deploy_health, deployed_images, locks, plan_review, plans, workflow
 from portal.runs.attendance import Attendance, persistently, worker_identity
 from portal.runs.deploy_health import Health
 from portal.runs.masking import mask_secrets
@@ -208,6 +208,8 @@ def apply(run: Run) -> None:
             terraform.run("apply", str(out), input=False)
             outputs = json.loads(terraform.capture("output", json=True))
             outputs = {name: o["value"] for name, o in outputs.items() if not o.get("sensitive")}
+            if workspace.module == "ecs-service" and run.kind != Run.Kind.DESTROY:
+                deployed_images.keep_deployed_image(run.variables, log_to(run))
             health = wait_for_health(run, outputs, identity, attendance)
     finish_apply(run, outputs, health)
 

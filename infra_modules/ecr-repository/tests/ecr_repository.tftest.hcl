@@ -37,12 +37,12 @@ run "lifecycle_policy_expires_untagged_and_keeps_newest" {
   }
 
   assert {
-    condition     = jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[0].selection.countNumber == 3
+    condition     = [for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.selection.countNumber if r.selection.tagStatus == "untagged"] == [3]
     error_message = "Untagged images must expire after the configured days."
   }
 
   assert {
-    condition     = jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[1].selection.countNumber == 12
+    condition     = [for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.selection.countNumber if r.selection.tagStatus == "any"] == [12]
     error_message = "The policy must keep the configured number of images."
   }
 
@@ -50,6 +50,46 @@ run "lifecycle_policy_expires_untagged_and_keeps_newest" {
     condition     = aws_ecr_lifecycle_policy.this.repository == "art-service-sourcing-data-service"
     error_message = "The policy must apply to the module's repository."
   }
+}
+
+# A "keep the newest N" rule alone expires the image a service runs once N newer ones are pushed.
+run "the_images_services_were_deployed_with_are_never_expired_by_the_count" {
+  command = plan
+
+  assert {
+    condition = jsondecode(aws_ecr_lifecycle_policy.this.policy).rules[0] == {
+      rulePriority = 1
+      description  = "Keep the images services were deployed with (the newest 100)"
+      selection    = { tagStatus = "tagged", tagPrefixList = ["deployed-"], countType = "imageCountMoreThan", countNumber = 100 }
+      action       = { type = "expire" }
+    }
+    error_message = "The first rule selects the deployed images, so that no lower rule may expire them."
+  }
+
+  assert {
+    condition     = [for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.rulePriority if r.selection.tagStatus == "any"] == [max([for r in jsondecode(aws_ecr_lifecycle_policy.this.policy).rules : r.rulePriority]...)]
+    error_message = "The count rule over any image comes last (ECR requires it), below the deployed images' rule."
+  }
+}
+
+run "rejects_a_deployed_tag_prefix_starting_with_a_dot" {
+  command = plan
+
+  variables {
+    deployed_tag_prefix = ".deployed"
+  }
+
+  expect_failures = [var.deployed_tag_prefix]
+}
+
+run "rejects_zero_deployed_images_kept" {
+  command = plan
+
+  variables {
+    keep_deployed_images = 0
+  }
+
+  expect_failures = [var.keep_deployed_images]
 }
 
 run "rejects_uppercase_name" {
