@@ -225,7 +225,16 @@ AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "
 
 # The emulator lacks a few APIs and plain HTTP breaks TLS-only policies; these defaults follow it.
 ON_EMULATOR = bool(AWS_ENDPOINT_URL)
+# How the private subnets reach the internet. The instances' ECS agent, image pulls from ECR, the
+# tasks' logs and secrets all go to AWS endpoints from there, and the network makes no VPC endpoints:
+# without a NAT gateway no instance would join the cluster and no task would start.
 PLATFORM_NAT_MODE = os.environ.get("PORTAL_NAT_MODE", "single")
+if PLATFORM_NAT_MODE not in ("single", "per_az"):
+    raise ImproperlyConfigured(
+        f"PORTAL_NAT_MODE must be single (one NAT gateway) or per_az (one per zone, survives a zone's outage); "
+        f"got {PLATFORM_NAT_MODE!r}. The private subnets need a way out: the instances' ECS agent, image pulls and "
+        "the tasks' logs reach AWS's public endpoints through it (the platform makes no VPC endpoints)."
+    )
 # Load balancer deletion protection: on in real AWS; off on the emulator so tests can tear down.
 PLATFORM_DELETION_PROTECTION = env_bool("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
 # A new AMI or launch template rolls through the instances (instance refresh), keeping at least this

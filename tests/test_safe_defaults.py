@@ -37,6 +37,43 @@ def test_the_portal_refuses_to_start_with_the_built_in_secret_key():
     assert local_stack.returncode == 0, local_stack.stderr
 
 
+def on_aws(**settings) -> dict:
+    """The environment of a portal pointed at AWS (no emulator), with a secret key."""
+    return {"AWS_ENDPOINT_URL": "", "DJANGO_SECRET_KEY": "x" * 60, **settings}
+
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+
+
+def test_on_aws_the_portal_refuses_to_start_without_a_certificate_unless_plain_http_is_chosen():
+    refused = django_process(on_aws(), "check")
+    with_certificate = django_process(on_aws(PORTAL_LOAD_BALANCER_CERTIFICATE_ARN=CERTIFICATE), "check")
+    plain_on_purpose = django_process(on_aws(PORTAL_LOAD_BALANCER_PLAIN_HTTP="true"), "check")
+    not_a_certificate = django_process(on_aws(PORTAL_LOAD_BALANCER_CERTIFICATE_ARN="arn:aws:iam::123456789012:server-certificate/x"), "check")
+
+    assert refused.returncode != 0 and "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN is not set" in refused.stderr
+    assert "PORTAL_LOAD_BALANCER_PLAIN_HTTP=true" in refused.stderr
+    assert with_certificate.returncode == 0, with_certificate.stderr
+    assert plain_on_purpose.returncode == 0, plain_on_purpose.stderr
+    assert not_a_certificate.returncode != 0 and "must be the ARN of an ACM certificate" in not_a_certificate.stderr
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("PORTAL_NAT_MODE", "none", "PORTAL_NAT_MODE must be single"),
+        ("PORTAL_NAT_MODE", "Single", "PORTAL_NAT_MODE must be single"),
+        ("PORTAL_LOAD_BALANCER_INGRESS_CIDRS", "10.0.0.0/8,not-a-range", "PORTAL_LOAD_BALANCER_INGRESS_CIDRS must be IPv4 ranges"),
+        ("PORTAL_LOAD_BALANCER_INGRESS_CIDRS", ",".join(f"10.{n}.0.0/16" for n in range(31)), "must name 1 to 30 ranges"),
+    ],
+)
+def test_an_aws_setting_that_would_fail_at_aws_stops_the_portal_at_start(name, value, says):
+    refused = django_process(on_aws(PORTAL_LOAD_BALANCER_CERTIFICATE_ARN=CERTIFICATE, **{name: value}), "check")
+
+    assert refused.returncode != 0
+    assert says in refused.stderr
+
+
 def test_debug_is_off_unless_asked_for():
     shown = django_process(
         {"DJANGO_SECRET_KEY": "x" * 60}, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
