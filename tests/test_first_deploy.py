@@ -168,3 +168,52 @@ def test_the_workloads_roles_are_made_with_their_own_boundary(settings):
     (roles,) = [w for w in layout.sync_platform_workspaces() if w.module == "workload-roles"]
 
     assert roles.variables["permissions_boundary_arn"].endswith(":policy/art-service/admins/art-service-workload-boundary")
+
+
+def test_a_plan_that_changes_what_the_iam_administrator_may_not_change_about_itself_is_refused_with_the_way(make_user, settings):
+    from portal.administrators.protected import approval_refusal
+    from portal.runs.models import Change, Run, RunStatus
+
+    settings.RUNNER_PRINCIPAL_ARNS = ["arn:aws:iam::123456789012:role/portal"]
+    workspace = layout.administrators_workspace()
+    change = Change.objects.create(title="Change the administrators", requested_by=make_user("admin", "admins"))
+    run = Run.objects.create(
+        workspace=workspace, change=change, status=RunStatus.AWAITING_APPROVAL,
+        plan_changes=[
+            {"address": 'module.this.aws_iam_policy.admin["ecs"]', "action": "update"},
+            {"address": "module.this.aws_iam_policy.workload_boundary", "action": "update"},
+        ],
+    )
+
+    refusal = approval_refusal(change, make_user("other-admin", "admins"), [run])
+
+    assert refusal.code == "bootstrap_identity_needed" and not refusal.forbidden
+    assert "aws_iam_policy.workload_boundary" in refusal.message and "upgrade_administrators" in refusal.message
+    assert 'aws_iam_policy.admin["ecs"]' not in refusal.message
+    Run.objects.filter(pk=run.pk).update(plan_changes=[{"address": 'module.this.aws_iam_policy.admin["ecs"]', "action": "update"}])
+    assert approval_refusal(change, make_user("third-admin", "admins"), [Run.objects.get(pk=run.pk)]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrade_administrators_applies_with_the_bootstrap_identity_what_the_iam_administrator_may_not(state_bucket):
+    from django.core.management import call_command
+
+    from portal.runs.models import Run, RunStatus
+    from portal.workspaces.identities import policy_arn
+
+    iam = aws.client("iam")
+    runner = policy_arn("portal-runner")
+    widened = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    iam.create_policy_version(PolicyArn=runner, PolicyDocument=widened, SetAsDefault=True)  # changed behind the portal's back
+
+    call_command("upgrade_administrators", "--yes")
+
+    version = iam.get_policy(PolicyArn=runner)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=runner, VersionId=version)["PolicyVersion"]["Document"]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert document["Statement"][0]["Action"] == ["sts:AssumeRole"], "put back as the module declares it"
+    run = Run.objects.filter(kind=Run.Kind.BOOTSTRAP).order_by("-created_at").first()
+    assert run.status == RunStatus.APPLIED and "Upgrading the administrators with the bootstrap identity" in run.log
+
+    call_command("upgrade_administrators", "--yes")
+    assert Run.objects.filter(kind=Run.Kind.BOOTSTRAP).order_by("-created_at").first().status == RunStatus.NO_CHANGES

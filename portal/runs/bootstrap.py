@@ -21,6 +21,7 @@ from django.utils import timezone
 from python_terraform import IsFlagged
 
 from portal.aws import client
+from portal.runs.execution import summarize
 from portal.runs.models import Run, RunStatus
 from portal.runs.terraform import Terraform, TerraformError, backend_config
 from portal.workspaces import identities
@@ -189,5 +190,42 @@ def bootstrap_administrators(user=None) -> Run | None:
         raise
     if caller_trusted(workspace.variables["runner_principal_arns"]):
         wait_until_assumable(identities.role_arn("iam", "admin"), lambda line: run.append_log(line + "\n"))
+    run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")})
+    return run
+
+
+def upgrade_administrators(confirm, user=None) -> Run | None:
+    """Plan the administrators' workspace with the portal's own (bootstrap) credentials and, when
+    `confirm(plan_text)` says yes, apply exactly that plan: how what the iam administrator may not
+    change about itself (its role and policies, the boundaries, the runner policy) changes. None when
+    the plan has no changes or is not confirmed."""
+    try:
+        workspace = administrators_workspace()
+    except RunnerUnknown as exc:
+        raise TerraformError(str(exc)) from None
+    run = bootstrap_run(workspace, user)
+    run.append_log("[portal] Upgrading the administrators with the bootstrap identity (the portal's own credentials).\n")
+    for line in ensure_service_linked_roles():
+        run.append_log(f"[portal] {line}\n")
+    try:
+        directory = render(workspace, workspace.variables)
+        terraform = Terraform(directory, run.append_log)
+        terraform.init(workspace.state_key, workspace.module)
+        plan_file = directory / "upgrade.tfplan"
+        planned = terraform.run("plan", input=False, out=str(plan_file))
+        if not any(counts for counts in summarize(planned).values()):
+            plan_file.unlink(missing_ok=True)
+            run.finish_unchanged()
+            return None
+        if not confirm(terraform.capture("show", str(plan_file))):
+            plan_file.unlink(missing_ok=True)
+            run.fail("Not applied: the upgrade was not confirmed.")
+            return None
+        terraform.run("apply", str(plan_file), input=False)
+        plan_file.unlink(missing_ok=True)
+        outputs = json.loads(terraform.capture("output", json=True))
+    except TerraformError as exc:
+        run.fail(f"{exc}. See the log.")
+        raise
     run.finish_applied({name: o["value"] for name, o in outputs.items() if not o.get("sensitive")})
     return run

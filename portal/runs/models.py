@@ -325,6 +325,10 @@ class Run(models.Model):
             [RunStatus.APPROVED], RunStatus.APPLYING, step_started_at=now, heartbeat_at=now, lock_id="", **worker
         )
 
+    def finish_unchanged(self) -> None:
+        """A run that applies as it goes (the bootstrap's) found nothing to change."""
+        self._move([RunStatus.APPLYING], RunStatus.NO_CHANGES, finished_at=timezone.now())
+
     def finish_applied(self, outputs: dict) -> None:
         self._move([RunStatus.APPLYING], RunStatus.APPLIED, outputs=outputs, finished_at=timezone.now())
 
