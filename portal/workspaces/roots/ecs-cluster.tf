@@ -33,6 +33,31 @@ variable "instance_refresh_min_healthy_percentage" {
   description = "Share of the instances kept in service while a new launch template rolls through."
 }
 
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the container instances (a platform setting, see portal.capacity)."
+}
+
+variable "min_size" {
+  type        = number
+  description = "Fewest instances."
+}
+
+variable "max_size" {
+  type        = number
+  description = "Most instances: the room the portal counts services against."
+}
+
+variable "desired_capacity" {
+  type        = number
+  description = "Instances to start with; managed scaling moves it afterwards."
+}
+
+variable "awsvpc_trunking" {
+  type        = bool
+  description = "ENI trunking as the account's default (account-wide)."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -73,6 +98,12 @@ module "this" {
   instance_profile_arn       = data.terraform_remote_state.roles.outputs.instance_profile_arn
 
   instance_refresh_min_healthy_percentage = var.instance_refresh_min_healthy_percentage
+
+  instance_type    = var.instance_type
+  min_size         = var.min_size
+  max_size         = var.max_size
+  desired_capacity = var.desired_capacity
+  awsvpc_trunking  = var.awsvpc_trunking
 }
 
 # Read by the service workspaces through terraform_remote_state.
