@@ -215,7 +215,7 @@ def test_the_platform_page_shows_capacity_used_and_free(client, admins, dev, ser
         assert row in figures
     assert "<td>6</td><td>3</td><td>3</td>" in figures  # task slots: capacity, used, free
     assert "<td>6</td><td>0.75</td><td>5.25</td>" in figures  # vCPU
-    assert "<td>22578</td><td>1536</td><td>21042</td>" in figures  # MiB
+    assert "<td>22.0</td><td>1.5</td><td>20.5</td>" in figures  # GiB
     # 3 more small tasks fit; but none as a new service while one rolling deployment of the 3-task
     # service must still fit.
     assert "Room for <strong>3</strong> more tasks of 0.25 vCPU / 512 MiB" in html

@@ -200,7 +200,7 @@ def room_refusal(cluster: ClusterSettings, others: Resources, change: Deployment
     return CapacityRefusal(
         "no_room",
         f"The cluster ({cluster.described()}){when} has room for {fits} more task{'s' if fits != 1 else ''} of "
-        f"{new.size}{while_rolling}; this change needs {new.count}: its {short} run out. "
+        f"{new.size}{while_rolling}; this change needs {new.count}, and the cluster runs out of {short}. "
         "Choose fewer tasks or a smaller size, or ask an admin to grow the cluster.",
         field=refused_field(change),
     )

@@ -269,8 +269,12 @@ class Room:
         return [
             {"name": "Task network interfaces", "capacity": cap.tasks, "used": used.tasks, "free": free.tasks, "unit": "tasks"},
             {"name": "CPU", "capacity": f"{cap.cpu / 1024:g}", "used": f"{used.cpu / 1024:g}", "free": f"{free.cpu / 1024:g}", "unit": "vCPU"},
-            {"name": "Memory", "capacity": cap.memory, "used": used.memory, "free": free.memory, "unit": "MiB"},
+            {"name": "Memory", "capacity": gib(cap.memory), "used": gib(used.memory), "free": gib(free.memory), "unit": "GiB"},
         ]
+
+
+def gib(mib: int) -> str:
+    return f"{mib / 1024:.1f}"
 
 
 def room() -> Room:
