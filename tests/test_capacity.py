@@ -136,6 +136,46 @@ def test_a_change_is_refused_when_it_or_its_rolling_deployment_does_not_fit(smal
 
 
 @pytest.mark.django_db
+def test_going_back_to_the_last_healthy_revision_is_refused_with_the_message_when_there_is_no_room(
+    settings, dev, approver, client, service_form_data
+):
+    from portal.runs.workflow import advance, approve
+    from tests.conftest import record_plan
+
+    settings.CLUSTER_DEFAULTS = {"instance_type": "t3.small", "min_size": 1, "max_size": 2, "desired_capacity": 1}
+    settings.CLUSTER_AWSVPC_TRUNKING = False
+    service = applied(register_service(dev, **{**service_form_data, "desired_count": 2})[0], approver)
+    unhealthy = change_service_to(service, dev, image_tag="2.0.0")
+    for run in unhealthy.runs_in_order():
+        record_plan(run)
+    approve(unhealthy, approver)
+    for run in unhealthy.runs_in_order():
+        run.refresh_from_db()
+        run.start_applying()
+        if run.workspace.module == "ecs-service":
+            run.finish_applied_unhealthy({}, "Applied, but the deployment did not report healthy.")
+        else:
+            run.finish_applied({})
+    advance(unhealthy)
+    register_service(dev, **{**service_form_data, "name": "neighbour", "desired_count": 2})
+    changes = Change.objects.count()
+    client.force_login(dev)
+
+    answer = client.post(reverse("catalog:service-rollback", args=[service.name]), {"revision": "1"}, follow=True)
+
+    assert answer.status_code == 200 and Change.objects.count() == changes
+    (message,) = [str(m) for m in answer.context["messages"]]
+    assert message.startswith("The cluster (up to 2 x t3.small, each 2 tasks, 2 vCPU and 1689 MiB for tasks) has room for 0 more tasks")
+    assert "while the deployment replaces the 2 running tasks" in message
+
+
+def change_service_to(service, user, **edits):
+    from portal.catalog.onboarding import change_service
+
+    return change_service(Service.objects.get(pk=service.pk), user, **edits)
+
+
+@pytest.mark.django_db
 def test_a_registration_waiting_for_approval_holds_its_room_until_it_is_discarded(small_cluster, dev, approver, service_form_data):
     _, first = register_service(dev, **{**service_form_data, "desired_count": 2})
     api = api_for(dev)
