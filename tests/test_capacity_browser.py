@@ -7,7 +7,8 @@ import pytest
 from portal.catalog.onboarding import register_service
 from tests.conftest import SCREENSHOTS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# parked_queue: the session's worker must not plan (and fail) the runs of the services registered here.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
 
 WIDTHS = (390, 1440)
 
