@@ -7,6 +7,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.capacity import defaults as cluster_capacity_defaults
 from portal.params import ascii_int
 from portal.policy import config as policy_config
 
@@ -78,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "portal.catalog",
+    "portal.capacity",
     "portal.workspaces",
     "portal.runs",
     "portal.administrators",
@@ -293,6 +295,10 @@ if not 1 <= len(LOAD_BALANCER_INGRESS_CIDRS) <= 30:
 # the emulator alike.
 LOAD_BALANCER_ACCESS_LOGS = env_bool("PORTAL_LOAD_BALANCER_ACCESS_LOGS", True)
 PLATFORM_FLOW_LOGS = env_bool("PORTAL_FLOW_LOGS", True)
+# The ECS cluster's instance type and size for its first provisioning (PORTAL_CLUSTER_*); afterwards
+# admins change them on the Platform page. ENI trunking is an account-wide setting. README, "Cluster capacity".
+CLUSTER_DEFAULTS = cluster_capacity_defaults.cluster_defaults(os.environ)
+CLUSTER_AWSVPC_TRUNKING = cluster_capacity_defaults.awsvpc_trunking(os.environ, on_emulator=ON_EMULATOR)
 # Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
 SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so

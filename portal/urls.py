@@ -16,6 +16,7 @@ urlpatterns = [
     path("changes/", include("portal.runs.change_urls")),
     path("changes/", include("portal.policy.urls")),
     path("platform/", include("portal.runs.platform_urls")),
+    path("platform/cluster/", include("portal.capacity.urls")),
     path("workspaces/", include("portal.runs.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),
     path("webhooks/", include("portal.notifications.urls")),

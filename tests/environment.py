@@ -27,6 +27,9 @@ os.environ.update(
     AWS_DEFAULT_REGION="eu-west-1",
     MOTO_IAM_LOAD_MANAGED_POLICIES="true",
 )
+# Room for the many one-task services tests register (m6i.large without trunking on the emulator: 2
+# tasks an instance); the capacity tests set the cluster they test themselves.
+os.environ.setdefault("PORTAL_CLUSTER_MAX_SIZE", "50")
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
 

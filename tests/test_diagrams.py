@@ -245,7 +245,8 @@ def test_the_platform_picture_has_one_subnet_per_zone_from_the_network_outputs(c
         assert subnet in lines
     assert lines.count("NAT gateway") == (1 if settings.PLATFORM_NAT_MODE == "single" else 0)
     assert any(line.startswith("VPC vpc-0a1b2c3d4e5f67890 · 10.0.0.0/16") for line in lines)  # the module's range
-    assert "1–3 × t3.small" in lines  # the cluster module's instance counts
+    cluster = settings.CLUSTER_DEFAULTS  # the cluster's instance counts and type, as applied
+    assert f"{cluster['min_size']}–{cluster['max_size']} × {cluster['instance_type']}" in lines
     assert "art-service-cluster" in lines and "art-service-capacity" in lines
     assert "art-service-alb-1.eu-west-1.elb.amazonaws.com" in shown(svg)
 

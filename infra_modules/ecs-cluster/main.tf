@@ -29,13 +29,28 @@ locals {
   # true without a cross-variable check (which would need Terraform 1.9).
   instance_refresh_max_healthy_percentage = min(200, var.instance_refresh_min_healthy_percentage + 100)
 
+  # Graviton (arm64) families: a digit, then "g" (m6g, c7gn, t4g, im4gn), and a1. The default AMI is the
+  # x86_64 ECS-optimized one, on which such an instance never boots.
+  arm64_instance = can(regex("^([a-z]+[0-9]+g[a-z-]*|a1)\\.", var.instance_type))
+
   user_data = <<-EOT
     #!/bin/bash
     cat >> /etc/ecs/ecs.config <<'EOF'
     ECS_CLUSTER=${aws_ecs_cluster.this.name}
     ECS_AWSVPC_BLOCK_IMDS=true
+    ECS_RESERVED_MEMORY=${var.reserved_memory_mib}
     EOF
   EOT
+}
+
+# ENI trunking for every principal of the account without a setting of its own, the instance role
+# among them: only the root user may set it for another principal, and an instance setting it for its
+# own role would need ecs:PutAccountSetting in that role. The instances must launch after it.
+resource "aws_ecs_account_setting_default" "awsvpc_trunking" {
+  count = var.awsvpc_trunking ? 1 : 0
+
+  name  = "awsvpcTrunking"
+  value = "enabled"
 }
 
 resource "aws_ecs_cluster" "this" {
@@ -88,6 +103,16 @@ resource "aws_launch_template" "this" {
     enabled = true
   }
 
+  # An instance whose resource-based IPv4 DNS (A record) requests are on fails to register with
+  # trunking; they are off by default, and said so here where it matters.
+  dynamic "private_dns_name_options" {
+    for_each = var.awsvpc_trunking ? [1] : []
+    content {
+      enable_resource_name_dns_a_record = false
+      hostname_type                     = "ip-name"
+    }
+  }
+
   tag_specifications {
     resource_type = "instance"
     tags          = merge(var.tags, { Name = "${var.name}-ecs" })
@@ -99,6 +124,13 @@ resource "aws_launch_template" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.ami_id != null || !local.arm64_instance
+      error_message = "The instance_type is a Graviton (arm64) type, and the default AMI is the x86_64 ECS-optimized one: give an arm64 ami_id, or choose an x86_64 instance type."
+    }
+  }
 }
 
 resource "aws_autoscaling_group" "this" {
@@ -150,6 +182,9 @@ resource "aws_autoscaling_group" "this" {
     value               = "true"
     propagate_at_launch = true
   }
+
+  # Only instances launched after the account opts in to ENI trunking get a trunk interface.
+  depends_on = [aws_ecs_account_setting_default.awsvpc_trunking]
 
   lifecycle {
     # Managed scaling owns the desired capacity once the cluster runs.

@@ -131,6 +131,27 @@ variable "desired_capacity" {
   }
 }
 
+variable "awsvpc_trunking" {
+  type        = bool
+  description = "Turn on ENI trunking (the awsvpcTrunking ECS account setting) as the default of the whole account in this region, so that instances of the types that support it hold many more awsvpc tasks (a c5.large: 10 instead of 2). Only instances launched after it is on get the trunk interface. Account-wide: destroying this module sets the default back to disabled."
+  default     = false
+  nullable    = false
+}
+
+variable "reserved_memory_mib" {
+  type        = number
+  description = "Memory (MiB) the ECS agent keeps from tasks for itself and the system (ECS_RESERVED_MEMORY): each instance registers its memory less this."
+  default     = 256
+  nullable    = false
+
+  validation {
+    # Reserving more than a small instance's memory would leave it nothing to register, and no task
+    # would ever be placed on it.
+    condition     = var.reserved_memory_mib >= 0 && var.reserved_memory_mib <= 4096 && floor(var.reserved_memory_mib) == var.reserved_memory_mib
+    error_message = "The reserved_memory_mib must be a whole number of MiB from 0 to 4096."
+  }
+}
+
 variable "ami_id" {
   type        = string
   description = "AMI of the instances. Null reads the ECS-optimized Amazon Linux 2023 AMI from the public SSM parameter."

@@ -489,6 +489,16 @@ locals {
       {
         # Describe/List calls of EC2, ELB, Auto Scaling and CloudWatch Logs, and ECS's task
         # definition reads and deregistration: AWS scopes none of these by resource.
+        # ENI trunking, the way to many awsvpc tasks per instance, is an ECS account setting the
+        # cluster sets as the account's default (ecs-cluster's awsvpc_trunking); the action names
+        # no resource, the condition key names the setting.
+        Sid       = "EcsAwsvpcTrunkingAccountDefault"
+        Effect    = "Allow"
+        Action    = ["ecs:PutAccountSettingDefault"]
+        Resource  = ["*"]
+        Condition = { StringEquals = { "ecs:account-setting" = "awsvpcTrunking" } }
+      },
+      {
         Sid    = "UnscopableReads"
         Effect = "Allow"
         Action = [

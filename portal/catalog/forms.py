@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from portal import params
+from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
 
@@ -126,10 +127,11 @@ def name_errors(name: str) -> list[str]:
 
 
 class TaskSizeSelects:
-    """The pages' CPU and memory: selects of the task sizes ECS accepts (rules.TASK_SIZES), memory
-    grouped by CPU (the page's script then offers only the chosen CPU's group), and a pair outside
-    them refused with a message on the field to change. The API validates with the plain forms and
-    keeps taking any cpu and memory within the rules.
+    """The pages' CPU and memory: selects of the task sizes ECS accepts (rules.TASK_SIZES) that one
+    instance of the cluster can run (portal.capacity), memory grouped by CPU (the page's script then
+    offers only the chosen CPU's group), and a pair outside them refused with a message on the field
+    to change. The API validates with the plain forms and keeps taking any cpu and memory within the
+    rules; a size the cluster cannot run it refuses with the same message (portal.capacity.usage).
 
     `current`, a (cpu, memory) pair, stays on offer beside them: a change starts from the service's
     size as it is, even one registered through the API outside the table, and editing another field
@@ -137,7 +139,9 @@ class TaskSizeSelects:
 
     def __init__(self, *args, current: tuple[int, int] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.task_sizes = {cpu: tuple(memories) for cpu, memories in rules.TASK_SIZES.items()}
+        # Only what one instance of the cluster can run: a larger task would wait for ever.
+        self.placement = capacity.placement()
+        self.task_sizes = self.placement.offered(rules.TASK_SIZES)
         if current is not None:
             cpu, memory = current
             self.task_sizes[cpu] = tuple(sorted({*self.task_sizes.get(cpu, ()), memory}))
@@ -146,7 +150,10 @@ class TaskSizeSelects:
         self.fields["memory"].widget = forms.Select(
             choices=[(self.memory_group(cpu), [(m, self.memory_label(cpu, m)) for m in self.task_sizes[cpu]]) for cpu in sorted(self.task_sizes)]
         )
-        self.fields["cpu"].help_text = "1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts."
+        self.fields["cpu"].help_text = (
+            "1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts that the "
+            f"cluster can place ({self.placement.limit()})."
+        )
         self.fields["memory"].help_text = "Memory for the task, from the sizes ECS accepts with the CPU chosen."
 
     def cpu_label(self, cpu: int) -> str:
@@ -171,6 +178,10 @@ class TaskSizeSelects:
         cpu, memory = cleaned.get("cpu"), cleaned.get("memory")
         # A value outside the rules gets the rules' message (from the model's validators) alone.
         if cpu is not None and memory is not None and within_rules("cpu", cpu) and within_rules("memory", memory):
+            too_large = self.placement.refusal(cpu, memory)  # the API's refusal, word for word
+            if too_large:
+                self.add_error(too_large.field, ValidationError(too_large.message, code=too_large.code))
+                return cleaned
             try:
                 rules.validate_task_size(cpu, memory, self.task_sizes)
             except ValidationError as exc:
@@ -191,9 +202,10 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        smallest = min(rules.TASK_SIZES)
-        self.initial.setdefault("cpu", smallest)
-        self.initial.setdefault("memory", rules.TASK_SIZES[smallest][0])
+        if self.task_sizes:
+            smallest = min(self.task_sizes)
+            self.initial.setdefault("cpu", smallest)
+            self.initial.setdefault("memory", self.task_sizes[smallest][0])
 
 
 class ServiceChangePageForm(TaskSizeSelects, ServiceChangeForm):

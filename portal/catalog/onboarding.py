@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from portal import audit
+from portal.capacity import usage as capacity
 from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Change
@@ -27,9 +28,9 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
         # Another registration of the same name committed first.
         raise ValidationError({"name": [rules.NAME_TAKEN]}) from None
     revision = new_revision(service, user, based_on=None, declaration=declaration)
-    change = propose(
-        f"Onboard {service.name}", layout.plans_for(service, revision), user, service=service, revision=revision
-    )
+    plans = layout.plans_for(service, revision)
+    capacity.ensure_room(plans)  # a size or count the cluster cannot place is refused, nothing kept
+    change = propose(f"Onboard {service.name}", plans, user, service=service, revision=revision)
     audit.record("service.register", user, service, change=change.pk, declaration=declaration)
     return service, change
 
@@ -54,9 +55,11 @@ def change_service(service: Service, user, **edits) -> Change | None:
         return None  # applied already, or proposed already by the change that waits
     revision = new_revision(service, user, based_on=base, declaration=declaration)
     summary = ", ".join(str(change) for change in revision.diff())
+    plans = layout.plans_for(service, revision)
+    capacity.ensure_room(plans)
     change = propose(
         f"Change {service.name}: {summary}",
-        layout.plans_for(service, revision),
+        plans,
         user,
         service=service,
         revision=revision,

@@ -9,6 +9,7 @@ service run ended applied and healthy: proposed, planned and approved like any o
 from dataclasses import dataclass
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -68,6 +69,9 @@ def propose_rollback(request, name):
         change = change_service(service, request.user, **healthy.declaration())
     except Refused as exc:
         messages.error(request, exc.refusal.message)
+        return redirect("catalog:service-detail", name=service.name)
+    except ValidationError as exc:  # the cluster has no room for the deployment back (portal.capacity)
+        messages.error(request, " ".join(exc.messages))
         return redirect("catalog:service-detail", name=service.name)
     if change is None:
         messages.info(request, f"Revision {healthy.number}'s declaration is applied or proposed already; nothing was queued.")

@@ -86,11 +86,14 @@ def service_change(request, name):
         except Refused as exc:
             messages.error(request, exc.refusal.message)
             return redirect("catalog:service-detail", name=service.name)
-        if change is None:
-            messages.info(request, "Nothing differs from the applied declaration, or from the change already waiting; no plan was queued.")
-            return redirect("catalog:service-detail", name=service.name)
-        messages.success(request, "Your change is proposed; its plans are queued for approval.")
-        return change_page_of(change)
+        except ValidationError as exc:  # the cluster cannot place it (portal.capacity): nothing was kept
+            form.add_error(None, exc)
+        else:
+            if change is None:
+                messages.info(request, "Nothing differs from the applied declaration, or from the change already waiting; no plan was queued.")
+                return redirect("catalog:service-detail", name=service.name)
+            messages.success(request, "Your change is proposed; its plans are queued for approval.")
+            return change_page_of(change)
     return render(
         request,
         "catalog/service_form.html",

@@ -13,12 +13,19 @@ from portal.workspaces.models import Workspace
 
 @permission_required("workspaces.manage_platform")
 def platform(request):
+    return platform_page(request)
+
+
+def platform_page(request, *, status: int = 200, **context):
+    """The page, with `context` for what it includes (the cluster settings form sent back with its
+    errors, portal.capacity.views)."""
     sync_platform_workspaces()
     workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
     return render(
         request,
         "workspaces/platform.html",
-        {"workspaces": workspaces, "state_bucket_path": state_bucket_path(), "picture": platform_picture(workspaces)},
+        {"workspaces": workspaces, "state_bucket_path": state_bucket_path(), "picture": platform_picture(workspaces), **context},
+        status=status,
     )
 
 

@@ -217,6 +217,53 @@ def administrators_workspace() -> Workspace:
     return workspace
 
 
+# The cluster's instance type and size: platform settings an admin changes through a planned, approved
+# change of the cluster workspace (portal.capacity). What is in effect is what that workspace last
+# applied; before its first apply, the configured defaults (PORTAL_CLUSTER_*).
+CLUSTER_SIZING = ("instance_type", "min_size", "max_size", "desired_capacity")
+# What a cluster applied before these were inputs of the workspace runs: the ecs-cluster module's
+# defaults of the time, without ENI trunking.
+CLUSTER_SIZING_BEFORE_INPUTS = {"instance_type": "t3.small", "min_size": 1, "max_size": 3, "desired_capacity": 1, "awsvpc_trunking": False}
+
+
+def default_cluster_sizing() -> dict:
+    return {name: settings.CLUSTER_DEFAULTS[name] for name in CLUSTER_SIZING}
+
+
+def applied_cluster_inputs() -> dict:
+    """The cluster's sizing and ENI trunking as last applied (CLUSTER_SIZING and `awsvpc_trunking`), or
+    the configured defaults before the cluster workspace's first apply."""
+    workspace = Workspace.objects.filter(path=cluster_path()).first()
+    applied = last_applied_variables(workspace) if workspace else None
+    if applied is None:
+        return {**default_cluster_sizing(), "awsvpc_trunking": settings.CLUSTER_AWSVPC_TRUNKING}
+    return {name: applied.get(name, before) for name, before in CLUSTER_SIZING_BEFORE_INPUTS.items()}
+
+
+def declared_cluster_sizing() -> dict:
+    """The sizing the next plan of the cluster keeps: what is applied."""
+    applied = applied_cluster_inputs()
+    return {name: applied[name] for name in CLUSTER_SIZING}
+
+
+def cluster_variables(sizing: dict) -> dict:
+    """The cluster workspace's inputs with this sizing; ENI trunking follows the setting (an
+    account-wide choice, see the README)."""
+    return {
+        "name": prefix(),
+        "state": remote_state_config(),
+        "network_state_key": f"{network_path()}/terraform.tfstate",
+        "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+        "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
+        "instance_refresh_min_healthy_percentage": settings.PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT,
+        **{name: sizing[name] for name in CLUSTER_SIZING},
+        "awsvpc_trunking": settings.CLUSTER_AWSVPC_TRUNKING,
+        "certificate_arn": settings.LOAD_BALANCER_CERTIFICATE_ARN,
+        "internal": settings.LOAD_BALANCER_INTERNAL,
+        "access_logs_bucket": access_logs_bucket() if settings.LOAD_BALANCER_ACCESS_LOGS else None,
+    }
+
+
 def sync_platform_workspaces() -> list[Workspace]:
     """The shared platform after the state bucket, in apply order: the administrators (made by the
     bootstrap, then run by the iam administrator), the workloads' roles, the load balancer's access
@@ -255,21 +302,7 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
             },
         ),
-        (
-            cluster_path(),
-            "ecs-cluster",
-            {
-                "name": prefix(),
-                "state": state,
-                "network_state_key": f"{network_path()}/terraform.tfstate",
-                "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
-                "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
-                "instance_refresh_min_healthy_percentage": settings.PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT,
-                "certificate_arn": settings.LOAD_BALANCER_CERTIFICATE_ARN,
-                "internal": settings.LOAD_BALANCER_INTERNAL,
-                "access_logs_bucket": access_logs_bucket() if access_logs else None,
-            },
-        ),
+        (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),
     ]
     return [administrators_workspace()] + [
         Workspace.objects.update_or_create(

@@ -593,3 +593,96 @@ run "rejects_non_acm_certificate" {
 
   expect_failures = [var.certificate_arn]
 }
+
+run "trunking_is_off_and_memory_reserved_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_ecs_account_setting_default.awsvpc_trunking) == 0
+    error_message = "ENI trunking is account-wide: off unless asked for."
+  }
+
+  assert {
+    condition     = length(aws_launch_template.this.private_dns_name_options) == 0
+    error_message = "Without trunking the launch template keeps the subnet's DNS name options."
+  }
+
+  assert {
+    condition     = strcontains(base64decode(aws_launch_template.this.user_data), "ECS_RESERVED_MEMORY=256\n")
+    error_message = "The agent keeps 256 MiB from tasks by default (the portal counts memory so)."
+  }
+}
+
+run "trunking_turns_on_the_account_default_before_instances_launch" {
+  command = plan
+
+  variables {
+    awsvpc_trunking     = true
+    instance_type       = "m6i.large"
+    reserved_memory_mib = 512
+  }
+
+  assert {
+    condition     = aws_ecs_account_setting_default.awsvpc_trunking[0].name == "awsvpcTrunking" && aws_ecs_account_setting_default.awsvpc_trunking[0].value == "enabled"
+    error_message = "Trunking is the account's default setting awsvpcTrunking, enabled."
+  }
+
+  assert {
+    condition     = aws_launch_template.this.private_dns_name_options[0].enable_resource_name_dns_a_record == false && aws_launch_template.this.private_dns_name_options[0].hostname_type == "ip-name"
+    error_message = "Trunked instances must have resource-based IPv4 DNS requests off, or they fail to register."
+  }
+
+  assert {
+    condition     = aws_launch_template.this.instance_type == "m6i.large"
+    error_message = "The instances are of the given type."
+  }
+
+  assert {
+    condition     = strcontains(base64decode(aws_launch_template.this.user_data), "ECS_RESERVED_MEMORY=512\n")
+    error_message = "The reserved memory reaches the agent's configuration."
+  }
+}
+
+run "accepts_a_graviton_type_with_an_arm64_ami" {
+  command = plan
+
+  variables {
+    instance_type = "m7g.large"
+    ami_id        = "ami-0fedcba9876543210"
+  }
+
+  assert {
+    condition     = aws_launch_template.this.instance_type == "m7g.large"
+    error_message = "An explicit (arm64) AMI lets a Graviton type through."
+  }
+}
+
+run "rejects_a_graviton_type_on_the_x86_64_ami" {
+  command = plan
+
+  variables {
+    instance_type = "c7gn.large"
+  }
+
+  expect_failures = [aws_launch_template.this]
+}
+
+run "rejects_negative_reserved_memory" {
+  command = plan
+
+  variables {
+    reserved_memory_mib = -1
+  }
+
+  expect_failures = [var.reserved_memory_mib]
+}
+
+run "rejects_reserved_memory_above_4096" {
+  command = plan
+
+  variables {
+    reserved_memory_mib = 8192
+  }
+
+  expect_failures = [var.reserved_memory_mib]
+}

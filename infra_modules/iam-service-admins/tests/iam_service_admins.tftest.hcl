@@ -291,6 +291,21 @@ run "the_ecs_administrator_passes_workload_roles_and_calls_no_other_iam" {
   }
 }
 
+run "the_ecs_administrator_turns_on_eni_trunking_and_no_other_account_setting" {
+  command = plan
+
+  assert {
+    condition = [for s in jsondecode(output.policy_documents["ecs"]).Statement : s if contains(s.Action, "ecs:PutAccountSettingDefault")] == [{
+      Sid       = "EcsAwsvpcTrunkingAccountDefault"
+      Effect    = "Allow"
+      Action    = ["ecs:PutAccountSettingDefault"]
+      Resource  = ["*"]
+      Condition = { StringEquals = { "ecs:account-setting" = "awsvpcTrunking" } }
+    }]
+    error_message = "The ecs administrator may set the awsvpcTrunking default, and no other account setting."
+  }
+}
+
 run "the_vpc_administrator_works_on_what_carries_the_portal_tag" {
   command = plan
 
@@ -477,7 +492,7 @@ run "resource_star_only_for_actions_aws_does_not_scope" {
     condition = alltrue(flatten([for t, doc in output.policy_documents : [for s in jsondecode(doc).Statement : [for a in s.Action : contains([
       "ec2:Describe*", "elasticloadbalancing:Describe*", "autoscaling:Describe*", "application-autoscaling:Describe*",
       "logs:DescribeLogGroups", "ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:List*",
-      "ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "s3:ListAllMyBuckets",
+      "ecr:GetAuthorizationToken", "ecr:DescribeRegistry", "s3:ListAllMyBuckets", "ecs:PutAccountSettingDefault",
       "iam:ListRoles", "iam:ListPolicies", "iam:ListUsers", "iam:ListGroups", "iam:ListInstanceProfiles",
     ], a)] if s.Effect == "Allow" && contains(s.Resource, "*")]]))
     error_message = "An Allow on Resource \"*\" holds only actions AWS scopes by no resource."

@@ -48,6 +48,31 @@ variable "access_logs_bucket" {
   description = "Bucket of the load balancer's access logs; null leaves them off."
 }
 
+variable "instance_type" {
+  type        = string
+  description = "EC2 instance type of the container instances (a platform setting, see portal.capacity)."
+}
+
+variable "min_size" {
+  type        = number
+  description = "Fewest instances."
+}
+
+variable "max_size" {
+  type        = number
+  description = "Most instances: the room the portal counts services against."
+}
+
+variable "desired_capacity" {
+  type        = number
+  description = "Instances to start with; managed scaling moves it afterwards."
+}
+
+variable "awsvpc_trunking" {
+  type        = bool
+  description = "ENI trunking as the account's default (account-wide)."
+}
+
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
@@ -91,6 +116,12 @@ module "this" {
   access_logs_bucket         = var.access_logs_bucket
 
   instance_refresh_min_healthy_percentage = var.instance_refresh_min_healthy_percentage
+
+  instance_type    = var.instance_type
+  min_size         = var.min_size
+  max_size         = var.max_size
+  desired_capacity = var.desired_capacity
+  awsvpc_trunking  = var.awsvpc_trunking
 }
 
 # Read by the service workspaces through terraform_remote_state.

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CapacityConfig(AppConfig):
+    name = "portal.capacity"
+    verbose_name = "Cluster capacity"

@@ -1,0 +1,292 @@
+"""What the services use of the cluster, and the one check a registration or a change of a service
+asks before anything is planned (the page and the API reach it through portal.catalog.onboarding).
+
+The services' tasks are read from the runs of their ecs-service workspaces: what the last finished
+apply brought AWS to, and what a change under way asks for; each service counts the larger of the
+two (a pending change may still apply, or be discarded). The cluster is the one the cluster
+workspace last applied, and, while a change of it is under way, that one too: a service must fit both.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+
+from portal.capacity.model import (
+    SMALLEST_TASK,
+    CapacityRefusal,
+    ClusterSettings,
+    Deployment,
+    Need,
+    Resources,
+    ServiceTasks,
+    TaskSize,
+    fit_refusal,
+    room_refusal,
+)
+from portal.runs.models import DONE_STATUSES, Run
+from portal.workspaces.layout import CLUSTER_SIZING, applied_cluster_inputs, cluster_path
+from portal.workspaces.models import Workspace
+
+SERVICE_MODULE = "ecs-service"
+# Inputs of the ecs-service module that make a new task definition, which ECS rolls out by starting new
+# tasks beside the old ones. A change of only the count starts or stops tasks; a health check path
+# changes only the target group.
+ROLLING_INPUTS = ("cpu", "memory", "image_tag", "container_port", "secrets")
+# Capacity checks take turns (a transaction-scoped PostgreSQL advisory lock), so that two proposals
+# at once cannot both take the last room.
+LOCK_KEY = 0x43415041  # "CAPA"
+
+
+def take_turns() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+
+
+# --- the cluster -----------------------------------------------------------------------------------
+def cluster_from(inputs: dict) -> ClusterSettings:
+    return ClusterSettings(
+        instance_type=inputs["instance_type"],
+        min_size=int(inputs["min_size"]),
+        max_size=int(inputs["max_size"]),
+        desired_capacity=int(inputs["desired_capacity"]),
+        trunking=bool(inputs.get("awsvpc_trunking", False)),
+    )
+
+
+def cluster_in_effect() -> ClusterSettings:
+    return cluster_from(applied_cluster_inputs())
+
+
+def pending_cluster_run() -> Run | None:
+    """The change of the cluster workspace under way (planned, waiting or applying), if any."""
+    return (
+        Run.objects.active()
+        .filter(workspace__path=cluster_path(), kind=Run.Kind.APPLY)
+        .select_related("requested_by")
+        .first()
+    )
+
+
+def pending_cluster() -> ClusterSettings | None:
+    run = pending_cluster_run()
+    if run is None or not all(name in run.variables for name in CLUSTER_SIZING):
+        return None
+    return cluster_from(run.variables)
+
+
+def clusters_to_fit() -> list[tuple[ClusterSettings, str]]:
+    """The cluster in effect and, while a change of it is under way, the proposed one, each with how
+    a message names it."""
+    clusters = [(cluster_in_effect(), "")]
+    pending = pending_cluster()
+    if pending is not None and pending != clusters[0][0]:
+        clusters.append((pending, " after the cluster change under way"))
+    return clusters
+
+
+@dataclass
+class Placement:
+    """The task sizes one instance of the cluster can run (in effect, and as a change under way would
+    make it): what the register and change forms offer, and their message for any other."""
+
+    clusters: list[tuple[ClusterSettings, str]]
+
+    def refusal(self, cpu: int, memory: int) -> CapacityRefusal | None:
+        for cluster, when in self.clusters:
+            refusal = fit_refusal(cluster, TaskSize(cpu, memory), when)
+            if refusal:
+                return refusal
+        return None
+
+    def offered(self, sizes: dict[int, tuple[int, ...]]) -> dict[int, tuple[int, ...]]:
+        kept = {cpu: tuple(m for m in memories if self.refusal(cpu, m) is None) for cpu, memories in sizes.items()}
+        return {cpu: memories for cpu, memories in kept.items() if memories}
+
+    def limit(self) -> str:
+        """'one m6i.large holds at most 2 vCPU and 7526 MiB for tasks'."""
+        return " and ".join(
+            f"one {cluster.instance_type}{when} holds at most {cluster.largest_task()} for tasks" for cluster, when in self.clusters
+        )
+
+
+def placement() -> Placement:
+    return Placement(clusters_to_fit())
+
+
+# --- the services ----------------------------------------------------------------------------------
+@dataclass
+class ServiceUse:
+    """One service's tasks: as last applied, and as a change under way asks (None: none)."""
+
+    path: str
+    applied: ServiceTasks | None = None
+    pending: ServiceTasks | None = None
+
+    @property
+    def asked(self) -> list[ServiceTasks]:
+        return [tasks for tasks in (self.applied, self.pending) if tasks is not None]
+
+    @property
+    def resources(self) -> Resources:
+        total = Resources()
+        for tasks in self.asked:
+            total = total.largest(tasks.resources)
+        return total
+
+
+FIELDS = ("workspace__path", "workspace__service__name", "kind", "variables__cpu", "variables__memory", "variables__desired_count")
+
+
+def tasks_of(row: dict) -> ServiceTasks | None:
+    """A run's tasks; a destroy leaves none."""
+    if row["kind"] != Run.Kind.APPLY:
+        return None
+    cpu, memory, count = row["variables__cpu"], row["variables__memory"], row["variables__desired_count"]
+    if not all(isinstance(value, int) for value in (cpu, memory, count)):
+        return None
+    return ServiceTasks(row["workspace__service__name"] or row["workspace__path"].rsplit("/", 1)[-1], TaskSize(cpu, memory), count)
+
+
+def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
+    """Every service workspace's use, in two queries however many services there are."""
+    services = Run.objects.filter(workspace__module=SERVICE_MODULE)
+    if exclude_path:
+        services = services.exclude(workspace__path=exclude_path)
+    uses: dict[str, ServiceUse] = {}
+    last_done = (
+        services.filter(status__in=DONE_STATUSES)
+        .exclude(variables={})
+        .order_by("workspace_id", "-finished_at")
+        .distinct("workspace_id")
+        .values(*FIELDS)
+    )
+    for row in last_done:
+        uses.setdefault(row["workspace__path"], ServiceUse(row["workspace__path"])).applied = tasks_of(row)
+    for row in services.active().values(*FIELDS):
+        uses.setdefault(row["workspace__path"], ServiceUse(row["workspace__path"])).pending = tasks_of(row)
+    return uses
+
+
+def in_use(uses: dict[str, ServiceUse]) -> Resources:
+    total = Resources()
+    for use in uses.values():
+        total = total + use.resources
+    return total
+
+
+def need(uses: dict[str, ServiceUse]) -> Need:
+    return Need(in_use(uses), tuple(tasks for use in uses.values() for tasks in use.asked))
+
+
+# --- the check before planning ---------------------------------------------------------------------
+def last_applied_service(workspace: Workspace) -> dict | None:
+    """The inputs the service's workspace last brought AWS to, None when it runs nothing (never applied,
+    or destroyed)."""
+    run = (
+        workspace.runs.filter(status__in=DONE_STATUSES)
+        .exclude(variables={})
+        .order_by("-finished_at")
+        .only("kind", "variables")
+        .first()
+    )
+    return run.variables if run and run.kind == Run.Kind.APPLY else None
+
+
+def deployment(workspace: Workspace, variables: dict) -> Deployment:
+    name = workspace.service.name if workspace.service_id else workspace.path.rsplit("/", 1)[-1]
+    new = ServiceTasks(name, TaskSize(variables["cpu"], variables["memory"]), variables["desired_count"])
+    applied = last_applied_service(workspace)
+    if applied is None:
+        return Deployment(new)
+    old = ServiceTasks(name, TaskSize(applied["cpu"], applied["memory"]), applied["desired_count"])
+    rolls = any(applied.get(key) != variables.get(key) for key in ROLLING_INPUTS)
+    return Deployment(new, old, rolls)
+
+
+def service_refusal(workspace: Workspace, variables: dict) -> CapacityRefusal | None:
+    """Whether the service workspace may be planned with these inputs: its tasks fit one instance, and
+    beside every other service's, the cluster. Call inside the transaction that proposes the plan."""
+    take_turns()
+    change = deployment(workspace, variables)
+    others = in_use(service_uses(exclude_path=workspace.path))
+    for cluster, when in clusters_to_fit():
+        refusal = room_refusal(cluster, others, change, when)
+        if refusal:
+            return refusal
+    return None
+
+
+def ensure_room(plans) -> None:
+    """Refuses (ValidationError on the field to change, nothing planned) a plan of a service the
+    cluster cannot place. `plans` are the (workspace, inputs) a change would plan."""
+    for workspace, variables in plans:
+        if workspace.module != SERVICE_MODULE:
+            continue
+        refusal = service_refusal(workspace, variables)
+        if refusal:
+            raise ValidationError({refusal.field: ValidationError(refusal.message, code=refusal.code)})
+
+
+# --- the Platform page -----------------------------------------------------------------------------
+@dataclass
+class Room:
+    """The cluster's capacity, what the services use and what is free, for the Platform page."""
+
+    cluster: ClusterSettings
+    pending: ClusterSettings | None
+    pending_run: Run | None
+    used: Resources
+    kept: Resources  # room kept for the largest service's rolling deployment
+    services: int
+
+    @property
+    def capacity(self) -> Resources:
+        return self.cluster.capacity
+
+    @property
+    def free(self) -> Resources:
+        return self.capacity - self.used
+
+    @property
+    def smallest_task(self) -> TaskSize:
+        return SMALLEST_TASK
+
+    @property
+    def free_smallest_tasks(self) -> int:
+        return self.free.count_of(SMALLEST_TASK)
+
+    @property
+    def free_services_of_one_task(self) -> int:
+        """More services of one smallest task, keeping room for one rolling deployment (the largest
+        of the services', or of one such task)."""
+        kept = self.kept.largest(SMALLEST_TASK.tasks(1))
+        return (self.free - kept).count_of(SMALLEST_TASK)
+
+    def rows(self) -> list[dict]:
+        """Per dimension: capacity, used, free, in the units people read."""
+        cap, used, free = self.capacity, self.used, self.free
+        return [
+            {"name": "Task network interfaces", "capacity": cap.tasks, "used": used.tasks, "free": free.tasks, "unit": "tasks"},
+            {"name": "CPU", "capacity": f"{cap.cpu / 1024:g}", "used": f"{used.cpu / 1024:g}", "free": f"{free.cpu / 1024:g}", "unit": "vCPU"},
+            {"name": "Memory", "capacity": gib(cap.memory), "used": gib(used.memory), "free": gib(free.memory), "unit": "GiB"},
+        ]
+
+
+def gib(mib: int) -> str:
+    return f"{mib / 1024:.1f}"
+
+
+def room() -> Room:
+    uses = service_uses()
+    pending_run = pending_cluster_run()
+    pending = pending_cluster()
+    counted = need(uses)
+    return Room(
+        cluster=cluster_in_effect(),
+        pending=pending,
+        pending_run=pending_run,
+        used=in_use(uses),
+        kept=counted.largest_rollout,
+        services=sum(1 for use in uses.values() if use.asked),
+    )
