@@ -15,8 +15,8 @@ each mend makes moto answer what AWS answers, and nothing here is used against A
   tags of RegisterScalableTarget: the provider's read of `aws_appautoscaling_target` retried for ever,
   so service autoscaling could not apply. The tags are kept on the scalable target, by its ARN.
 - An ECS service forgot its capacity provider strategy and health check grace period, and reported
-  the EC2 launch type where AWS reports none (a strategy and a launch type exclude each other): every
-  plan of a service placed by the capacity provider wanted to replace it.
+  the EC2 launch type where AWS reports none (a strategy and a launch type exclude each other): the
+  provider read back another placement than it had written.
 """
 
 import json
