@@ -149,6 +149,8 @@ class Evaluation:
             request = parse(call)
             self.report.operations[str(request)] += 1
             checks = operations.builder_for(request)(request, self.world)
+            if not checks and (request.service, request.operation) not in operations.NO_PERMISSION:
+                raise LookupError(f"the table built no authorization for {request}: it would pass unevaluated")
         except (operations.UnknownOperation, sar.TableError, LookupError, KeyError) as error:
             self.report.harness_errors.append(f"call {call.seq} ({call.signing_name} {call.method} {call.path}): {error!r}")
             return
