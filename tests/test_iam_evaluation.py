@@ -64,9 +64,11 @@ def role():
     return make
 
 
-def evaluate(mark: int, credentials: dict):
+def evaluate(mark: int, credentials: dict, account_since: int = 0):
+    """The calls signed with these credentials since `mark`, in an account whose history is the
+    recording since `account_since` (what was created before it, a service-linked role, is not)."""
     calls = [call for call in RECORDER.since(mark) if call.key_id == credentials["AccessKeyId"]]
-    return Evaluation(calls, Identities({}), World(REGION, ENDPOINT, RECORDER.since(0))).run()
+    return Evaluation(calls, Identities({}), World(REGION, ENDPOINT, RECORDER.since(account_since))).run()
 
 
 def denials(report) -> set[tuple[str, str, tuple[str, ...]]]:
@@ -74,6 +76,7 @@ def denials(report) -> set[tuple[str, str, tuple[str, ...]]]:
 
 
 def test_a_permissions_boundary_caps_the_identity_policy_and_the_denial_names_it(role):
+    fresh_account = RECORDER.mark()
     credentials = role(
         document(allow(["ecs:CreateCluster", "iam:CreateServiceLinkedRole"])),
         boundary=document(allow("ecs:*")),
@@ -81,7 +84,7 @@ def test_a_permissions_boundary_caps_the_identity_policy_and_the_denial_names_it
     mark = RECORDER.mark()
     emulator("ecs", credentials).create_cluster(clusterName="evaluated")  # the emulator allows it
 
-    report = evaluate(mark, credentials)
+    report = evaluate(mark, credentials, account_since=fresh_account)
     assert report.evaluated_calls == 1 and not report.harness_errors
     # The cluster itself is allowed; creating ECS's service-linked role, which a fresh account
     # does not have, is not: the boundary allows no IAM.
@@ -176,3 +179,28 @@ def test_what_the_reference_allows_passes_its_checks():
     assert sar.resource_type_of("ec2:DescribeVpcs", "*") is None
     sar.check_condition_keys("s3:ListBucket", "bucket", ["s3:prefix", "aws:ResourceTag/ManagedBy"])
     sar.check_condition_keys("ec2:CreateTags", "vpc", ["ec2:CreateAction", "aws:RequestTag/ManagedBy"])
+
+
+def test_a_service_linked_role_created_before_is_not_created_again(role):
+    """The bootstrap may make the service-linked roles: then the first cluster needs none."""
+    emulator("iam").create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    credentials = role(document(allow("ecs:CreateCluster")))
+    mark = RECORDER.mark()
+    emulator("ecs", credentials).create_cluster(clusterName="evaluated-after-bootstrap")
+
+    report = evaluate(mark, credentials)
+    assert (report.own_checks, report.implicit_checks, report.denied) == (1, 0, [])
+
+
+def test_the_bucket_operations_terraform_reads_are_authorized_as_their_iam_actions(role):
+    bucket = f"evaluated-{uuid.uuid4().hex[:8]}"
+    emulator("s3").create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    credentials = role(document(allow(["s3:GetEncryptionConfiguration", "s3:GetBucketVersioning"], f"arn:aws:s3:::{bucket}")))
+    mark = RECORDER.mark()
+    s3 = emulator("s3", credentials)
+    s3.get_bucket_versioning(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)  # none set: an error after authorization
+
+    report = evaluate(mark, credentials)
+    assert denials(report) == {("s3:GetLifecycleConfiguration", f"arn:aws:s3:::{bucket}", ("no Allow in the identity policies",))}

@@ -159,10 +159,11 @@ S3_SSE_KMS = (
 )
 
 
-def service_linked_role(world: World, service_name: str) -> list[Check]:
+def service_linked_role(world: World, service_name: str, request: Request) -> list[Check]:
     """A fresh account has none: the first call that makes AWS create it checks the caller's
-    iam:CreateServiceLinkedRole; later calls find it."""
-    if service_name in world.service_linked_roles_created:
+    iam:CreateServiceLinkedRole; later calls find it, as do calls after anyone (the bootstrap)
+    created it explicitly."""
+    if service_name in world.service_linked_roles_created or world.service_linked_role_created_before(service_name, request.call.seq):
         return []
     world.service_linked_roles_created.add(service_name)
     role, page = SERVICE_LINKED_ROLES[service_name]
@@ -319,6 +320,15 @@ TABLE[("iam", "CreateUser")] = _created("user", "UserName", _with_boundary)
 TABLE[("iam", "CreatePolicy")] = _created("policy", "PolicyName")
 TABLE[("iam", "CreateGroup")] = _created("group", "GroupName")
 TABLE[("iam", "CreateInstanceProfile")] = _created("instance-profile", "InstanceProfileName")
+
+
+@register("iam", "CreateServiceLinkedRole")
+def create_service_linked_role(request: Request, world: World) -> list[Check]:
+    service_name = request.params["AWSServiceName"]
+    created = request.response_values("Arn")
+    role = SERVICE_LINKED_ROLES.get(service_name, (None,))[0]
+    arn = created[0] if created else world.arn("iam", f"role/aws-service-role/{service_name}/{role or '*'}", region=False)
+    return [Check("iam:CreateServiceLinkedRole", arn, {"iam:AWSServiceName": service_name})]
 
 
 @register("iam", "AddRoleToInstanceProfile")
@@ -484,7 +494,7 @@ def elb_create(arn_element: str, *existing: str) -> Builder:
 
 @register("elasticloadbalancing", "CreateLoadBalancer")
 def create_load_balancer(request: Request, world: World) -> list[Check]:
-    return elb_create("LoadBalancerArn")(request, world) + service_linked_role(world, "elasticloadbalancing.amazonaws.com")
+    return elb_create("LoadBalancerArn")(request, world) + service_linked_role(world, "elasticloadbalancing.amazonaws.com", request)
 
 
 TABLE[("elasticloadbalancing", "CreateTargetGroup")] = elb_create("TargetGroupArn")
@@ -554,7 +564,7 @@ def create_cluster(request: Request, world: World) -> list[Check]:
     return (
         [Check("ecs:CreateCluster", arn, context)]
         + ecs_tag_on_create(request, arn, request_tags(ecs_tags(request)))
-        + service_linked_role(world, "ecs.amazonaws.com")
+        + service_linked_role(world, "ecs.amazonaws.com", request)
     )
 
 
@@ -616,7 +626,7 @@ def create_service(request: Request, world: World) -> list[Check]:
     return (
         [Check("ecs:CreateService", arn, context)]
         + ecs_tag_on_create(request, arn, request_tags(ecs_tags(request)))
-        + service_linked_role(world, "ecs.amazonaws.com")
+        + service_linked_role(world, "ecs.amazonaws.com", request)
     )
 
 
@@ -624,7 +634,7 @@ def create_service(request: Request, world: World) -> list[Check]:
 def update_service(request: Request, world: World) -> list[Check]:
     arn = ecs_service_arn(world, request.params.get("cluster", "default"), request.params["service"])
     checks = [Check(f"ecs:{request.operation}", arn, {**ecs_service_context(request, world), **resource_tags(world.tags(arn))})]
-    return checks + (service_linked_role(world, "ecs.amazonaws.com") if request.operation == "UpdateService" else [])
+    return checks + (service_linked_role(world, "ecs.amazonaws.com", request) if request.operation == "UpdateService" else [])
 
 
 @register("ecs", "RegisterTaskDefinition")
@@ -718,7 +728,7 @@ def create_auto_scaling_group(request: Request, world: World) -> list[Check]:
     return (
         [Check("autoscaling:CreateAutoScalingGroup", arn, context)]
         + asg_launches(request, world, arn)
-        + service_linked_role(world, "autoscaling.amazonaws.com")
+        + service_linked_role(world, "autoscaling.amazonaws.com", request)
     )
 
 
@@ -788,7 +798,7 @@ def register_scalable_target(request: Request, world: World) -> list[Check]:
             for action in ("DescribeServices", "UpdateService")
         ]
         checks += cloudwatch_alarm_validation(world, when)
-        checks += service_linked_role(world, "ecs.application-autoscaling.amazonaws.com")
+        checks += service_linked_role(world, "ecs.application-autoscaling.amazonaws.com", request)
     return checks
 
 
@@ -996,6 +1006,39 @@ def delete_object(request: Request, world: World) -> list[Check]:
     action = "s3:DeleteObjectVersion" if request.params.get("versionId") else "s3:DeleteObject"
     policy = bucket_policy(world, bucket)
     return [Check(action, object_arn(bucket, key), resource_policy=policy, resource_owner=world.account if policy else None)]
+
+
+# S3 bucket operations and the IAM action each is authorized as (S3 User Guide, "Required permissions
+# for Amazon S3 API operations", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
+# terraform's aws_s3_bucket reads every subresource of a bucket.
+S3_BUCKET_OPERATIONS = {
+    "CreateBucket": "s3:CreateBucket", "DeleteBucket": "s3:DeleteBucket", "GetBucketLocation": "s3:GetBucketLocation",
+    "GetBucketAcl": "s3:GetBucketAcl", "PutBucketAcl": "s3:PutBucketAcl", "GetBucketCors": "s3:GetBucketCORS",
+    "PutBucketCors": "s3:PutBucketCORS", "DeleteBucketCors": "s3:PutBucketCORS", "GetBucketWebsite": "s3:GetBucketWebsite",
+    "GetBucketVersioning": "s3:GetBucketVersioning", "PutBucketVersioning": "s3:PutBucketVersioning",
+    "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration", "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
+    "GetBucketLogging": "s3:GetBucketLogging", "PutBucketLogging": "s3:PutBucketLogging",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration", "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration", "GetBucketReplication": "s3:GetReplicationConfiguration",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration", "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration", "GetBucketTagging": "s3:GetBucketTagging",
+    "PutBucketTagging": "s3:PutBucketTagging", "DeleteBucketTagging": "s3:PutBucketTagging", "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutBucketPolicy": "s3:PutBucketPolicy", "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
+    "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls", "PutBucketOwnershipControls": "s3:PutBucketOwnershipControls",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock", "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock", "GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
+    "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+}
+
+
+def s3_bucket_operation(request: Request, world: World) -> list[Check]:
+    bucket = request.params["Bucket"]
+    policy = bucket_policy(world, bucket) if request.operation != "CreateBucket" else None
+    return [Check(S3_BUCKET_OPERATIONS[request.operation], bucket_arn(bucket), resource_policy=policy, resource_owner=world.account if policy else None)]
+
+
+for operation in S3_BUCKET_OPERATIONS:
+    TABLE[("s3", operation)] = s3_bucket_operation
 
 
 @register("s3", "ListObjectsV2", "ListObjects", "HeadBucket")

@@ -6,6 +6,7 @@ instance profiles a group launches with. Read from the recording and from the em
 import json
 import re
 from functools import cache, cached_property
+from urllib.parse import unquote_plus
 
 import boto3
 from botocore.config import Config
@@ -62,6 +63,14 @@ class World:
                 for kind, path, name in IAM_ARN.findall(text.replace("%2F", "/").replace("%3A", ":")):
                     found[(kind, name)] = f"arn:{PARTITION}:iam::{self.account}:{kind}{path}{name}"
         return found
+
+    def service_linked_role_created_before(self, service_name: str, seq: int) -> bool:
+        """Whether anyone (the bootstrap too) created the service's linked role before that call."""
+        return any(
+            call.seq < seq and call.signing_name == "iam" and call.status < 300 and b"CreateServiceLinkedRole" in call.body
+            and service_name in unquote_plus(call.body.decode(errors="replace"))
+            for call in self.recording
+        )
 
     # --- tags -------------------------------------------------------------------------------------
     def client(self, service: str):
