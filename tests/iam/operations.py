@@ -1105,10 +1105,5 @@ def task_start(registration: Request, world: World) -> list[Check]:
     return checks
 
 
-def describe_table() -> list[str]:
-    """The operations the table knows, for the report."""
-    return sorted(f"{service}:{operation}" for service, operation in TABLE)
-
-
 def dumps(value) -> str:
     return json.dumps(value, sort_keys=True)
