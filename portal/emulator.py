@@ -1,5 +1,5 @@
-"""The local AWS emulator: moto's server, with two of its answers mended so that a second plan of
-an applied workspace says "No changes", as it does on AWS.
+"""The local AWS emulator: moto's server, with a few of its answers mended so that the modules apply
+as they do on AWS and a second plan of an applied workspace says "No changes".
 
 `python -m portal.emulator -H HOST -p PORT` is `python -m moto.server` after `mend()`; the tests
 call `mend()` before starting their in-process server. The modules stay exactly as they run on AWS:
@@ -11,8 +11,15 @@ each mend makes moto answer what AWS answers, and nothing here is used against A
 - CreateLaunchTemplate's own tags (TagSpecifications of type `launch-template`, the template's tags)
   were copied into the template's data, where AWS allows only the tags of what it launches, so every
   plan wanted to remove them, making a new template version and updating the autoscaling group.
+- Application Auto Scaling had no ListTagsForResource, TagResource nor UntagResource, and dropped the
+  tags of RegisterScalableTarget: the provider's read of `aws_appautoscaling_target` retried for ever,
+  so service autoscaling could not apply. The tags are kept on the scalable target, by its ARN.
+- An ECS service forgot its capacity provider strategy and health check grace period, and reported
+  the EC2 launch type where AWS reports none (a strategy and a launch type exclude each other): the
+  provider read back another placement than it had written.
 """
 
+import json
 import sys
 
 
@@ -41,6 +48,82 @@ def mend() -> None:
         return create_launch_template(self, name, description, template_data, tag_spec)
 
     LaunchTemplateBackend.create_launch_template = create_without_own_tags_in_data
+
+    mend_application_autoscaling_tags()
+    mend_ecs_service_placement()
+
+
+def mend_application_autoscaling_tags() -> None:
+    from moto.applicationautoscaling.exceptions import AWSValidationException
+    from moto.applicationautoscaling.models import FakeScalableTarget
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    FakeScalableTarget.tags = None  # class default: targets made before the mend have none
+
+    def target_by_arn(self, arn: str) -> FakeScalableTarget:
+        for by_resource in self.applicationautoscaling_backend.targets.values():
+            for target in by_resource.values():
+                if target.arn == arn:
+                    return target
+        # AWS's answer for an ARN that names no target.
+        raise AWSValidationException(f"ResourceArn {arn} is not a valid scalable target ARN")
+
+    register_scalable_target = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_keeping_tags(self) -> str:
+        answer = register_scalable_target(self)
+        tags = self._get_param("Tags")
+        if tags:
+            target = target_by_arn(self, json.loads(answer)["ScalableTargetARN"])
+            target.tags = {**(target.tags or {}), **tags}
+        return answer
+
+    def list_tags_for_resource(self) -> str:
+        return json.dumps({"Tags": target_by_arn(self, self._get_param("ResourceARN")).tags or {}})
+
+    def tag_resource(self) -> str:
+        target = target_by_arn(self, self._get_param("ResourceARN"))
+        target.tags = {**(target.tags or {}), **(self._get_param("Tags") or {})}
+        return json.dumps({})
+
+    def untag_resource(self) -> str:
+        target = target_by_arn(self, self._get_param("ResourceARN"))
+        removed = set(self._get_param("TagKeys") or [])
+        target.tags = {k: v for k, v in (target.tags or {}).items() if k not in removed}
+        return json.dumps({})
+
+    ApplicationAutoScalingResponse.register_scalable_target = register_keeping_tags
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+
+
+def mend_ecs_service_placement() -> None:
+    from moto.ecs.models import Service
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    # Class defaults: what moto's serializer reads (capacityProviderStrategy,
+    # healthCheckGracePeriodSeconds) for services made before the mend.
+    Service.capacity_provider_strategy = None
+    Service.health_check_grace_period_seconds = None
+
+    create_service = EC2ContainerServiceResponse.create_service
+
+    def create_keeping_placement(self):
+        answer = create_service(self)
+        service = answer.result["service"]
+        strategy = self._get_param("capacityProviderStrategy")
+        if strategy:
+            service.capacity_provider_strategy = strategy
+            if self._get_param("launchType") is None:
+                service.launch_type = None
+                for deployment in service.deployments:
+                    deployment["launchType"] = None
+        service.health_check_grace_period_seconds = self._get_param("healthCheckGracePeriodSeconds")
+        return answer
+
+    # UpdateService already sets every parameter it is given on the service, these two included.
+    EC2ContainerServiceResponse.create_service = create_keeping_placement
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,17 +33,17 @@ os.environ.setdefault("PORTAL_CLUSTER_MAX_SIZE", "50")
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
 
-from moto.server import ThreadedMotoServer  # noqa: E402
-
 from portal.emulator import mend  # noqa: E402
+from tests.iam.recorder import Recorder, RecordingMotoServer  # noqa: E402
 
 mend()  # the emulator as bin/portal runs it: a second plan of an applied workspace changes nothing
 
+# Every request the emulator serves, for the IAM evaluation (tests/iam/).
+RECORDER = Recorder()
 _emulator_port = free_port()
-_emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=_emulator_port, verbose=False)
+_emulator = RecordingMotoServer(RECORDER, ip_address="127.0.0.1", port=_emulator_port, verbose=False)
 _emulator.start()
 os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{_emulator_port}"
-
 
 
 import logging  # noqa: E402

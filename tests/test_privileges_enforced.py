@@ -5,12 +5,15 @@ service apply through those roles, an admin changes an administrator through a p
 change, and every identity is tried against what it must and must not do.
 
 What moto's evaluation cannot check (conditions, permissions boundaries, session policies, resource
-ARNs other than S3 objects and IAM roles) is asserted on the policy documents by the module's
-`terraform test` instead; see the README."""
+ARNs other than S3 objects and IAM roles, and what AWS checks on the side of a call) the second
+test evaluates as AWS would, on every call the flow made (tests/iam/); see the README, "What the
+IAM evaluation checks, and what only AWS can"."""
 
 import os
 import subprocess
 import sys
+import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,8 +32,14 @@ from portal.runs.models import Run, RunStatus
 from portal.runs.platform import provision_platform, wait_for
 from portal.runs.workflow import approve
 from portal.workspaces import identities
-from portal.workspaces.layout import declared_administrators
+from portal.workspaces.layout import declared_administrators, iam_admins_path, last_applied_variables, workload_roles_path
+from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, wait_until
+from tests.environment import RECORDER
+from tests.iam import rendering
+from tests.iam.evaluation import Evaluation
+from tests.iam.identities import Identities
+from tests.iam.world import World
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -63,6 +72,41 @@ def client_of(session: boto3.Session, service: str):
 def assumed(runner: boto3.Session, role_arn: str) -> boto3.Session:
     credentials = client_of(runner, "sts").assume_role(RoleArn=role_arn, RoleSessionName="matrix")["Credentials"]
     return session_of(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
+
+
+# What the flow leaves for the IAM evaluation (the second test): the calls its runs made, and the
+# inputs its IAM workspaces applied.
+FLOW: dict = {}
+
+
+@pytest.fixture
+def aws_shaped(settings, monkeypatch):
+    """The service rendered as the portal renders it for AWS, where the emulator (with
+    portal/emulator.py's mends) can apply it: autoscaling on CPU, tasks placed by the capacity
+    provider, a health check grace period. In this process and in the worker's."""
+    for name, value in {
+        "PORTAL_SERVICE_AUTOSCALING": "true",
+        "PORTAL_SERVICE_CAPACITY_PROVIDER": "true",
+        "PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS": "30",
+    }.items():
+        monkeypatch.setenv(name, value)
+    settings.SERVICE_AUTOSCALING = True
+    settings.SERVICE_CAPACITY_PROVIDER = True
+    settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS = 30
+
+
+@pytest.fixture
+def service_secrets() -> dict[str, str]:
+    """What a team gives its service: a Secrets Manager secret under a customer managed KMS key, and
+    an SSM parameter, made with the emulator's own credentials before the runs start."""
+    owner = session_of("emulator", "emulator-secret")
+    key = client_of(owner, "kms").create_key(Description="art-service team key")["KeyMetadata"]["Arn"]
+    secret = client_of(owner, "secretsmanager").create_secret(
+        Name=f"{PREFIX}/least-privilege/db-password", SecretString="not-a-real-password", KmsKeyId=key
+    )["ARN"]
+    client_of(owner, "ssm").put_parameter(Name=f"/{PREFIX}/least-privilege/api-token", Value="not-a-real-token", Type="String")
+    parameter = f"arn:aws:ssm:{settings.AWS_REGION}:{identities.account_id()}:parameter/{PREFIX}/least-privilege/api-token"
+    return {"DB_PASSWORD": secret, "API_TOKEN": parameter}
 
 
 @pytest.fixture
@@ -176,10 +220,10 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
 
 
 def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is_held_to_its_part(
-    runner_worker, runner_credentials, make_user, service_form_data
+    aws_shaped, service_secrets, runner_worker, runner_credentials, make_user, service_form_data
 ):
     admin, other_admin = make_user("admin", "admins"), make_user("other-admin", "admins")
-    developer, approver = make_user("developer", "developers"), make_user("approver", "approvers")
+    developer = make_user("developer", "developers")
 
     with iam_enforced():
         # The portal's own credentials cannot act, even to read the state they bootstrapped.
@@ -188,6 +232,7 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
 
         # The platform, each workspace as its type: administrators and workload roles as iam,
         # network as vpc, cluster as ecs.
+        started = RECORDER.mark()
         changes = provision_platform(requester=admin, approver=other_admin)
         runs = [run for change in changes for run in change.runs.all()]
         assert not failures(runs), failures(runs)
@@ -199,13 +244,14 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
             f"ecs/clusters/{PREFIX}-cluster": "ecs",
         }
 
-        # A service: its repository as ecr, the service itself as ecs.
-        _, onboarding = register_service(developer, **{**service_form_data, "name": "least-privilege"})
+        # A service with secrets: the grant of its own execution role as iam (a platform workspace:
+        # an admin approves), its repository as ecr, the service itself as ecs.
+        _, onboarding = register_service(developer, **{**service_form_data, "name": "least-privilege", "secrets": service_secrets})
         wait_for(onboarding, {RunStatus.AWAITING_APPROVAL}, timeout=300)
-        approve(onboarding, approver)
+        approve(onboarding, other_admin)
         wait_for(onboarding, {RunStatus.APPLIED}, timeout=600)
-        repository_run, service_run = onboarding.runs_in_order()
-        assert (repository_run.identity_type, service_run.identity_type) == ("ecr", "ecs")
+        grant_run, repository_run, service_run = onboarding.runs_in_order()
+        assert (grant_run.identity_type, repository_run.identity_type, service_run.identity_type) == ("iam", "ecr", "ecs")
         assert repository_run.role_arn == identities.role_arn("ecr") and "Apply complete!" in repository_run.log
         assert f"Acting as the ecs administrator: {identities.role_arn('ecs')} (session portal-run-{service_run.pk})" in service_run.log
 
@@ -224,6 +270,12 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
         left = {role["RoleName"] for role in as_iam.list_roles(PathPrefix=identities.admin_path())["Roles"]}
         assert f"{PREFIX}-ecr-admin" in left and not {f"{PREFIX}-logs-admin", f"{PREFIX}-logs-state"} & left
 
+        # The flow ends here; the matrix below makes refused calls on purpose.
+        FLOW.update(
+            calls=RECORDER.since(started, RECORDER.mark()),
+            administrators=last_applied_variables(Workspace.objects.get(path=iam_admins_path())),
+            workload_roles=last_applied_variables(Workspace.objects.get(path=workload_roles_path())),
+        )
         tried = matrix(runner, lambda t: identities.role_arn(t, "admin"), lambda t: identities.role_arn(t, "state"))
 
     width = max(len(who) + len(what) for who, what, _, _ in tried) + 3
@@ -232,3 +284,35 @@ def test_the_platform_and_a_service_apply_through_the_roles_and_each_identity_is
         print(f"  {(who + ': ' + what).ljust(width)} {expected:8} {observed}")
     unexpected = [row for row in tried if not row[3].startswith(row[2])]
     assert not unexpected, unexpected
+
+
+def test_every_call_the_runs_made_is_allowed_as_aws_would_evaluate_it(tmp_path):
+    """Every call the flow above made on the emulator, and what AWS checks on the side of them,
+    evaluated as AWS would for the identity that made it: its identity policies, its permissions
+    boundary, its session policy, the conditions (tests/iam/)."""
+    if not FLOW:
+        pytest.skip("The flow above did not run to its end: there is nothing to evaluate.")
+    started = time.monotonic()
+    documents = rendering.plan_documents("iam-service-admins", iam_admins_path(), FLOW["administrators"], tmp_path / "admins")
+    documents += rendering.plan_documents("workload-roles", workload_roles_path(), FLOW["workload_roles"], tmp_path / "roles")
+    world = World(settings.AWS_REGION, ENDPOINT, RECORDER.since(0))
+    role_arns = {name: arn for (kind, name), arn in world.iam_arns.items() if kind == "role"}
+    for_aws = rendering.sources(documents, world.account, role_arns)
+    # Only the administrators' policies may read otherwise on the emulator than on AWS.
+    differing = rendering.differing_from_emulator(documents, world.account, role_arns)
+    assert all(".aws_iam_policy.admin[" in address for address in differing), differing
+
+    report = Evaluation(FLOW["calls"], Identities(for_aws), world).run()
+    print(f"\n{report.summary()}\nEvaluated in {time.monotonic() - started:.1f} s.")
+    for (identity, action, resource, operation, why), count in Counter(
+        (row.identity, row.action, row.resource, row.operation, why) for row, why in report.tolerated
+    ).items():
+        print(f"  tolerated (x{count}): {identity}: {action} on {resource} ({operation}): {why}")
+    for row in report.refused_on_emulator:
+        print(f"  refused on the emulator too (the caller saw the refusal): {row.identity}: {row.action} on {row.resource} ({row.operation})")
+    assert not report.allowed_but_refused_on_emulator, report.allowed_but_refused_on_emulator
+    if report.harness_errors:
+        pytest.fail("The evaluation could not evaluate these calls (a harness gap):\n" + "\n".join(report.harness_errors), pytrace=False)
+    if report.denied:
+        pytest.fail(f"AWS would refuse these (identity, action, resource, what is missing):\n{report.denial_text()}", pytrace=False)
+
