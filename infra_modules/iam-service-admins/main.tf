@@ -821,7 +821,7 @@ locals {
         # The state bucket, and buckets named after the prefix (the s3 administrator's scope).
         Sid    = "BucketsOfThePrefix"
         Effect = "Allow"
-        Action = distinct(concat(local.admin_actions_of.s3, ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]))
+        Action = distinct(concat([for a in local.admin_actions_of.s3 : a if a != "s3:ListAllMyBuckets"], ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"]))
         Resource = [
           local.bucket_arn, "${local.bucket_arn}/*",
           "arn:${local.partition}:s3:::${var.name_prefix}*", "arn:${local.partition}:s3:::${var.name_prefix}*/*",
@@ -935,7 +935,7 @@ locals {
       {
         Sid      = "WriteLogs"
         Effect   = "Allow"
-        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"]
+        Action   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
         Resource = ["arn:${local.partition}:logs:*:${local.account_id}:log-group:*"]
       },
       {
