@@ -877,7 +877,8 @@ def describe_repositories(request: Request, world: World) -> list[Check]:
 
 
 @register("ecr", "GetLifecyclePolicy", "PutLifecyclePolicy", "DeleteLifecyclePolicy", "DeleteRepository", "ListImages",
-          "DescribeImages", "BatchDeleteImage", "PutImageScanningConfiguration", "PutImageTagMutability", "GetRepositoryPolicy")
+          "DescribeImages", "BatchDeleteImage", "PutImageScanningConfiguration", "PutImageTagMutability", "GetRepositoryPolicy",
+          "BatchGetImage", "PutImage")
 def on_repository(request: Request, world: World) -> list[Check]:
     arn = repository_arn(world, request.params["repositoryName"])
     return [Check(f"ecr:{request.operation}", arn, resource_tags(world.tags(arn)))]
@@ -1089,14 +1090,19 @@ def task_start(registration: Request, world: World) -> list[Check]:
             source = secret["valueFrom"]
             if ":secretsmanager:" in source:
                 secret_arn = ":".join(source.split(":")[:7])  # without a json-key/version-stage suffix
-                checks.append(Check("secretsmanager:GetSecretValue", secret_arn, because=TASK_START))
+                checks.append(Check("secretsmanager:GetSecretValue", world.secret_full_arn(secret_arn), because=TASK_START))
                 key = world.secret_kms_key(secret_arn)
                 if key:
                     # The key's own policy is evaluated with it (KMS requires it to allow, or to
                     # delegate to IAM as the default key policy does).
+                    # Secrets Manager asks KMS with the secret's whole ARN in the encryption context
+                    # ("How AWS Secrets Manager uses AWS KMS", Encryption context: SecretARN and
+                    # SecretVersionId), which a policy may condition on.
                     checks.append(
                         Check("kms:Decrypt", key, {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:CallerAccount": world.account,
-                                                   "aws:ViaAWSService": "true", "aws:CalledVia": ["secretsmanager.amazonaws.com"]},
+                                                   "aws:ViaAWSService": "true", "aws:CalledVia": ["secretsmanager.amazonaws.com"],
+                                                   "kms:EncryptionContext:SecretARN": world.secret_full_arn(secret_arn),
+                                                   "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"]},
                               because=TASK_START, resource_policy=Document(f"the key policy of {key}", world.key_policy(key)),
                               resource_owner=world.account)
                     )

@@ -155,6 +155,14 @@ class World:
     def key_policy(self, key_arn: str) -> dict:
         return json.loads(self.client("kms").get_key_policy(KeyId=key_arn, PolicyName="default")["Policy"])
 
+    def secret_full_arn(self, secret_arn: str) -> str:
+        """The secret's own ARN, with the six characters Secrets Manager adds: what IAM and KMS see,
+        whichever form a task definition names it by."""
+        try:
+            return self.client("secretsmanager").describe_secret(SecretId=secret_arn)["ARN"]
+        except ClientError:
+            return secret_arn
+
     def secret_kms_key(self, secret_arn: str) -> str | None:
         """The customer managed key a secret is encrypted with; None for aws/secretsmanager."""
         try:
