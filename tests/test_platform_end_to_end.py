@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
+from portal.journey.leftovers import BOOTSTRAP, what_is_left
 from portal.journey.steps import Journey
 from portal.runs.platform import wait_for
 from tests.browser_journey import browser_journey
@@ -340,6 +341,9 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     registry.close()
     print("\n" + journey.report())
     assert plan_files_of_ended_runs() == []
+    # What the acceptance run lists at its end: only the bootstrap's administrators and bucket remain.
+    left = what_is_left()
+    assert set(left) == set(BOOTSTRAP), left
 
     assert not [c for c in ecs.list_clusters()["clusterArns"] if ecs.describe_clusters(clusters=[c])["clusters"][0]["status"] == "ACTIVE"]
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []

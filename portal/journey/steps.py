@@ -136,7 +136,8 @@ class Journey:
                 raise JourneyFailed(f"{described} is what {self.service.name} declares already: nothing to change.")
             self.apply(change)
             self.service.refresh_from_db()
-            self.plan_again([run.workspace for run in change.runs_in_order()])
+            # The workspaces it applied: one whose plan found nothing to change is at rest already.
+            self.plan_again([run.workspace for run in change.runs_in_order() if run.status == RunStatus.APPLIED])
             return change
 
     def url(self) -> str:
@@ -210,6 +211,8 @@ class Journey:
 
     def plan_again(self, workspaces: list[Workspace]) -> None:
         """Plan each workspace again from what is applied now: each must say "No changes"."""
+        if not workspaces:
+            return
         self.service.refresh_from_db()
         platform_inputs = {workspace.pk: workspace.variables for workspace in [state_bucket_workspace(), *sync_platform_workspaces()]}
         wanted = [
