@@ -196,7 +196,9 @@ def clean_up(journey) -> bool:
     if "administrators" in left:
         try:
             with journey.step("Remove the administrators (terraform destroy with the bootstrap's credentials)"):
-                leftovers.destroy_administrators(lambda text: None)
+                log = ROOT / "var" / "acceptance" / os.environ["PORTAL_SERVICE_NAME_PREFIX"] / "administrators-destroy.log"
+                with log.open("a") as handle:
+                    leftovers.destroy_administrators(handle.write)
         except Exception:
             clean = False
     if "state bucket" in left:
