@@ -67,6 +67,9 @@ variable "secrets" {
 variable "keep_load_balancer_egress_rule" {
   type        = bool
   description = "Keep the service's own egress rule on the load balancer's group while its tasks move into the shared service tasks group (its first apply since that group exists)."
+  # Inputs recorded before this input existed (a drift check renders a service's last applied ones)
+  # leave it out; a refresh-only plan changes nothing whatever it says.
+  default = false
 }
 
 variable "workload_role_path" {
