@@ -38,6 +38,15 @@ IMAGE_MANIFEST = json.dumps(
 )
 
 
+@pytest.fixture(autouse=True)
+def failed_runs_are_told():
+    """After the test, the error and the end of the log of every run that failed: a page waiting for
+    an outcome that never comes says nothing of why."""
+    yield
+    for run in Run.objects.filter(status=RunStatus.FAILED).select_related("workspace"):
+        print(f"\n--- failed: {run.workspace.path} ({run.kind}, run {run.pk}): {run.error}\n{run.log[-4000:]}")
+
+
 def refreshed(runs):
     return [Run.objects.get(pk=run.pk) for run in runs]
 
