@@ -20,6 +20,10 @@ os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.pop("DJANGO_DEBUG", None)
 os.environ["RQ_QUEUE"] = f"portal-tests-{os.getpid()}"
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-test-workspaces-")
+# The AWS settings of the machine, before the emulator's replace them: what the acceptance run on AWS
+# (tests/test_aws_acceptance.py) would use.
+AWS_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
+MACHINE_AWS_ENVIRONMENT = {name: os.environ[name] for name in AWS_NAMES if name in os.environ}
 os.environ.update(
     AWS_ACCESS_KEY_ID="emulator",
     AWS_SECRET_ACCESS_KEY="emulator-secret",

@@ -1,4 +1,4 @@
-"""Layers point one way: api -> drift -> catalog -> capacity -> administrators -> policy -> runs -> workspaces -> audit, nothing back; and queueing a job is a
+"""Layers point one way: journey -> api -> drift -> catalog -> capacity -> administrators -> policy -> runs -> workspaces -> audit, nothing back; and queueing a job is a
 leaf that does not import the workflow (the worker's function is named by its dotted path)."""
 
 import ast
@@ -8,7 +8,7 @@ import pytest
 
 PORTAL = Path(__file__).resolve().parent.parent / "portal"
 # audit is the leaf every layer records into (portal.audit.record); it imports none of them.
-LAYERS = ["api", "drift", "catalog", "capacity", "administrators", "policy", "runs", "workspaces", "audit"]  # each may import only those after it
+LAYERS = ["journey", "api", "drift", "catalog", "capacity", "administrators", "policy", "runs", "workspaces", "audit"]  # each may import only those after it
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,7 +1,11 @@
 """The whole platform and one service on the emulator, through the portal's own runs:
-provision, a service's whole life in Chromium (tests/browser_journey.py), onboard through the
-pages, approve once, check the wiring in AWS, plan again (no changes), change without approval,
-decommission and destroy, and check that nothing is left."""
+provision, a service's whole life in Chromium (tests/browser_journey.py), onboard with its image
+copied into its repository, check the wiring in AWS, plan again (no changes), change without
+approval, change each declared field of the applied service (each applied, each planned again with
+no changes), decommission and destroy, and check that nothing is left.
+
+The service's journey is portal/journey/steps.py, the same steps bin/aws-acceptance takes on AWS;
+what the emulator cannot do (a task answering behind the load balancer) is skipped, saying so."""
 
 import json
 
@@ -14,13 +18,12 @@ from rest_framework.test import APIClient
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
-from portal.catalog import layout
-from portal.runs.platform import ProvisioningFailed, destroy_platform, provision_platform, wait_for
-from portal.workspaces.layout import sync_platform_workspaces
-from portal.workspaces.models import Workspace
-from portal.runs.workflow import approve, propose
+from portal.journey.leftovers import BOOTSTRAP, what_is_left
+from portal.journey.steps import Journey
+from portal.runs.platform import wait_for
 from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
+from tests.fake_registry import FakeRegistry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +36,15 @@ IMAGE_MANIFEST = json.dumps(
         "layers": [],
     }
 )
+
+
+@pytest.fixture(autouse=True)
+def failed_runs_are_told():
+    """After the test, the error and the end of the log of every run that failed: a page waiting for
+    an outcome that never comes says nothing of why."""
+    yield
+    for run in Run.objects.filter(status=RunStatus.FAILED).select_related("workspace"):
+        print(f"\n--- failed: {run.workspace.path} ({run.kind}, run {run.pk}): {run.error}\n{run.log[-4000:]}")
 
 
 def refreshed(runs):
@@ -50,30 +62,6 @@ def wait_for_runs(client, runs, statuses, timeout):
         return current <= statuses
 
     wait_until(settled, timeout, interval=1, message=f"runs to be {statuses}")
-
-
-def platform_workspaces():
-    """The state bucket's workspace, then every platform workspace in the order they are applied."""
-    return [Workspace.objects.get(path__startswith="s3/remote-state/"), *sync_platform_workspaces()]
-
-
-def second_plans(*changes):
-    """{workspace path: "no changes" or what the plan would do}, once every run has settled."""
-    for change in changes:
-        try:
-            wait_for(change, {RunStatus.NO_CHANGES}, timeout=600)
-        except ProvisioningFailed:
-            pass  # the assertion below says what each workspace planned
-    runs = [run for change in changes for run in change.runs.select_related("workspace")]
-    return {
-        run.workspace.path: "no changes" if run.status == RunStatus.NO_CHANGES
-        else f"{run.status}: +{run.to_add} ~{run.to_change} -{run.to_destroy} {run.error} {planned_actions(run)}"
-        for run in runs
-    }
-
-
-def planned_actions(run):
-    return [line.strip() for line in run.log.splitlines() if line.strip().startswith("# ")]
 
 
 def plan_files_of_ended_runs():
@@ -127,6 +115,90 @@ def a_discarded_edit_never_reaches_aws(service, author, other_developer, approve
     assert plan_files_of_ended_runs() == [], "no plan file outlives its run"
 
 
+def resource_actions(change) -> dict[str, str]:
+    """{address: action} of what the change's plans did, every workspace together."""
+    return {
+        resource["address"]: resource["action"]
+        for run in change.runs.all()
+        for resource in run.plan_changes or []
+    }
+
+
+def every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn):
+    """Port, health check path, size, count, image and secrets, one change each, on the applied
+    service. The ECS service is updated by every one of them, never replaced (a service created under
+    the name of one draining is refused); resources AWS cannot change are replaced beside the old ones."""
+    elbv2, ec2 = aws_client("elbv2"), aws_client("ec2")
+
+    def ecs_service():
+        return ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]
+
+    def task_definition():
+        return ecs.describe_task_definition(taskDefinition=ecs_service()["taskDefinition"])["taskDefinition"]
+
+    service_arn = ecs_service()["serviceArn"]
+    old_group = ecs_service()["loadBalancers"][0]["targetGroupArn"]
+    old_revision = task_definition()["taskDefinitionArn"]
+
+    # The port: AWS cannot change a target group's port, so a new group is made under a new name
+    # beside the old one; the listener rule and the service move to it; the old one goes.
+    change = journey.change(container_port=8084)
+    actions = resource_actions(change)
+    assert actions["module.this.aws_lb_target_group.this"] == "replace"
+    assert actions["module.this.aws_ecs_service.this[0]"] == "update", actions
+    assert actions["module.this.aws_lb_listener_rule.this"] == "update", actions
+    (load_balancer,) = ecs_service()["loadBalancers"]
+    assert (load_balancer["containerPort"], ecs_service()["serviceArn"]) == (8084, service_arn)
+    (group,) = elbv2.describe_target_groups(TargetGroupArns=[load_balancer["targetGroupArn"]])["TargetGroups"]
+    assert group["Port"] == 8084 and group["TargetGroupArn"] != old_group
+    assert old_group not in [g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]]
+    (rule,) = [r for r in elbv2.describe_rules(ListenerArn=group_listener(elbv2))["Rules"] if not r["IsDefault"] and SERVICE in str(r["Conditions"])]
+    assert rule["Actions"][0]["TargetGroupArn"] == group["TargetGroupArn"]
+    tasks_group = [g for g in ecs_service()["networkConfiguration"]["awsvpcConfiguration"]["securityGroups"]]
+    ingress = [p for g in ec2.describe_security_groups(GroupIds=tasks_group)["SecurityGroups"] for p in g["IpPermissions"]]
+    assert [(p["FromPort"], p["ToPort"]) for p in ingress] == [(8084, 8084)], "the tasks admit the new port only"
+    assert task_definition()["containerDefinitions"][0]["portMappings"][0]["containerPort"] == 8084
+
+    # The health check path: the same group, changed in place.
+    change = journey.change(health_check_path="/ready")
+    assert set(resource_actions(change).values()) == {"update"}
+    (same,) = elbv2.describe_target_groups(TargetGroupArns=[group["TargetGroupArn"]])["TargetGroups"]
+    assert same["HealthCheckPath"] == "/ready"
+
+    # The size: a new task definition revision, registered before the old one is deregistered.
+    change = journey.change(cpu=512, memory=1024)
+    assert resource_actions(change)["module.this.aws_ecs_task_definition.this"] == "replace"
+    assert (task_definition()["cpu"], task_definition()["memory"]) == ("512", "1024")
+    assert ecs.describe_task_definition(taskDefinition=old_revision)["taskDefinition"]["status"] == "INACTIVE"
+
+    # The count.
+    change = journey.change(desired_count=3)
+    assert resource_actions(change) == {"module.this.aws_ecs_service.this[0]": "update"}
+    assert ecs_service()["desiredCount"] == 3
+
+    # The image: a new tag copied into the repository first, as a pipeline pushes before it deploys.
+    journey.push_image(registry.reference, "1.1.0")
+    journey.change(image_tag="1.1.0")
+    assert task_definition()["containerDefinitions"][0]["image"].endswith(f"/{SERVICE}:1.1.0")
+    journey.wait_until_served("1.1.0")
+
+    # A secret: the workload roles workspace grants the service's own execution role exactly it,
+    # applied first, then the service runs with that role.
+    secret = aws_client("secretsmanager").create_secret(Name=f"{SERVICE}/db-password", SecretString="not-a-real-password")
+    change = journey.change(secrets={"DB_PASSWORD": secret["ARN"]})
+    assert [run.workspace.path for run in change.runs_in_order()][0].startswith("iam/workload-roles/")
+    definition = task_definition()
+    assert definition["containerDefinitions"][0]["secrets"] == [{"name": "DB_PASSWORD", "valueFrom": secret["ARN"]}]
+    assert definition["executionRoleArn"].endswith(f"/{SERVICE}-execution")
+    assert ecs_service()["serviceArn"] == service_arn, "the ECS service was updated by every change, never replaced"
+
+
+def group_listener(elbv2) -> str:
+    (load_balancer,) = elbv2.describe_load_balancers()["LoadBalancers"]
+    (listener,) = elbv2.describe_listeners(LoadBalancerArn=load_balancer["LoadBalancerArn"])["Listeners"]
+    return listener["ListenerArn"]
+
+
 def onboard_and_decommission_through_the_api(author, approver, admin, declaration):
     """What a CI pipeline does: register, wait for the plans, approved by someone else, wait for the
     applies, read the log; then decommission the same way."""
@@ -178,45 +250,52 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     author = make_user("author", "developers")
     other_developer = make_user("other-developer", "developers")
 
+    journey = Journey(developer=author, approver=approver, admin=admin, platform_approver=platform_approver)
+
     # The platform, each workspace planned after the one it reads from, approved by another admin.
     # The administrators were made by the session's bootstrap: planned again, they have no changes.
-    for change in provision_platform(requester=admin, approver=platform_approver):
+    for change in journey.provision_platform():
         (run,) = change.runs.all()
         expected = RunStatus.NO_CHANGES if run.workspace.path.startswith("iam/service-admins/") else RunStatus.APPLIED
         assert run.status == expected, (run.workspace.path, run.status, run.error)
 
     # A service's whole life in Chromium, as its developer, its approver and an admin see it.
-    browser_journey(screen)
+    with journey.step("A service's life in Chromium (tests/browser_journey.py)"):
+        browser_journey(screen)
 
-    # Onboarding in the browser: one change, two workspaces.
-    client.force_login(author)
-    client.post(reverse("catalog:service-register"), service_form_data)
-    service = Service.objects.get(name="sourcing-data-service")
+    # Onboarding: one change, two workspaces, approved by someone else; the image is copied into the
+    # repository as soon as it exists. This machine reaches no public registry: the image comes from
+    # one on loopback that answers as public.ecr.aws does (bin/aws-acceptance copies nginx from there).
+    registry = FakeRegistry()
+
+    def while_planning(change):
+        repository_run, service_run = change.runs_in_order()
+        assert repository_run.workspace.path == f"ecs/ecr-repositories/{SERVICE}"
+        assert service_run.workspace.path == f"ecs/services/{SERVICE}"
+
+        def log_while_active():
+            service_run.refresh_from_db()
+            return service_run.status in ACTIVE_STATUSES and service_run.status != RunStatus.QUEUED and service_run.log
+
+        wait_until(log_while_active, 120, interval=0.05, message="log lines while planning")
+        wait_for(change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+        repository_run, service_run = refreshed([repository_run, service_run])
+        assert repository_run.to_add == 2 and repository_run.to_destroy == 0
+        assert service_run.to_add >= 5 and service_run.to_destroy == 0
+        client.force_login(author)
+        page = client.get(reverse("runs:run-detail", kwargs={"run_id": service_run.pk})).content.decode()
+        assert f"ecs/services/{SERVICE}/terraform.tfstate" in page
+        assert f"{service_run.to_add} to add" in page
+
+    declaration = {k: v for k, v in service_form_data.items() if k != "name"}
+    service = journey.onboard("sourcing-data-service", declaration, image_source=registry.reference, while_planning=while_planning)
     change = service.changes.get()
     repository_run, service_run = change.runs_in_order()
-    assert repository_run.workspace.path == f"ecs/ecr-repositories/{SERVICE}"
-    assert service_run.workspace.path == f"ecs/services/{SERVICE}"
-
-    def log_while_active():
-        service_run.refresh_from_db()
-        return service_run.status in ACTIVE_STATUSES and service_run.status != RunStatus.QUEUED and service_run.log
-
-    wait_until(log_while_active, 120, interval=0.05, message="log lines while planning")
-    wait_for(change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
-    repository_run, service_run = refreshed([repository_run, service_run])
-    assert repository_run.to_add == 2 and repository_run.to_destroy == 0
-    assert service_run.to_add >= 5 and service_run.to_destroy == 0
-    page = client.get(reverse("runs:run-detail", kwargs={"run_id": service_run.pk})).content.decode()
-    assert f"ecs/services/{SERVICE}/terraform.tfstate" in page
-    assert f"{service_run.to_add} to add" in page
-
-    client.force_login(approver)
-    response = client.post(reverse("runs:run-approve", kwargs={"run_id": service_run.pk}))
-    assert response.status_code == 302
-    wait_for(change, {RunStatus.APPLIED}, timeout=600)
-    repository_run, service_run = refreshed([repository_run, service_run])
     assert repository_run.finished_at <= service_run.started_at or repository_run.finished_at <= service_run.finished_at
     assert Run.objects.filter(change=change, approved_by=approver).count() == 2
+    image = aws_client("ecr").describe_images(repositoryName=SERVICE, imageIds=[{"imageTag": "1.0.0"}])["imageDetails"]
+    assert len(image) == 1, "the image was copied into the repository the onboarding made"
+    journey.wait_until_served("1.0.0")
 
     # The wiring in AWS: the ECS service is attached to its target group, the listener routes to it.
     ecs = aws_client("ecs")
@@ -240,13 +319,8 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     # workload roles, the access log bucket, the network, the cluster, and the service's two.
     service = Service.objects.get(pk=service.pk)
     assert service.applied_revision.number == 1
-    replan = propose("Plan again", layout.plans_for(service, service.applied_revision), author, service=service)
-    platform_replan = propose(
-        "Plan the platform again", [(ws, ws.variables) for ws in platform_workspaces()], platform_approver
-    )
-    changes_per_workspace = second_plans(replan, platform_replan)
-    assert len(changes_per_workspace) == 8, changes_per_workspace
-    assert changes_per_workspace == {path: "no changes" for path in changes_per_workspace}
+    assert len(journey.every_workspace()) == 8
+    journey.plan_every_workspace_again()
 
     a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)
 
@@ -260,21 +334,25 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     assert change_run.status == RunStatus.AWAITING_APPROVAL
     assert ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"][0]["taskDefinition"] == task_definition
 
+    # Day 2: each declared field of the applied service changed, one change each (the pending change
+    # above is superseded by the first), each applied and planned again with no changes.
+    every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn)
+    journey.plan_every_workspace_again()
+
     # The same through the API only, as CI does it, for a second service.
     onboard_and_decommission_through_the_api(
         author, approver, admin, {**service_form_data, "name": "api-onboarded", "container_port": 8083}
     )
 
-    # Decommission (the pending change is superseded), then destroy the platform.
-    from portal.catalog.onboarding import decommission_service
-
-    decommission = decommission_service(service, admin)
-    wait_for(decommission, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
-    approve(decommission, approver)
-    wait_for(decommission, {RunStatus.APPLIED, RunStatus.NO_CHANGES}, timeout=600)
-    assert Service.objects.get(pk=service.pk).status == "decommissioned"
-    destroy_platform(requester=admin, approver=platform_approver)
+    # Decommission, then destroy the platform.
+    journey.decommission()
+    journey.destroy_platform()
+    registry.close()
+    print("\n" + journey.report())
     assert plan_files_of_ended_runs() == []
+    # What the acceptance run lists at its end: only the bootstrap's administrators and bucket remain.
+    left = what_is_left()
+    assert set(left) == set(BOOTSTRAP), left
 
     assert not [c for c in ecs.list_clusters()["clusterArns"] if ecs.describe_clusters(clusters=[c])["clusters"][0]["status"] == "ACTIVE"]
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []

@@ -1,8 +1,12 @@
 locals {
   path_patterns = var.path_patterns != null ? var.path_patterns : ["/${var.name}", "/${var.name}/*"]
-  # Target group names: at most 32 characters, letters, digits and hyphens. A cut name plus a hash of
-  # the full one stays unique and readable.
-  target_group_name = "${trimsuffix(replace(substr(var.name, 0, 23), "_", "-"), "-")}-${substr(sha1(var.name), 0, 8)}"
+  # Target group names: at most 32 characters, letters, digits and hyphens, unique in the account and
+  # region. A cut name plus a hash stays unique and readable. The hash covers what AWS cannot change in
+  # a target group (its port and VPC; protocol and target type are fixed here), so a group that must
+  # be replaced gets a new name and is created beside the old one (create_before_destroy below)
+  # instead of colliding with it: the provider refuses a name that exists, and the old group is still
+  # in use by the listener rule and the service until both have moved.
+  target_group_name = "${trimsuffix(replace(substr(var.name, 0, 23), "_", "-"), "-")}-${substr(sha1(jsonencode([var.name, var.container_port, var.vpc_id])), 0, 8)}"
 
   container = {
     name      = var.name
@@ -34,7 +38,9 @@ locals {
 data "aws_region" "current" {}
 
 # The tasks' own security group: the load balancer on the container port, nothing else. The
-# instances admit nothing (network module); the load balancer sends to this group on this port only.
+# instances admit nothing (network module). The tasks also join the platform's shared "service tasks"
+# group, the one place the load balancer's group may send to (one egress rule, made by the network
+# module): what reaches a task is what its own group admits, this one port from the load balancer.
 resource "aws_security_group" "tasks" {
   #checkov:skip=CKV2_AWS_5:Attached to the service's tasks through the ECS service's network configuration below.
   name_prefix = "${substr(var.name, 0, 64)}-tasks-"
@@ -67,7 +73,13 @@ resource "aws_vpc_security_group_egress_rule" "tasks_out" {
   tags              = var.tags
 }
 
+# The design before the shared "service tasks" group: each service opened the load balancer's egress
+# to its own tasks, one rule per service on the load balancer's group, which holds 60 (AWS's default
+# quota). Kept only while an existing service's tasks move into the shared group (its first apply
+# with this version): until the new tasks run, the old ones are reachable through this rule alone.
 resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
+  count = var.keep_load_balancer_egress_rule ? 1 : 0
+
   security_group_id            = var.alb_security_group_id
   description                  = "Load balancer to the tasks of one service on its container port"
   ip_protocol                  = "tcp"
@@ -103,6 +115,11 @@ resource "aws_ecs_task_definition" "this" {
   tags                  = var.tags
 
   lifecycle {
+    # A task definition cannot change: every change of the container (image, port, size, secrets) is
+    # a new revision of the same family. Registered before the service moves to it, the old revision
+    # deregistered only after, so the service never names a revision that is being deregistered.
+    create_before_destroy = true
+
     # A precondition, not a validation: a validation referring to another variable needs Terraform
     # 1.9, and this module supports 1.7.
     precondition {
@@ -137,6 +154,15 @@ resource "aws_lb_target_group" "this" {
   }
 
   tags = var.tags
+
+  lifecycle {
+    # A new port (or VPC) replaces the group: the new one, under its new name, is created first; the
+    # listener rule and the service move to it in place; then the old one, used by nothing, goes.
+    create_before_destroy = true
+    # Groups named before the name carried the port keep their name until something replaces them:
+    # renaming alone would replace every service's group at once. A replacement takes the new name.
+    ignore_changes = [name]
+  }
 }
 
 resource "aws_lb_listener_rule" "this" {
@@ -205,7 +231,7 @@ resource "aws_ecs_service" "this" {
 
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = concat([aws_security_group.tasks.id], var.security_group_ids)
+    security_groups  = concat([aws_security_group.tasks.id, var.service_tasks_security_group_id], var.security_group_ids)
     assign_public_ip = false
   }
 
@@ -225,7 +251,7 @@ resource "aws_ecs_service" "this" {
 
   # A service's target group must be attached to a listener before the service uses it, and its
   # tasks must be reachable from the load balancer before they are checked.
-  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb, aws_vpc_security_group_egress_rule.alb_to_tasks]
+  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb]
 }
 
 resource "aws_ecs_service" "autoscaled" {
@@ -260,7 +286,7 @@ resource "aws_ecs_service" "autoscaled" {
 
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = concat([aws_security_group.tasks.id], var.security_group_ids)
+    security_groups  = concat([aws_security_group.tasks.id, var.service_tasks_security_group_id], var.security_group_ids)
     assign_public_ip = false
   }
 
@@ -285,7 +311,7 @@ resource "aws_ecs_service" "autoscaled" {
 
   # A service's target group must be attached to a listener before the service uses it, and its
   # tasks must be reachable from the load balancer before they are checked.
-  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb, aws_vpc_security_group_egress_rule.alb_to_tasks]
+  depends_on = [aws_lb_listener_rule.this, aws_vpc_security_group_ingress_rule.tasks_from_alb]
 }
 
 resource "aws_appautoscaling_target" "this" {

@@ -144,7 +144,7 @@ variable "subnet_ids" {
 
 variable "alb_security_group_id" {
   type        = string
-  description = "Security group of the load balancer: the tasks' own group admits it on container_port, and it may send there."
+  description = "Security group of the load balancer: the tasks' own group admits it on container_port only."
 
   validation {
     condition     = can(regex("^sg-[0-9a-f]+$", var.alb_security_group_id))
@@ -152,14 +152,31 @@ variable "alb_security_group_id" {
   }
 }
 
+variable "service_tasks_security_group_id" {
+  type        = string
+  description = "The platform's shared service tasks group (the network module's service_tasks_security_group_id output). Every service's tasks join it: the load balancer's group has one egress rule, to this group, however many services there are, and this group admits nothing itself."
+
+  validation {
+    condition     = can(regex("^sg-[0-9a-f]+$", var.service_tasks_security_group_id))
+    error_message = "The service_tasks_security_group_id must be a security group ID (sg-...), the network module's service_tasks_security_group_id output. A network applied before that group existed has none: apply the network workspace first."
+  }
+}
+
+variable "keep_load_balancer_egress_rule" {
+  type        = bool
+  description = "Keep this service's own egress rule on the load balancer's group (the design before the shared service tasks group). Only for the apply that moves an existing service's tasks into the shared group: until its new tasks run, the old ones are reachable through that rule alone. Off, the rule goes (or is never made)."
+  default     = false
+}
+
 variable "security_group_ids" {
   type        = list(string)
-  description = "More security groups for the tasks, beside their own (which admits the load balancer on container_port only)."
+  description = "More security groups for the tasks, beside their own (which admits the load balancer on container_port only) and the shared service tasks group."
   default     = []
 
   validation {
-    condition     = alltrue([for id in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]) && length(var.security_group_ids) <= 4
-    error_message = "Give at most 4 more security group IDs (sg-...): a task has at most 5 groups, one of them its own."
+    # AWS: at most 5 security groups per network interface (default quota); awsvpc gives each task one.
+    condition     = alltrue([for id in var.security_group_ids : can(regex("^sg-[0-9a-f]+$", id))]) && length(var.security_group_ids) <= 3
+    error_message = "Give at most 3 more security group IDs (sg-...): a task's network interface holds at most 5 groups, two of them its own and the shared service tasks group."
   }
 }
 

@@ -10,7 +10,10 @@ locals {
   newbits   = 24 - tonumber(split("/", var.cidr_block)[1])
   nat_count = { none = 0, single = 1, per_az = length(local.zones) }[var.nat_mode]
   flow_logs = var.enable_flow_logs ? 1 : 0
-  name_tag  = { for k in ["vpc", "igw"] : k => "${var.name}-${k}" }
+  # The load balancer's group admits each of these ports from each allowed range: one rule per pair.
+  alb_ingress_ports = [80, 443]
+  alb_ingress_rules = { for pair in setproduct(local.alb_ingress_ports, var.alb_ingress_cidrs) : "${pair[0]}-${pair[1]}" => pair }
+  name_tag          = { for k in ["vpc", "igw"] : k => "${var.name}-${k}" }
 }
 
 resource "aws_vpc" "this" {
@@ -115,10 +118,18 @@ resource "aws_security_group" "alb" {
   description = "Load balancer: HTTP and HTTPS from the allowed ranges"
   vpc_id      = aws_vpc.this.id
   tags        = merge(var.tags, { Name = "${var.name}-alb" })
+
+  lifecycle {
+    # AWS refuses a rule past the quota (RulesPerSecurityGroupLimitExceeded) half-way through an apply.
+    precondition {
+      condition     = length(local.alb_ingress_rules) <= var.security_group_rules_quota
+      error_message = "The load balancer's group would need ${length(local.alb_ingress_rules)} inbound rules (${length(local.alb_ingress_ports)} ports for each of the ${length(var.alb_ingress_cidrs)} alb_ingress_cidrs), more than the ${var.security_group_rules_quota} a security group holds (security_group_rules_quota): give at most ${floor(var.security_group_rules_quota / length(local.alb_ingress_ports))} ranges, e.g. by joining neighbouring ones."
+    }
+  }
 }
 
 resource "aws_vpc_security_group_ingress_rule" "alb" {
-  for_each = { for pair in setproduct([80, 443], var.alb_ingress_cidrs) : "${pair[0]}-${pair[1]}" => pair }
+  for_each = local.alb_ingress_rules
 
   security_group_id = aws_security_group.alb.id
   description       = "HTTP(S) to the load balancer"
@@ -128,8 +139,28 @@ resource "aws_vpc_security_group_ingress_rule" "alb" {
   cidr_ipv4         = each.value[1]
 }
 
-# The load balancer's egress, and each service's ingress from it, are opened by the services
-# themselves (the ecs-service module), on each service's container port only.
+# Every service's tasks join this group beside their own (ecs-service), so that the load balancer's
+# group needs one egress rule, whatever the number of services: one rule per service would stop at
+# service 61 (60 outbound rules per group, AWS's default quota). The group admits nothing itself; what
+# reaches a task is what its own group admits, its container port from the load balancer's group.
+resource "aws_security_group" "service_tasks" {
+  #checkov:skip=CKV2_AWS_5:Attached to every service's tasks by the ecs-service module, in the services' workspaces.
+  name        = "${var.name}-service-tasks"
+  description = "Tasks of every ECS service: the load balancer may send to them; each service's own group admits its port"
+  vpc_id      = aws_vpc.this.id
+  tags        = merge(var.tags, { Name = "${var.name}-service-tasks" })
+}
+
+# A range, because the services' ports are theirs to choose; the path it opens is as narrow as before:
+# a task admits the load balancer on its container port only (tests/test_traffic_paths.py pins it).
+resource "aws_vpc_security_group_egress_rule" "alb_to_service_tasks" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "Load balancer to the tasks of every service; each task's own group admits its container port only"
+  ip_protocol                  = "tcp"
+  from_port                    = 1
+  to_port                      = 65535
+  referenced_security_group_id = aws_security_group.service_tasks.id
+}
 
 resource "aws_security_group" "instances" {
   #checkov:skip=CKV2_AWS_5:Attached by the ecs-cluster module's instances, in another workspace.

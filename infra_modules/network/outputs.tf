@@ -24,8 +24,13 @@ output "private_subnet_ids" {
 }
 
 output "alb_security_group_id" {
-  description = "Security group of the load balancer (80/443 from alb_ingress_cidrs)."
+  description = "Security group of the load balancer (80/443 from alb_ingress_cidrs; sends only to service_tasks_security_group_id)."
   value       = aws_security_group.alb.id
+}
+
+output "service_tasks_security_group_id" {
+  description = "Security group every service's tasks join: the one destination of the load balancer's egress. It admits nothing itself."
+  value       = aws_security_group.service_tasks.id
 }
 
 output "instance_security_group_id" {

@@ -62,6 +62,23 @@ variable "alb_ingress_cidrs" {
     condition     = alltrue([for cidr in var.alb_ingress_cidrs : can(cidrnetmask(cidr))])
     error_message = "Every alb_ingress_cidrs entry must be an IPv4 CIDR such as 203.0.113.0/24."
   }
+
+  validation {
+    condition     = length(distinct(var.alb_ingress_cidrs)) == length(var.alb_ingress_cidrs)
+    error_message = "Each alb_ingress_cidrs range must be given once (each makes its own rules)."
+  }
+}
+
+variable "security_group_rules_quota" {
+  type        = number
+  description = "Inbound rules (and, apart, outbound rules) a security group may hold in this account and region: AWS's default quota is 60. Give the raised value only once AWS has raised it; the load balancer's inbound rules are checked against it before anything is applied."
+  default     = 60
+
+  validation {
+    # AWS: rules per group x groups per network interface may not exceed 1,000, at 5 groups at least.
+    condition     = var.security_group_rules_quota >= 1 && var.security_group_rules_quota <= 200 && floor(var.security_group_rules_quota) == var.security_group_rules_quota
+    error_message = "The security_group_rules_quota must be a whole number from 1 to 200 (AWS allows at most 1,000 rules over an interface's 5 security groups)."
+  }
 }
 
 variable "enable_flow_logs" {

@@ -8,6 +8,7 @@ edit, so a plan shows exactly the revision it was made for.
 from django.conf import settings
 
 from portal.catalog.models import Service, ServiceRevision
+from portal.runs.models import DONE_STATUSES, Run
 from portal.workspaces.layout import (
     WORKLOAD_ROLE_PATH,
     cluster_path,
@@ -71,6 +72,7 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "desired_count": revision.desired_count,
         "health_check_path": revision.health_check_path,
         "secrets": revision.secrets,
+        "keep_load_balancer_egress_rule": moves_into_service_tasks_group(workspace),
         "workload_role_path": WORKLOAD_ROLE_PATH,
         "listener_rule_priority": service.listener_rule_priority,
         "enable_autoscaling": settings.SERVICE_AUTOSCALING,
@@ -81,6 +83,20 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
         "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
     }
+
+
+def moves_into_service_tasks_group(workspace: Workspace) -> bool:
+    """Whether this apply moves an existing service's tasks into the platform's shared service tasks
+    group: its last apply was made before that group existed (its inputs lack the input that says so).
+    That apply keeps the service's own egress rule on the load balancer's group, through which alone
+    its running tasks are reachable until ECS has replaced them; the apply after it removes the rule.
+    A new service, or one whose last apply destroyed it, never had the rule."""
+    last = (
+        workspace.runs.filter(status__in=DONE_STATUSES).exclude(variables={}).order_by("-finished_at").first()
+        if workspace.pk
+        else None
+    )
+    return last is not None and last.kind != Run.Kind.DESTROY and "keep_load_balancer_egress_rule" not in last.variables
 
 
 def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple[Workspace, dict]]:

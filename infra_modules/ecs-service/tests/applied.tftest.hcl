@@ -19,20 +19,21 @@ mock_provider "aws" {
 }
 
 variables {
-  name                   = "art-service-sourcing-data-service"
-  cluster_arn            = "arn:aws:ecs:eu-west-1:123456789012:cluster/art-service"
-  capacity_provider_name = "art-service-ec2"
-  image                  = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service:1.0.0"
-  container_port         = 8082
-  cpu                    = 256
-  memory                 = 512
-  vpc_id                 = "vpc-0123456789abcdef0"
-  subnet_ids             = ["subnet-a", "subnet-b"]
-  alb_security_group_id  = "sg-0a1b2c3d4e5f60718"
-  listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
-  listener_rule_priority = 7
-  environment            = { ZED = "last", ALPHA = "first" }
-  execution_role_arn     = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
+  name                            = "art-service-sourcing-data-service"
+  cluster_arn                     = "arn:aws:ecs:eu-west-1:123456789012:cluster/art-service"
+  capacity_provider_name          = "art-service-ec2"
+  image                           = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service:1.0.0"
+  container_port                  = 8082
+  cpu                             = 256
+  memory                          = 512
+  vpc_id                          = "vpc-0123456789abcdef0"
+  subnet_ids                      = ["subnet-a", "subnet-b"]
+  alb_security_group_id           = "sg-0a1b2c3d4e5f60718"
+  service_tasks_security_group_id = "sg-0c0ffee0c0ffee000"
+  listener_arn                    = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
+  listener_rule_priority          = 7
+  environment                     = { ZED = "last", ALPHA = "first" }
+  execution_role_arn              = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
 }
 
 # Applied, not planned (mocked: nothing is created), so that ids are known and a later plan compares
@@ -132,17 +133,13 @@ run "tasks_admit_only_the_load_balancer_on_the_container_port" {
   }
 
   assert {
-    condition = (
-      aws_vpc_security_group_egress_rule.alb_to_tasks.security_group_id == var.alb_security_group_id
-      && aws_vpc_security_group_egress_rule.alb_to_tasks.referenced_security_group_id == aws_security_group.tasks.id
-      && aws_vpc_security_group_egress_rule.alb_to_tasks.from_port == 8082 && aws_vpc_security_group_egress_rule.alb_to_tasks.to_port == 8082
-    )
-    error_message = "The load balancer may send to this service's tasks on their container port only."
+    condition     = length(aws_vpc_security_group_egress_rule.alb_to_tasks) == 0
+    error_message = "A service adds no rule to the load balancer's group: its one egress rule, to the shared service tasks group, is the network's."
   }
 
   assert {
-    condition     = aws_ecs_service.this[0].network_configuration[0].security_groups == toset([aws_security_group.tasks.id])
-    error_message = "The tasks run in their own group only (no instance group)."
+    condition     = aws_ecs_service.this[0].network_configuration[0].security_groups == toset([aws_security_group.tasks.id, var.service_tasks_security_group_id])
+    error_message = "The tasks run in their own group and the shared service tasks group only (no instance group)."
   }
 
   assert {

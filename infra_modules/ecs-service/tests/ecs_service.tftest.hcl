@@ -21,20 +21,21 @@ mock_provider "aws" {
 }
 
 variables {
-  name                   = "art-service-sourcing-data-service"
-  cluster_arn            = "arn:aws:ecs:eu-west-1:123456789012:cluster/art-service"
-  capacity_provider_name = "art-service-ec2"
-  image                  = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service:1.0.0"
-  container_port         = 8082
-  cpu                    = 256
-  memory                 = 512
-  vpc_id                 = "vpc-0123456789abcdef0"
-  subnet_ids             = ["subnet-a", "subnet-b"]
-  alb_security_group_id  = "sg-0a1b2c3d4e5f60718"
-  listener_arn           = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
-  listener_rule_priority = 7
-  environment            = { ZED = "last", ALPHA = "first" }
-  execution_role_arn     = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
+  name                            = "art-service-sourcing-data-service"
+  cluster_arn                     = "arn:aws:ecs:eu-west-1:123456789012:cluster/art-service"
+  capacity_provider_name          = "art-service-ec2"
+  image                           = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service:1.0.0"
+  container_port                  = 8082
+  cpu                             = 256
+  memory                          = 512
+  vpc_id                          = "vpc-0123456789abcdef0"
+  subnet_ids                      = ["subnet-a", "subnet-b"]
+  alb_security_group_id           = "sg-0a1b2c3d4e5f60718"
+  service_tasks_security_group_id = "sg-0c0ffee0c0ffee000"
+  listener_arn                    = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/art-service-alb/1/2"
+  listener_rule_priority          = 7
+  environment                     = { ZED = "last", ALPHA = "first" }
+  execution_role_arn              = "arn:aws:iam::123456789012:role/art-service/workloads/art-service-ecs-task-execution"
 }
 
 run "container_definition_from_typed_inputs" {
@@ -292,7 +293,7 @@ run "rejects_a_security_group_name" {
 run "rejects_more_groups_than_a_task_holds" {
   command = plan
   variables {
-    security_group_ids = ["sg-1", "sg-2", "sg-3", "sg-4", "sg-5"]
+    security_group_ids = ["sg-1", "sg-2", "sg-3", "sg-4"]
   }
   expect_failures = [var.security_group_ids]
 }

@@ -89,9 +89,8 @@ run "only_http_and_https_reach_the_load_balancer_and_nothing_reaches_ssh" {
   }
 }
 
-run "the_instances_admit_nothing_and_the_load_balancer_sends_nowhere_by_itself" {
-  # apply: the groups' rule sets are only known after apply (mocked, nothing is created). Tasks have
-  # their own groups (one per service, ecs-service), which open the load balancer's egress to them.
+run "the_instances_admit_nothing_and_the_load_balancer_sends_only_to_the_service_tasks" {
+  # apply: the groups' ids and rule sets are only known after apply (mocked, nothing is created).
   command = apply
 
   assert {
@@ -100,9 +99,81 @@ run "the_instances_admit_nothing_and_the_load_balancer_sends_nowhere_by_itself" 
   }
 
   assert {
-    condition     = length(aws_security_group.alb.egress) == 0
-    error_message = "The load balancer's egress is opened per service, on its container port, by the ecs-service module."
+    condition = (
+      aws_vpc_security_group_egress_rule.alb_to_service_tasks.security_group_id == aws_security_group.alb.id
+      && aws_vpc_security_group_egress_rule.alb_to_service_tasks.referenced_security_group_id == aws_security_group.service_tasks.id
+      && aws_vpc_security_group_egress_rule.alb_to_service_tasks.cidr_ipv4 == null && aws_vpc_security_group_egress_rule.alb_to_service_tasks.cidr_ipv6 == null
+      && aws_vpc_security_group_egress_rule.alb_to_service_tasks.ip_protocol == "tcp"
+    )
+    error_message = "The load balancer's one egress rule sends TCP to the shared service tasks group, never to an address range."
   }
+
+  assert {
+    condition     = length(aws_security_group.service_tasks.ingress) == 0 && length(aws_security_group.service_tasks.egress) == 0
+    error_message = "The shared service tasks group admits nothing itself: each service's own group admits its port."
+  }
+
+  assert {
+    condition     = output.service_tasks_security_group_id == aws_security_group.service_tasks.id && aws_security_group.service_tasks.vpc_id == aws_vpc.this.id
+    error_message = "The services read the shared group from the network's outputs."
+  }
+}
+
+run "thirty_ranges_fill_the_load_balancers_sixty_inbound_rules" {
+  command = plan
+
+  variables {
+    alb_ingress_cidrs = ["203.0.113.0/29", "203.0.113.8/29", "203.0.113.16/29", "203.0.113.24/29", "203.0.113.32/29", "203.0.113.40/29", "203.0.113.48/29", "203.0.113.56/29", "203.0.113.64/29", "203.0.113.72/29", "203.0.113.80/29", "203.0.113.88/29", "203.0.113.96/29", "203.0.113.104/29", "203.0.113.112/29", "203.0.113.120/29", "203.0.113.128/29", "203.0.113.136/29", "203.0.113.144/29", "203.0.113.152/29", "203.0.113.160/29", "203.0.113.168/29", "203.0.113.176/29", "203.0.113.184/29", "203.0.113.192/29", "203.0.113.200/29", "203.0.113.208/29", "203.0.113.216/29", "203.0.113.224/29", "203.0.113.232/29"]
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.alb) == 60
+    error_message = "Two rules (80 and 443) per range: 30 ranges make the 60 a group holds by default."
+  }
+}
+
+run "rejects_more_ranges_than_the_load_balancers_group_holds" {
+  command = plan
+
+  variables {
+    alb_ingress_cidrs = ["203.0.113.0/29", "203.0.113.8/29", "203.0.113.16/29", "203.0.113.24/29", "203.0.113.32/29", "203.0.113.40/29", "203.0.113.48/29", "203.0.113.56/29", "203.0.113.64/29", "203.0.113.72/29", "203.0.113.80/29", "203.0.113.88/29", "203.0.113.96/29", "203.0.113.104/29", "203.0.113.112/29", "203.0.113.120/29", "203.0.113.128/29", "203.0.113.136/29", "203.0.113.144/29", "203.0.113.152/29", "203.0.113.160/29", "203.0.113.168/29", "203.0.113.176/29", "203.0.113.184/29", "203.0.113.192/29", "203.0.113.200/29", "203.0.113.208/29", "203.0.113.216/29", "203.0.113.224/29", "203.0.113.232/29", "203.0.113.240/29"]
+  }
+
+  expect_failures = [aws_security_group.alb]
+}
+
+run "a_raised_quota_holds_more_ranges" {
+  command = plan
+
+  variables {
+    alb_ingress_cidrs          = ["203.0.113.0/29", "203.0.113.8/29", "203.0.113.16/29", "203.0.113.24/29", "203.0.113.32/29", "203.0.113.40/29", "203.0.113.48/29", "203.0.113.56/29", "203.0.113.64/29", "203.0.113.72/29", "203.0.113.80/29", "203.0.113.88/29", "203.0.113.96/29", "203.0.113.104/29", "203.0.113.112/29", "203.0.113.120/29", "203.0.113.128/29", "203.0.113.136/29", "203.0.113.144/29", "203.0.113.152/29", "203.0.113.160/29", "203.0.113.168/29", "203.0.113.176/29", "203.0.113.184/29", "203.0.113.192/29", "203.0.113.200/29", "203.0.113.208/29", "203.0.113.216/29", "203.0.113.224/29", "203.0.113.232/29", "203.0.113.240/29"]
+    security_group_rules_quota = 100
+  }
+
+  assert {
+    condition     = length(aws_vpc_security_group_ingress_rule.alb) == 62
+    error_message = "With the quota raised by AWS, 31 ranges fit."
+  }
+}
+
+run "rejects_a_range_given_twice" {
+  command = plan
+
+  variables {
+    alb_ingress_cidrs = ["203.0.113.0/24", "203.0.113.0/24"]
+  }
+
+  expect_failures = [var.alb_ingress_cidrs]
+}
+
+run "rejects_a_quota_past_what_an_interface_allows" {
+  command = plan
+
+  variables {
+    security_group_rules_quota = 250
+  }
+
+  expect_failures = [var.security_group_rules_quota]
 }
 
 run "default_security_group_is_closed" {

@@ -64,6 +64,14 @@ variable "secrets" {
   description = "Container variable name => Secrets Manager secret or SSM parameter ARN, read when a task starts."
 }
 
+variable "keep_load_balancer_egress_rule" {
+  type        = bool
+  description = "Keep the service's own egress rule on the load balancer's group while its tasks move into the shared service tasks group (its first apply since that group exists)."
+  # Inputs recorded before this input existed (a drift check renders a service's last applied ones)
+  # leave it out; a refresh-only plan changes nothing whatever it says.
+  default = false
+}
+
 variable "workload_role_path" {
   type        = string
   description = "IAM path of the workload roles; a service with secrets runs with its own execution role there."
@@ -174,11 +182,14 @@ module "this" {
   vpc_id                 = data.terraform_remote_state.network.outputs.vpc_id
   subnet_ids             = data.terraform_remote_state.network.outputs.private_subnet_ids
   alb_security_group_id  = data.terraform_remote_state.network.outputs.alb_security_group_id
-  secrets                = var.secrets
-  listener_arn           = data.terraform_remote_state.cluster.outputs.listener_arn
-  listener_rule_priority = var.listener_rule_priority
-  enable_autoscaling     = var.enable_autoscaling
-  execution_role_arn     = local.execution_role_arn
+  # Null until the network workspace has applied the version that makes it: the module says so.
+  service_tasks_security_group_id = try(data.terraform_remote_state.network.outputs.service_tasks_security_group_id, null)
+  keep_load_balancer_egress_rule  = var.keep_load_balancer_egress_rule
+  secrets                         = var.secrets
+  listener_arn                    = data.terraform_remote_state.cluster.outputs.listener_arn
+  listener_rule_priority          = var.listener_rule_priority
+  enable_autoscaling              = var.enable_autoscaling
+  execution_role_arn              = local.execution_role_arn
 
   health_check_grace_period_seconds = var.health_check_grace_period_seconds
 }

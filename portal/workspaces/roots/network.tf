@@ -81,6 +81,11 @@ output "alb_security_group_id" {
   value       = module.this.alb_security_group_id
 }
 
+output "service_tasks_security_group_id" {
+  description = "Security group every service's tasks join: the load balancer's one egress destination."
+  value       = module.this.service_tasks_security_group_id
+}
+
 output "instance_security_group_id" {
   description = "Security group of instances and tasks: admits only the load balancer."
   value       = module.this.instance_security_group_id
