@@ -81,8 +81,10 @@ def environment_for(prefix: str, account: str, region: str) -> dict:
         "RQ_QUEUE": f"acceptance-{prefix}",
         "PORTAL_WORKSPACES_DIR": str(folder / "workspaces"),
         "PORTAL_LIVE_REPOSITORY": str(folder / "live-repository"),
-        # It destroys what it made: the load balancer must let it.
+        # It destroys what it made: the load balancer must let it (and its access logs go with it).
         "PORTAL_DELETION_PROTECTION": "false",
+        # A load balancer made for an hour has no name a certificate could be issued for.
+        "PORTAL_LOAD_BALANCER_PLAIN_HTTP": "true",
         "PORTAL_DRIFT_INTERVAL": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_SETTINGS_MODULE": "portal.settings",
