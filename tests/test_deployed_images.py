@@ -105,7 +105,7 @@ MANIFEST = json.dumps({
 
 
 @pytest.fixture
-def repository(state_bucket):
+def repository(state_bucket):  # the session's bootstrap: its tests are e2e
     """A repository with one image, as CI pushes it; the administrators exist (the session's bootstrap)."""
     ecr = client("ecr")
     name = "art-service-deployed-images"
@@ -115,6 +115,10 @@ def repository(state_bucket):
     ecr.delete_repository(repositoryName=name, force=True)
 
 
+# With the session's bootstrap, as every test that uses it: transactional, so that pytest-django runs
+# them after the tests that count rows.
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
 def test_after_a_deploy_the_image_is_tagged_deployed_once_and_for_all(repository):
     lines = []
 
@@ -127,6 +131,8 @@ def test_after_a_deploy_the_image_is_tagged_deployed_once_and_for_all(repository
     assert "is kept from the repository's lifecycle policy (deployed-1.4.2)" in lines[1]
 
 
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
 def test_a_deploy_of_a_tag_not_pushed_says_the_tasks_cannot_start(repository):
     lines = []
 
