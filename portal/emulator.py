@@ -42,6 +42,21 @@ def mend() -> None:
 
     LaunchTemplateBackend.create_launch_template = create_without_own_tags_in_data
 
+    serve_each_answer_in_one_send()
+
+
+def serve_each_answer_in_one_send() -> None:
+    """werkzeug's development server, which moto's server is, sends an answer's head and its body
+    in two sends (an unbuffered socket writer, Nagle's algorithm on) and closes every connection after
+    it. Seen on the wire under bin/portal (about one answer in 2,000): the AWS provider's client
+    closed its connection once the head had come, before the body; the body met a reset, the SDK
+    counted a connection error and sent the call again, although the emulator had carried it out.
+    Buffered, the head and the body leave in one send when the answer is flushed."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    MotoRequestHandler.wbufsize = -1  # socketserver: a buffered writer; werkzeug flushes each answer
+    MotoRequestHandler.disable_nagle_algorithm = True  # the flushed answer leaves at once
+
 
 def main(argv: list[str] | None = None) -> None:
     mend()

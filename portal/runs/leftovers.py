@@ -98,15 +98,18 @@ def find(workspace: Workspace) -> list[Leftover]:
     return [Leftover(arn) for arn in tagged(workspace) if arn not in in_state and Leftover(arn).id not in in_state]
 
 
-def clear(workspace: Workspace) -> list[Leftover]:
-    """Remove, on the emulator, what a failed apply of the workspace left outside its state; what
-    was found, each saying whether it was removed. Nothing while a run of the workspace is under
-    way or its state is locked: an apply under way has made resources it has not recorded yet."""
+def clear(workspace: Workspace) -> list[str]:
+    """Remove, on the emulator, what a failed apply of the workspace left outside its state; a line
+    for each thing found, saying whether it was removed. Nothing while a run of the workspace is
+    under way or its state is locked: an apply under way has made resources it has not recorded yet."""
     if not settings.ON_EMULATOR:
         return []
-    if Run.objects.active().filter(workspace=workspace).exists() or locks.read(workspace) is not None:
-        return []
-    found = find(workspace)
+    try:
+        if Run.objects.active().filter(workspace=workspace).exists() or locks.read(workspace) is not None:
+            return []
+        found = find(workspace)
+    except ClientError as exc:  # the emulator enforcing IAM on the portal's own credentials, say
+        return [f"could not look for what the failed apply left outside the state: {exc}"]
     ec2 = client("ec2")
     for leftover in found:
         remover = REMOVERS.get(leftover.resource_type)
@@ -118,4 +121,4 @@ def clear(workspace: Workspace) -> list[Leftover]:
             leftover.removed = True
         except ClientError as exc:
             leftover.why_not = f"removing it failed: {exc}"
-    return found
+    return [str(leftover) for leftover in found]

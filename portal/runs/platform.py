@@ -21,7 +21,7 @@ from portal.runs.workflow import Refused, approve, propose
 from portal.workspaces.layout import administrators_workspace, state_bucket_workspace, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
-ATTEMPTS = 3
+ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
 
 
@@ -104,7 +104,8 @@ def with_attempts(
     step (`planned=False`) starts from its own local state and is only run again."""
     failure = None
     for attempt in range(1, attempts + 1):
-        title = name if failure is None else f"{name} (attempt {attempt} of {attempts}; run {failure.run.pk} failed)"
+        after = f"; run {failure.run.pk} failed" if failure is not None and failure.run is not None else ""
+        title = name if failure is None else f"{name} (attempt {attempt} of {attempts}{after})"
         try:
             return step(title[:200])
         except ProvisioningFailed as exc:
@@ -119,17 +120,14 @@ def with_attempts(
                 say(f"  {found}")
         say(f"  trying again in {pause:.0f} s" + ("; the new plan holds only what is left to do." if planned else "."))
         time.sleep(pause)
-    raise ProvisioningFailed(
-        f"{failure} [{'after ' + str(attempt) + ' attempts' if attempt > 1 else 'not tried again'}]",
-        failure.run,
-        retryable=False,
-    )
+    raise ProvisioningFailed(f"{failure}{f' [after {attempt} attempts]' if attempt > 1 else ''}", failure.run, retryable=False)
 
 
 def provision_platform(
-    requester, approver, timeout=900, *, attempts: int = ATTEMPTS, say: Callable[[str], None] = say_nothing, pause: float = PAUSE
+    requester, approver, timeout=900, *, attempts: int = 1, say: Callable[[str], None] = say_nothing, pause: float = PAUSE
 ) -> list[Change]:
-    """Bring the whole platform up to date; needs a running worker. Idempotent."""
+    """Bring the whole platform up to date; needs a running worker. Idempotent. Each step is tried
+    up to `attempts` times (one by default: a test that provisions wants to see the first failure)."""
     bootstraps = [
         ("Bootstrap the state bucket", state_bucket_workspace(), bootstrap_state_bucket),
         ("Bootstrap the IAM administrators", administrators_workspace(), bootstrap_administrators),
