@@ -146,6 +146,8 @@ def trial(number: int, args) -> dict:
     if not args.keep:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    if args.remove_clones:  # a clone's .venv and checkov venv take about 1 GB
+        shutil.rmtree(clone / ".venv", ignore_errors=True)
     return result
 
 
@@ -162,6 +164,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--venv-from", default="")
     parser.add_argument("--keep", action="store_true", help="keep each trial's database")
+    parser.add_argument("--remove-clones", action="store_true", help="remove each clone's .venv after its trial")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for bin/portal ({trial} is the trial's number)")
     args = parser.parse_args()
     args.env = dict(item.split("=", 1) for item in args.env)

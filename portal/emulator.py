@@ -1,5 +1,5 @@
 """The local AWS emulator: moto's server, with two of its answers mended so that a second plan of
-an applied workspace says "No changes", as it does on AWS.
+an applied workspace says "No changes", as it does on AWS, and its serving mended.
 
 `python -m portal.emulator -H HOST -p PORT` is `python -m moto.server` after `mend()`; the tests
 call `mend()` before starting their in-process server. The modules stay exactly as they run on AWS:
@@ -11,6 +11,9 @@ each mend makes moto answer what AWS answers, and nothing here is used against A
 - CreateLaunchTemplate's own tags (TagSpecifications of type `launch-template`, the template's tags)
   were copied into the template's data, where AWS allows only the tags of what it launches, so every
   plan wanted to remove them, making a new template version and updating the autoscaling group.
+
+And one mend of how it serves, so that no answer is lost on the way: each answer leaves in one send
+(see serve_each_answer_in_one_send).
 """
 
 import sys

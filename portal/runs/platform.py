@@ -51,7 +51,7 @@ def terraform_errors(log: str, limit: int = 3) -> list[str]:
 
 
 def failure_of(run: Run) -> str:
-    """A failed run in one line: where, its error, and terraform's own errors from its log."""
+    """A failed run: where, its error, then terraform's own errors from its log, one a line."""
     errors = terraform_errors(run.log)
     return f"{run.workspace.path}: {run.error or run.get_status_display()}" + "".join(f"\n    {e}" for e in errors)
 
@@ -133,6 +133,7 @@ def provision_platform(
         ("Bootstrap the IAM administrators", administrators_workspace(), bootstrap_administrators),
     ]
     for name, workspace, bootstrap in bootstraps:
+        say(f"{name} (skipped once its state is in the bucket)...")
         with_attempts(
             lambda title, bootstrap=bootstrap: bootstrap(requester), name, workspace,
             attempts=attempts, say=say, pause=pause, planned=False,
