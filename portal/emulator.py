@@ -57,7 +57,9 @@ def serve_each_answer_in_one_send() -> None:
     Buffered, the head and the body leave in one send when the answer is flushed."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    MotoRequestHandler.wbufsize = -1  # socketserver: a buffered writer; werkzeug flushes each answer
+    # socketserver: a buffered writer, which werkzeug flushes once the answer is written. Large enough
+    # for a whole answer (a state file is tens of KB): a smaller buffer sends a larger body apart.
+    MotoRequestHandler.wbufsize = 1 << 20
     MotoRequestHandler.disable_nagle_algorithm = True  # the flushed answer leaves at once
 
 
