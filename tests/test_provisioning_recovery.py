@@ -11,7 +11,6 @@ terraform, and this session's in-process emulator, into which the faults are inj
 """
 
 import io
-import json
 import os
 import re
 import signal
@@ -31,7 +30,7 @@ from portal.aws import client
 from portal.runs import leftovers
 from portal.runs.models import Run, RunStatus
 from portal.runs.platform import destroy_platform, provision_platform, terraform_errors
-from portal.workspaces.layout import network_path, sync_platform_workspaces, workload_roles_path
+from portal.workspaces.layout import network_path, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import default_tags
 from tests.conftest import ROOT, SCREENSHOTS, Screen, free_port, wait_until
@@ -95,11 +94,6 @@ def platform_runs() -> dict[str, list[Run]]:
         workspace.path: list(workspace.runs.order_by("created_at"))
         for workspace in Workspace.objects.filter(service=None).prefetch_related("runs")
     }
-
-
-def state_of(workspace: Workspace) -> dict:
-    body = client("s3").get_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)["Body"].read()
-    return json.loads(body)
 
 
 # --- a transient failure ---------------------------------------------------------------------------
