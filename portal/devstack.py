@@ -1,10 +1,15 @@
 """The whole portal on one machine, in the foreground: `bin/portal`.
 
 Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
-collects the static files, bootstraps the state bucket, then runs PORTAL_WORKERS RQ workers (default:
-one per core, so the plans of one change run side by side) and the web server (gunicorn, configured
-by portal/gunicorn_conf.py; WhiteNoise serves the static files) until Ctrl-C, which stops every
-process started here. A process that stops by itself is started again.
+collects the static files, then runs PORTAL_WORKERS RQ workers (default: one per core, so the plans
+of one change run side by side) and the web server (gunicorn, configured by portal/gunicorn_conf.py;
+WhiteNoise serves the static files) until Ctrl-C, which stops every process started here. A process
+that stops by itself is started again.
+
+Beside them, `manage.py provision_platform` bootstraps the state bucket and the administrators and
+applies the platform, trying a failed step again up to PORTAL_PROVISION_ATTEMPTS times (default 3).
+Provisioning that fails for good is reported here and on the Platform page; it takes nothing down:
+the web, the workers and the database keep running, so the failed run can be read and planned again.
 """
 
 import os
@@ -47,6 +52,39 @@ def spawn_web() -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi"], cwd=ROOT
     )
+
+
+def provision_attempts() -> int:
+    value = os.environ.get("PORTAL_PROVISION_ATTEMPTS", "3")
+    attempts = ascii_int(value)
+    if attempts is None or not 1 <= attempts <= 10:
+        raise SystemExit(f"PORTAL_PROVISION_ATTEMPTS must be a whole number from 1 to 10 (got {value!r}).")
+    return attempts
+
+
+class Provisioning:
+    """`manage.py provision_platform` beside the web and the workers. It ends by itself, once, and is
+    not started again: what it says when it fails is for a person to read (its command prints what
+    failed and what to do)."""
+
+    def __init__(self, attempts: int):
+        self.started = time.monotonic()
+        self.process = spawn_manage("provision_platform", "--approver", "admin", "--attempts", str(attempts))
+        self.reported = False
+
+    def watch(self) -> None:
+        if self.reported or self.process.poll() is None:
+            return
+        self.reported = True
+        took = time.monotonic() - self.started
+        if self.process.returncode == 0:
+            print(f"\nThe platform is provisioned ({took:.0f} s). The portal is at http://{WEB_ADDRESS}/\n")
+        else:
+            print(
+                f"\nProvisioning did not finish (exit {self.process.returncode}, after {took:.0f} s); see above for what "
+                f"failed and what to do. The portal keeps running at http://{WEB_ADDRESS}/ (Ctrl-C stops it).\n",
+                file=sys.stderr,
+            )
 
 
 def worker_name(number: int) -> str:
@@ -110,7 +148,11 @@ class Supervisor:
 
 def main() -> None:
     supervisor = Supervisor()
+    provisioning = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # Ctrl-C stops everything even when the shell that started us ignored SIGINT (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    attempts = provision_attempts()
     try:
         print("Starting local services:")
         for service, child in local_services.start_each(detach=False):
@@ -119,23 +161,26 @@ def main() -> None:
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")  # into STATIC_ROOT, where WhiteNoise serves them
         manage("ensure_local_admin")
-        print("Bootstrapping the state bucket (local backend, then migrated into the bucket)...")
-        manage("bootstrap_state")
         workers = worker_count()
         for number in range(1, workers + 1):
             supervisor.add(f"worker {number}", spawn_worker(number), lambda number=number: spawn_worker(number))
         supervisor.add("notifications worker", spawn_notifications_worker(), spawn_notifications_worker)
         print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many), and one for webhooks.")
-        print("Provisioning the platform (network, cluster, IAM administrators); a few minutes...")
-        manage("provision_platform", "--approver", "admin")
         supervisor.add("web", spawn_web(), spawn_web)
         print(
             f"Web server: gunicorn, {gunicorn_conf.workers} process(es) x {gunicorn_conf.threads} threads "
             "(PORTAL_WEB_WORKERS, PORTAL_WEB_THREADS); access log below."
         )
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
+        print(
+            "Provisioning the platform beside it (state bucket, IAM administrators, workload roles, network, "
+            f"cluster); a few minutes. A failed step is tried again, up to {attempts} times "
+            f"(PORTAL_PROVISION_ATTEMPTS); its runs are on the Platform page, http://{WEB_ADDRESS}/platform/"
+        )
+        provisioning = Provisioning(attempts)
         while True:
             supervisor.watch()
+            provisioning.watch()
             time.sleep(1)
     except KeyboardInterrupt:
         print("\nStopping...")
@@ -143,7 +188,7 @@ def main() -> None:
         print(f"Start-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
         sys.exit(1)
     finally:
-        local_services.stop_children(supervisor.all())
+        local_services.stop_children(supervisor.all() + ([provisioning.process] if provisioning else []))
 
 
 if __name__ == "__main__":

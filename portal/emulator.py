@@ -1,5 +1,5 @@
 """The local AWS emulator: moto's server, with a few of its answers mended so that the modules apply
-as they do on AWS and a second plan of an applied workspace says "No changes".
+as they do on AWS and a second plan of an applied workspace says "No changes", and its serving mended.
 
 `python -m portal.emulator -H HOST -p PORT` is `python -m moto.server` after `mend()`; the tests
 call `mend()` before starting their in-process server. The modules stay exactly as they run on AWS:
@@ -17,6 +17,9 @@ each mend makes moto answer what AWS answers, and nothing here is used against A
 - An ECS service forgot its capacity provider strategy and health check grace period, and reported
   the EC2 launch type where AWS reports none (a strategy and a launch type exclude each other): the
   provider read back another placement than it had written.
+
+And one mend of how it serves, so that no answer is lost on the way: each answer leaves in one send
+(see serve_each_answer_in_one_send).
 """
 
 import json
@@ -51,6 +54,7 @@ def mend() -> None:
 
     mend_application_autoscaling_tags()
     mend_ecs_service_placement()
+    serve_each_answer_in_one_send()
 
 
 def mend_application_autoscaling_tags() -> None:
@@ -124,6 +128,21 @@ def mend_ecs_service_placement() -> None:
 
     # UpdateService already sets every parameter it is given on the service, these two included.
     EC2ContainerServiceResponse.create_service = create_keeping_placement
+
+
+def serve_each_answer_in_one_send() -> None:
+    """werkzeug's development server, which moto's server is, sends an answer's head and its body
+    in two sends (an unbuffered socket writer, Nagle's algorithm on) and closes every connection after
+    it. Seen on the wire under bin/portal (about one answer in 2,000): the AWS provider's client
+    closed its connection once the head had come, before the body; the body met a reset, the SDK
+    counted a connection error and sent the call again, although the emulator had carried it out.
+    Buffered, the head and the body leave in one send when the answer is flushed."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    # socketserver: a buffered writer, which werkzeug flushes once the answer is written. Large enough
+    # for a whole answer (a state file is tens of KB): a smaller buffer sends a larger body apart.
+    MotoRequestHandler.wbufsize = 1 << 20
+    MotoRequestHandler.disable_nagle_algorithm = True  # the flushed answer leaves at once
 
 
 def main(argv: list[str] | None = None) -> None:
