@@ -102,6 +102,8 @@ def test_a_lost_answer_fails_the_network_apply_and_provisioning_clears_the_lefto
     rq_worker, state_bucket, lost_answer, make_user, provisioned_platform_is_destroyed
 ):
     approver = make_user("platform-admin", "admins")
+    left = leftovers.state_ids(Workspace(path=network_path()))
+    assert not left, f"An earlier test left {network_path()} applied ({len(left or ())} ids): this test needs an account without a network."
     fault = lost_answer(lambda p: p.get("Action") == "CreateSubnet" and p.get("CidrBlock") == CONFLICTING_CIDR)
     said = []
 

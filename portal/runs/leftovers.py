@@ -95,7 +95,19 @@ def find(workspace: Workspace) -> list[Leftover]:
     in_state = state_ids(workspace)
     if in_state is None:
         return []
-    return [Leftover(arn) for arn in tagged(workspace) if arn not in in_state and Leftover(arn).id not in in_state]
+    found = [Leftover(arn) for arn in tagged(workspace) if arn not in in_state and Leftover(arn).id not in in_state]
+    return [leftover for leftover in found if leftover.id not in deleted_nat_gateways(found)]
+
+
+def deleted_nat_gateways(leftovers: list[Leftover]) -> set[str]:
+    """A deleted NAT gateway is still described for a while after, in the state `deleting` and then
+    `deleted` (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_NatGateway.html, State),
+    its tags with it; the emulator keeps it so for good. One a destroy removed is no leftover."""
+    ids = [leftover.id for leftover in leftovers if leftover.resource_type == "ec2:natgateway"]
+    if not ids:
+        return set()
+    gateways = client("ec2").describe_nat_gateways(NatGatewayIds=ids)["NatGateways"]
+    return {gateway["NatGatewayId"] for gateway in gateways if gateway["State"] in ("deleting", "deleted")}
 
 
 def clear(workspace: Workspace) -> list[str]:
