@@ -30,7 +30,14 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
     revision = new_revision(service, user, based_on=None, declaration=declaration)
     plans = layout.plans_for(service, revision)
     capacity.ensure_room(plans)  # a size or count the cluster cannot place is refused, nothing kept
-    change = propose(f"Onboard {service.name}", plans, user, service=service, revision=revision)
+    change = propose(
+        f"Onboard {service.name}",
+        plans,
+        user,
+        service=service,
+        revision=revision,
+        platform_approval=layout.secrets_newly_granted(service, revision),
+    )
     audit.record("service.register", user, service, change=change.pk, declaration=declaration)
     return service, change
 
@@ -63,6 +70,7 @@ def change_service(service: Service, user, **edits) -> Change | None:
         user,
         service=service,
         revision=revision,
+        platform_approval=layout.secrets_newly_granted(service, revision),
     )
     diff = {c.field: [c.old, c.new] for c in revision.diff()}
     audit.record("service.deploy" if set(diff) == {"image_tag"} else "service.change", user, service, change=change.pk, diff=diff)
