@@ -89,6 +89,7 @@ PUBLIC_FORMS = [
     "https://[2606:4700:4700::1111]/hook",
     "https://[64:ff9b::5db8:d70e]/hook",  # a DNS64 answer for a public IPv4 address
     "https://dual.test/hook",  # a name with public IPv4 and IPv6 addresses
+    "https://bücher.test/hook",  # an IDN, resolved and sent as xn--bcher-kva.test
 ]
 
 
@@ -101,6 +102,7 @@ def internal_names(dns):
             "mixed.test": [PUBLIC, "127.0.0.1"],
             "six.test": ["::ffff:127.0.0.1"],
             "dual.test": [PUBLIC, "2606:4700:4700::1111"],
+            "xn--bcher-kva.test": [PUBLIC],
         }
     )
     return dns

@@ -154,6 +154,11 @@ def split(url: str) -> tuple[str, str, int, str]:
         raise TargetRefused(
             Refusal("credentials", "A webhook URL must not carry credentials (user:password@); the signature authenticates the portal.")
         )
+    try:
+        # One spelling for the resolver, the Host header and the certificate's name: IDNA (ASCII).
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise TargetRefused(Refusal("invalid_url", "Enter a valid URL: the host name is not a valid domain name.")) from None
     port = port if port is not None else (443 if parts.scheme == "https" else 80)
     if port not in WEB_PORTS and port not in UNPRIVILEGED_PORTS:
         raise TargetRefused(
@@ -162,7 +167,7 @@ def split(url: str) -> tuple[str, str, int, str]:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    return parts.scheme, parts.hostname, port, path
+    return parts.scheme, host, port, path
 
 
 def resolve(host: str, port: int) -> tuple[str, ...]:
