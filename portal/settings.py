@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.capacity import defaults as cluster_capacity_defaults
 from portal.params import ascii_int
 from portal.policy import config as policy_config
+from portal.notifications.targets import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
@@ -187,6 +188,14 @@ NOTIFICATIONS_RETRY_INTERVALS = [
 ]
 if any(seconds is None or seconds < 0 for seconds in NOTIFICATIONS_RETRY_INTERVALS):
     raise ImproperlyConfigured("PORTAL_NOTIFICATIONS_RETRY_INTERVALS must be whole numbers of seconds, comma-separated.")
+# Webhooks reach only public addresses, and these networks on purpose (an internal receiver, the
+# tests' loopback one): CIDRs, comma-separated; a wrong entry stops the portal at start.
+try:
+    NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks(os.environ.get("PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS: {exc}") from None
+# A PEM bundle of CAs for HTTPS receivers (an internal receiver's own CA); empty: the system's.
+NOTIFICATIONS_CA_BUNDLE = os.environ.get("PORTAL_NOTIFICATIONS_CA_BUNDLE", "")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
 # Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
 # DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
