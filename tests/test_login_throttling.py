@@ -3,11 +3,13 @@ accounts, for a while (the right password included); a success clears its accoun
 audit trail has every failure and each lockout; a weak password is refused where passwords are set.
 Real PostgreSQL (django-axes counts in it) and, for the lockout page, Chromium at 390 and 1440 px."""
 
+import base64
 import io
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,6 +61,22 @@ def test_the_lockout_ends_after_its_time(client, accounts, settings):
 
     AccessAttempt.objects.update(attempt_time=timezone.now() - timedelta(seconds=3))  # time passes
     assert log_in(client, "alice", "right-alice-horse").status_code == 302 and logged_in(client)
+
+
+def test_the_api_takes_no_password_and_its_tokens_work_while_the_account_is_locked(client, accounts, groups):
+    """Guessing at alice's password must not stop her pipeline: the API's keys are random, never guessed."""
+    from rest_framework.test import APIClient
+
+    from tests.conftest import api_for
+
+    accounts["alice"].groups.add(Group.objects.get(name="developers"))
+    for _ in range(5):
+        log_in(client, "alice", "wrong")
+    assert log_in(client, "alice", "right-alice-horse").status_code == 429
+    assert api_for(accounts["alice"]).get("/api/v1/services/", REMOTE_ADDR=HOME).status_code == 200
+    basic = APIClient()
+    basic.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"bob:right-bob-horse").decode())
+    assert basic.get("/api/v1/services/").status_code == 401, "no password is taken by the API"
 
 
 def test_an_address_guessing_across_accounts_is_locked_out_whatever_the_account(client, accounts, settings):
