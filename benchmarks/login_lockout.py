@@ -1,7 +1,7 @@
 """How long a password guesser lasts: with the portal's login settings (PORTAL_LOGIN_*), the failed
 logins one account and one address get before the lockout, the time it takes to make them, how long
 the lockout lasts, and so the guessing rate that is left (per account, and per address across
-accounts). Each login is a real POST to /login/ through Django's WSGI handler (in process, no network)
+accounts), and how many of a burst of guesses sent at once get checked. Each login is a real POST to /login/ through Django's WSGI handler (in process, no network)
 on the local stack's PostgreSQL, where django-axes counts the failures.
 
     bin/portal (or `python -m portal.local_services up`), then:
@@ -71,6 +71,40 @@ def until_locked(client: Client, usernames: list[str], address: str) -> tuple[in
     raise SystemExit("never locked out after 10,000 guesses")
 
 
+def burst(username: str, address: str, size: int) -> int:
+    """`size` wrong passwords sent at once from as many threads: how many had the password checked
+    rather than refused unchecked. The lockout is decided after each password is
+    checked, so guesses already past the check when the limit is reached still get theirs checked."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+
+    gate = Barrier(size)
+    checked = []
+    real_check = User.check_password
+
+    def counting_check(user, raw_password):
+        checked.append(raw_password)
+        return real_check(user, raw_password)
+
+    User.check_password = counting_check
+
+    def one(n: int) -> int:
+        gate.wait()
+        try:
+            return attempt(Client(), username, f"burst-{n}", address)[0]
+        finally:
+            connection.close()
+
+    try:
+        with ThreadPoolExecutor(size) as pool:
+            list(pool.map(one, range(size)))
+    finally:
+        User.check_password = real_check
+    return len(checked)
+
+
 def duration(seconds: float) -> str:
     return f"{seconds:.2f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
@@ -111,6 +145,12 @@ def main(rounds: int) -> None:
               f"then locked for {duration(lockout)}")
         print(f"  a guesser who waits out each lockout: {per_hour:.1f} guesses an hour, {per_hour * 24:.0f} a day, "
               f"{10_000 / per_hour / 24:.1f} days for a 10,000-word list")
+    AccessAttempt.objects.all().delete()
+    for size in (8, 32):
+        AccessAttempt.objects.all().delete()
+        checked = burst("bench-0", "192.0.2.1", size)
+        print(f"{size} wrong passwords sent at once (threads of one process): {checked} checked before the lockout refused the rest "
+              f"(limit {settings.LOGIN_FAILURE_LIMIT})")
     print(f"a login refused while locked: {statistics.median(refused) * 1000:.1f} ms (median of {len(refused)}), "
           "the right password included")
     print(f"audit trail: {AuditEvent.objects.filter(action='user.login_failed', details__username__startswith='bench-').count()} "

@@ -52,6 +52,39 @@ def test_the_limit_of_failures_locks_the_account_until_the_lockout_ends_right_pa
     assert log_in(client, "bob", "right-bob-horse").status_code == 302 and logged_in(client), "other accounts are not locked"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_guesses_sent_at_once_take_turns_so_no_more_than_the_limit_are_checked(accounts, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from django.db import connection
+    from django.test import Client
+
+    checked = []
+    real_check = get_user_model().check_password
+    monkeypatch.setattr(get_user_model(), "check_password", lambda user, raw: checked.append(raw) or real_check(user, raw))
+    gate = Barrier(12)
+
+    def guess(n: int) -> int:
+        gate.wait()
+        try:
+            return log_in(Client(), "alice", f"burst-{n}").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert len(checked) == 5, f"12 at once: {len(checked)} passwords checked, the limit is 5"
+    assert sorted(statuses) == [200] * 4 + [429] * 8
+
+
+def test_the_admin_sites_login_counts_and_locks_alike(client, accounts):
+    url = reverse("admin:login")
+    statuses = [client.post(url, {"username": "alice", "password": "wrong"}, REMOTE_ADDR=HOME).status_code for _ in range(5)]
+    assert statuses == [200] * 4 + [429]
+    assert log_in(client, "alice", "right-alice-horse").status_code == 429, "the same count as the portal's page"
+
+
 def test_the_lockout_ends_after_its_time(client, accounts, settings):
     settings.AXES_COOLOFF_TIME = timedelta(seconds=2)
     for _ in range(5):
