@@ -238,3 +238,20 @@ def test_the_lockout_page_and_the_login_page_read_at_both_widths(browser, live_s
         assert page.locator("input[name=username]").is_visible()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("PORTAL_LOGIN_FAILURE_LIMIT", "0", "PORTAL_LOGIN_FAILURE_LIMIT must be a whole number from 1 to 100"),
+        ("PORTAL_LOGIN_FAILURE_LIMIT", "five", "PORTAL_LOGIN_FAILURE_LIMIT must be a whole number from 1 to 100"),
+        ("PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", "3", "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT must be a whole number from PORTAL_LOGIN_FAILURE_LIMIT"),
+        ("PORTAL_LOGIN_LOCKOUT_SECONDS", "0", "PORTAL_LOGIN_LOCKOUT_SECONDS must be a whole number of seconds"),
+        ("PORTAL_PASSWORD_MIN_LENGTH", "6", "PORTAL_PASSWORD_MIN_LENGTH must be a whole number from 8 to 128"),
+    ],
+)
+def test_a_login_setting_out_of_range_stops_the_portal_at_start(name, value, says):
+    from tests.test_safe_defaults import django_process
+
+    refused = django_process({"DJANGO_DEBUG": "1", name: value}, "check")
+    assert refused.returncode != 0 and says in refused.stderr
