@@ -2,6 +2,7 @@
 outcome in words, and an internal URL refused on its field. Screenshots under var/screenshots/webhooks/."""
 
 import pytest
+from django.db import connections
 
 from portal.catalog.models import Service
 from portal.notifications.models import Delivery, Webhook
@@ -69,3 +70,6 @@ def test_the_webhooks_page_tells_outcomes_in_words_and_refuses_internal_urls_on_
         assert Webhook.objects.count() == 1
     finally:
         context.close()
+        # The ORM calls above ran beside Playwright's event loop, on a connection of their own; the
+        # test database is dropped after the session, so that connection goes now.
+        connections.close_all()
