@@ -2,6 +2,7 @@
 
 import ipaddress
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -10,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.capacity import defaults as cluster_capacity_defaults
 from portal.params import ascii_int
 from portal.policy import config as policy_config
+from portal.notifications.targets import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
@@ -78,6 +80,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "portal.catalog",
     "portal.capacity",
     "portal.workspaces",
@@ -105,6 +108,8 @@ MIDDLEWARE = [
     "portal.audit.context.AuditOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -187,6 +192,14 @@ NOTIFICATIONS_RETRY_INTERVALS = [
 ]
 if any(seconds is None or seconds < 0 for seconds in NOTIFICATIONS_RETRY_INTERVALS):
     raise ImproperlyConfigured("PORTAL_NOTIFICATIONS_RETRY_INTERVALS must be whole numbers of seconds, comma-separated.")
+# Webhooks reach only public addresses, and these networks on purpose (an internal receiver, the
+# tests' loopback one): CIDRs, comma-separated; a wrong entry stops the portal at start.
+try:
+    NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks(os.environ.get("PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS: {exc}") from None
+# A PEM bundle of CAs for HTTPS receivers (an internal receiver's own CA); empty: the system's.
+NOTIFICATIONS_CA_BUNDLE = os.environ.get("PORTAL_NOTIFICATIONS_CA_BUNDLE", "")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
 # Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
 # DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
@@ -198,6 +211,52 @@ if DRIFT_INTERVAL is None or DRIFT_INTERVAL < 0:
         f"got {os.environ.get('PORTAL_DRIFT_INTERVAL')!r})."
     )
 RQ_QUEUES[DRIFT_QUEUE] = RQ_QUEUES[RQ_QUEUE]
+
+# Logins that resist guessing (README, "Logging in"). django-axes counts failed logins in PostgreSQL;
+# its backend comes first and refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
+LOGIN_LOCKOUT_SECONDS = seconds_setting("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
+if LOGIN_FAILURE_LIMIT is None or not 1 <= LOGIN_FAILURE_LIMIT <= 100:
+    raise ImproperlyConfigured(
+        "PORTAL_LOGIN_FAILURE_LIMIT must be a whole number from 1 to 100 (failed logins of one account "
+        f"before it is locked out; got {os.environ.get('PORTAL_LOGIN_FAILURE_LIMIT')!r})."
+    )
+if LOGIN_ADDRESS_FAILURE_LIMIT is None or not LOGIN_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT <= 10000:
+    raise ImproperlyConfigured(
+        "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT must be a whole number from PORTAL_LOGIN_FAILURE_LIMIT to 10000 "
+        "(failed logins from one address, whatever the accounts, before the address is locked out; got "
+        f"{os.environ.get('PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT')!r})."
+    )
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "portal.access.login.LoginAttempts"  # the address's own, higher limit; see there
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_LOCKOUT_SECONDS)
+AXES_RESET_ON_SUCCESS = True
+# A guess made while locked out starts the lockout again: who keeps guessing stays locked out.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+AXES_CLIENT_IP_CALLABLE = "portal.audit.context.request_address"  # the audit trail's address, proxies and all
+AXES_LOCKOUT_CALLABLE = "portal.access.login.locked_out"
+# Logins are in the audit trail already; axes keeps only the failures it counts.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+
+# Every place a password is set (createsuperuser, changepassword, the admin site) asks these.
+PASSWORD_MIN_LENGTH = ascii_int(os.environ.get("PORTAL_PASSWORD_MIN_LENGTH", "12"))
+if PASSWORD_MIN_LENGTH is None or not 8 <= PASSWORD_MIN_LENGTH <= 128:
+    raise ImproperlyConfigured(
+        f"PORTAL_PASSWORD_MIN_LENGTH must be a whole number from 8 to 128 (got {os.environ.get('PORTAL_PASSWORD_MIN_LENGTH')!r})."
+    )
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:service-list"

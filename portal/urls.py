@@ -3,13 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from portal.access.login import AdminLoginForm, LoginForm
 from portal.api import pages as token_pages
 from portal.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:service-list"), name="home"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),
@@ -28,6 +29,8 @@ urlpatterns = [
     path("django-rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
 ]
+
+admin.site.login_form = AdminLoginForm  # the admin's login takes turns per account too
 
 handler400 = "portal.error_pages.bad_request"
 handler403 = "portal.error_pages.permission_denied"

@@ -4,6 +4,7 @@ workers and the terraform binary."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -315,3 +316,44 @@ def screen(browser, live_server, request):
     yield open_screen
     for context in contexts:
         context.close()
+
+
+class Resolver:
+    """The process's resolver with names of a test's own. `names["hooks.example.com"] = ["93.184.215.14"]`,
+    or a callable asked at each lookup (a name that answers differently later: DNS rebinding). Other
+    names and IP literals in any spelling go to the real resolver; `asked` lists every host looked up."""
+
+    def __init__(self, real):
+        self.real, self.names, self.asked = real, {}, []
+
+    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
+        self.asked.append(host)
+        key = host.lower() if isinstance(host, str) else host
+        if key not in self.names or flags & socket.AI_NUMERICHOST:
+            return self.real(host, port, family, type, proto, flags)
+        answer = self.names[key]() if callable(self.names[key]) else self.names[key]
+        port = int(port or 0)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)) if ":" in address else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in answer
+        ]
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """socket.getaddrinfo, which the webhook checks and urllib3's connections both use, answering the
+    test's names: the sandbox has no public DNS, and the system resolver cannot be pointed at a DNS
+    server of the test's own without root (/etc/resolv.conf)."""
+    resolver = Resolver(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", resolver.getaddrinfo)
+    resolver.names.update({"hooks.example.com": ["93.184.215.14"], "h.example.com": ["93.184.215.14"]})
+    return resolver
+
+
+@pytest.fixture
+def loopback_receivers_allowed(settings):
+    """Deliveries to the tests' loopback receivers are allowed on purpose, as an admin allows an internal
+    receiver: PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS=127.0.0.0/8."""
+    from portal.notifications.targets import parse_networks
+
+    settings.NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks("127.0.0.0/8")

@@ -180,6 +180,28 @@ def test_plan_to_restore_proposes_the_last_applied_inputs_as_an_ordinary_change(
     assert run.change.service_id == onboarded.pk and run.change.requested_by == onboarded.created_by
 
 
+def test_plan_to_restore_is_refused_while_a_decommission_waits_and_leaves_it_pending(client, onboarded, parked_queue):
+    from portal.catalog.models import Lifecycle
+    from portal.catalog.onboarding import decommission_service
+
+    workspace = onboarded.workspaces.order_by("apply_order").first()
+    decommission = decommission_service(onboarded, onboarded.created_by)
+    checked(workspace, 10, drifted=True, drift=DRIFT)
+    client.force_login(onboarded.created_by)
+    runs_before = set(workspace.runs.values_list("pk", flat=True))
+
+    response = client.post(reverse("drift:restore", args=[workspace.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("catalog:service-detail", args=[onboarded.name]), 302)]
+    assert "is being decommissioned; discard that change first" in response.content.decode()
+    response = client.post(reverse("drift:restore", args=[workspace.pk]), headers={"Accept": "application/json"})
+    assert response.status_code == 409 and "being decommissioned" in response.content.decode()
+
+    onboarded.refresh_from_db()
+    assert onboarded.status == Lifecycle.DECOMMISSIONING
+    assert set(workspace.runs.values_list("pk", flat=True)) == runs_before, "nothing proposed"
+    assert all(run.status == RunStatus.QUEUED for run in decommission.runs.all()), "the decommission still waits"
+
+
 def test_the_buttons_need_the_pages_permission_and_refuse_bad_requests(client, make_user, onboarded, drift_queue, parked_queue):
     workspace = onboarded.workspaces.order_by("apply_order").first()
     platform = applied_workspace("ecs/ecr-repositories/platform-repo")

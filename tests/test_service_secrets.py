@@ -9,7 +9,8 @@ from django.urls import reverse
 from portal.catalog import layout
 from portal.catalog.models import Service
 from portal.runs.models import Run, RunStatus
-from portal.runs.workflow import may_approve_some
+from portal.catalog.onboarding import change_service, decommission_service
+from portal.runs.workflow import approval_refusal, may_approve_some
 from portal.workspaces.layout import granted_service_secrets, sync_platform_workspaces, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
@@ -151,3 +152,85 @@ def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_da
     second = service.revisions.create(number=2, based_on=first, **fields, secrets={"T": TOKEN, "D": DB})
 
     assert [str(change) for change in second.diff()] == [f"secrets none -> D={DB}, T={TOKEN}"]
+
+
+# --- a grant follows the service's life --------------------------------------------------------
+def applied_service(make_user, service_form_data, secrets: dict) -> Service:
+    """A live service whose revision 1, with these secrets, is applied."""
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"}, secrets=secrets)
+    Service.objects.filter(pk=service.pk).update(applied_revision=revision)
+    service.refresh_from_db()
+    return service
+
+
+def test_a_decommission_takes_the_grant_away_in_the_same_change_last_and_an_admin_approves_it(client, make_user, service_form_data, platform):
+    grant_applied(platform, {SERVICE: [TOKEN], "art-service-billing": [DB]})
+    service = applied_service(make_user, service_form_data, {"API_TOKEN": TOKEN})
+
+    change = decommission_service(service, service.created_by)
+
+    runs = change.runs_in_order()
+    assert [(run.workspace.path, run.kind) for run in runs] == [
+        (f"ecs/services/{SERVICE}", Run.Kind.DESTROY),
+        (f"ecs/ecr-repositories/{SERVICE}", Run.Kind.DESTROY),
+        (workload_roles_path(), Run.Kind.APPLY),
+    ], "the tasks go before the role they run with"
+    assert runs[-1].variables["service_secrets"] == {"art-service-billing": [DB]}, "the other services keep theirs"
+    approver = make_user("approver", "approvers")
+    refusal = approval_refusal(change, approver)
+    assert refusal is not None and refusal.code == "platform_permission"
+    assert may_approve_some(make_user("admin", "admins"), list(change.runs.all()))
+    client.force_login(approver)
+    page = client.get(reverse("changes:detail", kwargs={"change_id": change.pk})).content.decode()
+    assert f"except <code>{workload_roles_path()}</code>, which is applied without the service's execution role" in page
+    assert 'id="approve"' not in page and 'data-code="platform_permission"' in page
+
+
+def test_a_decommission_of_a_service_without_a_grant_plans_its_own_workspaces_only(make_user, service_form_data, platform):
+    grant_applied(platform, {"art-service-billing": [DB]})
+    service = applied_service(make_user, service_form_data, {})
+
+    change = decommission_service(service, service.created_by)
+
+    assert {run.workspace.path for run in change.runs.all()} == {f"ecs/services/{SERVICE}", f"ecs/ecr-repositories/{SERVICE}"}
+    assert may_approve_some(make_user("approver", "approvers"), list(change.runs.all()))
+
+
+def test_a_grant_that_outlived_its_service_still_takes_an_admin_to_approve_the_next_one(make_user, service_form_data, platform):
+    # Decommissioned before grants went with their service: the role still reads the token.
+    grant_applied(platform, {SERVICE: [TOKEN]})
+    api = api_for(make_user("ci", "developers"))
+
+    created = api.post("/api/v1/services/", {**service_form_data, "secrets": {"API_TOKEN": TOKEN}}, format="json")
+
+    assert created.status_code == 201, created.content
+    change = Service.objects.get(name="sourcing-data-service").changes.get()
+    assert workload_roles_path() not in {run.workspace.path for run in change.runs.all()}, "the plan shows nothing to grant"
+    approver = make_user("approver", "approvers")
+    refusal = approval_refusal(change, approver)
+    assert refusal is not None and refusal.code == "platform_permission"
+    assert "read 1 secret they could not before" in refusal.message
+    answer = api_for(approver).post(f"/api/v1/runs/{change.runs.first().pk}/approve/")
+    assert answer.status_code == 403 and answer.json()["code"] == "platform_permission", answer.content
+    assert "admin of the platform approves it" in answer.json()["detail"]
+    assert may_approve_some(make_user("admin", "admins"), list(change.runs.all()))
+
+
+@pytest.mark.parametrize(
+    "secrets, admin_needed",
+    [
+        ({"API_TOKEN": TOKEN}, False),
+        ({"API_TOKEN": TOKEN, "DB_PASSWORD": DB}, True),
+        ({"TOKEN_RENAMED": TOKEN}, False),
+        ({}, True),  # no secret gained, but the grant's removal is a plan of the platform's workload roles
+    ],
+)
+def test_a_change_that_gives_the_tasks_a_secret_they_did_not_read_takes_an_admin(make_user, service_form_data, platform, secrets, admin_needed):
+    grant_applied(platform, {SERVICE: [TOKEN]})
+    service = applied_service(make_user, service_form_data, {"API_TOKEN": TOKEN})
+
+    change = change_service(service, service.created_by, secrets=secrets, desired_count=service_form_data["desired_count"] + 1)
+
+    refusal = approval_refusal(change, make_user("approver", "approvers"))
+    assert (refusal is not None and refusal.code == "platform_permission") is admin_needed, refusal

@@ -2,7 +2,7 @@
 a command, the groups' post_migrate hook). The actor is the user of the request being served, if any.
 A password is never recorded, only that it changed."""
 
-from django.contrib.auth import get_user_model, user_logged_in
+from django.contrib.auth import get_user_model, user_logged_in, user_login_failed
 from django.contrib.auth.models import Group
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
@@ -106,6 +106,14 @@ def logged_in(sender, request, user, **kwargs):
     record(Action.USER_LOGIN, user, user)
 
 
+def login_failed(sender, credentials, request=None, **kwargs):
+    """Every failed login, with the username tried (never the password) and, when that account
+    exists, the account as the object. Nobody acted as a known user, so the event has no actor."""
+    username = str(credentials.get(get_user_model().USERNAME_FIELD) or "")[:150]
+    account = get_user_model().objects.filter(username=username).first() if username else None
+    record(Action.USER_LOGIN_FAILED, None, account, username=username)
+
+
 def connect() -> None:
     User = get_user_model()
     uid = "portal.audit"
@@ -118,3 +126,4 @@ def connect() -> None:
     post_delete.connect(group_deleted, sender=Group, dispatch_uid=f"{uid}.group_deleted")
     m2m_changed.connect(group_permissions_changed, sender=Group.permissions.through, dispatch_uid=f"{uid}.group_perms")
     user_logged_in.connect(logged_in, dispatch_uid=f"{uid}.login")
+    user_login_failed.connect(login_failed, dispatch_uid=f"{uid}.login_failed")

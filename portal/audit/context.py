@@ -49,6 +49,12 @@ def client_address(meta) -> str | None:
     return valid_ip(hops[-trusted]) or remote
 
 
+def request_address(request) -> str | None:
+    """The client's address of a request, as the audit trail records it (django-axes counts failed
+    logins per this address too)."""
+    return client_address(request.META)
+
+
 class AuditOriginMiddleware:
     """Sets the origin of the actions this request records (address, a request id)."""
 

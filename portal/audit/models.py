@@ -24,10 +24,16 @@ class Action(models.TextChoices):
     USER_DELETE = "user.delete", "user deleted"
     USER_GROUPS = "user.groups", "user's groups changed"
     USER_LOGIN = "user.login", "user logged in"
+    USER_LOGIN_FAILED = "user.login_failed", "login failed"
+    USER_LOCKED_OUT = "user.locked_out", "login locked out after failures"
     GROUP_CREATE = "group.create", "group created"
     GROUP_CHANGE = "group.change", "group renamed"
     GROUP_DELETE = "group.delete", "group deleted"
     GROUP_PERMISSIONS = "group.permissions", "group's permissions changed"
+
+
+# Tried by someone not logged in: no actor, and not the portal either.
+ANONYMOUS_ACTIONS = (Action.USER_LOGIN_FAILED, Action.USER_LOCKED_OUT)
 
 
 class AuditEventQuerySet(models.QuerySet):
@@ -77,8 +83,14 @@ class AuditEvent(models.Model):
         """The details as the export writes them (JSON), for the page."""
         return json.dumps(self.details, ensure_ascii=False, sort_keys=True, cls=DjangoJSONEncoder)
 
+    @property
+    def actor_label(self) -> str:
+        if self.actor_username:
+            return self.actor_username
+        return "someone not logged in" if self.action in ANONYMOUS_ACTIONS else "the portal"
+
     def __str__(self) -> str:
-        who = self.actor_username or "the portal"
+        who = self.actor_label
         return f"{self.time:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.object_label}".rstrip()
 
     @property

@@ -7,7 +7,7 @@ edit, so a plan shows exactly the revision it was made for.
 
 from django.conf import settings
 
-from portal.catalog.models import Service, ServiceRevision
+from portal.catalog.models import Lifecycle, Service, ServiceRevision
 from portal.runs.models import DONE_STATUSES, Run
 from portal.workspaces.layout import (
     WORKLOAD_ROLE_PATH,
@@ -99,12 +99,28 @@ def moves_into_service_tasks_group(workspace: Workspace) -> bool:
     return last is not None and last.kind != Run.Kind.DESTROY and "keep_load_balancer_egress_rule" not in last.variables
 
 
-def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple[Workspace, dict]]:
+def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple]:
     """The service's two workspaces; and, when the revision's secrets are not what its execution
-    role is granted, the workload roles workspace (iam, a platform workspace: an admin approves)."""
-    plans = [(workspace, inputs(workspace, service, revision)) for workspace in service_workspaces(service)]
-    if revision is not None:
-        grant = workload_roles_grant(service.resource_name, sorted(set(revision.secrets.values())))
-        if grant is not None:
-            plans.insert(0, grant)
+    role is granted, the workload roles workspace (iam, a platform workspace: an admin approves).
+
+    Without a revision (a decommission) the service's workspaces are destroyed and, in the same
+    change, the workload roles are applied without the service's execution role and its grants:
+    a grant never outlives its service (a later service of the same name asks for it again)."""
+    plans: list[tuple] = [(workspace, inputs(workspace, service, revision)) for workspace in service_workspaces(service)]
+    grant = workload_roles_grant(service.resource_name, sorted(set(revision.secrets.values())) if revision else [])
+    if grant is not None and revision is not None:
+        plans.insert(0, grant)
+    elif grant is not None:
+        plans.append((*grant, Run.Kind.APPLY))
     return plans
+
+
+def secrets_newly_granted(service: Service, revision: ServiceRevision) -> str:
+    """Why a platform admin must approve the revision, whatever the plans show: it gives the
+    service's tasks secrets its applied declaration did not (a new service: any). Empty when not.
+    Not the plan of the grant: that finds nothing to do where a grant is in place already."""
+    applied = service.applied_revision if service.status == Lifecycle.ACTIVE else None
+    new = set(revision.secrets.values()) - set(applied.secrets.values() if applied else ())
+    if not new:
+        return ""
+    return f"This change lets {service.name}'s tasks read {len(new)} secret{'s' if len(new) != 1 else ''} they could not before"

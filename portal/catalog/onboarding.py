@@ -30,7 +30,14 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
     revision = new_revision(service, user, based_on=None, declaration=declaration)
     plans = layout.plans_for(service, revision)
     capacity.ensure_room(plans)  # a size or count the cluster cannot place is refused, nothing kept
-    change = propose(f"Onboard {service.name}", plans, user, service=service, revision=revision)
+    change = propose(
+        f"Onboard {service.name}",
+        plans,
+        user,
+        service=service,
+        revision=revision,
+        platform_approval=layout.secrets_newly_granted(service, revision),
+    )
     audit.record("service.register", user, service, change=change.pk, declaration=declaration)
     return service, change
 
@@ -45,9 +52,7 @@ def change_service(service: Service, user, **edits) -> Change | None:
     unknown = set(edits) - set(DECLARATION_FIELDS)
     if unknown:
         raise ValueError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
-    service = locked(service)
-    if service.status != Lifecycle.ACTIVE:
-        raise Refused(not_active(service))
+    service = active_locked(service)
     base = service.base_revision()
     declaration = {**base.declaration(), **edits}
     pending = pending_revision(service)
@@ -63,6 +68,7 @@ def change_service(service: Service, user, **edits) -> Change | None:
         user,
         service=service,
         revision=revision,
+        platform_approval=layout.secrets_newly_granted(service, revision),
     )
     diff = {c.field: [c.old, c.new] for c in revision.diff()}
     audit.record("service.deploy" if set(diff) == {"image_tag"} else "service.change", user, service, change=change.pk, diff=diff)
@@ -119,6 +125,16 @@ def pending_revision(service: Service) -> ServiceRevision | None:
 
 def locked(service: Service) -> Service:
     return Service.objects.select_for_update().get(pk=service.pk)
+
+
+def active_locked(service: Service) -> Service:
+    """The service locked until the transaction ends, refused unless it is active: every change but a
+    decommission asks this first. A change proposed while a decommission waits would supersede it and
+    put the service back to active; the decommission is discarded on purpose, never by a side effect."""
+    service = locked(service)
+    if service.status != Lifecycle.ACTIVE:
+        raise Refused(not_active(service))
+    return service
 
 
 def not_active(service: Service) -> Refusal:

@@ -10,7 +10,8 @@ from django.views.decorators.http import require_POST
 from portal.access.decorators import permission_required
 from portal.drift import checks, scheduling
 from portal.runs.models import ACTIVE_STATUSES
-from portal.runs.workflow import Refused, propose
+from portal.drift.restoring import restore
+from portal.runs.workflow import Refused
 from portal.workspaces.models import Workspace
 
 
@@ -61,9 +62,7 @@ def plan_to_restore(request, workspace_id: int):
     if latest is None or not latest.drifted or variables is None:
         return HttpResponse("The latest drift check of this workspace found no drift.", status=409)
     try:
-        change = propose(
-            f"Restore {workspace.path} after drift", [(workspace, variables)], request.user, service=workspace.service
-        )
+        change = restore(workspace, variables, request.user)
     except Refused as exc:
         return refused(request, workspace, exc.refusal.message)
     return redirect("changes:detail", change_id=change.pk)

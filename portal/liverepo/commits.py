@@ -81,7 +81,7 @@ def folders_of(change: Change) -> list[Folder]:
         if run.status not in DONE_STATUSES:
             continue
         workspace = run.workspace
-        if change.destroys or run.kind == Run.Kind.DESTROY:
+        if run.kind == Run.Kind.DESTROY:  # a decommission's grant run applies: its folder stays
             folders.append(Folder(workspace.path, workspace.module, None))
             continue
         variables = run.variables or workspace.variables

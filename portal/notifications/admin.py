@@ -11,5 +11,5 @@ class WebhookAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["webhook", "event", "status", "attempts", "response_code", "created_at"]
+    list_display = ["webhook", "event", "status", "attempts", "outcome", "response_code", "created_at"]
     readonly_fields = [f.name for f in Delivery._meta.fields]

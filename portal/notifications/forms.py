@@ -7,12 +7,14 @@ class WebhookForm(forms.Form):
     url = forms.CharField(
         max_length=500,
         validators=[validate_webhook_url],
-        help_text="http(s) only, without user:password@; the portal POSTs JSON here and does not follow redirects.",
+        help_text="http(s) to a public address (port 80, 443 or 1024-65535), without user:password@; the portal POSTs JSON here and does not follow redirects.",
     )
     events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
 
     def save(self, service, user) -> Webhook:
         webhook = Webhook(service=service, url=self.cleaned_data["url"], events=self.cleaned_data["events"], created_by=user)
-        webhook.full_clean()  # the model's rules again, for rows that arrive any other way
+        # The model's rules again, for rows that arrive any other way; the URL was checked by the field
+        # a moment ago, and checking it again would resolve its name a second time.
+        webhook.full_clean(exclude=["url"])
         webhook.save()
         return webhook

@@ -1,11 +1,12 @@
 import secrets
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.utils import timezone
+
+from portal.notifications.targets import TargetRefused, Unresolvable, check
 
 
 class Event(models.TextChoices):
@@ -16,12 +17,17 @@ class Event(models.TextChoices):
 
 
 def validate_webhook_url(url: str) -> None:
-    """http or https only, and no user:password@ in it: the secret is the HMAC key, and a URL is shown
-    on pages and stored in clear."""
+    """http or https only, no user:password@ (the secret is the HMAC key, and a URL is shown on pages
+    and stored in clear), a web or unprivileged port, and a host whose every address may be reached
+    (targets.check: public, or in PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS). The address check comes
+    before Django's URL syntax check so that `http://0x7f.1/` is refused for what it is, loopback."""
+    try:
+        check(url)
+    except TargetRefused as exc:
+        raise ValidationError(exc.refusal.message, code=exc.refusal.code) from None
+    except Unresolvable as exc:
+        raise ValidationError(f"{exc.args[0]} does not resolve; add the webhook once its name does.", code="unresolvable") from None
     URLValidator(schemes=["http", "https"])(url)
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError("A webhook URL must not carry credentials (user:password@); the signature authenticates the portal.")
 
 
 def validate_events(events) -> None:
@@ -90,13 +96,23 @@ class Delivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    class Outcome(models.TextChoices):
+        """What the last attempt came to, in words a viewer may read: never an exception's text, which
+        would tell anyone who may see the page what answers at an address (a port scanner)."""
+
+        DELIVERED = "delivered", "Delivered"
+        RECEIVER_REFUSED = "receiver_refused", "Refused by the receiver"
+        UNREACHABLE = "unreachable", "Unreachable"
+        PORTAL_REFUSED = "portal_refused", "Refused by the portal (address not allowed)"
+
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=32, choices=Event.choices)
     payload = models.JSONField()
     attempts = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     response_code = models.PositiveIntegerField(null=True, blank=True)
-    error = models.CharField(max_length=500, blank=True)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True, help_text="Of the last attempt; blank before the first.")
+    error = models.CharField(max_length=500, blank=True, help_text="The outcome's detail, in the portal's own words.")
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -105,3 +121,14 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
+
+    @property
+    def outcome_text(self) -> str:
+        """The last attempt in a sentence: "Refused by the receiver with status 503"."""
+        if not self.outcome:
+            return "Not attempted yet"
+        if self.outcome == self.Outcome.RECEIVER_REFUSED:
+            return f"Refused by the receiver with status {self.response_code}" + (f" ({self.error})" if self.error else "")
+        if self.outcome == self.Outcome.DELIVERED:
+            return f"Delivered (status {self.response_code})"
+        return f"{self.get_outcome_display()}: {self.error}" if self.error else self.get_outcome_display()

@@ -45,6 +45,8 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
             "refusal": refusal,
             "version": page_version(change, runs),
             "settled": not any(run.is_active for run in runs),
+            # A decommission's runs that apply rather than destroy: the workload roles, without its grant.
+            "applied_in_destroy": [run for run in runs if change.destroys and run.kind != Run.Kind.DESTROY],
         },
         status=status,
     )

@@ -102,6 +102,12 @@ class Change(models.Model):
         help_text="The declaration this change proposes; null for platform changes and decommissions.",
     )
     destroys = models.BooleanField(default=False)
+    platform_approval = models.CharField(
+        max_length=300,
+        blank=True,
+        default="",
+        help_text="Why an admin of the platform must approve this change whatever its plans show; empty when nothing asks it.",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="changes_requested"
     )

@@ -61,26 +61,41 @@ class Refused(Exception):
 @transaction.atomic
 def propose(
     title: str,
-    plans_wanted: Iterable[tuple[Workspace, dict]],
+    plans_wanted: Iterable[tuple],
     user,
     *,
     service=None,
     revision=None,
     destroy: bool = False,
+    platform_approval: str = "",
 ) -> Change:
     """Plan each (workspace, inputs) as one change. A change still waiting for approval in one of
     the workspaces is superseded (its runs go stale, the rest of it is abandoned); a run planning or
-    applying there refuses the proposal (`workspace_busy`)."""
+    applying there refuses the proposal (`workspace_busy`).
+
+    A wanted plan may name its run's kind, (workspace, inputs, kind): a decommission destroys the
+    service's workspaces and, in the same change, applies the workload roles without its grant.
+    `platform_approval` says why an admin of the platform must approve the change whatever its
+    plans show (it grants a service secrets)."""
     change = Change.objects.create(
-        title=bounded_title(title), service=service, revision=revision, destroys=destroy, requested_by=user
+        title=bounded_title(title),
+        service=service,
+        revision=revision,
+        destroys=destroy,
+        requested_by=user,
+        platform_approval=platform_approval,
     )
-    kind = Run.Kind.DESTROY if destroy else Run.Kind.APPLY
-    for workspace, variables in plans_wanted:
+    default_kind = Run.Kind.DESTROY if destroy else Run.Kind.APPLY
+    for workspace, variables, *kind in plans_wanted:
         supersede_in(workspace, change)
         try:
             with transaction.atomic():
                 run = Run.objects.create(
-                    workspace=workspace, requested_by=user, change=change, kind=kind, variables=variables
+                    workspace=workspace,
+                    requested_by=user,
+                    change=change,
+                    kind=kind[0] if kind else default_kind,
+                    variables=variables,
                 )
         except IntegrityError:  # another proposal put a run there a moment ago
             raise Refused(busy(workspace, "a run that started a moment ago")) from None
@@ -120,9 +135,12 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
         return Refusal("not_approver", "Approving needs the approvers' permission.", forbidden=True)
     runs = runs if runs is not None else list(change.runs.select_related("workspace"))
     if is_platform(runs) and not user.has_perm("workspaces.manage_platform"):
-        return Refusal(
-            "platform_permission", "A change of the platform is approved by an admin of the platform.", forbidden=True
+        message = (
+            f"{change.platform_approval}: an admin of the platform approves it."
+            if change.platform_approval
+            else "A change of the platform is approved by an admin of the platform."
         )
+        return Refusal("platform_permission", message, forbidden=True)
     if change.requested_by_id is not None and user.pk == change.requested_by_id:
         return Refusal(
             "own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True
@@ -299,4 +317,6 @@ def locked_runs_of(change: Change) -> list[Run]:
 
 
 def is_platform(runs: list[Run]) -> bool:
-    return any(run.workspace.is_platform for run in runs)
+    """Whether approving these runs takes an admin of the platform: a platform workspace is among
+    them, or their change says why (it grants a service secrets, whatever its plans show)."""
+    return any(run.workspace.is_platform or (run.change_id and run.change.platform_approval) for run in runs)
