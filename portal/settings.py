@@ -218,6 +218,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Teams (portal.access.permissions): whether every role may read another team's services (a
+# catalogue people search). Their runs' logs and plans stay the team's whatever this says.
+PORTAL_CATALOGUE_OPEN = env_bool("PORTAL_CATALOGUE_OPEN", True)
+
 LOGIN_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_ADDRESS_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
 LOGIN_LOCKOUT_SECONDS = seconds_setting("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)

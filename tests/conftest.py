@@ -78,13 +78,22 @@ def groups(db):
     ensure_groups()
 
 
+from tests.builders import TEAM
+
+
 @pytest.fixture
 def make_user(groups, django_user_model):
-    def make(username: str, *group_names: str):
+    """A user with these roles (groups), a member of `team` (the art team unless told; None: no team)."""
+
+    def make(username: str, *group_names: str, team: str | None = TEAM):
         from django.contrib.auth.models import Group
+
+        from portal.access.models import Membership, Team
 
         user = django_user_model.objects.create_user(username=username, password="pw-" + username)
         user.groups.set(Group.objects.filter(name__in=group_names))
+        if team is not None:
+            Membership.objects.create(team=Team.objects.get_or_create(name=team)[0], user=user)
         return user
 
     return make

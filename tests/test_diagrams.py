@@ -24,6 +24,7 @@ from portal.runs.workflow import advance, approve, propose
 from portal.workspaces.layout import cluster_path, network_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 from tests.conftest import record_plan
+from tests.builders import a_team
 
 pytestmark = pytest.mark.django_db
 
@@ -171,7 +172,7 @@ def test_a_decommissioned_service_says_nothing_runs_instead_of_a_picture(client,
 
 
 def test_markup_in_a_service_name_and_in_outputs_is_drawn_as_text(people):
-    service = Service(pk=1, name='<script>alert("x")</script>&', created_by=people["dev"])
+    service = Service(pk=1, name='<script>alert("x")</script>&', created_by=people["dev"], team=a_team())
     revision = ServiceRevision(
         service=service, number=1, container_port=80, cpu=256, memory=512, desired_count=1,
         health_check_path="/health", image_tag="1.0.0", secrets={},

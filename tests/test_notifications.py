@@ -23,6 +23,7 @@ from portal.notifications.models import Delivery, Webhook
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import free_port
+from tests.builders import a_team
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,7 @@ def dev(make_user):
 
 
 def service_workspace(user, name: str) -> Workspace:
-    service = Service.objects.create(name=name, created_by=user)
+    service = Service.objects.create(name=name, created_by=user, team=a_team())
     return Workspace.objects.create(path=f"ecs/services/art-service-{name}", module="ecs-service", service=service)
 
 

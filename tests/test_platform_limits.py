@@ -12,6 +12,7 @@ from portal.catalog.onboarding import register_service
 from portal.runs.models import Change
 from tests.conftest import api_for
 from tests.test_concurrent_requests import at_once
+from tests.builders import a_team
 
 pytestmark = pytest.mark.usefixtures("parked_queue")
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("parked_queue")
 def occupy(user, slots, status=Lifecycle.ACTIVE):
     """Services holding these slots, as earlier registrations left them."""
     Service.objects.bulk_create(
-        [Service(name=f"held-{slot:03d}", created_by=user, status=status, listener_rule_priority=slot) for slot in slots]
+        [Service(name=f"held-{slot:03d}", created_by=user, team=a_team(), status=status, listener_rule_priority=slot) for slot in slots]
     )
 
 

@@ -15,6 +15,7 @@ from portal.workspaces.layout import granted_service_secrets, sync_platform_work
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
 from tests.conftest import api_for
+from tests.builders import a_team
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def test_no_grant_is_planned_when_the_secrets_are_granted_already(make_user, ser
 
 def test_a_grant_keeps_the_other_services_grants(make_user, service_form_data, platform):
     grant_applied(platform, {"art-service-billing": [DB]})
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"}, secrets={"T": TOKEN})
 
     plans = layout.plans_for(service, revision)
@@ -134,7 +135,7 @@ def test_a_grant_keeps_the_other_services_grants(make_user, service_form_data, p
 @pytest.mark.parametrize("autoscaling, origin, target", [(True, "this", "autoscaled"), (False, "autoscaled", "this")])
 def test_moves_follow_autoscaling_so_switching_never_replaces_the_service(make_user, service_form_data, settings, autoscaling, origin, target):
     settings.SERVICE_AUTOSCALING = autoscaling
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"})
     workspace, variables = layout.plans_for(service, revision)[-1]
 
@@ -146,7 +147,7 @@ def test_moves_follow_autoscaling_so_switching_never_replaces_the_service(make_u
 
 
 def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_data):
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
     fields = {k: v for k, v in service_form_data.items() if k != "name"}
     first = service.revisions.create(number=1, **fields)
     second = service.revisions.create(number=2, based_on=first, **fields, secrets={"T": TOKEN, "D": DB})
@@ -157,7 +158,7 @@ def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_da
 # --- a grant follows the service's life --------------------------------------------------------
 def applied_service(make_user, service_form_data, secrets: dict) -> Service:
     """A live service whose revision 1, with these secrets, is applied."""
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"}, secrets=secrets)
     Service.objects.filter(pk=service.pk).update(applied_revision=revision)
     service.refresh_from_db()

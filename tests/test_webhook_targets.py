@@ -19,6 +19,7 @@ from portal.notifications.delivery import DeliveryFailed, deliver
 from portal.notifications.models import Delivery, Webhook
 from portal.notifications.targets import parse_networks
 from tests.conftest import ROOT, free_port
+from tests.builders import a_team
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +112,7 @@ def internal_names(dns):
 @pytest.fixture
 def owner(make_user):
     user = make_user("owner", "developers")
-    user.service = Service.objects.create(name="hooked-service", created_by=user)
+    user.service = Service.objects.create(name="hooked-service", created_by=user, team=a_team())
     return user
 
 

@@ -7,6 +7,7 @@ from django.db import connections
 from portal.catalog.models import Service
 from portal.notifications.models import Delivery, Webhook
 from tests.conftest import SCREENSHOTS
+from tests.builders import a_team
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +28,7 @@ def overflow(page, selector: str) -> int:
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_webhooks_page_tells_outcomes_in_words_and_refuses_internal_urls_on_the_field(browser, live_server, make_user, dns, width):
     owner = make_user("owner", "developers")
-    service = Service.objects.create(name="hooked-service", created_by=owner)
+    service = Service.objects.create(name="hooked-service", created_by=owner, team=a_team())
     webhook = Webhook.objects.create(service=service, url="https://hooks.example.com/portal", events=["applied", "failed"])
     for fields in (
         dict(status="delivered", attempts=1, response_code=200, outcome="delivered"),

@@ -1,1 +1,66 @@
-# No models: this module exists so Django sends post_migrate for this app (see apps.py).
+"""Teams: who owns which services. A user's role (developer, approver, admin) is one of the portal's
+groups (portal.access.groups); a team says for which services that role counts
+(portal.access.permissions)."""
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+TEAM_NAME_MAX_LENGTH = 63
+team_name_validators = [
+    RegexValidator(
+        r"^[a-z][a-z0-9-]*[a-z0-9]$",
+        "Lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen.",
+    )
+]
+
+
+class TeamQuerySet(models.QuerySet):
+    def of(self, user):
+        """The teams `user` is a member of."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(memberships__user=user)
+
+
+class Team(models.Model):
+    """A team owns services; its members act on them as their role allows."""
+
+    name = models.CharField(
+        max_length=TEAM_NAME_MAX_LENGTH,
+        unique=True,
+        validators=team_name_validators,
+        help_text="Lowercase letters, digits and hyphens, e.g. art-platform.",
+        error_messages={"unique": "A team with this name exists."},
+    )
+    description = models.CharField(max_length=200, blank=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """One user in one team. `source` says who keeps it: an admin by hand, or the identity provider's
+    groups at each single sign-on login (which then removes what the provider no longer says)."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "set by an admin"
+        SSO = "sso", "from the identity provider's groups"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team_and_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team}"

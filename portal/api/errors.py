@@ -43,7 +43,8 @@ def handle(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # The portal's own refusals (portal.access.permissions.Forbidden) say who may.
+        exc = Refusal(exc.refusal) if hasattr(exc, "refusal") else exceptions.PermissionDenied()
     elif isinstance(exc, InvalidParameter):
         exc = ValidationError({exc.name: [exc.message]})
     elif isinstance(exc, BadRequest):

@@ -24,7 +24,7 @@ from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces.models import Workspace
 
 SERVICE_COLUMNS = (
-    "pk", "name", "status", "applied_url", "created_by__username",
+    "pk", "name", "team__name", "status", "applied_url", "created_by__username",
     "applied_revision__number", *(f"applied_revision__{field}" for field in DECLARATION_FIELDS),
 )
 REVISION_COLUMNS = ("number", *DECLARATION_FIELDS, "based_on_id", "proposed_by__username")
@@ -148,6 +148,7 @@ class Writer:
         declared = {field: row[f"applied_revision__{field}"] if applied else None for field in DECLARATION_FIELDS}
         return {
             "name": row["name"],
+            "team": row["team__name"],
             "status": row["status"],
             **declared,
             "secrets": secrets(declared["secrets"]),

@@ -238,6 +238,11 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
     applied); a change waiting for approval is under `proposed`."""
 
     form_class = ServiceForm
+    team = serializers.CharField(
+        source="team.name",
+        required=False,
+        help_text="The team that owns it. On registration: one of your teams; left out, your only team.",
+    )
     container_port = applied_field("container_port")
     cpu = applied_field("cpu")
     memory = applied_field("memory")
@@ -261,7 +266,7 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
     class Meta:
         model = Service
         fields = [
-            "name", "status", *DECLARATION_FIELDS, "applied_revision", "proposed",
+            "name", "team", "status", *DECLARATION_FIELDS, "applied_revision", "proposed",
             "url", "created_by", "created_at", "updated_at", "decommissioned_at", "workspaces",
         ]
         read_only_fields = ["decommissioned_at"]

@@ -5,13 +5,15 @@ of the workflow answers with its own code and sentence (portal.api.errors)."""
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, permissions, status
+from rest_framework import generics, status
+from rest_framework import permissions as drf_permissions
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from portal import params
+from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
 from portal.api.representation import service_rows, services_json
@@ -51,10 +53,10 @@ SERVICE_NAME = OpenApiParameter(
 )
 
 
-class ModelPermissions(permissions.DjangoModelPermissions):
+class ModelPermissions(drf_permissions.DjangoModelPermissions):
     """The groups' model permissions, reads included (DRF checks only writes by default)."""
 
-    perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+    perms_map = {**drf_permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
 
 
 def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Response:
@@ -83,6 +85,7 @@ class ServiceLookup:
     def get_object(self):
         service = service_named(self.kwargs["name"], self.get_queryset())
         self.check_object_permissions(self.request, service)
+        permissions.require(permissions.view_service(self.request.user, service))
         return service
 
 
@@ -94,7 +97,10 @@ class ServiceLookup:
             OpenApiParameter(
                 "status", str, enum=list(STATUS_FILTERS), description="`live` (active and decommissioning, the "
                 "default), `all`, or one lifecycle state."
-            )
+            ),
+            OpenApiParameter(
+                "team", str, description="A team's name, or `mine` for your teams; absent, every team you may read."
+            ),
         ],
         responses={200: ServiceSerializer(many=True), **error_responses(400, 401, 403, 404)},
     ),
@@ -110,14 +116,18 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
     permission_classes = [ModelPermissions]
-    query_parameters = ("page", "page_size", "status")
+    query_parameters = ("page", "page_size", "status", "team")
+
+    def listed(self):
+        params = self.request.query_params
+        return services_in(params.get("status"), params.get("team"), self.request.user)
 
     def get_queryset(self):
-        return services_in(self.request.query_params.get("status")).with_runs()
+        return self.listed().with_runs()
 
     def list(self, request, *args, **kwargs):
         # ServiceSerializer's JSON, built without DRF's per-field work (portal.api.representation).
-        page = self.paginate_queryset(service_rows(services_in(request.query_params.get("status"))))
+        page = self.paginate_queryset(service_rows(self.listed()))
         return self.get_paginated_response(services_json(page))
 
     def create(self, request, *args, **kwargs):
@@ -184,6 +194,7 @@ class DeploymentView(KnownQueryParameters, APIView):
 
     def post(self, request, name):
         service = service_named(name)
+        permissions.require(permissions.view_service(request.user, service))
         serializer = DeploymentSerializer(service, data=request.data)
         serializer.is_valid(raise_exception=True)
         change = change_service(service, request.user, **serializer.validated_data)
@@ -197,11 +208,22 @@ class DeploymentView(KnownQueryParameters, APIView):
 
 
 def runs_queryset():
-    return Run.objects.select_related("workspace", "requested_by", "approved_by", "change__revision__based_on")
+    return Run.objects.select_related(
+        "workspace__service__team", "requested_by", "approved_by", "change__revision__based_on"
+    )
+
+
+class RunLookup:
+    """A run is read by those who may read its workspace's runs (the team's, the platform's admins)."""
+
+    def get_object(self):
+        run = super().get_object()
+        permissions.require(permissions.view_runs(self.request.user, run.workspace))
+        return run
 
 
 @extend_schema(summary="A run", responses={200: RunSerializer, **READ_ERRORS})
-class RunDetailView(KnownQueryParameters, generics.RetrieveAPIView):
+class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
     serializer_class = RunSerializer
     permission_classes = [ModelPermissions]
@@ -216,7 +238,7 @@ class RunDetailView(KnownQueryParameters, generics.RetrieveAPIView):
     ],
     responses={200: RunLogSerializer, **error_responses(400, 401, 403, 404)},
 )
-class RunLogView(KnownQueryParameters, generics.RetrieveAPIView):
+class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
     permission_classes = [ModelPermissions]
     serializer_class = RunLogSerializer

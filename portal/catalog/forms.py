@@ -2,6 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from portal import params
+from portal.access import permissions
+from portal.access.models import Team
 from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
@@ -106,7 +108,16 @@ class ServiceForm(DeclarationForm):
         help_text=Service._meta.get_field("name").help_text,
     )
 
-    field_order = ["name", *DECLARATION_FIELDS]
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(),
+        to_field_name="name",
+        required=False,
+        empty_label=None,
+        help_text="The team that will own it; you may leave it out when you are in one team.",
+        error_messages={"invalid_choice": "No team has this name."},
+    )
+
+    field_order = ["name", "team", *DECLARATION_FIELDS]
 
     def clean_name(self):
         name = self.cleaned_data["name"]
@@ -198,10 +209,26 @@ def within_rules(field: str, value) -> bool:
 
 
 class ServicePageForm(TaskSizeSelects, ServiceForm):
-    """Registration on the page: the smallest task size to start from."""
+    """Registration on the page: the user's teams to choose from, the smallest task size to start from."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        teams = Team.objects.all() if permissions.is_admin(user) else Team.objects.of(user)
+        self.fields["team"].queryset = teams
+        self.fields["team"].error_messages["invalid_choice"] = "Choose one of your teams."
+        self.only_team = teams[0] if len(teams) == 1 else None
+        if self.only_team is not None:
+            self.initial.setdefault("team", self.only_team.name)
+
+    def clean_team(self):
+        team = self.cleaned_data.get("team") or self.only_team
+        if team is None:
+            raise ValidationError(
+                "Choose the team that will own it." if self.fields["team"].queryset.exists()
+                else "You are in no team yet: ask an admin to add you to one.",
+                code="required",
+            )
+        return team
         if self.task_sizes:
             smallest = min(self.task_sizes)
             self.initial.setdefault("cpu", smallest)

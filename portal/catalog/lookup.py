@@ -3,6 +3,10 @@
 from django.core.exceptions import BadRequest
 from django.http import Http404
 
+from django.conf import settings
+
+from portal.access import permissions
+from portal.access.models import Team
 from portal.catalog import rules
 from portal.params import InvalidParameter
 from portal.catalog.models import Lifecycle, Service
@@ -31,10 +35,31 @@ STATUS_FILTERS = {
 }
 
 
-def services_in(status: str | None):
-    """Services for a listing's `status` filter: live ones (active and decommissioning) when absent,
-    `all`, or one lifecycle state."""
+def services_in(status: str | None, team: str | None = None, user=None):
+    """Services for a listing's filters, among those `user` may read: `status` is live (active and
+    decommissioning) when absent, `all`, or one lifecycle state; `team` is a team's name, `mine` (the
+    user's teams) or absent (every team)."""
     try:
-        return STATUS_FILTERS[status if status is not None else "live"]()
+        services = STATUS_FILTERS[status if status is not None else "live"]()
     except (KeyError, TypeError):
         raise InvalidParameter("status", f"filter by one of: {', '.join(STATUS_FILTERS)}.") from None
+    return of_team(readable_by(services, user), team, user)
+
+
+def readable_by(services, user):
+    """The services `user` may read (portal.access.permissions.view_service): every one while the
+    catalogue is open."""
+    if user is None or settings.PORTAL_CATALOGUE_OPEN or permissions.is_admin(user):
+        return services
+    return services.filter(team_id__in=permissions.team_ids(user))
+
+
+def of_team(queryset, team: str | None, user, field: str = "team"):
+    """`queryset` narrowed to one team's rows (`field` leads to the team), or to the user's teams."""
+    if team in (None, ""):
+        return queryset
+    if team == "mine":
+        return queryset.filter(**{f"{field}_id__in": permissions.team_ids(user)})
+    if not isinstance(team, str) or not Team.objects.filter(name=team).exists():
+        raise InvalidParameter("team", "no team has this name; give a team's name or `mine`.")
+    return queryset.filter(**{f"{field}__name": team})

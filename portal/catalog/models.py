@@ -99,6 +99,12 @@ class Service(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services_created"
     )
+    team = models.ForeignKey(
+        "access.Team",
+        on_delete=models.PROTECT,
+        related_name="services",
+        help_text="The team that owns it: its members change and deploy it. Moved only by an admin.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decommissioned_at = models.DateTimeField(null=True, blank=True)

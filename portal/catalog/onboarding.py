@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from portal import audit
+from portal.access import permissions
+from portal.access.models import Team
 from portal.capacity import usage as capacity
 from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
@@ -15,10 +17,21 @@ from portal.runs.models import Change
 from portal.runs.workflow import Refusal, Refused, propose
 
 
+def only_team(user) -> Team | None:
+    """The team a registration goes to when none is named: the user's, when they are in one."""
+    teams = list(Team.objects.of(user)[:2])
+    return teams[0] if len(teams) == 1 else None
+
+
 @transaction.atomic
-def register_service(user, *, name: str, **declaration) -> tuple[Service, Change]:
-    """Register a validated declaration as revision 1 and plan its workspaces as one change."""
-    service = Service(name=name, created_by=user)
+def register_service(user, *, name: str, team=None, **declaration) -> tuple[Service, Change]:
+    """Register a validated declaration as revision 1 of a service of `team` (the user's only team
+    when None), and plan its workspaces as one change."""
+    team = team or only_team(user)
+    if team is None and permissions.team_ids(user):
+        raise ValidationError({"team": ["Choose the team that will own it: you are in more than one."]})
+    permissions.require(permissions.register_service(user, team))
+    service = Service(name=name, created_by=user, team=team)
     service.full_clean()
     service.listener_rule_priority = free_listener_rule_priority()
     try:
@@ -38,7 +51,7 @@ def register_service(user, *, name: str, **declaration) -> tuple[Service, Change
         revision=revision,
         platform_approval=layout.secrets_newly_granted(service, revision),
     )
-    audit.record("service.register", user, service, change=change.pk, declaration=declaration)
+    audit.record("service.register", user, service, change=change.pk, team=team.name, declaration=declaration)
     return service, change
 
 
@@ -52,6 +65,8 @@ def change_service(service: Service, user, **edits) -> Change | None:
     unknown = set(edits) - set(DECLARATION_FIELDS)
     if unknown:
         raise ValueError(f"These fields cannot be changed: {', '.join(sorted(unknown))}")
+    deploys_only = set(edits) == {"image_tag"}
+    permissions.require((permissions.deploy_service if deploys_only else permissions.change_service)(user, service))
     service = active_locked(service)
     base = service.base_revision()
     declaration = {**base.declaration(), **edits}
@@ -79,6 +94,7 @@ def change_service(service: Service, user, **edits) -> Change | None:
 def decommission_service(service: Service, user) -> Change:
     """Plan the destruction of the service's workspaces (service first, repository last). The
     service is decommissioned once that change has applied."""
+    permissions.require(permissions.decommission_service(user, service))
     service = locked(service)
     if service.status == Lifecycle.DECOMMISSIONED:
         raise Refused(not_active(service))

@@ -1,5 +1,6 @@
 from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_GET
 
 from portal.aws import client as aws_client
 from portal.catalog.forms import DecommissionForm, ServiceChangePageForm, ServicePageForm
+from portal.access.models import Team
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
@@ -32,18 +34,27 @@ SERVICES_PER_PAGE = 100
 
 @permission_required("catalog.view_service")
 def service_list(request):
-    status = request.GET.get("status")
-    services = page_of(services_in(status).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services")
+    status, team = request.GET.get("status"), request.GET.get("team")
+    services = page_of(
+        services_in(status, team, request.user).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services"
+    )
     return render(
         request,
         "catalog/service_list.html",
-        {"services": services, "status": status or "live", "statuses": Lifecycle.choices},
+        {
+            "services": services,
+            "status": status or "live",
+            "statuses": Lifecycle.choices,
+            "team": team or "",
+            "teams": Team.objects.all(),
+            "my_teams": Team.objects.of(request.user),
+        },
     )
 
 
 @permission_required("catalog.add_service")
 def service_register(request):
-    form = ServicePageForm(request.POST or None)
+    form = ServicePageForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             service, change = register_service(request.user, **form.cleaned_data)
@@ -75,6 +86,7 @@ def service_register_preview(request):
 @permission_required("catalog.change_service")
 def service_change(request, name):
     service = service_named(name)
+    permissions.require(permissions.change_service(request.user, service))
     if service.status != Lifecycle.ACTIVE:
         messages.error(request, f"{service.name} is {service.get_status_display().lower()}: it takes no changes.")
         return redirect("catalog:service-detail", name=service.name)
@@ -105,6 +117,7 @@ def service_change(request, name):
 @permission_required("catalog.view_service")
 def service_detail(request, name):
     service = service_named(name, Service.objects.with_runs())
+    permissions.require(permissions.view_service(request.user, service))
     changes = service.changes.select_related("requested_by", "revision").order_by("-created_at")[:20]
     return render(
         request,
@@ -116,6 +129,7 @@ def service_detail(request, name):
 @permission_required("catalog.delete_service")
 def service_decommission(request, name):
     service = service_named(name)
+    permissions.require(permissions.decommission_service(request.user, service))
     form = DecommissionForm(request.POST or None, service=service)
     if request.method == "POST" and form.is_valid():
         try:

@@ -12,7 +12,6 @@ something in step with it (the catalog moves a service's applied declaration and
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from portal import audit
+from portal.access import permissions
 from portal.runs import plans, queueing
 from portal.runs.models import (
     BREAKING_STATUSES,
@@ -30,31 +30,11 @@ from portal.runs.models import (
     Run,
     RunStatus,
 )
+from portal.refusals import Refusal, Refused  # noqa: F401 (also imported from here)
 from portal.workspaces.models import Workspace
 
 # Sent once per change when its last run has ended: kwargs `change` and `outcome` (Change.Outcome).
 change_settled = Signal()
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why an action is not allowed: a stable code for programs and a sentence for people.
-    `forbidden` refusals are about who asks (HTTP 403); the others about the state things are in
-    (HTTP 409)."""
-
-    code: str
-    message: str
-    forbidden: bool = False
-
-    @property
-    def http_status(self) -> int:
-        return 403 if self.forbidden else 409
-
-
-class Refused(Exception):
-    def __init__(self, refusal: Refusal):
-        super().__init__(refusal.message)
-        self.refusal = refusal
 
 
 # --- propose ---------------------------------------------------------------------------------------
@@ -131,10 +111,11 @@ def bounded_title(title: str) -> str:
 # --- approve ---------------------------------------------------------------------------------------
 def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
     """Whether `user` may approve `change` now; None when they may."""
-    if not user.has_perm("runs.approve_run"):
-        return Refusal("not_approver", "Approving needs the approvers' permission.", forbidden=True)
-    runs = runs if runs is not None else list(change.runs.select_related("workspace"))
-    if is_platform(runs) and not user.has_perm("workspaces.manage_platform"):
+    runs = runs if runs is not None else list(change.runs.select_related("workspace__service__team"))
+    refusal = permissions.approve_runs(user, [run.workspace for run in runs])
+    if refusal is not None:
+        return refusal
+    if is_platform(runs) and not permissions.is_admin(user):
         message = (
             f"{change.platform_approval}: an admin of the platform approves it."
             if change.platform_approval
@@ -179,8 +160,10 @@ def approve(change: Change, user) -> None:
 
 # --- discard ---------------------------------------------------------------------------------------
 def may_approve_some(user, runs: list[Run]) -> bool:
-    """An approver of these runs (platform runs need an admin of the platform)."""
-    return user.has_perm("runs.approve_run") and (not is_platform(runs) or user.has_perm("workspaces.manage_platform"))
+    """An approver of these runs: of their services' teams; platform runs need an admin of the platform."""
+    return permissions.approve_runs(user, [run.workspace for run in runs]) is None and (
+        not is_platform(runs) or permissions.is_admin(user)
+    )
 
 
 def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
@@ -209,11 +192,9 @@ def cancel_refusal(run: Run, user, runs: list[Run] | None = None) -> Refusal | N
     """Whether `user` may cancel `run` now: its requester, an approver or an admin, while it waits
     for a worker or runs."""
     runs = runs if runs is not None else [run]
-    requesters = {run.requested_by_id, run.change.requested_by_id if run.change_id else None} - {None}
-    if not (user.pk in requesters or may_approve_some(user, runs) or user.has_perm("runs.cancel_any_run")):
-        return Refusal(
-            "not_allowed", "Only the person who requested this run, an approver or an admin can cancel it.", forbidden=True
-        )
+    refusal = permissions.cancel_run(user, run, may_approve_some(user, runs))
+    if refusal is not None:
+        return refusal
     if run.status == RunStatus.AWAITING_APPROVAL:
         return Refusal("not_cancellable", "This run waits for approval; discard its change instead.")
     if run.status not in CANCELLABLE_STATUSES:
