@@ -23,6 +23,7 @@ urlpatterns = [
     path("webhooks/", include("portal.notifications.urls")),
     path("drift/", include("portal.drift.urls")),
     path("audit/", include("portal.audit.urls")),
+    path("teams/", include("portal.access.urls")),
     path("tokens/", token_pages.token_list, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_pages.token_revoke, name="token-revoke"),
     path("api/", include("portal.api.urls")),

@@ -10,3 +10,21 @@ def permission_required(perm: str):
         return login_required(django_permission_required(perm, raise_exception=True)(view))
 
     return decorate
+
+
+def allowed(may):
+    """For a page about no one object: `may(user)` is the function of portal.access.permissions for
+    its action; its refusal is the 403 page's sentence. Anonymous people go to the login page."""
+    from functools import wraps
+
+    from portal.access import permissions
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            permissions.require(may(request.user))
+            return view(request, *args, **kwargs)
+
+        return login_required(checked)
+
+    return decorate

@@ -78,6 +78,12 @@ def other_team(service, doing: str) -> Refusal:
 
 
 # --- services --------------------------------------------------------------------------------------
+def list_services(user) -> Refusal | None:
+    if not user.has_perm("catalog.view_service"):
+        return forbidden("no_role", "Reading services needs the developers', approvers' or admins' role.")
+    return None
+
+
 def view_service(user, service) -> Refusal | None:
     """Reading a service's declaration and history: the catalogue is open to every role unless
     PORTAL_CATALOGUE_OPEN is off; its runs' logs and plans are the team's (view_runs)."""
@@ -147,6 +153,16 @@ def view_runs(user, workspace) -> Refusal | None:
     return None if acts_for(user, service.team_id) else other_team(service, "read the runs of")
 
 
+def view_change(user, change) -> Refusal | None:
+    """Reading a change: its plans and logs, like its runs'. A change of no service is the platform's."""
+    if not user.has_perm("runs.view_run"):
+        return forbidden("no_role", "Reading runs needs the developers', approvers' or admins' role.")
+    if change.service_id is None:
+        return None if is_admin(user) else forbidden("platform", "The platform's changes are read by its admins.")
+    service = change.service
+    return None if acts_for(user, service.team_id) else other_team(service, "read the changes of")
+
+
 def approve_runs(user, workspaces) -> Refusal | None:
     """The part of approving that is about who asks: an approver of every team whose services the
     change touches; an admin for the platform's workspaces. The workflow adds the rest (not one's own
@@ -176,7 +192,7 @@ def cancel_run(user, run, may_approve: bool) -> Refusal | None:
 
 def force_unlock(user, workspace) -> Refusal | None:
     if not user.has_perm("workspaces.force_unlock"):
-        return forbidden("no_role", "Removing a state lock by hand needs an admin.")
+        return forbidden("not_allowed", "Only an admin can remove a state lock by hand.")
     return None
 
 

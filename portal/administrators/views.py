@@ -4,14 +4,14 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed
 from portal.administrators import roster
 from portal.administrators.forms import AddTypeForm, RetireForm, ScopeForm
 from portal.runs.workflow import Refused
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators
 
-PERMISSION = "workspaces.manage_administrators"
 
 
 def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_form=None, status=200):
@@ -28,7 +28,7 @@ def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_for
     return render(request, "administrators/list.html", context, status=status)
 
 
-@permission_required(PERMISSION)
+@allowed(permissions.manage_administrators)
 def administrators(request):
     return page(request)
 
@@ -43,7 +43,7 @@ def proposed(request, current: dict, wanted: dict, title: str):
     return redirect("runs:run-detail", run_id=run.pk)
 
 
-@permission_required(PERMISSION)
+@allowed(permissions.manage_administrators)
 @require_POST
 def add(request):
     declared = declared_administrators()
@@ -55,7 +55,7 @@ def add(request):
     return proposed(request, declared, wanted, f"Add the {service_type} administrator")
 
 
-@permission_required(PERMISSION)
+@allowed(permissions.manage_administrators)
 @require_POST
 def change_scope(request, service_type):
     declared = declared_administrators()
@@ -69,7 +69,7 @@ def change_scope(request, service_type):
     return proposed(request, declared, wanted, f"Change the {service_type} administrator's scope")
 
 
-@permission_required(PERMISSION)
+@allowed(permissions.manage_administrators)
 @require_POST
 def retire(request, service_type):
     declared = declared_administrators()

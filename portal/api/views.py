@@ -53,10 +53,18 @@ SERVICE_NAME = OpenApiParameter(
 )
 
 
-class ModelPermissions(drf_permissions.DjangoModelPermissions):
-    """The groups' model permissions, reads included (DRF checks only writes by default)."""
+class Asks(drf_permissions.IsAuthenticated):
+    """Who may is decided by the functions of portal.access.permissions, which every view below asks
+    (as the pages ask them); DRF only makes sure someone is logged in. `may` is the function for a
+    view about no one object."""
 
-    perms_map = {**drf_permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+    def has_permission(self, request, view):
+        if not super().has_permission(request, view):
+            return False
+        may = getattr(view, "may", None)
+        if may is not None:
+            permissions.require(may(request.user))
+        return True
 
 
 def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Response:
@@ -115,7 +123,8 @@ class ServiceLookup:
 class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
+    may = staticmethod(permissions.list_services)  # registering asks permissions.register_service too
     query_parameters = ("page", "page_size", "status", "team")
 
     def listed(self):
@@ -159,7 +168,7 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
 class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUpdateDestroyAPIView):
     queryset = Service.objects.all()  # each method reads what it shows (retrieve, queued)
     serializer_class = ServiceSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
     lookup_field = "name"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
@@ -189,8 +198,7 @@ class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUp
     responses={201: QueuedSerializer, 200: QueuedSerializer, **WRITE_ERRORS},
 )
 class DeploymentView(KnownQueryParameters, APIView):
-    queryset = Service.objects.all()  # for ModelPermissions: a deployment changes the service
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
 
     def post(self, request, name):
         service = service_named(name)
@@ -200,11 +208,6 @@ class DeploymentView(KnownQueryParameters, APIView):
         change = change_service(service, request.user, **serializer.validated_data)
         return queued(service, change, status.HTTP_201_CREATED if change else status.HTTP_200_OK)
 
-    def check_permissions(self, request):
-        # POST maps to add_service in DjangoModelPermissions; deploying is a change.
-        super().check_permissions(request)
-        if not request.user.has_perm("catalog.change_service"):
-            self.permission_denied(request, message="Deploying needs the permission to change services.")
 
 
 def runs_queryset():
@@ -226,7 +229,7 @@ class RunLookup:
 class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
     serializer_class = RunSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
 
 
 @extend_schema(
@@ -240,7 +243,7 @@ class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
 )
 class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
     serializer_class = RunLogSerializer
     query_parameters = ("offset",)
 
@@ -254,7 +257,7 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
     """Approve or discard the run's change: the workflow decides, its refusal is the answer."""
 
     queryset = runs_queryset()
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
     serializer_class = RunSerializer
     action = None
 
@@ -266,10 +269,6 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
         run = self.get_queryset().get(pk=run.pk)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    def check_permissions(self, request):
-        # POST would map to add_run in DjangoModelPermissions; acting on a run needs to see it.
-        if not request.user.has_perm("runs.view_run"):
-            self.permission_denied(request, message="Acting on a run needs the permission to see runs.")
 
 
 @extend_schema(
@@ -359,9 +358,10 @@ class RunCancelView(RunActionView):
     },
 )
 class AuditListView(KnownQueryParameters, generics.ListAPIView):
-    queryset = AuditEvent.objects.all()  # for ModelPermissions: audit.view_auditevent
+    queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = [Asks]
+    may = staticmethod(permissions.view_audit)
     query_parameters = ("page", "page_size", *AUDIT_FILTERS)
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, JSONLinesRenderer]
 

@@ -8,14 +8,15 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from portal import params
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed
 from portal.audit.filters import PARAMETERS, filtered
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000
 
 
-@permission_required("audit.view_auditevent")
+@allowed(permissions.view_audit)
 def audit_list(request):
     form, events = filtered(request.GET)
     number = params.whole_number(request.GET, "page", default=1, minimum=1)
@@ -33,7 +34,7 @@ def audit_list(request):
     )
 
 
-@permission_required("audit.view_auditevent")
+@allowed(permissions.view_audit)
 def audit_export(request):
     """Every event the filters select, one JSON object per line, read from the database in chunks
     as the response is sent."""

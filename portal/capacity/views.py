@@ -4,13 +4,14 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed
 from portal.capacity.cluster_settings import ClusterSettingsForm, propose_cluster_change
 from portal.runs.platform_pages import platform_page
 from portal.runs.workflow import Refused
 
 
-@permission_required("workspaces.manage_platform")
+@allowed(permissions.manage_platform)
 @require_POST
 def change_cluster(request):
     form = ClusterSettingsForm(request.POST)

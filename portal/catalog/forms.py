@@ -213,9 +213,10 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Team.objects.all() if permissions.is_admin(user) else Team.objects.of(user)
-        self.fields["team"].queryset = teams
-        self.fields["team"].error_messages["invalid_choice"] = "Choose one of your teams."
+        teams = list(Team.objects.all() if permissions.is_admin(user) else Team.objects.of(user))
+        # The select offers the user's teams; another team's name is left to the registration's
+        # permission (portal.access.permissions.register_service), the one answer for page and API.
+        self.fields["team"].choices = [(team.name, team.name) for team in teams]
         self.only_team = teams[0] if len(teams) == 1 else None
         if self.only_team is not None:
             self.initial.setdefault("team", self.only_team.name)
@@ -224,7 +225,7 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
         team = self.cleaned_data.get("team") or self.only_team
         if team is None:
             raise ValidationError(
-                "Choose the team that will own it." if self.fields["team"].queryset.exists()
+                "Choose the team that will own it." if self.fields["team"].choices
                 else "You are in no team yet: ask an admin to add you to one.",
                 code="required",
             )

@@ -4,6 +4,7 @@ revision and its diff against what it was based on), how it ended, and the log o
 from django.db.models import Prefetch
 from django.shortcuts import render
 
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.catalog.lookup import service_named
 from portal.catalog.models import Service
@@ -29,4 +30,5 @@ def changes_page(service: Service, query):
 @permission_required("catalog.view_service")
 def service_history(request, name):
     service = service_named(name)
+    permissions.require(permissions.view_service(request.user, service))
     return render(request, "catalog/service_history.html", {"service": service, "page": changes_page(service, request.GET)})

@@ -36,7 +36,7 @@ class ServiceQuerySet(models.QuerySet):
             ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1]))
             .select_related("proposed_by", "based_on")
         )
-        return self.select_related("created_by", "applied_revision").prefetch_related(
+        return self.select_related("created_by", "team", "applied_revision").prefetch_related(
             Prefetch("revisions", proposed, to_attr="proposed_revisions")
         )
 

@@ -122,7 +122,14 @@ def service_detail(request, name):
     return render(
         request,
         "catalog/service_detail.html",
-        {"service": service, "changes": changes, "picture": service_picture(service)},
+        {
+            "service": service,
+            "changes": changes,
+            "picture": service_picture(service),
+            "change_refusal": permissions.change_service(request.user, service),
+            "decommission_refusal": permissions.decommission_service(request.user, service),
+            "may_move": permissions.move_service(request.user, service) is None,
+        },
     )
 
 

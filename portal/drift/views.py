@@ -2,11 +2,11 @@
 change, approved and applied as any other)."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.drift import checks, scheduling
 from portal.runs.models import ACTIVE_STATUSES
@@ -15,20 +15,16 @@ from portal.runs.workflow import Refused
 from portal.workspaces.models import Workspace
 
 
-def permission_for(workspace: Workspace) -> str:
-    return "workspaces.manage_platform" if workspace.is_platform else "catalog.change_service"
-
-
 def page_of(workspace: Workspace):
     if workspace.is_platform:
         return redirect("platform:page")
     return redirect("catalog:service-detail", name=workspace.service.name)
 
 
-def workspace_for(request, workspace_id) -> Workspace:
-    workspace = get_object_or_404(Workspace.objects.select_related("service"), pk=workspace_id)
-    if not request.user.has_perm(permission_for(workspace)):
-        raise PermissionDenied
+def workspace_for(request, workspace_id, may) -> Workspace:
+    """The workspace, when `may` (a function of portal.access.permissions) lets the user act on it."""
+    workspace = get_object_or_404(Workspace.objects.select_related("service__team"), pk=workspace_id)
+    permissions.require(may(request.user, workspace))
     return workspace
 
 
@@ -42,7 +38,7 @@ def refused(request, workspace: Workspace, message: str) -> HttpResponse:
 @permission_required("catalog.view_service")
 @require_POST
 def check_now(request, workspace_id: int):
-    workspace = workspace_for(request, workspace_id)
+    workspace = workspace_for(request, workspace_id, permissions.check_drift)
     if checks.applied_variables(workspace) is None:
         return HttpResponse("This workspace has not been applied, so there is nothing to check.", status=409)
     if workspace.runs.filter(status__in=ACTIVE_STATUSES).exists():
@@ -56,7 +52,7 @@ def check_now(request, workspace_id: int):
 @permission_required("catalog.view_service")
 @require_POST
 def plan_to_restore(request, workspace_id: int):
-    workspace = workspace_for(request, workspace_id)
+    workspace = workspace_for(request, workspace_id, permissions.restore_drift)
     latest = workspace.drift_checks.first()
     variables = checks.applied_variables(workspace)
     if latest is None or not latest.drifted or variables is None:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.runs import workflow
 from portal.runs.models import Change, Run
@@ -16,11 +17,14 @@ from portal.runs.progress import progress_of
 view_runs = permission_required("runs.view_run")
 
 
-def visible_change(change_id) -> Change:
-    return get_object_or_404(
-        Change.objects.select_related("service", "requested_by", "revision__based_on", "revision__proposed_by"),
+def visible_change(request, change_id) -> Change:
+    """The change, when the user may read its runs (its service's team, or the platform's admins)."""
+    change = get_object_or_404(
+        Change.objects.select_related("service__team", "requested_by", "revision__based_on", "revision__proposed_by"),
         pk=change_id,
     )
+    permissions.require(permissions.view_change(request.user, change))
+    return change
 
 
 def change_page(request, change: Change, refusal: workflow.Refusal | None = None, status: int = 200):
@@ -54,7 +58,7 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
 
 @view_runs
 def change_detail(request, change_id):
-    return change_page(request, visible_change(change_id))
+    return change_page(request, visible_change(request, change_id))
 
 
 @view_runs
@@ -99,7 +103,7 @@ def decide(request, change: Change, decision: str, refused, done_url: str):
 
 
 def decide_here(request, change_id, decision: str):
-    change = visible_change(change_id)
+    change = visible_change(request, change_id)
     return decide(
         request,
         change,

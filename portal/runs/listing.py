@@ -11,6 +11,8 @@ from django.http import Http404
 from redis.exceptions import RedisError
 
 from portal import params
+from portal.access import permissions
+from portal.access.models import Team
 from portal.params import InvalidParameter
 from portal.runs.models import Run, RunStatus
 from portal.runs.workspace_pages import worker_queue
@@ -39,21 +41,39 @@ class RunFilters:
     service: str = ""  # a service's name
     workspace: str = ""  # a workspace's path
     user: str = ""  # who requested or approved the run
+    team: str = ""  # a team's name, or `mine`
+    # The teams whose services' runs the viewer reads (portal.access.permissions.view_runs); None:
+    # every run, the platform's included (an admin).
+    readable_teams: frozenset | None = field(default=None, compare=False)
+    viewer_teams: frozenset = field(default=frozenset(), compare=False)
 
     @classmethod
-    def from_query(cls, query) -> "RunFilters":
+    def from_query(cls, query, viewer=None) -> "RunFilters":
         status = query.get("status", "")
         if status and status not in RunStatus.values:
             raise InvalidParameter("status", f"filter by one of: {', '.join(RunStatus.values)}.")
+        team = text_filter(query, "team", 63)
+        if team and team != "mine" and not Team.objects.filter(name=team).exists():
+            raise InvalidParameter("team", "no team has this name; give a team's name or `mine`.")
+        mine = permissions.team_ids(viewer) if viewer is not None else frozenset()
         return cls(
             status=status,
             service=text_filter(query, "service", 64),
             workspace=text_filter(query, "workspace", 255),
             user=text_filter(query, "user", 150),
+            team=team,
+            readable_teams=None if viewer is None or permissions.is_admin(viewer) else mine,
+            viewer_teams=mine,
         )
 
     def workspaces(self, runs):
-        """Runs of the workspaces the filters name (all when they name none)."""
+        """Runs of the workspaces the filters name (all when they name none), of those the viewer reads."""
+        if self.readable_teams is not None:
+            runs = runs.filter(workspace__service__team_id__in=self.readable_teams)
+        if self.team == "mine":
+            runs = runs.filter(workspace__service__team_id__in=self.viewer_teams)
+        elif self.team:
+            runs = runs.filter(workspace__service__team__name=self.team)
         if self.service:
             runs = runs.filter(workspace__service__name=self.service)
         if self.workspace:
@@ -69,7 +89,10 @@ class RunFilters:
         return runs
 
     def as_query(self) -> dict:
-        return {name: value for name, value in vars(self).items() if value}
+        return {name: getattr(self, name) for name in QUERY_FIELDS if getattr(self, name)}
+
+
+QUERY_FIELDS = ("status", "service", "workspace", "user", "team")
 
 
 def page_of(items, query, per_page: int, what: str):

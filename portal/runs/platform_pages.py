@@ -4,14 +4,15 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed
 from portal.diagrams.platform import platform_picture
 from portal.runs.workflow import Refused, propose
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
 
-@permission_required("workspaces.manage_platform")
+@allowed(permissions.manage_platform)
 def platform(request):
     return platform_page(request)
 
@@ -29,7 +30,7 @@ def platform_page(request, *, status: int = 200, **context):
     )
 
 
-@permission_required("workspaces.manage_platform")
+@allowed(permissions.manage_platform)
 @require_POST
 def plan_platform_workspace(request, workspace_id):
     workspace = get_object_or_404(Workspace, pk=workspace_id, service=None)

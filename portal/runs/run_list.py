@@ -7,13 +7,14 @@ from urllib.parse import urlencode
 from django.shortcuts import render
 
 from portal.access.decorators import permission_required
+from portal.access.models import Team
 from portal.runs.listing import RunFilters, active_section, runs_page
 from portal.runs.models import RunStatus
 
 
 @permission_required("runs.view_run")
 def run_list(request):
-    filters = RunFilters.from_query(request.GET)  # a bad value is a 400 that says what it takes
+    filters = RunFilters.from_query(request.GET, request.user)  # a bad value is a 400 that says what it takes
     return render(
         request,
         "runs/run_list.html",
@@ -23,5 +24,6 @@ def run_list(request):
             "statuses": RunStatus.choices,
             "page": runs_page(filters, request.GET),
             "active": active_section(filters),
+            "teams": Team.objects.all(),
         },
     )

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from portal import params
+from portal.access import permissions
 from portal.runs import workflow
 from portal.runs.change_pages import decide
 from portal.runs.models import Run
@@ -14,13 +15,16 @@ from portal.runs.progress import progress_of
 view_runs = permission_required("runs.view_run")
 
 
-def visible_run(run_id) -> Run:
-    return get_object_or_404(
+def visible_run(request, run_id) -> Run:
+    """The run, when the user may read its workspace's runs (its team's, or the platform's admins)."""
+    run = get_object_or_404(
         Run.objects.select_related(
-            "workspace__service", "requested_by", "approved_by", "cancelled_by", "change__revision__based_on"
+            "workspace__service__team", "requested_by", "approved_by", "cancelled_by", "change__revision__based_on"
         ),
         pk=run_id,
     )
+    permissions.require(permissions.view_runs(request.user, run.workspace))
+    return run
 
 
 def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status: int = 200):
@@ -44,13 +48,13 @@ def run_page(request, run: Run, refusal: workflow.Refusal | None = None, status:
 
 @view_runs
 def run_detail(request, run_id):
-    return run_page(request, visible_run(run_id))
+    return run_page(request, visible_run(request, run_id))
 
 
 @view_runs
 def run_log(request, run_id):
     """The log from a character offset, for the page to follow a running run."""
-    run = visible_run(run_id)
+    run = visible_run(request, run_id)
     text, next_offset = run.log_from(params.whole_number(request.GET, "offset", default=0))
     return JsonResponse(
         {
@@ -67,7 +71,7 @@ def run_log(request, run_id):
 
 def decide_on_run(request, run_id, decision: str):
     """Approve or discard the run's change, from the run's page (portal.runs.change_pages.decide)."""
-    run = visible_run(run_id)
+    run = visible_run(request, run_id)
 
     def refused(refusal):
         return run_page(request, run, refusal, refusal.http_status)
@@ -92,7 +96,7 @@ def run_discard(request, run_id):
 @view_runs
 @require_POST
 def run_cancel(request, run_id):
-    run = visible_run(run_id)
+    run = visible_run(request, run_id)
     try:
         run = workflow.cancel(run, request.user)
     except workflow.Refused as exc:
