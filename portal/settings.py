@@ -220,7 +220,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 # Teams (portal.access.permissions): whether every role may read another team's services (a
 # catalogue people search). Their runs' logs and plans stay the team's whatever this says.
-PORTAL_CATALOGUE_OPEN = env_bool("PORTAL_CATALOGUE_OPEN", True)
+_catalogue_open = os.environ.get("PORTAL_CATALOGUE_OPEN", "true").strip().lower()
+if _catalogue_open not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
+    raise ImproperlyConfigured(
+        f"PORTAL_CATALOGUE_OPEN must be true or false (got {os.environ.get('PORTAL_CATALOGUE_OPEN')!r}): whether "
+        "every role reads every team's services."
+    )
+PORTAL_CATALOGUE_OPEN = _catalogue_open in {"true", "1", "yes", "on"}
 
 LOGIN_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_ADDRESS_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))

@@ -164,7 +164,7 @@ def test_register_refuses_a_missing_field_and_a_wrong_type(developer, service_fo
 
 
 def test_register_needs_the_permission(approver, service_form_data):
-    assert_error(approver.post(SERVICES, service_form_data, format="json"), 403, "permission_denied")
+    assert_error(approver.post(SERVICES, service_form_data, format="json"), 403, "no_role")
     assert not Service.objects.exists()
 
 
@@ -254,7 +254,7 @@ def test_patch_while_a_plan_runs_is_409(developer, registered):
 
 def test_patch_needs_the_permission(approver, registered):
     service, _ = registered
-    assert_error(approver.patch(f"{SERVICES}{service.name}/", {"cpu": 512}, format="json"), 403, "permission_denied")
+    assert_error(approver.patch(f"{SERVICES}{service.name}/", {"cpu": 512}, format="json"), 403, "no_role")
 
 
 def test_deployment_queues_a_plan_of_the_tag(developer, registered):
@@ -276,8 +276,9 @@ def test_deployment_refuses_a_bad_tag(developer, registered):
     assert list(body["fields"]) == ["image_tag"]
 
 
-def test_deployment_needs_the_permission_and_the_service(approver, developer):
-    assert_error(approver.post(f"{SERVICES}any-service/deployments/", {"image_tag": "1"}, format="json"), 403, "permission_denied")
+def test_deployment_needs_the_permission_and_the_service(approver, developer, registered):
+    service, _ = registered
+    assert_error(approver.post(f"{SERVICES}{service.name}/deployments/", {"image_tag": "1"}, format="json"), 403, "no_role")
     assert_error(developer.post(f"{SERVICES}no-service/deployments/", {"image_tag": "1"}, format="json"), 404, "not_found")
 
 
@@ -299,7 +300,7 @@ def test_delete_queues_destroy_plans_for_approval(api, registered):
 
 def test_delete_needs_the_permission(developer, registered):
     service, _ = registered
-    assert_error(developer.delete(f"{SERVICES}{service.name}/"), 403, "permission_denied")
+    assert_error(developer.delete(f"{SERVICES}{service.name}/"), 403, "no_role")
     assert Run.objects.filter(kind=Run.Kind.DESTROY).count() == 0
 
 

@@ -339,7 +339,7 @@ def test_the_trusted_proxy_count_is_validated():
 @pytest.fixture
 def trail(people, service_form_data):
     register_service(people["dev"], **service_form_data)
-    register_service(people["approver"], **{**service_form_data, "name": "billing"})
+    register_service(people["admin"], **{**service_form_data, "name": "billing"})
     return AuditEvent.objects.filter(action="service.register")
 
 
@@ -360,7 +360,7 @@ def test_the_page_filters_by_action_actor_object_and_dates(people, client, trail
     billing = Service.objects.get(name="billing")
     url = reverse("audit:list")
 
-    by_actor = client.get(url, {"action": "service.register", "actor": "approver"})
+    by_actor = client.get(url, {"action": "service.register", "actor": "admin"})
     by_object = client.get(url, {"object_type": "catalog.service", "object_id": str(billing.pk)})
     today = trail.first().time.date().isoformat()
     by_day = client.get(url, {"action": "service.register", "since": today, "until": today})
@@ -433,7 +433,7 @@ def test_the_api_lists_events_newest_first_with_the_same_filters(people, trail):
     body = api.get("/api/v1/audit/", {"action": "service.register", "page_size": 1}).json()
     assert body["count"] == 2 and len(body["results"]) == 1
     newest = body["results"][0]
-    assert (newest["actor"], newest["object_label"], newest["object_type"]) == ("approver", "billing", "catalog.service")
+    assert (newest["actor"], newest["object_label"], newest["object_type"]) == ("admin", "billing", "catalog.service")
     assert set(newest) == {"id", "time", "action", "actor", "actor_id", "address", "object_type", "object_id", "object_label", "details", "request_id"}
     unknown = api.get("/api/v1/audit/", {"who": "x"})
     assert unknown.status_code == 400
@@ -447,7 +447,7 @@ def test_the_export_streams_every_selected_event_as_json_lines(people, client, t
     assert response["Content-Type"].startswith("application/jsonl")
     assert "attachment" in response["Content-Disposition"]
     lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
-    assert [(line["actor"], line["object_label"]) for line in lines] == [("approver", "billing"), ("dev", "sourcing-data-service")]
+    assert [(line["actor"], line["object_label"]) for line in lines] == [("admin", "billing"), ("dev", "sourcing-data-service")]
     assert lines[0]["details"]["declaration"]["image_tag"] == "1.0.0"
 
 

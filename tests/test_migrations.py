@@ -28,6 +28,8 @@ def test_a_database_of_the_previous_release_upgrades(django_user_model):
     executor.migrate(before)
     old = executor.loader.project_state(before).apps
     user = old.get_model("auth", "User").objects.create(username="old-dev")
+    user.groups.add(old.get_model("auth", "Group").objects.get_or_create(name="developers")[0])
+    old.get_model("auth", "User").objects.create(username="old-bystander")  # no role: joins no team
     Service, Workspace = old.get_model("catalog", "Service"), old.get_model("workspaces", "Workspace")
     Change, Run = old.get_model("runs", "Change"), old.get_model("runs", "Run")
     declaration = dict(container_port=8082, cpu=256, memory=512, desired_count=1, health_check_path="/health", image_tag="1.0.0")
@@ -55,3 +57,7 @@ def test_a_database_of_the_previous_release_upgrades(django_user_model):
     assert NewChange.objects.get(service=upgraded["applied-one"]).outcome == "applied"
     assert NewChange.objects.get(service=upgraded["pending-one"]).outcome == ""
     assert NewRun.objects.get(status="awaiting_approval").variables == {"cpu": 1024}
+    # Before teams every developer acted on every service: they all go to one team, with every
+    # developer and approver in it.
+    assert {service.team.name for service in upgraded.values()} == {"default"}
+    assert [m.user.username for m in upgraded["applied-one"].team.memberships.select_related("user")] == ["old-dev"]

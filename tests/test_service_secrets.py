@@ -120,7 +120,7 @@ def test_no_grant_is_planned_when_the_secrets_are_granted_already(make_user, ser
 
 def test_a_grant_keeps_the_other_services_grants(make_user, service_form_data, platform):
     grant_applied(platform, {"art-service-billing": [DB]})
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"), team=a_team())
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"}, secrets={"T": TOKEN})
 
     plans = layout.plans_for(service, revision)
@@ -135,7 +135,7 @@ def test_a_grant_keeps_the_other_services_grants(make_user, service_form_data, p
 @pytest.mark.parametrize("autoscaling, origin, target", [(True, "this", "autoscaled"), (False, "autoscaled", "this")])
 def test_moves_follow_autoscaling_so_switching_never_replaces_the_service(make_user, service_form_data, settings, autoscaling, origin, target):
     settings.SERVICE_AUTOSCALING = autoscaling
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"), team=a_team())
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"})
     workspace, variables = layout.plans_for(service, revision)[-1]
 
@@ -147,7 +147,7 @@ def test_moves_follow_autoscaling_so_switching_never_replaces_the_service(make_u
 
 
 def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_data):
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"), team=a_team())
     fields = {k: v for k, v in service_form_data.items() if k != "name"}
     first = service.revisions.create(number=1, **fields)
     second = service.revisions.create(number=2, based_on=first, **fields, secrets={"T": TOKEN, "D": DB})
@@ -158,7 +158,7 @@ def test_a_secrets_change_reads_as_the_form_writes_it(make_user, service_form_da
 # --- a grant follows the service's life --------------------------------------------------------
 def applied_service(make_user, service_form_data, secrets: dict) -> Service:
     """A live service whose revision 1, with these secrets, is applied."""
-    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers", team=a_team()))
+    service = Service.objects.create(name="sourcing-data-service", created_by=make_user("dev", "developers"), team=a_team())
     revision = service.revisions.create(number=1, **{k: v for k, v in service_form_data.items() if k != "name"}, secrets=secrets)
     Service.objects.filter(pk=service.pk).update(applied_revision=revision)
     service.refresh_from_db()
@@ -169,7 +169,8 @@ def test_a_decommission_takes_the_grant_away_in_the_same_change_last_and_an_admi
     grant_applied(platform, {SERVICE: [TOKEN], "art-service-billing": [DB]})
     service = applied_service(make_user, service_form_data, {"API_TOKEN": TOKEN})
 
-    change = decommission_service(service, service.created_by)
+    admin = make_user("admin", "admins")
+    change = decommission_service(service, admin)
 
     runs = change.runs_in_order()
     assert [(run.workspace.path, run.kind) for run in runs] == [
@@ -181,7 +182,7 @@ def test_a_decommission_takes_the_grant_away_in_the_same_change_last_and_an_admi
     approver = make_user("approver", "approvers")
     refusal = approval_refusal(change, approver)
     assert refusal is not None and refusal.code == "platform_permission"
-    assert may_approve_some(make_user("admin", "admins"), list(change.runs.all()))
+    assert may_approve_some(admin, list(change.runs.all()))
     client.force_login(approver)
     page = client.get(reverse("changes:detail", kwargs={"change_id": change.pk})).content.decode()
     assert f"except <code>{workload_roles_path()}</code>, which is applied without the service's execution role" in page
@@ -192,7 +193,7 @@ def test_a_decommission_of_a_service_without_a_grant_plans_its_own_workspaces_on
     grant_applied(platform, {"art-service-billing": [DB]})
     service = applied_service(make_user, service_form_data, {})
 
-    change = decommission_service(service, service.created_by)
+    change = decommission_service(service, make_user("admin", "admins"))
 
     assert {run.workspace.path for run in change.runs.all()} == {f"ecs/services/{SERVICE}", f"ecs/ecr-repositories/{SERVICE}"}
     assert may_approve_some(make_user("approver", "approvers"), list(change.runs.all()))

@@ -186,3 +186,11 @@ def test_registration_names_one_of_the_user_s_teams(make_user, service_form_data
     response = api_for(nobody).post("/api/v1/services/", {**service_form_data, "name": "other-name"}, format="json")
     assert response.status_code == 403 and response.json()["code"] == "no_team"
     assert not Service.objects.filter(name="other-name").exists()
+
+
+@pytest.mark.parametrize("value", ["treu", "closed", ""])
+def test_a_catalogue_setting_that_is_not_true_or_false_stops_the_portal_at_start(value):
+    from tests.test_safe_defaults import django_process
+
+    refused = django_process({"DJANGO_DEBUG": "1", "PORTAL_CATALOGUE_OPEN": value}, "check")
+    assert refused.returncode != 0 and "PORTAL_CATALOGUE_OPEN must be true or false" in refused.stderr

@@ -28,9 +28,3 @@ class MemberForm(forms.Form):
         if user is None:
             raise forms.ValidationError("Nobody has this username.")
         return user
-
-
-class MoveForm(forms.Form):
-    team = forms.ModelChoiceField(
-        queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it."
-    )

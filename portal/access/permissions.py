@@ -201,8 +201,8 @@ def check_drift(user, workspace) -> Refusal | None:
     service = service_of(workspace)
     if service is None:
         return None if is_admin(user) else forbidden("platform", "The platform's drift is checked by its admins.")
-    if not user.has_perm(ROLE_DEVELOPER) and not user.has_perm(ROLE_APPROVER):
-        return forbidden("no_role", "Checking drift needs the developers' or approvers' role.")
+    if not user.has_perm(ROLE_DEVELOPER):
+        return forbidden("no_role", "Checking drift needs the developers' role.")
     return None if acts_for(user, service.team_id) else other_team(service, "check the drift of")
 
 

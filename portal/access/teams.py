@@ -44,17 +44,3 @@ def remove_member(by, team: Team, user) -> None:
         raise ValidationError({"username": [f"{user.get_username()} is not in {team}."]})
     permissions.forget_teams(user)
     audit.record("team.member_remove", by, team, member=user.get_username())
-
-
-@transaction.atomic
-def move_service(by, service, team: Team):
-    """Give a service to another team: from now on that team's members change, deploy and approve it."""
-    permissions.require(permissions.move_service(by, service))
-    service = type(service).objects.select_for_update().get(pk=service.pk)
-    if service.team_id == team.pk:
-        raise ValidationError({"team": [f"{service.name} belongs to {team} already."]})
-    before = service.team.name
-    service.team = team
-    service.save(update_fields=["team", "updated_at"])
-    audit.record("service.move", by, service, from_team=before, to_team=team.name)
-    return service

@@ -7,5 +7,4 @@ urlpatterns = [
     path("", views.team_list, name="teams"),
     path("<str:name>/members/", views.member_add, name="member-add"),
     path("<str:name>/members/<str:username>/remove/", views.member_remove, name="member-remove"),
-    path("services/<str:name>/move/", views.service_move, name="service-move"),
 ]

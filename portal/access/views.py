@@ -1,5 +1,5 @@
 """The Teams page: every team with its members and services; admins create teams, add and remove
-members, and move a service to another team."""
+members. (Moving a service to another team is the service's: portal.catalog.views.)"""
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -10,9 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import permissions, teams
-from portal.access.forms import MemberForm, MoveForm, TeamForm
+from portal.access.forms import MemberForm, TeamForm
 from portal.access.models import Membership, Team
-from portal.catalog.lookup import service_named
 
 
 def teams_page(request, *, team_form=None, member_forms=None, status=200):
@@ -84,21 +83,3 @@ def member_remove(request, name, username):
     else:
         messages.success(request, f"{username} left {team}.")
     return redirect("access:teams")
-
-
-@login_required
-def service_move(request, name):
-    service = service_named(name)
-    permissions.require(permissions.move_service(request.user, service))
-    form = MoveForm(request.POST or None, initial={"team": service.team.name})
-    if request.method == "POST" and form.is_valid():
-        try:
-            teams.move_service(request.user, service, form.cleaned_data["team"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, f"{service.name} now belongs to {form.cleaned_data['team']}.")
-            return redirect("catalog:service-detail", name=service.name)
-    return render(
-        request, "access/service_move.html", {"service": service, "form": form}, status=400 if form.errors else 200
-    )

@@ -211,7 +211,7 @@ def within_rules(field: str, value) -> bool:
 class ServicePageForm(TaskSizeSelects, ServiceForm):
     """Registration on the page: the user's teams to choose from, the smallest task size to start from."""
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         teams = list(Team.objects.all() if permissions.is_admin(user) else Team.objects.of(user))
         # The select offers the user's teams; another team's name is left to the registration's
@@ -220,6 +220,10 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
         self.only_team = teams[0] if len(teams) == 1 else None
         if self.only_team is not None:
             self.initial.setdefault("team", self.only_team.name)
+        if self.task_sizes:
+            smallest = min(self.task_sizes)
+            self.initial.setdefault("cpu", smallest)
+            self.initial.setdefault("memory", self.task_sizes[smallest][0])
 
     def clean_team(self):
         team = self.cleaned_data.get("team") or self.only_team
@@ -230,10 +234,6 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
                 code="required",
             )
         return team
-        if self.task_sizes:
-            smallest = min(self.task_sizes)
-            self.initial.setdefault("cpu", smallest)
-            self.initial.setdefault("memory", self.task_sizes[smallest][0])
 
 
 class ServiceChangePageForm(TaskSizeSelects, ServiceChangeForm):
@@ -254,3 +254,9 @@ class DecommissionForm(forms.Form):
         if typed != self.service.name:
             raise ValidationError(f"Type {self.service.name} exactly to confirm.", code="mismatch")
         return typed
+
+
+class MoveForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it."
+    )

@@ -160,3 +160,17 @@ def not_active(service: Service) -> Refusal:
         "decommissioning",
         f"{service.name} is being decommissioned; discard that change first to change the service.",
     )
+
+
+@transaction.atomic
+def move_service(by, service, team: Team):
+    """Give a service to another team: from now on that team's members change, deploy and approve it."""
+    permissions.require(permissions.move_service(by, service))
+    service = locked(service)
+    if service.team_id == team.pk:
+        raise ValidationError({"team": [f"{service.name} belongs to {team} already."]})
+    before = service.team.name
+    service.team = team
+    service.save(update_fields=["team", "updated_at"])
+    audit.record("service.move", by, service, from_team=before, to_team=team.name)
+    return service

@@ -34,10 +34,11 @@ def last_healthy_revision(service: Service) -> ServiceRevision | None:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class Offer:
     service: Service
     revision: ServiceRevision
+    refusal: object = None  # why the viewer may not propose it (portal.access.permissions.change_service)
 
 
 def offer_for(change: Change | None) -> Offer | None:

@@ -8,11 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from portal.aws import client as aws_client
-from portal.catalog.forms import DecommissionForm, ServiceChangePageForm, ServicePageForm
+from portal.catalog.forms import DecommissionForm, MoveForm, ServiceChangePageForm, ServicePageForm
 from portal.access.models import Team
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
-from portal.catalog.onboarding import change_service, decommission_service, register_service
+from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service
 from portal.catalog.preview import registration_preview
 from portal.diagrams.service import service_picture
 from portal.runs.listing import page_of
@@ -127,6 +127,8 @@ def service_detail(request, name):
             "changes": changes,
             "picture": service_picture(service),
             "change_refusal": permissions.change_service(request.user, service),
+            "webhooks_refusal": permissions.manage_webhooks(request.user, service),
+            "may_restore": permissions.change_service(request.user, service) is None,
             "decommission_refusal": permissions.decommission_service(request.user, service),
             "may_move": permissions.move_service(request.user, service) is None,
         },
@@ -165,3 +167,21 @@ def image_count(service: Service) -> int | None:
         return None
     except BotoCoreError:
         return None
+
+
+@permission_required("catalog.view_service")
+def service_move(request, name):
+    service = service_named(name)
+    permissions.require(permissions.move_service(request.user, service))
+    form = MoveForm(request.POST or None, initial={"team": service.team.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            move_service(request.user, service, form.cleaned_data["team"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{service.name} now belongs to {form.cleaned_data['team']}.")
+            return redirect("catalog:service-detail", name=service.name)
+    return render(
+        request, "catalog/service_move.html", {"service": service, "form": form}, status=400 if form.errors else 200
+    )
