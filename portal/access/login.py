@@ -79,6 +79,8 @@ class LoginAttempts(AxesDatabaseHandler):
         # A success clears its account's failures only: one good login must not buy an address that
         # guesses at other accounts a fresh allowance.
         username = get_client_username(request, credentials)
+        if not username:  # a single sign-on login names no account here (filter(username=None) is IS NULL)
+            return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
 
