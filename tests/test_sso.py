@@ -390,3 +390,21 @@ def test_a_malformed_group_map_stops_the_portal_at_start():
 
     refused = django_process({"DJANGO_DEBUG": "1", **environment(PORTAL_OIDC_GROUP_MAP='{"g": {"role": "root"}}')}, "check")
     assert refused.returncode != 0 and "PORTAL_OIDC_GROUP_MAP['g']: the role must be one of" in refused.stderr
+
+
+def test_a_deactivated_account_is_refused_and_its_profile_follows_the_provider_while_active(client, sso_on):
+    sso_on.account("u-1012", preferred_username="mia", email="mia@old.example", groups=["art-devs"])
+    sign_in(client, "u-1012")
+    mia = signed_in_as(client)
+    sso_on.account("u-1012", preferred_username="mia", email="mia@new.example", family_name="Lind", groups=["art-devs"])
+    client.logout()
+    sign_in(client, "u-1012")
+    mia.refresh_from_db()
+    assert (mia.email, mia.last_name) == ("mia@new.example", "Lind")
+
+    mia.is_active = False
+    mia.save()
+    client.logout()
+    response = sign_in(client, "u-1012")
+    assert response.status_code == 403 and signed_in_as(client) is None
+    assert "The account mia is deactivated here" in response.content.decode()
