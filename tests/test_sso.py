@@ -338,6 +338,14 @@ def test_local_logins_are_still_counted_and_locked_out_with_single_sign_on_on(cl
     assert client.post(reverse("login"), {"username": "kim", "password": "kim-local-password-1"}).status_code == 429
 
 
+def test_a_password_login_is_never_taken_for_a_sign_in_callback(client, sso_on, django_user_model):
+    django_user_model.objects.create_user("nina", password="nina-local-password-1")
+    url = reverse("login") + "?code=attackers-code&state=attackers-state"
+    assert client.post(url, {"username": "nina", "password": "wrong"}).status_code == 200, "the form's error, no token exchange"
+    assert client.post(url, {"username": "nina", "password": "nina-local-password-1"}).status_code == 302
+    assert signed_in_as(client).username == "nina"
+
+
 def test_an_address_locked_out_for_guessing_passwords_still_signs_in_at_the_provider(client, sso_on, django_user_model, settings):
     settings.LOGIN_ADDRESS_FAILURE_LIMIT = 5
     for name in ("a1", "a2", "a3", "a4", "a5"):
@@ -408,3 +416,19 @@ def test_a_deactivated_account_is_refused_and_its_profile_follows_the_provider_w
     response = sign_in(client, "u-1012")
     assert response.status_code == 403 and signed_in_as(client) is None
     assert "The account mia is deactivated here" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "claims, says",
+    [
+        ({"preferred_username": "o p"}, "cannot be a username here"),
+        ({"email": "o@example.com"}, "sent no &#x27;preferred_username&#x27; claim"),
+        ({"preferred_username": "oscar", "groups": {"art-devs": True}}, "claim is not a list of group names"),
+    ],
+)
+def test_claims_the_portal_cannot_use_refuse_the_sign_in_saying_why(client, sso_on, claims, says):
+    sso_on.account("u-1013", **claims)
+    response = sign_in(client, "u-1013")
+    assert response.status_code == 403 and signed_in_as(client) is None
+    assert says in response.content.decode()
+    assert not get_user_model().objects.exists()

@@ -154,7 +154,9 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
     get_user = ModelBackend.get_user
 
     def authenticate(self, request, **kwargs):
-        if settings.PORTAL_OIDC is None:
+        # Only the callback's (portal.access.sso_views): Django asks every backend at every login, and
+        # a password login posted to /login/?code=...&state=... must not become a token exchange.
+        if settings.PORTAL_OIDC is None or not getattr(request, "single_sign_on", False):
             return None
         return super().authenticate(request, **kwargs)
 
@@ -281,8 +283,7 @@ def first_sign_in(issuer: str, subject: str, username):
     if not isinstance(username, str) or not username:
         refuse("no_username", f"The identity provider sent no {claim!r} claim to name your account; ask its admins.")
     try:
-        User._meta.get_field("username").run_validators(username)
-        User.username_validator(username)
+        User._meta.get_field("username").run_validators(username)  # its length and characters
     except ValidationError as exc:
         refuse("bad_username", f"The identity provider's {claim} {username!r} cannot be a username here: {' '.join(exc.messages)}")
     # Names differing only in case are one person to a reader of the audit trail.
@@ -349,7 +350,8 @@ def sync(user, groups: list[str]) -> None:
     memberships = {m.team.name: m for m in Membership.objects.filter(user=user).select_related("team")}
     joined = sorted(teams - set(memberships))
     Membership.objects.bulk_create(
-        Membership(team=team, user=user, source=Membership.Source.SSO) for team in Team.objects.filter(name__in=joined)
+        [Membership(team=team, user=user, source=Membership.Source.SSO) for team in Team.objects.filter(name__in=joined)],
+        ignore_conflicts=True,  # a membership made meanwhile (an admin's, another sign-in's) stays as it is
     )
     left = sorted(name for name, m in memberships.items() if m.source == Membership.Source.SSO and name not in teams)
     Membership.objects.filter(user=user, source=Membership.Source.SSO, team__name__in=left).delete()
