@@ -32,11 +32,11 @@ SSO_BACKEND = "portal.access.sso.SingleSignOnBackend"
 class Provider:
     """The identity provider: its accounts (claims by subject) and the portal's client at it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, portal: str = "http://testserver"):
         self.url = url
         registered = requests.post(
             f"{url}/oauth2/clients",
-            json={"redirect_uris": ["http://testserver/oidc/callback/"], "token_endpoint_auth_method": "client_secret_post"},
+            json={"redirect_uris": [f"{portal}/oidc/callback/"], "token_endpoint_auth_method": "client_secret_post"},
             timeout=5,
         )
         registered.raise_for_status()
@@ -48,7 +48,12 @@ class Provider:
 
 
 @pytest.fixture
-def provider(monkeypatch):
+def provider(provider_url):
+    return Provider(provider_url)
+
+
+@pytest.fixture
+def provider_url(monkeypatch):
     import oidc_provider_mock
 
     # authlib refuses plain HTTP unless told: the provider is on loopback only.
@@ -58,7 +63,7 @@ def provider(monkeypatch):
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        yield Provider(f"http://127.0.0.1:{server.server_port}")
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(5)
@@ -432,3 +437,41 @@ def test_claims_the_portal_cannot_use_refuse_the_sign_in_saying_why(client, sso_
     assert response.status_code == 403 and signed_in_as(client) is None
     assert says in response.content.decode()
     assert not get_user_model().objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_person_signs_in_in_a_browser_through_the_providers_page(browser, live_server, provider_url, settings, groups):
+    """The whole round trip in Chromium: the portal's button, the provider's sign-in page, and back."""
+    from django.db import connections
+
+    from tests.conftest import SCREENSHOTS
+
+    provider = Provider(provider_url, portal=live_server.url)
+    settings.PORTAL_OIDC = sso_settings.from_environment(sso_environment(provider))
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, SSO_BACKEND]
+    provider.account("u-2001", preferred_username="olga", groups=["art-devs"])
+    folder = SCREENSHOTS / "sso"
+    folder.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 390, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f"{live_server.url}/login/?next=/runs/")
+        button = page.get_by_role("link", name="Sign in with Example ID")
+        assert button.bounding_box()["x"] + button.bounding_box()["width"] <= 390
+        page.screenshot(path=str(folder / "login-390.png"), full_page=True)
+        button.click()
+        page.wait_for_url(f"{provider_url}/oauth2/authorize*")
+        page.fill("input[name=sub]", "u-2001")
+        page.screenshot(path=str(folder / "provider-390.png"), full_page=True)
+        page.click("button[type=submit]:has-text('Authorize')")
+        page.wait_for_url(f"{live_server.url}/runs/")
+        assert "olga" in page.locator("header").inner_text()
+        page.screenshot(path=str(folder / "signed-in-390.png"), full_page=True)
+        olga = get_user_model().objects.get(username="olga")
+        assert teams(olga) == {"art": "sso"} and roles(olga) == {"developers"}
+    finally:
+        context.close()
+        # The ORM calls above ran beside Playwright's event loop, on a connection of their own; the
+        # test database is dropped after the session, so that connection goes now.
+        connections.close_all()
