@@ -271,6 +271,28 @@ def test_an_id_token_whose_nonce_is_not_this_sign_ins_is_refused(client, sso_on)
     assert not get_user_model().objects.filter(username="grace").exists()
 
 
+def test_an_id_token_from_another_issuer_than_the_one_set_is_refused(client, settings, provider, groups):
+    """The endpoints set by hand (no discovery), the issuer set to another name of the same server:
+    the ID token's `iss` is the provider's own, which is not the one the portal trusts."""
+    url = provider.url
+    settings.PORTAL_OIDC = sso_settings.from_environment(
+        sso_environment(
+            provider,
+            PORTAL_OIDC_ISSUER=url.replace("127.0.0.1", "localhost"),
+            PORTAL_OIDC_AUTHORIZATION_ENDPOINT=f"{url}/oauth2/authorize",
+            PORTAL_OIDC_TOKEN_ENDPOINT=f"{url}/oauth2/token",
+            PORTAL_OIDC_JWKS_URI=f"{url}/jwks",
+        )
+    )
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, SSO_BACKEND]
+    provider.account("u-1014", preferred_username="pia", groups=["art-devs"])
+
+    response = sign_in(client, "u-1014")
+
+    assert response.status_code == 400 and signed_in_as(client) is None
+    assert f"The ID token was issued by &#x27;{url}&#x27;" in response.content.decode()
+
+
 def test_a_code_used_twice_is_refused_by_the_provider_and_the_page_says_so(client, sso_on):
     sso_on.account("u-1009", preferred_username="heidi", groups=["art-devs"])
     first = at_provider(start_sign_in(client), "u-1009")

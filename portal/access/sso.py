@@ -198,7 +198,12 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return {**userinfo, **{name: payload[name] for name in ("iss", "sub", "aud") if name in payload}}
 
     def get_or_create_user(self, access_token, id_token, payload):
-        return sign_in(self.get_userinfo(access_token, id_token, payload))
+        try:
+            claims = self.get_userinfo(access_token, id_token, payload)
+        except SuspiciousOperation as exc:  # the library would swallow it into a silent failure
+            record_failure(f"not_verified: {exc}"[:200])
+            refuse("sso_not_verified", f"This sign-in could not be verified ({exc}). Start again from the login page.")
+        return sign_in(claims)
 
 
 def check_id_token(payload: dict) -> None:
