@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
 from portal.params import ascii_int
 from portal.policy import config as policy_config
@@ -218,6 +219,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Single sign-on (README, "Single sign-on"): OpenID Connect beside the local accounts, on when
+# PORTAL_OIDC_ISSUER is set; the provider's groups give teams and roles (PORTAL_OIDC_GROUP_MAP).
+# mozilla-django-oidc's OIDC_* settings are read from this object (portal.access.sso.setting).
+PORTAL_OIDC = sso_settings.from_environment(os.environ)
+if PORTAL_OIDC is not None:
+    AUTHENTICATION_BACKENDS.append("portal.access.sso.SingleSignOnBackend")
 # Teams (portal.access.permissions): whether every role may read another team's services (a
 # catalogue people search). Their runs' logs and plans stay the team's whatever this says.
 _catalogue_open = os.environ.get("PORTAL_CATALOGUE_OPEN", "true").strip().lower()

@@ -3,14 +3,19 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from portal.access.login import AdminLoginForm, LoginForm
+from portal.access import sso_views
+from portal.access.login import AdminLoginForm, LoginPage
 from portal.api import pages as token_pages
 from portal.health import healthz
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="catalog:service-list"), name="home"),
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/", LoginPage.as_view(), name="login"),
+    # Single sign-on (portal.access.sso): 404 while it is off. The callback's URL is the redirect
+    # URI registered at the identity provider.
+    path("oidc/authenticate/", sso_views.start, name="oidc_authentication_init"),
+    path("oidc/callback/", sso_views.callback, name="oidc_authentication_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("services/", include("portal.catalog.urls")),
     path("runs/", include("portal.runs.urls")),

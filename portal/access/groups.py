@@ -1,6 +1,7 @@
-"""The portal's groups and what each may do. Kept in code so every environment agrees."""
+"""The portal's groups and what each may do. Kept in code so every environment agrees.
 
-from django.contrib.auth.models import Group, Permission
+The settings read the role names (single sign-on's group map names them), before any model can be
+imported: the models are imported where they are used."""
 
 GROUP_PERMISSIONS = {
     "developers": [
@@ -32,9 +33,14 @@ GROUP_PERMISSIONS = {
     ],
 }
 
+# The roles, in the order the pages list them.
+ROLES = tuple(GROUP_PERMISSIONS)
+
 
 def ensure_groups(**kwargs) -> None:
     """post_migrate hook: create the groups and grant exactly the permissions listed above."""
+    from django.contrib.auth.models import Group, Permission
+
     for group_name, codenames in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
         permissions = [

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Max, Sum
@@ -57,6 +58,12 @@ def failures(request, credentials) -> Failures:
 
 
 class LoginAttempts(AxesDatabaseHandler):
+    def is_whitelisted(self, request, credentials=None) -> bool:
+        # A single sign-on callback (portal.access.sso_views) is no password guess: the provider
+        # checked the person, and a code or token is not guessed. An address locked out for guessing
+        # passwords still signs in there, and a refused sign-in counts nowhere here.
+        return getattr(request, "single_sign_on", False) or super().is_whitelisted(request, credentials)
+
     def get_failures(self, request, credentials=None) -> int:
         # Compared with the account's limit: an address past its own limit counts as at it.
         counted = failures(request, credentials)
@@ -72,6 +79,8 @@ class LoginAttempts(AxesDatabaseHandler):
         # A success clears its account's failures only: one good login must not buy an address that
         # guesses at other accounts a fresh allowance.
         username = get_client_username(request, credentials)
+        if not username:  # a single sign-on login names no account here (filter(username=None) is IS NULL)
+            return 0
         count, _ = AccessAttempt.objects.filter(username=username).delete()
         return count
 
@@ -141,3 +150,15 @@ class LoginForm(OneGuessAtATime, AuthenticationForm):
 
 class AdminLoginForm(OneGuessAtATime, AdminAuthenticationForm):
     pass
+
+
+class LoginPage(LoginView):
+    """Django's login page with the guessing-resistant form, and the button to the identity provider
+    when single sign-on is on."""
+
+    authentication_form = LoginForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["single_sign_on"] = settings.PORTAL_OIDC
+        return context

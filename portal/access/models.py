@@ -3,16 +3,9 @@ groups (portal.access.groups); a team says for which services that role counts
 (portal.access.permissions)."""
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 
-TEAM_NAME_MAX_LENGTH = 63
-team_name_validators = [
-    RegexValidator(
-        r"^[a-z][a-z0-9-]*[a-z0-9]$",
-        "Lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen.",
-    )
-]
+from portal.access.naming import TEAM_NAME_MAX_LENGTH, team_name_validators
 
 
 class TeamQuerySet(models.QuerySet):
@@ -64,3 +57,21 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+class SingleSignOnIdentity(models.Model):
+    """The identity provider's account behind a user: its issuer and subject (`sub`), the one claim
+    OpenID Connect promises is stable and never reassigned. Signing in finds the user by this pair,
+    so a name changed at the provider keeps its account, and a local account is never taken over by
+    a provider's account that merely has its name (portal.access.sso)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_identity")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_sso_identity")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

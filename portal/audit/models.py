@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     USER_LOGIN = "user.login", "user logged in"
     USER_LOGIN_FAILED = "user.login_failed", "login failed"
     USER_LOCKED_OUT = "user.locked_out", "login locked out after failures"
+    USER_SSO_SYNC = "user.sso_sync", "roles and teams set from the identity provider"
     GROUP_CREATE = "group.create", "group created"
     GROUP_CHANGE = "group.change", "group renamed"
     GROUP_DELETE = "group.delete", "group deleted"
