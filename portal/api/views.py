@@ -16,6 +16,7 @@ from portal import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
+from portal.api.scopes import TokenScope
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     AuditEventSerializer,
@@ -57,6 +58,10 @@ class ModelPermissions(drf_permissions.DjangoModelPermissions):
     """The groups' model permissions, reads included (DRF checks only writes by default)."""
 
     perms_map = {**drf_permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"]}
+
+
+# A token's limits first (its scope, its service: portal.api.scopes), then what its user may.
+PERMISSIONS = [TokenScope, ModelPermissions]
 
 
 def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Response:
@@ -115,7 +120,8 @@ class ServiceLookup:
 class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "list", "POST": "register"}
     query_parameters = ("page", "page_size", "status", "team")
 
     def listed(self):
@@ -159,7 +165,8 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
 class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUpdateDestroyAPIView):
     queryset = Service.objects.all()  # each method reads what it shows (retrieve, queued)
     serializer_class = ServiceSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read", "PATCH": "change", "DELETE": "decommission"}
     lookup_field = "name"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
@@ -190,10 +197,12 @@ class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUp
 )
 class DeploymentView(KnownQueryParameters, APIView):
     queryset = Service.objects.all()  # for ModelPermissions: a deployment changes the service
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"POST": "deploy"}
 
     def post(self, request, name):
         service = service_named(name)
+        self.check_object_permissions(request, service)
         permissions.require(permissions.view_service(request.user, service))
         serializer = DeploymentSerializer(service, data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -226,7 +235,8 @@ class RunLookup:
 class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
     serializer_class = RunSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_runs"}
 
 
 @extend_schema(
@@ -240,7 +250,8 @@ class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
 )
 class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_runs"}
     serializer_class = RunLogSerializer
     query_parameters = ("offset",)
 
@@ -250,11 +261,20 @@ class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
         return Response({"status": run.status, "active": run.is_active, "text": text, "next_offset": next_offset})
 
 
+class SeesRuns(drf_permissions.BasePermission):
+    """POST would map to add_run in DjangoModelPermissions; acting on a run needs to see it."""
+
+    message = "Acting on a run needs the permission to see runs."
+
+    def has_permission(self, request, view):
+        return request.user.has_perm("runs.view_run")
+
+
 class RunActionView(KnownQueryParameters, generics.GenericAPIView):
     """Approve or discard the run's change: the workflow decides, its refusal is the answer."""
 
     queryset = runs_queryset()
-    permission_classes = [ModelPermissions]
+    permission_classes = [TokenScope, SeesRuns]
     serializer_class = RunSerializer
     action = None
 
@@ -265,11 +285,6 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
         self.action(run.change, request.user)
         run = self.get_queryset().get(pk=run.pk)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
-
-    def check_permissions(self, request):
-        # POST would map to add_run in DjangoModelPermissions; acting on a run needs to see it.
-        if not request.user.has_perm("runs.view_run"):
-            self.permission_denied(request, message="Acting on a run needs the permission to see runs.")
 
 
 @extend_schema(
@@ -283,6 +298,7 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
 )
 class RunApproveView(RunActionView):
     action = staticmethod(workflow.approve)
+    token_actions = {"POST": "approve"}
 
 
 @extend_schema(
@@ -295,6 +311,7 @@ class RunApproveView(RunActionView):
 )
 class RunDiscardView(RunActionView):
     action = staticmethod(workflow.discard)
+    token_actions = {"POST": "discard"}
 
 
 @extend_schema(
@@ -308,6 +325,8 @@ class RunDiscardView(RunActionView):
     responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
 )
 class RunPolicyOverrideView(RunActionView):
+    token_actions = {"POST": "override_policy"}
+
     def post(self, request, pk):
         run = self.get_object()
         if run.change is None:
@@ -330,6 +349,8 @@ class RunPolicyOverrideView(RunActionView):
     responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
 )
 class RunCancelView(RunActionView):
+    token_actions = {"POST": "cancel"}
+
     def post(self, request, pk):
         run = workflow.cancel(self.get_object(), request.user)
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
@@ -361,7 +382,8 @@ class RunCancelView(RunActionView):
 class AuditListView(KnownQueryParameters, generics.ListAPIView):
     queryset = AuditEvent.objects.all()  # for ModelPermissions: audit.view_auditevent
     serializer_class = AuditEventSerializer
-    permission_classes = [ModelPermissions]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_audit"}
     query_parameters = ("page", "page_size", *AUDIT_FILTERS)
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, JSONLinesRenderer]
 
