@@ -12,6 +12,7 @@ from portal.access import permissions
 from portal.access.login import password_confirmed
 from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
+from portal.catalog.forms import WholeNumberField
 from portal.catalog.models import Service
 
 
@@ -47,7 +48,7 @@ class TokenForm(forms.Form):
         self.request = request
         self.fields["service"].queryset = services_to_bind(request.user)
         # Built here, not in the class: the limits are settings, read when the form is.
-        self.fields["days"] = forms.IntegerField(
+        self.fields["days"] = WholeNumberField(
             label="Days until it expires",
             min_value=1,
             max_value=settings.TOKEN_MAX_DAYS,

@@ -16,6 +16,9 @@ from django.utils import timezone
 
 
 def end_and_reason_of_existing_tokens(apps, schema_editor):
+    # The foreign keys' checks at once, not at commit: PostgreSQL refuses to alter a table (the
+    # column made required below, the new key's index) while checks of its updated rows are pending.
+    schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     ApiToken = apps.get_model("api", "ApiToken")
     ApiToken.objects.update(expires_at=timezone.now() + timedelta(days=settings.TOKEN_DEFAULT_DAYS))
     ApiToken.objects.exclude(revoked_at=None).update(revoked_reason="by_hand")

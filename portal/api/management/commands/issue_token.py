@@ -1,3 +1,5 @@
+from argparse import ArgumentTypeError
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -6,7 +8,15 @@ from django.core.management.base import BaseCommand, CommandError
 from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
 from portal.catalog import rules
+from portal.params import ascii_int
 from portal.catalog.models import Service
+
+
+def days(text: str) -> int:
+    number = ascii_int(text)
+    if number is None:
+        raise ArgumentTypeError(f"{text!r} is not a whole number of days (digits 0-9).")
+    return number
 
 
 class Command(BaseCommand):
@@ -27,7 +37,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--days",
-            type=int,
+            type=days,
             default=None,
             help=f"Days until it expires: 1 to PORTAL_TOKEN_MAX_DAYS ({settings.TOKEN_MAX_DAYS}); "
             f"default PORTAL_TOKEN_DEFAULT_DAYS ({settings.TOKEN_DEFAULT_DAYS}).",
