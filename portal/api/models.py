@@ -20,7 +20,7 @@ def digest(key: str) -> str:
 
 
 class RevokedBecause(models.TextChoices):
-    BY_HAND = "by_hand", "revoked by hand"
+    BY_HAND = "by_hand", "by hand"
     PASSWORD_CHANGED = "password_changed", "its user's password changed"
     LEFT_TEAM = "left_team", "its user left the team it was for"
 

@@ -28,7 +28,7 @@ class TokenForm(forms.Form):
         choices=TokenScope.choices,
         initial=TokenScope.READ,
         widget=forms.RadioSelect,
-        help_text="A pipeline that deploys needs deploy; write only for what must change or approve.",
+        help_text="The narrowest that does the job: write only for what must change, decommission or approve.",
     )
     service = forms.ModelChoiceField(
         queryset=Service.objects.none(),

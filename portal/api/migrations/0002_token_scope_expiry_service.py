@@ -64,7 +64,7 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 blank=True,
                 choices=[
-                    ("by_hand", "revoked by hand"),
+                    ("by_hand", "by hand"),
                     ("password_changed", "its user's password changed"),
                     ("left_team", "its user left the team it was for"),
                 ],
