@@ -370,7 +370,7 @@ def test_issue_token_needs_a_scope(world):
 # --- the rules' one place --------------------------------------------------------------------------
 def test_every_api_endpoint_says_what_each_method_is_for_tokens():
     from portal.api import urls
-    from portal.api.scopes import TokenScope
+    from portal.api.scopes import TokenLimits
 
     unnamed = []
     for pattern in urls.urlpatterns:
@@ -378,7 +378,7 @@ def test_every_api_endpoint_says_what_each_method_is_for_tokens():
         if view is None or view.__module__ != "portal.api.views" or view.__name__ == "NotFoundView":
             continue
         methods = {m.upper() for m in view.http_method_names if hasattr(view, m)} - {"HEAD", "OPTIONS"}
-        if TokenScope not in view.permission_classes or methods - set(getattr(view, "token_actions", {})):
+        if TokenLimits not in view.permission_classes or methods - set(getattr(view, "token_actions", {})):
             unnamed.append(view.__name__)
     assert not unnamed
 

@@ -224,7 +224,7 @@ def view_audit(user) -> Refusal | None:
 # --- API tokens ------------------------------------------------------------------------------------
 # A token never does more than its user may: the functions above still answer for the user. These
 # say what the token's own limits add: its end, its scope and the one service it may be bound to.
-# The API asks them once per request (portal.api.scopes.TokenScope); its authentication asks
+# The API asks them once per request (portal.api.scopes.TokenLimits); its authentication asks
 # `token_ended` (401).
 
 

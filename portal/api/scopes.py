@@ -26,7 +26,9 @@ def service_acted_on(obj):
     raise TypeError(f"No token rule for {type(obj).__name__}")
 
 
-class TokenScope(BasePermission):
+class TokenLimits(BasePermission):
+    """The token's end, scope and service (portal.access.permissions.token_allows), before the user's own."""
+
     def action(self, request, view) -> str | None:
         method = "GET" if request.method == "HEAD" else request.method
         return getattr(view, "token_actions", {}).get(method)

@@ -16,7 +16,7 @@ from portal import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
-from portal.api.scopes import TokenScope
+from portal.api.scopes import TokenLimits
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     AuditEventSerializer,
@@ -61,7 +61,7 @@ class ModelPermissions(drf_permissions.DjangoModelPermissions):
 
 
 # A token's limits first (its scope, its service: portal.api.scopes), then what its user may.
-PERMISSIONS = [TokenScope, ModelPermissions]
+PERMISSIONS = [TokenLimits, ModelPermissions]
 
 
 def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Response:
@@ -274,7 +274,7 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
     """Approve or discard the run's change: the workflow decides, its refusal is the answer."""
 
     queryset = runs_queryset()
-    permission_classes = [TokenScope, SeesRuns]
+    permission_classes = [TokenLimits, SeesRuns]
     serializer_class = RunSerializer
     action = None
 
