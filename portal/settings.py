@@ -262,6 +262,22 @@ AXES_LOCKOUT_CALLABLE = "portal.access.login.locked_out"
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
 
+# API tokens (README, "API tokens"): each ends; issued for PORTAL_TOKEN_DEFAULT_DAYS unless the issuer
+# asks for fewer or more days, never more than PORTAL_TOKEN_MAX_DAYS.
+TOKEN_MAX_DAYS = ascii_int(os.environ.get("PORTAL_TOKEN_MAX_DAYS", "365"))
+TOKEN_DEFAULT_DAYS = ascii_int(os.environ.get("PORTAL_TOKEN_DEFAULT_DAYS", "90"))
+if TOKEN_MAX_DAYS is None or not 1 <= TOKEN_MAX_DAYS <= 3650:
+    raise ImproperlyConfigured(
+        "PORTAL_TOKEN_MAX_DAYS must be a whole number from 1 to 3650 (the longest an API token may last, in "
+        f"days; got {os.environ.get('PORTAL_TOKEN_MAX_DAYS')!r})."
+    )
+if TOKEN_DEFAULT_DAYS is None or not 1 <= TOKEN_DEFAULT_DAYS <= TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured(
+        "PORTAL_TOKEN_DEFAULT_DAYS must be a whole number from 1 to PORTAL_TOKEN_MAX_DAYS "
+        f"({TOKEN_MAX_DAYS}): how long an API token lasts unless its issuer says (got "
+        f"{os.environ.get('PORTAL_TOKEN_DEFAULT_DAYS')!r})."
+    )
+
 # Every place a password is set (createsuperuser, changepassword, the admin site) asks these.
 PASSWORD_MIN_LENGTH = ascii_int(os.environ.get("PORTAL_PASSWORD_MIN_LENGTH", "12"))
 if PASSWORD_MIN_LENGTH is None or not 8 <= PASSWORD_MIN_LENGTH <= 128:

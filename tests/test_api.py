@@ -81,13 +81,13 @@ def test_unknown_or_revoked_token_gets_401(developer):
     ApiToken.objects.filter(user=developer.user).update(revoked_at="2026-01-01T00:00Z")
 
     assert_error(unknown.get(SERVICES), 401, "authentication_failed")
-    assert_error(developer.get(SERVICES), 401, "authentication_failed")
+    assert_error(developer.get(SERVICES), 401, "token_revoked")
 
 
 def test_issue_token_prints_a_key_that_is_stored_only_as_a_digest(make_user, capsys):
     make_user("ci-bot", "developers")
 
-    call_command("issue_token", "ci-bot", "--label", "CI")
+    call_command("issue_token", "ci-bot", "--label", "CI", "--scope", "read")
     key = capsys.readouterr().out.strip()
 
     token = ApiToken.objects.get(user__username="ci-bot")
@@ -421,7 +421,8 @@ def test_token_page_shows_a_new_key_once_and_revoking_it_ends_its_use(client, ma
     user = make_user("pipeline-owner", "developers")
     client.force_login(user)
 
-    issued = client.post("/tokens/", {"label": "sourcing pipeline"}).content.decode()
+    form = {"label": "sourcing pipeline", "scope": "read", "days": "30", "password": "pw-pipeline-owner"}
+    issued = client.post("/tokens/", form).content.decode()
     key = issued.split('<code id="new-key">')[1].split("</code>")[0]
     later = client.get("/tokens/").content.decode()
     api = APIClient()
@@ -432,7 +433,7 @@ def test_token_page_shows_a_new_key_once_and_revoking_it_ends_its_use(client, ma
 
     assert before == 200
     assert key not in later and "sourcing pipeline" in later and f"…{key[-4:]}" in later
-    assert_error(api.get(SERVICES), 401, "authentication_failed")
+    assert_error(api.get(SERVICES), 401, "token_revoked")
 
 
 def test_token_page_refuses_an_empty_label_and_other_users_tokens(client, make_user):
@@ -440,7 +441,7 @@ def test_token_page_refuses_an_empty_label_and_other_users_tokens(client, make_u
     token, _ = ApiToken.objects.issue(owner, label="mine")
     client.force_login(other)
 
-    refused = client.post("/tokens/", {"label": ""})
+    refused = client.post("/tokens/", {"label": "", "scope": "read", "days": "30", "password": "pw-other"})
     revoke = client.post(f"/tokens/{token.pk}/revoke/")
 
     assert refused.status_code == 400 and b"This field is required." in refused.content and b'id="new-key"' not in refused.content

@@ -210,12 +210,13 @@ def test_a_force_unlock_is_recorded_with_the_admin_and_a_release_by_the_portal_w
 
 # --- tokens ----------------------------------------------------------------------------------------
 def test_tokens_issued_and_revoked_are_recorded_without_their_key(people, page):
-    response = page.post(reverse("tokens"), {"label": "ci"}, REMOTE_ADDR=PAGE_ADDRESS)
+    form = {"label": "ci", "scope": "deploy", "days": "30", "password": "pw-dev"}
+    response = page.post(reverse("tokens"), form, REMOTE_ADDR=PAGE_ADDRESS)
     key = response.context["new_key"]
     token = ApiToken.objects.get(label="ci")
     page.post(reverse("token-revoke", args=[token.pk]), REMOTE_ADDR=PAGE_ADDRESS)
     out = io.StringIO()
-    call_command("issue_token", "dev", "--label", "pipeline", stdout=out)
+    call_command("issue_token", "dev", "--label", "pipeline", "--scope", "deploy", stdout=out, stderr=io.StringIO())
     command_key = out.getvalue().strip()
 
     issued, from_command = events("token.issue")

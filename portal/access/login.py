@@ -16,7 +16,7 @@ from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.core.exceptions import ValidationError
@@ -126,6 +126,24 @@ def locked_out(request, original_response=None, credentials=None):
 LOGIN_LOCK = 7_240_002
 
 
+def take_turn(username) -> None:
+    """Wait for the other guesses at this account; held until the transaction ends."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOGIN_LOCK, str(username)[:300]])
+
+
+def password_confirmed(request, password: str) -> bool:
+    """The logged-in user's password, asked again before something a stolen session should not get
+    (issuing an API token). Checked as a login checks it: a wrong one counts towards the account's
+    lockout and is in the audit trail (`user.login_failed`), and a locked account is refused, the right
+    password included (AxesMiddleware then answers with the lockout page)."""
+    username = request.user.get_username()
+    with transaction.atomic():
+        take_turn(username)
+        user = authenticate(request, username=username, password=password)
+    return user is not None and user.pk == request.user.pk
+
+
 class OneGuessAtATime:
     """Logins to one account take turns. Axes decides on the lockout after a password is checked, so
     guesses sent at once would all pass its check before the first failure is counted: 32 at once
@@ -135,8 +153,7 @@ class OneGuessAtATime:
     def clean(self):
         username = self.data.get("username", "")
         with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [LOGIN_LOCK, str(username)[:300]])
+            take_turn(username)
             try:
                 return super().clean()
             except ValidationError as refused:

@@ -11,6 +11,8 @@ The functions read only attributes of what they are given (a service's `team_id`
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils import timezone
 
 from portal.refusals import Refusal
 
@@ -232,4 +234,113 @@ def manage_teams(user) -> Refusal | None:
 def view_audit(user) -> Refusal | None:
     if not user.has_perm("audit.view_auditevent"):
         return forbidden("no_role", "The audit trail is read by admins.")
+    return None
+
+
+# --- API tokens ------------------------------------------------------------------------------------
+# A token never does more than its user may: the functions above still answer for the user. These
+# say what the token's own limits add: its end, its scope and the one service it may be bound to.
+# The API asks them once per request (portal.api.scopes.TokenLimits); its authentication asks
+# `token_ended` (401).
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "read: reads only"
+    DEPLOY = "deploy", "deploy: reads, and new image tags of its team's services"
+    WRITE = "write", "write: whatever its user may"
+
+
+# Each thing a request may do with a token: what it is called in a refusal, whether it only reads,
+# and whether it is done on one service (a service's own endpoint, or a run of its workspaces) or on
+# none (the listing, registering, the audit trail).
+TOKEN_ACTIONS = {
+    "list": ("list services", True, False),
+    "read": ("read a service", True, True),
+    "read_runs": ("read runs", True, True),
+    "read_audit": ("read the audit trail", True, False),
+    "register": ("register a service", False, False),
+    "change": ("change a service", False, True),
+    "deploy": ("deploy an image tag", False, True),
+    "decommission": ("decommission a service", False, True),
+    "approve": ("approve a change", False, True),
+    "discard": ("discard a change", False, True),
+    "cancel": ("cancel a run", False, True),
+    "override_policy": ("override a policy check", False, True),
+}
+TOKEN_ENDED = ("token_expired", "token_revoked")  # the refusals that are 401, not 403
+
+
+def token_ended(token, now=None) -> Refusal | None:
+    """A revoked or expired token authenticates nobody (401): the sentence says which and when."""
+    if token.revoked_at is not None:
+        because = f" ({token.get_revoked_reason_display()})" if token.revoked_reason else ""
+        return forbidden(
+            "token_revoked",
+            f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC{because}. "
+            "Issue a new one on the API tokens page.",
+        )
+    if token.expires_at <= (now or timezone.now()):
+        return forbidden(
+            "token_expired",
+            f"This token expired on {token.expires_at:%Y-%m-%d %H:%M} UTC. Issue a new one on the API tokens page.",
+        )
+    return None
+
+
+def token_scope_allows(token, action: str) -> Refusal | None:
+    """What the token's end and scope allow, whatever the service (asked before it is looked up)."""
+    doing, reads, _ = TOKEN_ACTIONS[action]  # an unknown action is a programming error: KeyError
+    if token is None:
+        return None  # a person in the browser, not a token
+    ended = token_ended(token)
+    if ended is not None:
+        return ended
+    if token.scope == TokenScope.READ and not reads:
+        return forbidden("token_scope", f"This token's scope is read: it cannot {doing}. Use a token with the deploy or write scope.")
+    if token.scope == TokenScope.DEPLOY and not (reads or action == "deploy"):
+        return forbidden(
+            "token_scope",
+            f"This token's scope is deploy: it reads and deploys new image tags, and cannot {doing}. "
+            "Use a token with the write scope.",
+        )
+    return None
+
+
+def token_allows(token, action: str, service=None) -> Refusal | None:
+    """Whether `token` may do `action` on `service` (None: on no service, or the platform's runs).
+    A token bound to one service reads the catalogue, and writes, reads runs of, only its service;
+    a deploy token deploys only to services of its user's teams (an admin's included: a pipeline
+    acts for its team, not with the admin's reach)."""
+    refusal = token_scope_allows(token, action)
+    if refusal is not None or token is None:
+        return refusal
+    doing, _, on_a_service = TOKEN_ACTIONS[action]
+    if token.service_id is not None and action not in ("list", "read"):
+        bound = f"This token is for the service {token.service.name} only"
+        if not on_a_service:
+            return forbidden("token_service", f"{bound}: it cannot {doing}.")
+        if service is None or service.pk != token.service_id:
+            return forbidden("token_service", f"{bound}, not {service.name if service else 'the platform'}.")
+    if token.scope == TokenScope.DEPLOY and action == "deploy" and service.team_id not in team_ids(token.user):
+        return forbidden(
+            "token_team",
+            f"This deploy token deploys only to its user's teams' services; {service.name} belongs to the "
+            f"team {service.team}.",
+        )
+    return None
+
+
+def token_holds(user, scope: str, service) -> Refusal | None:
+    """Whether a token of this scope, bound to `service` or not, fits its user: asked when it is issued,
+    and again of every live token when the user leaves a team (what no longer fits is revoked).
+    Bound, the user acts for the service's team (a member, or an admin for read and write); deploy,
+    the user is a member of the service's team, or of some team when unbound."""
+    if scope == TokenScope.DEPLOY:
+        if service is not None and service.team_id not in team_ids(user):
+            return forbidden("token_team", f"A deploy token is for your teams' services: {service.name} belongs to the team {service.team}.")
+        if service is None and not team_ids(user):
+            return forbidden("token_team", "A deploy token deploys to your teams' services, and you are in no team.")
+        return None
+    if service is not None and not acts_for(user, service.team_id):
+        return forbidden("token_team", f"{service.name} belongs to the team {service.team}, which you do not act for.")
     return None

@@ -5,3 +5,8 @@ class ApiConfig(AppConfig):
     name = "portal.api"
     label = "api"
     verbose_name = "REST API"
+
+    def ready(self):
+        from portal.api import revocation
+
+        revocation.connect()

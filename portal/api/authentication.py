@@ -1,6 +1,7 @@
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from portal.access import permissions
 from portal.api.models import ApiToken
 
 
@@ -17,7 +18,11 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Send the header as `Authorization: Token <key>`.")
         token = ApiToken.objects.for_key(header[1].decode("latin-1"))
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("The token is unknown, revoked or its user is inactive.")
+            raise exceptions.AuthenticationFailed("The token is unknown or its user is inactive.")
+        # The same question the views ask of every request (portal.api.scopes), answered here first.
+        ended = permissions.token_ended(token)
+        if ended is not None:
+            raise exceptions.AuthenticationFailed(ended.message, code=ended.code)
         return token.user, token
 
     def authenticate_header(self, request):
@@ -34,5 +39,6 @@ class TokenAuthenticationScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <key>`; `python manage.py issue_token <username>` prints a key.",
+            "description": "`Token <key>`, issued on the API tokens page (or by `manage.py issue_token <username> "
+            "--scope deploy`) with a scope (`read`, `deploy`, `write`), an end and optionally one service.",
         }

@@ -16,6 +16,7 @@ from portal import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
+from portal.api.scopes import TokenLimits
 from portal.api.representation import service_rows, services_json
 from portal.api.serializers import (
     AuditEventSerializer,
@@ -65,6 +66,10 @@ class Asks(drf_permissions.IsAuthenticated):
         if may is not None:
             permissions.require(may(request.user))
         return True
+
+
+# A token's limits first (its scope, its service: portal.api.scopes), then what its user may.
+PERMISSIONS = [TokenLimits, Asks]
 
 
 def queued(service: Service, change, http_status=status.HTTP_201_CREATED) -> Response:
@@ -123,7 +128,8 @@ class ServiceLookup:
 class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
     queryset = Service.objects.with_runs()
     serializer_class = ServiceSerializer
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "list", "POST": "register"}
     may = staticmethod(permissions.list_services)  # registering asks permissions.register_service too
     query_parameters = ("page", "page_size", "status", "team")
 
@@ -168,7 +174,8 @@ class ServiceListView(KnownQueryParameters, generics.ListCreateAPIView):
 class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUpdateDestroyAPIView):
     queryset = Service.objects.all()  # each method reads what it shows (retrieve, queued)
     serializer_class = ServiceSerializer
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read", "PATCH": "change", "DELETE": "decommission"}
     lookup_field = "name"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
@@ -198,10 +205,12 @@ class ServiceDetailView(KnownQueryParameters, ServiceLookup, generics.RetrieveUp
     responses={201: QueuedSerializer, 200: QueuedSerializer, **WRITE_ERRORS},
 )
 class DeploymentView(KnownQueryParameters, APIView):
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"POST": "deploy"}
 
     def post(self, request, name):
         service = service_named(name)
+        self.check_object_permissions(request, service)
         permissions.require(permissions.view_service(request.user, service))
         serializer = DeploymentSerializer(service, data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -229,7 +238,8 @@ class RunLookup:
 class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
     serializer_class = RunSerializer
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_runs"}
 
 
 @extend_schema(
@@ -243,7 +253,8 @@ class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
 )
 class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
     queryset = runs_queryset()
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_runs"}
     serializer_class = RunLogSerializer
     query_parameters = ("offset",)
 
@@ -257,7 +268,7 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
     """Approve or discard the run's change: the workflow decides, its refusal is the answer."""
 
     queryset = runs_queryset()
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
     serializer_class = RunSerializer
     action = None
 
@@ -282,6 +293,7 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
 )
 class RunApproveView(RunActionView):
     action = staticmethod(workflow.approve)
+    token_actions = {"POST": "approve"}
 
 
 @extend_schema(
@@ -294,6 +306,7 @@ class RunApproveView(RunActionView):
 )
 class RunDiscardView(RunActionView):
     action = staticmethod(workflow.discard)
+    token_actions = {"POST": "discard"}
 
 
 @extend_schema(
@@ -307,6 +320,8 @@ class RunDiscardView(RunActionView):
     responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
 )
 class RunPolicyOverrideView(RunActionView):
+    token_actions = {"POST": "override_policy"}
+
     def post(self, request, pk):
         run = self.get_object()
         if run.change is None:
@@ -329,6 +344,8 @@ class RunPolicyOverrideView(RunActionView):
     responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
 )
 class RunCancelView(RunActionView):
+    token_actions = {"POST": "cancel"}
+
     def post(self, request, pk):
         run = workflow.cancel(self.get_object(), request.user)
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)
@@ -360,7 +377,8 @@ class RunCancelView(RunActionView):
 class AuditListView(KnownQueryParameters, generics.ListAPIView):
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
-    permission_classes = [Asks]
+    permission_classes = PERMISSIONS
+    token_actions = {"GET": "read_audit"}
     may = staticmethod(permissions.view_audit)
     query_parameters = ("page", "page_size", *AUDIT_FILTERS)
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, JSONLinesRenderer]
