@@ -55,7 +55,7 @@ def webhook_remove(request, webhook_id):
     needed = PLATFORM_PERMISSION if webhook.service is None else SERVICE_PERMISSION
     if not request.user.has_perm(needed):
         raise PermissionDenied
-    webhook.delete()
+    webhook.remove(request.user)
     messages.success(request, f"Webhook {webhook.url} removed, with its deliveries.")
     if webhook.service is None:
         return redirect("notifications:platform")
