@@ -76,7 +76,7 @@ def record(action: str, actor=None, obj=None, *, team=None, **details):
         team=(getattr(team, "name", team) if team is not None else team_of(obj)) or "",
     )
     if isinstance(obj, ObjectRef):
-        object_type, object_id, label = obj
+        object_type, object_id, label = obj.type, str(obj.id), obj.label
     elif obj is not None:
         object_type, object_id, label = obj._meta.label_lower, str(obj.pk), str(obj)
     if obj is not None:

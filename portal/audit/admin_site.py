@@ -26,7 +26,7 @@ def admin_logged(sender, instance: LogEntry, created, raw=False, **kwargs):
     if instance.action_flag != DELETION and content_type is not None:
         obj = content_type.get_all_objects_for_this_type().filter(pk=instance.object_id).first()
     if obj is None:  # deleted: named as the admin named it
-        obj = ObjectRef(".".join(model), instance.object_id or "", instance.object_repr)
+        obj = ObjectRef(".".join(model), str(instance.object_id or ""), instance.object_repr)
     record(ACTIONS[instance.action_flag], instance.user, obj, what=instance.get_change_message())
 
 
