@@ -16,7 +16,6 @@ import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from rest_framework.views import APIView
 
 from portal.audit.models import AuditEvent
 from portal.aws import client as aws_client
