@@ -16,6 +16,7 @@ import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rq import Queue
 
 from portal.audit.models import AuditEvent
 from portal.aws import client as aws_client
@@ -313,6 +314,22 @@ def token_revoke(world):
     return Request(world.people["dev"], "POST", reverse("token-revoke", args=[token.pk]))
 
 
+def queue_job_delete(world, route: str = "django_rq:delete_job"):
+    """A job waiting in the first queue, deleted by a superuser on django-rq's dashboard."""
+    from django.contrib.auth import get_user_model
+    from django_rq.queues import get_queue_by_index
+
+    root = get_user_model().objects.create_superuser("root", password="pw-root")
+    first = get_queue_by_index(0)
+    # A plain RQ queue of the same name: django-rq's own would enqueue only when the test's transaction commits.
+    job = Queue(first.name, connection=first.connection).enqueue("builtins.len", "nothing to do", result_ttl=0)
+    return Request(root, "POST", reverse(route, args=[0, job.id]))
+
+
+def queue_job_delete_in_admin(world):
+    return queue_job_delete(world, "admin:django_rq_delete_job")
+
+
 @dataclass(frozen=True)
 class Walk:
     action: str
@@ -346,6 +363,8 @@ WALKS: dict[str, list[Walk]] = {
     "drift:restore": [Walk("drift.restore", drift_restore, TEAM)],
     "tokens": [Walk("token.issue", token_issue)],
     "token-revoke": [Walk("token.revoke", token_revoke)],
+    "django_rq:delete_job": [Walk("queue.change", queue_job_delete)],
+    "admin:django_rq_delete_job": [Walk("queue.change", queue_job_delete_in_admin)],
     "api:service-list": [Walk("service.register", register_api, TEAM)],
     "api:service-detail": [Walk("service.change", change_api, TEAM), Walk("service.decommission", decommission_api, TEAM)],
     "api:service-deployments": [Walk("service.deploy", deploy_api, TEAM)],
@@ -379,9 +398,11 @@ UNRECORDED: dict[str, str] = {
 # Whole namespaces of libraries' views, each with why they are not walked route by route.
 UNRECORDED_NAMESPACES: dict[str, str] = {
     "admin:": "the admin site: every add, change and delete it makes is recorded from its log entry, whatever the "
-    "model (portal.audit.admin_site; test_the_admin_sites_writes_are_recorded); users and groups from their signals",
-    "django_rq:": "django-rq's dashboard, for superusers: it empties queues and deletes or requeues jobs in Redis, "
-    "not the portal's rows (a run's row stays the truth and its worker's loss is reaped); not recorded",
+    "model (portal.audit.admin_site; test_the_admin_sites_writes_are_recorded); users and groups from their signals; "
+    "the copy of django-rq's dashboard under it as django-rq's own (below)",
+    "django_rq:": "django-rq's dashboard, for superusers, a library's views: its POSTs that delete, requeue, enqueue or "
+    "stop jobs or empty a queue are recorded by portal.audit.queues.QueueDashboardMiddleware (`queue.change`), walked "
+    "here for delete_job; the rest read",
 }
 
 

@@ -38,6 +38,7 @@ class Action(models.TextChoices):
     GROUP_CHANGE = "group.change", "group renamed"
     GROUP_DELETE = "group.delete", "group deleted"
     GROUP_PERMISSIONS = "group.permissions", "group's permissions changed"
+    QUEUE_CHANGE = "queue.change", "job queue changed on the RQ dashboard"
     ADMIN_ADD = "admin.add", "added in the admin site"
     ADMIN_CHANGE = "admin.change", "changed in the admin site"
     ADMIN_DELETE = "admin.delete", "deleted in the admin site"
