@@ -509,3 +509,16 @@ def test_the_admin_sites_writes_are_recorded(client, people, django_user_model, 
     ]
     assert events[0].team == TEAM and events[0].object_id == str(hook.pk) and "Active" in json.dumps(events[0].details)
     assert events[1].object_id == str(token.pk) and events[1].object_label == str(token) and events[1].team == ""
+    # Deliveries are read only there: an add would save an empty row (it was a 500).
+    assert client.post(reverse("admin:notifications_delivery_add"), {}).status_code == 403
+
+
+def test_the_team_is_the_owning_services_or_the_one_named(people, service_form_data):
+    from portal import audit
+
+    service, change = register_service(people["dev"], **service_form_data)
+    run = first_run(change)
+    assert [audit.record("run.cancel", people["dev"], obj).team for obj in (service, change, run, run.workspace)] == [TEAM] * 4
+    platform = audit.record("platform.plan", people["admin"], sync_platform_workspaces()[0])
+    named = audit.record("token.issue", people["admin"], None, team="pay")
+    assert (platform.team, named.team, audit.record("token.issue", people["dev"], people["dev"]).team) == ("", "pay", "")
