@@ -338,9 +338,10 @@ def test_the_trusted_proxy_count_is_validated():
 
 # --- the page, the API and the export ----------------------------------------------------------------
 @pytest.fixture
-def trail(people, service_form_data):
+def trail(people, make_user, service_form_data):
+    """Two registrations, by developers of two teams: dev's in art, pay-dev's in pay."""
     register_service(people["dev"], **service_form_data)
-    register_service(people["admin"], **{**service_form_data, "name": "billing"})
+    register_service(make_user("pay-dev", "developers", team="pay"), **{**service_form_data, "name": "billing"})
     return AuditEvent.objects.filter(action="service.register")
 
 
@@ -356,12 +357,12 @@ def test_only_admins_read_the_audit_trail(people, client, trail):
     assert as_user(client, people["admin"]).get(reverse("audit:list")).status_code == 200
 
 
-def test_the_page_filters_by_action_actor_object_and_dates(people, client, trail):
+def test_the_page_filters_by_action_actor_team_object_and_dates(people, client, trail):
     as_user(client, people["admin"])
     billing = Service.objects.get(name="billing")
     url = reverse("audit:list")
 
-    by_actor = client.get(url, {"action": "service.register", "actor": "admin"})
+    by_actor = client.get(url, {"action": "service.register", "actor": "pay-dev"})
     by_object = client.get(url, {"object_type": "catalog.service", "object_id": str(billing.pk)})
     today = trail.first().time.date().isoformat()
     by_day = client.get(url, {"action": "service.register", "since": today, "until": today})
@@ -375,6 +376,10 @@ def test_the_page_filters_by_action_actor_object_and_dates(people, client, trail
     assert len(before.context["page"].object_list) == 0
     assert 'id="audit-events"' in by_actor.content.decode() and "billing" in by_actor.content.decode()
 
+    by_team = client.get(url, {"team": "pay"})
+    assert [(e.action, e.object_label, e.team) for e in by_team.context["page"].object_list] == [("service.register", "billing", "pay")]
+    assert client.get(url, {"team": "nobody"}).context["page"].paginator.count == 0
+
 
 @pytest.mark.parametrize(
     "query, message",
@@ -386,6 +391,7 @@ def test_the_page_filters_by_action_actor_object_and_dates(people, client, trail
         ({"since": "2026-11-26", "until": "2026-11-25"}, "until"),
         ({"actor": "a\x00b"}, "actor"),
         ({"object_id": "x" * 65}, "object_id"),
+        ({"team": "t" * 64}, "team"),
         ({"page": "²"}, "page"),
     ],
 )
@@ -434,8 +440,14 @@ def test_the_api_lists_events_newest_first_with_the_same_filters(people, trail):
     body = api.get("/api/v1/audit/", {"action": "service.register", "page_size": 1}).json()
     assert body["count"] == 2 and len(body["results"]) == 1
     newest = body["results"][0]
-    assert (newest["actor"], newest["object_label"], newest["object_type"]) == ("admin", "billing", "catalog.service")
-    assert set(newest) == {"id", "time", "action", "actor", "actor_id", "address", "object_type", "object_id", "object_label", "details", "request_id"}
+    assert (newest["actor"], newest["object_label"], newest["object_type"], newest["team"]) == ("pay-dev", "billing", "catalog.service", "pay")
+    assert set(newest) == {
+        "id", "time", "action", "actor", "actor_id", "address", "team", "object_type", "object_id", "object_label", "details", "request_id"
+    }
+    by_team = api.get("/api/v1/audit/", {"team": "art", "action": "service.register"}).json()
+    assert [(event["object_label"], event["team"]) for event in by_team["results"]] == [("sourcing-data-service", "art")]
+    token_issued = api.get("/api/v1/audit/", {"action": "token.issue"}).json()["results"][0]
+    assert token_issued["team"] is None  # a person's own token belongs to no team
     unknown = api.get("/api/v1/audit/", {"who": "x"})
     assert unknown.status_code == 400
 
@@ -448,7 +460,12 @@ def test_the_export_streams_every_selected_event_as_json_lines(people, client, t
     assert response["Content-Type"].startswith("application/jsonl")
     assert "attachment" in response["Content-Disposition"]
     lines = [json.loads(line) for line in b"".join(response.streaming_content).decode().splitlines()]
-    assert [(line["actor"], line["object_label"]) for line in lines] == [("admin", "billing"), ("dev", "sourcing-data-service")]
+    assert [(line["actor"], line["object_label"], line["team"]) for line in lines] == [
+        ("pay-dev", "billing", "pay"),
+        ("dev", "sourcing-data-service", "art"),
+    ]
+    only_pay = b"".join(client.get(reverse("audit:export"), {"team": "pay"}).streaming_content).decode().splitlines()
+    assert [json.loads(line)["object_label"] for line in only_pay] == ["billing"]
     assert lines[0]["details"]["declaration"]["image_tag"] == "1.0.0"
 
 

@@ -180,12 +180,12 @@ def test_plan_to_restore_proposes_the_last_applied_inputs_as_an_ordinary_change(
     assert run.change.service_id == onboarded.pk and run.change.requested_by == onboarded.created_by
 
 
-def test_plan_to_restore_is_refused_while_a_decommission_waits_and_leaves_it_pending(client, onboarded, parked_queue, make_user):
+def test_plan_to_restore_is_refused_while_a_decommission_waits_and_leaves_it_pending(client, make_user, onboarded, parked_queue):
     from portal.catalog.models import Lifecycle
     from portal.catalog.onboarding import decommission_service
 
     workspace = onboarded.workspaces.order_by("apply_order").first()
-    decommission = decommission_service(onboarded, make_user("admin", "admins"))
+    decommission = decommission_service(onboarded, make_user("admin", "admins"))  # admins decommission
     checked(workspace, 10, drifted=True, drift=DRIFT)
     client.force_login(onboarded.created_by)
     runs_before = set(workspace.runs.values_list("pk", flat=True))

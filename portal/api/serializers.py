@@ -319,12 +319,17 @@ class AuditEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_username", allow_null=True, help_text="The username; null when the portal acted.")
     address = serializers.IPAddressField(allow_null=True, help_text="The client's address; null when a worker or a command acted.")
     details = serializers.DictField(help_text="What the action was about; never a secret's value.")
+    team = serializers.CharField(allow_null=True, help_text="The team owning the service acted on; null for the platform's and people's own.")
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "time", "action", "actor", "actor_id", "address", "object_type", "object_id", "object_label", "details", "request_id"]
+        fields = [
+            "id", "time", "action", "actor", "actor_id", "address", "team", "object_type", "object_id", "object_label",
+            "details", "request_id",
+        ]
 
     def to_representation(self, event):
         data = super().to_representation(event)
         data["actor"] = data["actor"] or None
+        data["team"] = data["team"] or None
         return data

@@ -363,6 +363,9 @@ class RunCancelView(RunActionView):
             "format", str, enum=["json", "jsonl"], description="`jsonl`: every selected event, unpaginated, one per line."
         ),
         OpenApiParameter("actor", {"type": "string", "maxLength": 150}, description="A username, exactly."),
+        OpenApiParameter(
+            "team", {"type": "string", "maxLength": 63}, description="A team's name, exactly: events on its services, changes, runs."
+        ),
         OpenApiParameter("object_type", {"type": "string", "maxLength": 100}, description="e.g. `catalog.service`."),
         OpenApiParameter("object_id", {"type": "string", "maxLength": 64}, description="The object's id."),
         OpenApiParameter("since", {"type": "string", "maxLength": 40}, description="From this date or date-time on (ISO 8601)."),

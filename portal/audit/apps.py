@@ -8,6 +8,7 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portal.audit import accounts
+        from portal.audit import accounts, admin_site
 
         accounts.connect()
+        admin_site.connect()

@@ -1,4 +1,4 @@
-"""The filters the audit page, its export and the API share: action, actor, object, date range.
+"""The filters the audit page, its export and the API share: action, actor, team, object, date range.
 Bad input is a bad request (400) that says what is expected, never a 500."""
 
 import re
@@ -12,7 +12,7 @@ from portal.audit.models import Action, AuditEvent
 from portal.params import InvalidParameter
 
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-PARAMETERS = ("action", "actor", "object_type", "object_id", "since", "until")
+PARAMETERS = ("action", "actor", "team", "object_type", "object_id", "since", "until")
 
 
 def moment(text: str, *, end_of_day: bool) -> datetime:
@@ -33,6 +33,7 @@ def moment(text: str, *, end_of_day: bool) -> datetime:
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(choices=[("", "any action"), *Action.choices], required=False)
     actor = forms.CharField(max_length=150, required=False, help_text="A username, exactly.")
+    team = forms.CharField(max_length=63, required=False, help_text="A team's name, exactly: what its services went through.")
     object_type = forms.CharField(label="Object type", max_length=100, required=False, help_text="e.g. catalog.service")
     object_id = forms.CharField(label="Object id", max_length=64, required=False)
     since = forms.CharField(max_length=40, required=False, help_text="From this date or time on.")
@@ -62,7 +63,7 @@ def filtered(params) -> tuple[AuditFilterForm, "models.QuerySet[AuditEvent]"]:  
         raise InvalidParameter(name if name != "__all__" else "filters", " ".join(errors))
     data = form.cleaned_data
     events = AuditEvent.objects.newest_first()
-    for field in ("action", "object_type", "object_id"):
+    for field in ("action", "team", "object_type", "object_id"):
         if data[field]:
             events = events.filter(**{field: data[field]})
     if data["actor"]:

@@ -17,7 +17,15 @@ class Action(models.TextChoices):
     TEAM_MEMBER_REMOVE = "team.member_remove", "member removed from a team"
     CHANGE_APPROVE = "change.approve", "change approved"
     CHANGE_DISCARD = "change.discard", "change discarded"
+    SERVICE_ROLLBACK = "service.rollback", "going back to a healthy revision proposed"
     RUN_CANCEL = "run.cancel", "run cancelled"
+    POLICY_OVERRIDE = "policy.override", "policy findings overridden"
+    PLATFORM_PLAN = "platform.plan", "platform workspace planned"
+    CLUSTER_CHANGE = "cluster.change", "cluster settings change proposed"
+    DRIFT_CHECK = "drift.check", "drift check asked for"
+    DRIFT_RESTORE = "drift.restore", "restore after drift proposed"
+    WEBHOOK_ADD = "webhook.add", "webhook added"
+    WEBHOOK_REMOVE = "webhook.remove", "webhook removed"
     LOCK_FORCE_UNLOCK = "lock.force_unlock", "state lock removed by hand"
     LOCK_RELEASE = "lock.release", "state lock released by the portal"
     TOKEN_ISSUE = "token.issue", "API token issued"
@@ -35,6 +43,10 @@ class Action(models.TextChoices):
     GROUP_CHANGE = "group.change", "group renamed"
     GROUP_DELETE = "group.delete", "group deleted"
     GROUP_PERMISSIONS = "group.permissions", "group's permissions changed"
+    QUEUE_CHANGE = "queue.change", "job queue changed on the RQ dashboard"
+    ADMIN_ADD = "admin.add", "added in the admin site"
+    ADMIN_CHANGE = "admin.change", "changed in the admin site"
+    ADMIN_DELETE = "admin.delete", "deleted in the admin site"
 
 
 # Tried by someone not logged in: no actor, and not the portal either.
@@ -70,6 +82,10 @@ class AuditEvent(models.Model):
     object_label = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)  # ids, dates and decimals as text
     request_id = models.UUIDField(null=True, blank=True, help_text="Events recorded while serving one request share it.")
+    # A name, not a key: the trail keeps what it said when a team is renamed or removed.
+    team = models.CharField(
+        max_length=63, blank=True, help_text="The team owning the service acted on; empty for the platform's and people's own."
+    )
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -81,6 +97,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "-time"], name="audit_action"),
             models.Index(fields=["actor_username", "-time"], name="audit_actor"),
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
+            models.Index(fields=["team", "-time"], name="audit_team"),
         ]
 
     @property
@@ -112,4 +129,5 @@ class AuditEvent(models.Model):
             "object_label": self.object_label,
             "details": self.details,
             "request_id": str(self.request_id) if self.request_id else None,
+            "team": self.team or None,
         }

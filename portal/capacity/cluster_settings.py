@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from portal import params
+from portal import audit, params
 from portal.capacity.defaults import MAX_INSTANCES
 from portal.capacity.instance_types import INSTANCE_TYPES
 from portal.capacity.model import CapacityRefusal, ClusterSettings, shrink_refusal
@@ -95,4 +95,5 @@ def propose_cluster_change(user, wanted: dict) -> Run:
         raise Refused(refusal)
     workspace = next(w for w in sync_platform_workspaces() if w.path == cluster_path())
     change = propose(f"Change the cluster: {summary(current, wanted)}", [(workspace, cluster_variables(wanted))], user)
+    audit.record("cluster.change", user, change, before=current, after=wanted)
     return change.runs_in_order()[0]

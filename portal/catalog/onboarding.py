@@ -56,9 +56,10 @@ def register_service(user, *, name: str, team=None, **declaration) -> tuple[Serv
 
 
 @transaction.atomic
-def change_service(service: Service, user, **edits) -> Change | None:
+def change_service(service: Service, user, *, rollback_to: ServiceRevision | None = None, **edits) -> Change | None:
     """Propose the applied declaration plus these edits, and plan it. None when that is what is
-    applied already, or what the change waiting for approval proposes already.
+    applied already, or what the change waiting for approval proposes already. `rollback_to`: the
+    edits are that earlier revision's declaration, going back to it (portal.catalog.rollback).
 
     The service row is locked first, so two changes of one service take turns: the later one
     supersedes the earlier (which goes stale) and carries only its own edits."""
@@ -86,7 +87,10 @@ def change_service(service: Service, user, **edits) -> Change | None:
         platform_approval=layout.secrets_newly_granted(service, revision),
     )
     diff = {c.field: [c.old, c.new] for c in revision.diff()}
-    audit.record("service.deploy" if set(diff) == {"image_tag"} else "service.change", user, service, change=change.pk, diff=diff)
+    if rollback_to is not None:
+        audit.record("service.rollback", user, service, change=change.pk, diff=diff, revision=rollback_to.number)
+    else:
+        audit.record("service.deploy" if set(diff) == {"image_tag"} else "service.change", user, service, change=change.pk, diff=diff)
     return change
 
 

@@ -67,7 +67,7 @@ def propose_rollback(request, name):
         messages.error(request, "That is not the last healthy revision of the service any more; nothing was proposed.")
         return redirect("catalog:service-detail", name=service.name)
     try:
-        change = change_service(service, request.user, **healthy.declaration())
+        change = change_service(service, request.user, rollback_to=healthy, **healthy.declaration())
     except Refused as exc:
         messages.error(request, exc.refusal.message)
         return redirect("catalog:service-detail", name=service.name)

@@ -3,6 +3,7 @@ service is (portal.catalog.onboarding.active_locked), so it never supersedes a d
 
 from django.db import transaction
 
+from portal import audit
 from portal.catalog.onboarding import active_locked
 from portal.runs.models import Change
 from portal.runs.workflow import propose
@@ -15,4 +16,7 @@ def restore(workspace: Workspace, variables: dict, user) -> Change:
     decommissioned or is decommissioned, and while a run plans or applies there."""
     if workspace.service_id is not None:
         active_locked(workspace.service)
-    return propose(f"Restore {workspace.path} after drift", [(workspace, variables)], user, service=workspace.service)
+    change = propose(f"Restore {workspace.path} after drift", [(workspace, variables)], user, service=workspace.service)
+    latest = workspace.drift_checks.first()
+    audit.record("drift.restore", user, workspace, change=change.pk, drift_check=latest.pk if latest else None)
+    return change

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from rq.job import Job, JobStatus
 
+from portal import audit
 from portal.drift.models import DriftCheck
 from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
 from portal.workspaces.models import Workspace
@@ -78,6 +79,15 @@ def enqueue_check(workspace_id: int) -> bool:
     # kwargs, not args: the run worker reads a killed job's first argument as a run id.
     queue().enqueue(RUN_CHECK, kwargs={"workspace_id": workspace_id}, job_id=job_id, result_ttl=0)
     return True
+
+
+def check_asked(workspace, user) -> bool:
+    """Someone asked for a check of `workspace` now (the badge's button): queue it, recorded in the
+    audit trail whether it was queued or one waits already. False when one did."""
+    queued = enqueue_check(workspace.pk)
+    ensure_sweep()
+    audit.record("drift.check", user, workspace, queued=queued)
+    return queued
 
 
 def sweep_job() -> None:

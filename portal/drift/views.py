@@ -43,8 +43,7 @@ def check_now(request, workspace_id: int):
         return HttpResponse("This workspace has not been applied, so there is nothing to check.", status=409)
     if workspace.runs.filter(status__in=ACTIVE_STATUSES).exists():
         return refused(request, workspace, f"{workspace.path} has a run going on; check it once that has ended.")
-    queued = scheduling.enqueue_check(workspace.pk)
-    scheduling.ensure_sweep()
+    queued = scheduling.check_asked(workspace, request.user)
     messages.info(request, f"A drift check of {workspace.path} is {'queued' if queued else 'queued already'}.")
     return page_of(workspace)
 

@@ -12,9 +12,8 @@ class WebhookForm(forms.Form):
     events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
 
     def save(self, service, user) -> Webhook:
-        webhook = Webhook(service=service, url=self.cleaned_data["url"], events=self.cleaned_data["events"], created_by=user)
         # The model's rules again, for rows that arrive any other way; the URL was checked by the field
         # a moment ago, and checking it again would resolve its name a second time.
-        webhook.full_clean(exclude=["url"])
-        webhook.save()
-        return webhook
+        return Webhook.objects.add(
+            service, user, url=self.cleaned_data["url"], events=self.cleaned_data["events"], check_url=False
+        )

@@ -3,9 +3,10 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
+from portal import audit
 from portal.notifications.targets import TargetRefused, Unresolvable, check
 
 
@@ -50,6 +51,17 @@ class WebhookQuerySet(models.QuerySet):
     def listening(self, event: str, service):
         return self.for_service(service).filter(active=True, events__contains=[event])
 
+    def add(self, service, user, *, url: str, events: list[str], check_url: bool = True) -> "Webhook":
+        """Add a webhook of `service` (None: the platform's), recorded in the audit trail (never its
+        secret). `check_url=False` when the caller's form checked the URL a moment ago: checking it
+        again would resolve its name a second time."""
+        webhook = Webhook(service=service, url=url, events=events, created_by=user)
+        webhook.full_clean(exclude=None if check_url else ["url"])
+        with transaction.atomic():
+            webhook.save()
+            audit.record("webhook.add", user, webhook, url=url, events=events, service=service.name if service else None)
+        return webhook
+
 
 class Webhook(models.Model):
     """Where the portal POSTs run events, signed with `secret` (HMAC-SHA256). The secret is stored in
@@ -86,6 +98,14 @@ class Webhook(models.Model):
     @property
     def secret_hint(self) -> str:
         return self.secret[-4:]
+
+    @transaction.atomic
+    def remove(self, by) -> None:
+        """Remove the webhook with its deliveries, recorded in the audit trail."""
+        audit.record(
+            "webhook.remove", by, self, url=self.url, events=self.events, service=self.service.name if self.service_id else None
+        )
+        self.delete()
 
 
 class Delivery(models.Model):

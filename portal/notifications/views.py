@@ -56,7 +56,7 @@ def webhooks_page(request, service, *, refusal):
 def webhook_remove(request, webhook_id):
     webhook = get_object_or_404(Webhook.objects.select_related("service"), pk=webhook_id)
     permissions.require(permissions.manage_webhooks(request.user, webhook.service))
-    webhook.delete()
+    webhook.remove(request.user)
     messages.success(request, f"Webhook {webhook.url} removed, with its deliveries.")
     if webhook.service is None:
         return redirect("notifications:platform")

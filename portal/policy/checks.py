@@ -7,6 +7,7 @@ none."""
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from portal import audit
 from portal.policy import checkov
 from portal.policy.models import REASON_MIN_LENGTH, Finding, Override
 from portal.policy.skips import reason_skipped
@@ -100,13 +101,16 @@ def override(change: Change, user, reason: str) -> Override:
             raise workflow.Refused(refusal)
         try:
             with transaction.atomic():
-                return Override.objects.create(
+                found = Override.objects.create(
                     change=change, by=user, by_username=user.get_username(), reason=reason, check_ids=blocking_check_ids(runs)
                 )
         except IntegrityError:
             raise workflow.Refused(
                 workflow.Refusal("already_overridden", "The policy findings of this change were overridden already.")
             ) from None
+        # It lets HIGH findings through: who, why and which checks belong in the trail as well as on the page.
+        audit.record("policy.override", user, change, reason=reason, check_ids=found.check_ids)
+        return found
 
 
 def policy_of(run: Run) -> dict:

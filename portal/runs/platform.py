@@ -13,16 +13,32 @@ import re
 import time
 from collections.abc import Callable
 
+from portal import audit
 from portal.runs import leftovers
 from portal.runs.bootstrap import bootstrap_administrators, bootstrap_state_bucket
 from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.runs.terraform import TerraformError
-from portal.runs.workflow import Refused, approve, propose
-from portal.workspaces.layout import administrators_workspace, state_bucket_workspace, sync_platform_workspaces
+from portal.runs.workflow import Refusal, Refused, approve, propose
+from portal.workspaces.layout import (
+    administrators_workspace,
+    state_bucket_path,
+    state_bucket_workspace,
+    sync_platform_workspaces,
+)
 from portal.workspaces.models import Workspace
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
+
+
+def plan_workspace(workspace: Workspace, user) -> Change:
+    """An admin plans a platform workspace from the Platform page: a change like any other, recorded
+    in the audit trail. Refused for the state bucket, which `manage.py bootstrap_state` creates."""
+    if workspace.path == state_bucket_path():
+        raise Refused(Refusal("state_bucket", "The state bucket is created by `manage.py bootstrap_state`, not planned here."))
+    change = propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], user)
+    audit.record("platform.plan", user, workspace, change=change.pk)
+    return change
 
 
 class ProvisioningFailed(Exception):
