@@ -192,6 +192,29 @@ def rollback_page(world):
     return Request(world.people["dev"], "POST", reverse("catalog:service-rollback", args=[service.name]), {"revision": "1"})
 
 
+def team_create_page(world):
+    return Request(world.people["admin"], "POST", reverse("access:teams"), {"name": "pay-ops"})
+
+
+def member_add_page(world):
+    from portal.access.models import Team
+
+    newcomer, team = world.make_user("newcomer", "developers", team=None), Team.objects.get(name=TEAM)
+    return Request(world.people["admin"], "POST", reverse("access:member-add", args=[TEAM]), {f"team-{team.pk}-username": newcomer.username})
+
+
+def member_remove_page(world):
+    return Request(world.people["admin"], "POST", reverse("access:member-remove", args=[TEAM, "dev"]))
+
+
+def service_move_page(world):
+    from tests.builders import a_team
+
+    service = world.onboarded()
+    a_team("blue")
+    return Request(world.people["admin"], "POST", reverse("catalog:service-move", args=[service.name]), {"team": "blue"})
+
+
 def approve_run_page(world):
     return Request(world.people["approver"], "POST", reverse("runs:run-approve", args=[first_run(world.awaiting_approval()).pk]))
 
@@ -304,7 +327,7 @@ def drift_restore(world):
 
 
 def token_issue(world):
-    return Request(world.people["dev"], "POST", reverse("tokens"), {"label": "ci"})
+    return Request(world.people["dev"], "POST", reverse("tokens"), {"label": "ci", "scope": "deploy", "days": "30", "password": "pw-dev"})
 
 
 def token_revoke(world):
@@ -344,6 +367,10 @@ WALKS: dict[str, list[Walk]] = {
     "catalog:service-change": [Walk("service.change", change_page, TEAM)],
     "catalog:service-decommission": [Walk("service.decommission", decommission_page, TEAM)],
     "catalog:service-rollback": [Walk("service.rollback", rollback_page, TEAM)],
+    "catalog:service-move": [Walk("service.move", service_move_page, "blue")],
+    "access:teams": [Walk("team.create", team_create_page, "pay-ops")],
+    "access:member-add": [Walk("team.member_add", member_add_page, TEAM)],
+    "access:member-remove": [Walk("team.member_remove", member_remove_page, TEAM)],
     "runs:run-approve": [Walk("change.approve", approve_run_page, TEAM)],
     "runs:run-discard": [Walk("change.discard", discard_run_page, TEAM)],
     "runs:run-cancel": [Walk("run.cancel", cancel_page, TEAM)],
@@ -380,6 +407,10 @@ UNRECORDED: dict[str, str] = {
     "home": "the home page redirects to the service list",
     "healthz": "the health check reads",
     "logout": "ends the session; the portal's state does not change",
+    "oidc_authentication_init": "single sign-on's start only redirects to the identity provider",
+    "oidc_authentication_callback": "single sign-on's return records the login (user.login), what the provider's "
+    "groups changed (user.sso_sync) or the refusal (user.login_failed); walked against a real provider in "
+    "tests/test_sso.py",
     "catalog:service-list": PAGE_READS,
     "catalog:service-detail": PAGE_READS,
     "catalog:service-history": PAGE_READS,

@@ -19,7 +19,7 @@ def create_team(by, name: str, description: str = "") -> Team:
             team.save()
     except IntegrityError:  # the same name created a moment before
         raise ValidationError({"name": ["A team with this name exists."]}) from None
-    audit.record("team.create", by, team, description=description)
+    audit.record("team.create", by, team, team=team, description=description)
     return team
 
 
@@ -30,7 +30,7 @@ def add_member(by, team: Team, user) -> Membership:
     if not created:
         raise ValidationError({"username": [f"{user.get_username()} is in {team} already."]})
     permissions.forget_teams(user)
-    audit.record("team.member_add", by, team, member=user.get_username())
+    audit.record("team.member_add", by, team, team=team, member=user.get_username())
     return membership
 
 
@@ -43,4 +43,4 @@ def remove_member(by, team: Team, user) -> None:
     if not deleted:
         raise ValidationError({"username": [f"{user.get_username()} is not in {team}."]})
     permissions.forget_teams(user)
-    audit.record("team.member_remove", by, team, member=user.get_username())
+    audit.record("team.member_remove", by, team, team=team, member=user.get_username())
