@@ -1,5 +1,9 @@
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.decorators import permission_required as django_permission_required
+
+from portal.access import permissions
 
 
 def permission_required(perm: str):
@@ -8,5 +12,20 @@ def permission_required(perm: str):
 
     def decorate(view):
         return login_required(django_permission_required(perm, raise_exception=True)(view))
+
+    return decorate
+
+
+def allowed_by(check):
+    """For pages about no one object: anonymous people are sent to the login page; a user the
+    permission function `check(user)` refuses gets its 403, saying its sentence as the API does."""
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            permissions.require(check(request.user))
+            return view(request, *args, **kwargs)
+
+        return login_required(checked)
 
     return decorate

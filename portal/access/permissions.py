@@ -125,6 +125,13 @@ def move_service(user, service) -> Refusal | None:
     return None
 
 
+def view_webhooks(user, service) -> Refusal | None:
+    """Reading webhooks and their deliveries: a service's with the service, the platform's by its admins."""
+    if service is None:
+        return manage_platform(user)
+    return view_service(user, service)
+
+
 def manage_webhooks(user, service) -> Refusal | None:
     if service is None:
         return None if is_admin(user) else forbidden("no_role", "The platform's webhooks are managed by an admin.")
@@ -145,6 +152,23 @@ def view_runs(user, workspace) -> Refusal | None:
             return None
         return forbidden("platform", "The platform's runs are read by its admins.")
     return None if acts_for(user, service.team_id) else other_team(service, "read the runs of")
+
+
+def view_change(user, workspaces) -> Refusal | None:
+    """Reading a change (its page, its status, its decisions): reading the runs of every workspace it
+    touches, so a change is never shown to someone who may not read one of its plans."""
+    for workspace in workspaces:
+        refusal = view_runs(user, workspace)
+        if refusal is not None:
+            return refusal
+    return None
+
+
+def view_queue(user) -> Refusal | None:
+    """Reading the workers' queue, as the workspace pages show it: which runs wait, in which order."""
+    if not user.has_perm("runs.view_run"):
+        return forbidden("no_role", "Reading runs needs the developers', approvers' or admins' role.")
+    return None
 
 
 def approve_runs(user, workspaces) -> Refusal | None:
@@ -181,6 +205,15 @@ def force_unlock(user, workspace) -> Refusal | None:
 
 
 # --- drift -----------------------------------------------------------------------------------------
+def view_drift(user, workspace) -> Refusal | None:
+    """Reading a workspace's drift checks: they are on its service's page (view_service), and the
+    platform's on the Platform page (its admins')."""
+    service = service_of(workspace)
+    if service is None:
+        return None if is_admin(user) else forbidden("platform", "The platform's drift is read by its admins.")
+    return view_service(user, service)
+
+
 def check_drift(user, workspace) -> Refusal | None:
     service = service_of(workspace)
     if service is None:

@@ -1,29 +1,28 @@
-"""A service's webhooks (catalog.change_service may add and remove them) and the platform's
-(workspaces.manage_platform), each with its recent deliveries."""
+"""A service's webhooks (its team's developers may add and remove them) and the platform's (its
+admins'), each with its recent deliveries: who may is asked of portal.access.permissions, as the API asks."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed_by, permission_required
 from portal.catalog.lookup import service_named
 from portal.notifications.forms import WebhookForm
 from portal.notifications.models import Delivery, Webhook
 
 RECENT_DELIVERIES = 20
-PLATFORM_PERMISSION = "workspaces.manage_platform"
-SERVICE_PERMISSION = "catalog.change_service"
 
 
 @permission_required("catalog.view_service")
 def service_webhooks(request, name):
     service = service_named(name)
-    return webhooks_page(request, service, may_edit=request.user.has_perm(SERVICE_PERMISSION))
+    permissions.require(permissions.view_webhooks(request.user, service))
+    return webhooks_page(request, service, may_edit=permissions.manage_webhooks(request.user, service) is None)
 
 
-@permission_required(PLATFORM_PERMISSION)
+@allowed_by(permissions.manage_platform)
 def platform_webhooks(request):
     return webhooks_page(request, None, may_edit=True)
 
@@ -32,8 +31,7 @@ def webhooks_page(request, service, *, may_edit: bool):
     form = WebhookForm(request.POST or None)
     created = None
     if request.method == "POST":
-        if not may_edit:
-            raise PermissionDenied
+        permissions.require(permissions.manage_webhooks(request.user, service))
         if form.is_valid():
             # The secret is rendered in this response only: not in a message, not in a redirect.
             created = form.save(service, request.user)
@@ -52,9 +50,7 @@ def webhooks_page(request, service, *, may_edit: bool):
 @permission_required("catalog.view_service")
 def webhook_remove(request, webhook_id):
     webhook = get_object_or_404(Webhook.objects.select_related("service"), pk=webhook_id)
-    needed = PLATFORM_PERMISSION if webhook.service is None else SERVICE_PERMISSION
-    if not request.user.has_perm(needed):
-        raise PermissionDenied
+    permissions.require(permissions.manage_webhooks(request.user, webhook.service))
     webhook.delete()
     messages.success(request, f"Webhook {webhook.url} removed, with its deliveries.")
     if webhook.service is None:

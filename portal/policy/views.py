@@ -11,7 +11,7 @@ from portal.runs.change_pages import change_page, view_runs, visible_change
 @require_POST
 def change_override(request, change_id):
     """The change page's form: override its blocking findings with a reason (recorded, shown)."""
-    change = visible_change(change_id)
+    change = visible_change(request, change_id)
     try:
         checks.override(change, request.user, request.POST.get("reason", ""))
     except workflow.Refused as exc:

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.runs import workflow
 from portal.runs.models import Change, Run
@@ -16,11 +17,18 @@ from portal.runs.progress import progress_of
 view_runs = permission_required("runs.view_run")
 
 
-def visible_change(change_id) -> Change:
-    return get_object_or_404(
+def visible_change(request, change_id) -> Change:
+    """A change is read by those who may read the runs of every workspace it touches."""
+    change = get_object_or_404(
         Change.objects.select_related("service", "requested_by", "revision__based_on", "revision__proposed_by"),
         pk=change_id,
     )
+    permissions.require(permissions.view_change(request.user, workspaces_of(change)))
+    return change
+
+
+def workspaces_of(change: Change) -> list:
+    return [run.workspace for run in change.runs.select_related("workspace__service__team")]
 
 
 def change_page(request, change: Change, refusal: workflow.Refusal | None = None, status: int = 200):
@@ -54,14 +62,14 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
 
 @view_runs
 def change_detail(request, change_id):
-    return change_page(request, visible_change(change_id))
+    return change_page(request, visible_change(request, change_id))
 
 
 @view_runs
 def change_status(request, change_id):
     """Where each run of the change is, for the page to follow them; `version` changes whenever
     something the page shows beyond the progress does."""
-    change = get_object_or_404(Change, pk=change_id)
+    change = visible_change(request, change_id)
     runs = list(change.runs.only("pk", "status", "to_add", "to_change", "to_destroy", "cancel_requested_at"))
     return JsonResponse(
         {
@@ -99,7 +107,7 @@ def decide(request, change: Change, decision: str, refused, done_url: str):
 
 
 def decide_here(request, change_id, decision: str):
-    change = visible_change(change_id)
+    change = visible_change(request, change_id)
     return decide(
         request,
         change,

@@ -18,11 +18,25 @@ from portal.runs.bootstrap import bootstrap_administrators, bootstrap_state_buck
 from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.runs.terraform import TerraformError
 from portal.runs.workflow import Refused, approve, propose
-from portal.workspaces.layout import administrators_workspace, state_bucket_workspace, sync_platform_workspaces
+from portal.refusals import Refusal
+from portal.workspaces.layout import (
+    administrators_workspace,
+    state_bucket_path,
+    state_bucket_workspace,
+    sync_platform_workspaces,
+)
 from portal.workspaces.models import Workspace
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
+
+
+def plan_workspace(workspace: Workspace, user) -> Change:
+    """The Platform page's "Plan" button and the API's: a change of one platform workspace with its
+    inputs. The state bucket is refused (`state_bucket`): `manage.py bootstrap_state` makes it."""
+    if workspace.path == state_bucket_path():
+        raise Refused(Refusal("state_bucket", "The state bucket is created by `manage.py bootstrap_state`, not planned here."))
+    return propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], user)
 
 
 class ProvisioningFailed(Exception):

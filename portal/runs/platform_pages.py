@@ -4,14 +4,16 @@ from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from portal.access.decorators import permission_required
+from portal.access import permissions
+from portal.access.decorators import allowed_by
 from portal.diagrams.platform import platform_picture
-from portal.runs.workflow import Refused, propose
+from portal.runs.platform import plan_workspace
+from portal.runs.workflow import Refused
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
 
-@permission_required("workspaces.manage_platform")
+@allowed_by(permissions.manage_platform)
 def platform(request):
     return platform_page(request)
 
@@ -29,15 +31,12 @@ def platform_page(request, *, status: int = 200, **context):
     )
 
 
-@permission_required("workspaces.manage_platform")
+@allowed_by(permissions.manage_platform)
 @require_POST
 def plan_platform_workspace(request, workspace_id):
     workspace = get_object_or_404(Workspace, pk=workspace_id, service=None)
-    if workspace.path == state_bucket_path():
-        messages.error(request, "The state bucket is created by `manage.py bootstrap_state`, not planned here.")
-        return redirect("platform:page")
     try:
-        change = propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], request.user)
+        change = plan_workspace(workspace, request.user)
     except Refused as exc:
         messages.error(request, exc.refusal.message)
         return redirect("platform:page")

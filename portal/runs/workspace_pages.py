@@ -8,10 +8,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.runs import locks
 from portal.runs.locks import StateLock
@@ -30,9 +30,9 @@ class UnlockForm(forms.Form):
 
 
 def visible_workspace(request, workspace_id) -> Workspace:
-    workspace = get_object_or_404(Workspace.objects.select_related("service"), pk=workspace_id)
-    if workspace.is_platform and not request.user.has_perm("workspaces.manage_platform"):
-        raise PermissionDenied("Platform workspaces are for the platform's admins.")
+    """A workspace's page shows its runs: read by those who may read them (the platform's by its admins)."""
+    workspace = get_object_or_404(Workspace.objects.select_related("service__team"), pk=workspace_id)
+    permissions.require(permissions.view_runs(request.user, workspace))
     return workspace
 
 
@@ -54,8 +54,9 @@ def worker_queue() -> list[Run]:
 
 
 def unlock_refusal(workspace: Workspace, user, lock: StateLock | None, lock_id: str) -> Refusal | None:
-    if not user.has_perm("workspaces.force_unlock"):
-        return Refusal("not_allowed", "Only an admin can remove a state lock by hand.", forbidden=True)
+    refusal = permissions.force_unlock(user, workspace)
+    if refusal is not None:
+        return refusal
     if lock is None:
         return Refusal("no_lock", "There is no lock on this workspace's state any more.")
     if lock.id != lock_id:
