@@ -12,13 +12,14 @@ from portal.access import permissions
 from portal.administrators import roster
 from portal.administrators.forms import AddTypeForm, ScopeForm
 from portal.api.errors import error_responses
+from portal.api.form_bodies import FormBody, form_checked
 from portal.api.serializers import RunSerializer, RunSummarySerializer
 from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.workspaces.layout import declared_administrators
 
 SERVICE_TYPE = OpenApiParameter(
     "service_type", {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 50}, OpenApiParameter.PATH,
-    description="An AWS service type, e.g. `ecs`.",
+    description="An AWS service type, e.g. `ecs`; one that is not a slug is no path here (404).",
 )
 PATTERNS_HELP = "Names of the resources it may manage, e.g. `[\"art-service-*\"]`: lowercase letters, digits and hyphens, an optional trailing `*`."
 
@@ -53,25 +54,7 @@ def patterns_text(data) -> str:
     raise ValidationError({"name_patterns": ["Give a list of name patterns, such as [\"art-service-*\"]."]})
 
 
-def form_checked(form) -> dict:
-    if not form.is_valid():
-        raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
-    return form.cleaned_data
-
-
-class KnownFields(serializers.Serializer):
-    """The body as the page's form checks it (administrators.forms), fields named as here."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, dict):
-            raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-        unknown = sorted(str(name)[:50] for name in data if name not in self.fields)
-        if unknown:
-            raise ValidationError({name: [f"Not a field this request takes; it takes: {', '.join(self.fields)}."] for name in unknown[:10]})
-        return self.checked(data)
-
-
-class AddAdministratorSerializer(KnownFields):
+class AddAdministratorSerializer(FormBody):
     service_type = serializers.CharField(help_text="A known AWS service type without an administrator.")
     name_patterns = serializers.ListField(child=serializers.CharField(), help_text=PATTERNS_HELP)
 
@@ -80,7 +63,7 @@ class AddAdministratorSerializer(KnownFields):
         return form_checked(form)
 
 
-class ScopeSerializer(KnownFields):
+class ScopeSerializer(FormBody):
     name_patterns = serializers.ListField(child=serializers.CharField(), help_text=PATTERNS_HELP)
 
     def checked(self, data):
@@ -137,13 +120,13 @@ class AdministratorListView(KnownQueryParameters, APIView):
         description=f"Plans the administrator with these name patterns. {PLANNED}, `not_declared` (no such "
         "administrator); 400 for a bad pattern.",
         request=ScopeSerializer,
-        responses={201: RunSerializer, **error_responses(400, 401, 403, 409)},
+        responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
     ),
     delete=extend_schema(
         summary="Retire an administrator",
         description=f"Plans the administrators without it. {PLANNED}, `not_declared`.",
         request=None,
-        responses={202: RunSerializer, **error_responses(401, 403, 409)},
+        responses={202: RunSerializer, **error_responses(401, 403, 404, 409)},
     ),
 )
 class AdministratorDetailView(KnownQueryParameters, APIView):

@@ -7,12 +7,12 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.access import permissions
 from portal.api.errors import error_responses
+from portal.api.form_bodies import FormBody, form_checked
 from portal.api.views import SERVICE_NAME, KnownQueryParameters
 from portal.catalog.lookup import service_named
 from portal.notifications.forms import WebhookForm
@@ -47,17 +47,14 @@ class WebhookSerializer(serializers.ModelSerializer):
         fields = ["id", "service", "url", "events", "active", "secret_hint", "created_by", "created_at", "recent_deliveries"]
 
 
-class WebhookRequestSerializer(serializers.Serializer):
+class WebhookRequestSerializer(FormBody):
     url = serializers.CharField(help_text=WebhookForm.base_fields["url"].help_text, max_length=500)
     events = serializers.ListField(child=serializers.ChoiceField(choices=Event.choices), min_length=1)
 
-    def validate(self, data):
-        # The page's form: the same checks (the URL's every address), the same messages.
-        form = WebhookForm({"url": data["url"], "events": data["events"]})
-        if not form.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
-        self.form = form
-        return form.cleaned_data
+    def checked(self, data):
+        # The page's form: the same checks (the URL's every address), the same messages; it saves too.
+        self.form = WebhookForm({"url": data.get("url"), "events": data.get("events")})
+        return form_checked(self.form)
 
 
 class CreatedWebhookSerializer(WebhookSerializer):

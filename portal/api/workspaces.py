@@ -170,8 +170,8 @@ class QueuedRunSerializer(serializers.Serializer):
 @extend_schema(
     summary="The workers' queue",
     description="The runs whose jobs wait for a worker, the next first, as the workspace pages show them. "
-    "403 `no_role`.",
-    responses={200: QueuedRunSerializer(many=True), **error_responses(400, 401, 403)},
+    "403 `no_role`; a page past the end is 404.",
+    responses={200: QueuedRunSerializer(many=True), **error_responses(400, 401, 403, 404)},
 )
 class QueueView(KnownQueryParameters, generics.ListAPIView):
     serializer_class = QueuedRunSerializer
