@@ -531,3 +531,26 @@ def test_a_change_of_the_administrators_is_refused_alike(people, two_administrat
     page, api = both(people["admin"], *ask)
     assert_refused_alike(page, api, 409, code, page_status=200)
     assert not Run.objects.exists()
+
+
+# --- the lists read in a fixed number of queries ----------------------------------------------------
+def test_the_new_lists_answer_in_as_many_queries_for_many_rows_as_for_one(people, service_form_data, dns):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    api = api_for(people["admin"])
+
+    def queries(path) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(path).status_code == 200
+        return len(captured)
+
+    service, _ = register_service(people["dev"], **service_form_data)
+    Webhook.objects.create(service=service, url="https://hooks.example.com/1", events=["applied"], created_by=people["dev"])
+    few = {path: queries(path) for path in ("/api/v1/workspaces/", f"/api/v1/services/{service.name}/webhooks/")}
+    for number in range(2, 12):
+        register_service(people["dev"], **{**service_form_data, "name": f"svc-{number}"})
+        webhook = Webhook.objects.create(service=service, url=f"https://hooks.example.com/{number}", events=["applied"], created_by=people["admin"])
+        webhook.deliveries.create(event="applied", payload={})
+    many = {path: queries(path) for path in few}
+    assert many == few
