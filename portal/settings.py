@@ -517,5 +517,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "portal.runs.models.RunStatus",
         "LifecycleEnum": "portal.catalog.models.Lifecycle",
+        "WebhookEventEnum": "portal.notifications.models.Event",
     },
 }

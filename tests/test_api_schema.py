@@ -23,6 +23,9 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.api.models import ApiToken
 from portal.catalog.onboarding import register_service
+from portal.drift.models import DriftCheck
+from portal.notifications.models import Webhook
+from portal.workspaces.layout import sync_platform_workspaces
 from tests.conftest import record_plan
 
 CHECKS = [
@@ -79,8 +82,39 @@ def flatmap_query(ctx, query):
     )
 
 
+def real_ids(path: str) -> list:
+    """Ids of rows the operation at `path` acts on (read when a case is drawn, inside the test), so
+    that generated requests meet real changes, workspaces and webhooks, not only 404s."""
+    from portal.notifications.models import Webhook
+    from portal.runs.models import Change
+    from portal.workspaces import identities
+    from portal.workspaces.models import Workspace
+
+    if path.startswith("/api/v1/changes/"):
+        return [str(pk) for pk in Change.objects.values_list("pk", flat=True)]
+    if path.startswith("/api/v1/platform/workspaces/"):
+        return list(Workspace.objects.filter(service=None).values_list("pk", flat=True))
+    if path.startswith("/api/v1/workspaces/"):
+        return list(Workspace.objects.values_list("pk", flat=True))
+    if path.startswith("/api/v1/webhooks/"):
+        return list(Webhook.objects.values_list("pk", flat=True))
+    if path.startswith("/api/v1/administrators/"):
+        return list(identities.TYPES)
+    return []
+
+
+def with_real_ids(ctx, path_parameters: dict) -> st.SearchStrategy:
+    """The generated parameters, or the same with the id (or service type) of a real row."""
+    name = "service_type" if "service_type" in path_parameters else "id"
+    found = st.builds(lambda: real_ids(ctx.operation.path)).filter(bool)
+    real = found.flatmap(lambda ids: st.sampled_from(ids)).map(lambda value: {**path_parameters, name: value})
+    return st.one_of(st.just(path_parameters), real)
+
+
 @schema.hook
 def flatmap_path_parameters(ctx, path_parameters):
+    if path_parameters and ({"id", "service_type"} & set(path_parameters)):
+        return with_real_ids(ctx, path_parameters)
     if not path_parameters or "name" not in path_parameters:
         return st.just(path_parameters)
     return with_hostile_values(path_parameters, ["name"]).map(
@@ -96,7 +130,22 @@ def flatmap_body(ctx, body):
 
 
 @pytest.fixture
-def admin_token(db, make_user, service_form_data):
+def parked_drift_queue(monkeypatch, settings):
+    """Drift checks asked for by generated requests wait in a queue of their own that no worker takes."""
+    import django_rq
+    from rq import Queue
+
+    from portal.drift import scheduling
+
+    queue = Queue(f"{settings.DRIFT_QUEUE}-schema", connection=django_rq.get_connection(settings.RQ_QUEUE))
+    monkeypatch.setattr(scheduling, "queue", lambda: queue)
+    monkeypatch.setattr(scheduling, "ensure_sweep", lambda: None)
+    yield queue
+    queue.empty()
+
+
+@pytest.fixture
+def admin_token(db, make_user, service_form_data, parked_queue, parked_drift_queue):
     # In-process WSGI calls share the test's transaction: keep Django from closing the connection
     # between requests, as its test client does.
     request_started.disconnect(close_old_connections)
@@ -106,6 +155,10 @@ def admin_token(db, make_user, service_form_data):
     _, change = register_service(author, **service_form_data)
     for run in change.runs_in_order():
         record_plan(run)
+    # ... a platform, a drift check that found drift, and a webhook, for the other pages' endpoints.
+    sync_platform_workspaces()
+    DriftCheck.objects.create(workspace=change.runs_in_order()[0].workspace, drifted=True, drift=[])
+    Webhook.objects.create(service=change.service, url="https://hooks.example.com/x", events=["applied"])
     _, key = ApiToken.objects.issue(make_user("schema-admin", "admins"))
     yield key
     request_started.connect(close_old_connections)

@@ -211,3 +211,58 @@ def test_api_refuses_fields_it_does_not_take(api, service, service_form_data, me
     unknown = (set(body) - set(service_form_data)) if path == "/api/v1/services/" else {k for k in body if k != "image_tag"}
     assert set(response.json()["fields"]) == unknown
     assert snapshot() == before
+
+
+# --- the API of the other pages (changes, drift, webhooks, workspaces, platform, administrators) ---------
+MALFORMED_IDS = ["9" * 30, "9" * 5000, "-1", "0", "١٢٨", "x", "\x00"]
+
+
+@pytest.mark.parametrize("value", MALFORMED_IDS)
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/workspaces/{}/"),
+        ("post", "/api/v1/workspaces/{}/unlock/"),
+        ("get", "/api/v1/workspaces/{}/drift/"),
+        ("post", "/api/v1/workspaces/{}/drift/check/"),
+        ("post", "/api/v1/workspaces/{}/drift/restore/"),
+        ("post", "/api/v1/platform/workspaces/{}/plan/"),
+        ("delete", "/api/v1/webhooks/{}/"),
+        ("get", "/api/v1/changes/{}/"),
+        ("post", "/api/v1/changes/{}/approve/"),
+    ],
+)
+def test_api_an_id_that_names_no_row_is_404(api, service, value, method, path):
+    before = snapshot()
+    response = getattr(api, method)(path.format(value), {}, format="json")
+    assert_refused(response, 404)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/api/v1/services/sourcing-data-service/webhooks/", []),
+        ("/api/v1/services/sourcing-data-service/webhooks/", {"url": True, "events": ["applied"]}),
+        ("/api/v1/services/sourcing-data-service/webhooks/", {"url": "https://h.example.com/", "events": "applied"}),
+        ("/api/v1/services/sourcing-data-service/webhooks/", {"url": "https://h.example.com/", "events": [1, {}]}),
+        ("/api/v1/services/sourcing-data-service/webhooks/", {"url": "\x00", "events": ["applied"]}),
+        ("/api/v1/services/sourcing-data-service/webhooks/", {"url": "https://" + "a" * 5000, "events": ["applied"]}),
+        ("/api/v1/webhooks/", {"url": "https://h.example.com/", "events": ["applied"], "secret": "mine"}),
+        ("/api/v1/administrators/", {"service_type": "logs", "name_patterns": "art-*"}),
+        ("/api/v1/administrators/", {"service_type": ["logs"], "name_patterns": [1]}),
+        ("/api/v1/administrators/", {"service_type": "logs", "name_patterns": ["\x00"]}),
+        ("/api/v1/workspaces/1/unlock/", {"lock_id": "x" * 100, "confirm": True}),
+        ("/api/v1/workspaces/1/unlock/", {"lock_id": "x", "confirm": "maybe"}),
+    ],
+)
+def test_api_malformed_bodies_of_the_other_pages(api, service, path, body):
+    from portal.notifications.models import Webhook
+
+    workspace = service.workspaces.first()
+    before = snapshot(), Webhook.objects.count()
+    response = api.post(path.replace("/1/", f"/{workspace.pk}/"), body, format="json")
+    assert_refused(response, 400)
+    fields = response.json()["fields"]
+    assert fields and all(isinstance(messages, list) and all(isinstance(m, str) for m in messages) for messages in fields.values()), fields
+    assert (snapshot(), Webhook.objects.count()) == before

@@ -202,12 +202,14 @@ def test_plan_to_restore_is_refused_while_a_decommission_waits_and_leaves_it_pen
     assert all(run.status == RunStatus.QUEUED for run in decommission.runs.all()), "the decommission still waits"
 
 
-def test_the_buttons_need_the_pages_permission_and_refuse_bad_requests(client, make_user, onboarded, drift_queue, parked_queue):
+def test_the_buttons_need_the_permission_functions_and_refuse_bad_requests(client, make_user, onboarded, drift_queue, parked_queue):
     workspace = onboarded.workspaces.order_by("apply_order").first()
     platform = applied_workspace("ecs/ecr-repositories/platform-repo")
     checked(platform, 10, drifted=True, drift=DRIFT)
     client.force_login(make_user("approver2", "approvers"))
-    assert client.post(reverse("drift:restore", args=[workspace.pk])).status_code == 403
+    assert client.post(reverse("drift:restore", args=[workspace.pk])).status_code == 403, "restoring is a change"
+    assert client.post(reverse("drift:check", args=[workspace.pk])).status_code == 302, "the team's approvers may check"
+    client.force_login(make_user("outsider", "developers", team="other"))
     assert client.post(reverse("drift:check", args=[workspace.pk])).status_code == 403
     client.force_login(onboarded.created_by)  # a developer: may change services, not the platform
     assert client.post(reverse("drift:restore", args=[platform.pk])).status_code == 403

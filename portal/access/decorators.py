@@ -1,5 +1,9 @@
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.decorators import permission_required as django_permission_required
+
+from portal.access import permissions
 
 
 def permission_required(perm: str):
@@ -15,9 +19,6 @@ def permission_required(perm: str):
 def allowed(may):
     """For a page about no one object: `may(user)` is the function of portal.access.permissions for
     its action; its refusal is the 403 page's sentence. Anonymous people go to the login page."""
-    from functools import wraps
-
-    from portal.access import permissions
 
     def decorate(view):
         @wraps(view)

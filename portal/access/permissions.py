@@ -133,6 +133,13 @@ def move_service(user, service) -> Refusal | None:
     return None
 
 
+def view_webhooks(user, service) -> Refusal | None:
+    """Reading webhooks and their deliveries: a service's with the service, the platform's by its admins."""
+    if service is None:
+        return manage_platform(user)
+    return view_service(user, service)
+
+
 def manage_webhooks(user, service) -> Refusal | None:
     if service is None:
         return None if is_admin(user) else forbidden("no_role", "The platform's webhooks are managed by an admin.")
@@ -163,6 +170,13 @@ def view_change(user, change) -> Refusal | None:
         return None if is_admin(user) else forbidden("platform", "The platform's changes are read by its admins.")
     service = change.service
     return None if acts_for(user, service.team_id) else other_team(service, "read the changes of")
+
+
+def view_queue(user) -> Refusal | None:
+    """Reading the workers' queue, as the workspace pages show it: which runs wait, in which order."""
+    if not user.has_perm("runs.view_run"):
+        return forbidden("no_role", "Reading runs needs the developers', approvers' or admins' role.")
+    return None
 
 
 def approve_runs(user, workspaces) -> Refusal | None:
@@ -199,12 +213,21 @@ def force_unlock(user, workspace) -> Refusal | None:
 
 
 # --- drift -----------------------------------------------------------------------------------------
+def view_drift(user, workspace) -> Refusal | None:
+    """Reading a workspace's drift checks: they are on its service's page (view_service), and the
+    platform's on the Platform page (its admins')."""
+    service = service_of(workspace)
+    if service is None:
+        return None if is_admin(user) else forbidden("platform", "The platform's drift is read by its admins.")
+    return view_service(user, service)
+
+
 def check_drift(user, workspace) -> Refusal | None:
     service = service_of(workspace)
     if service is None:
         return None if is_admin(user) else forbidden("platform", "The platform's drift is checked by its admins.")
-    if not user.has_perm(ROLE_DEVELOPER):
-        return forbidden("no_role", "Checking drift needs the developers' role.")
+    if not user.has_perm(ROLE_DEVELOPER) and not user.has_perm(ROLE_APPROVER):
+        return forbidden("no_role", "Checking drift needs the developers' or approvers' role.")
     return None if acts_for(user, service.team_id) else other_team(service, "check the drift of")
 
 

@@ -155,3 +155,31 @@ def propose_change(user, wanted: dict[str, dict], title: str, current: dict[str,
     change = propose(title, [(workspace, administrators_variables(wanted))], user)
     audit.record("administrators.change", user, change, before=current, after=wanted)
     return change.runs_in_order()[0]
+
+
+# --- the page's three actions, and the API's -------------------------------------------------------
+def not_declared(service_type: str, doing: str) -> Refusal:
+    return Refusal("not_declared", f"There is no {service_type} administrator to {doing}.")
+
+
+def add(user, service_type: str, name_patterns: list[str]) -> Run:
+    """Plan a new administrator of `service_type` (validated by AddTypeForm: a known type not declared)."""
+    declared = declared_administrators()
+    wanted = {**declared, service_type: {"name_patterns": name_patterns}}
+    return propose_change(user, wanted, f"Add the {service_type} administrator", current=declared)
+
+
+def change_scope(user, service_type: str, name_patterns: list[str]) -> Run:
+    declared = declared_administrators()
+    if service_type not in declared:
+        raise Refused(not_declared(service_type, "change; add it first"))
+    wanted = {**declared, service_type: {"name_patterns": name_patterns}}
+    return propose_change(user, wanted, f"Change the {service_type} administrator's scope", current=declared)
+
+
+def retire(user, service_type: str) -> Run:
+    declared = declared_administrators()
+    if service_type not in declared:
+        raise Refused(not_declared(service_type, "retire"))
+    wanted = {t: a for t, a in declared.items() if t != service_type}
+    return propose_change(user, wanted, f"Retire the {service_type} administrator", current=declared)

@@ -33,9 +33,11 @@ def administrators(request):
     return page(request)
 
 
-def proposed(request, current: dict, wanted: dict, title: str):
+def proposed(request, action, *args):
+    """Take a roster action (roster.add, change_scope, retire) as the request's user; a refusal is
+    said on the page."""
     try:
-        run = roster.propose_change(request.user, wanted, title, current=current)
+        run = action(request.user, *args)
     except Refused as exc:
         messages.error(request, exc.refusal.message)
         return redirect("administrators:list")
@@ -46,38 +48,29 @@ def proposed(request, current: dict, wanted: dict, title: str):
 @allowed(permissions.manage_administrators)
 @require_POST
 def add(request):
-    declared = declared_administrators()
-    form = AddTypeForm(request.POST, declared=declared)
+    form = AddTypeForm(request.POST, declared=declared_administrators())
     if not form.is_valid():
         return page(request, add_form=form, status=400)
-    service_type = form.cleaned_data["service_type"]
-    wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
-    return proposed(request, declared, wanted, f"Add the {service_type} administrator")
+    return proposed(request, roster.add, form.cleaned_data["service_type"], form.cleaned_data["name_patterns"])
 
 
 @allowed(permissions.manage_administrators)
 @require_POST
 def change_scope(request, service_type):
-    declared = declared_administrators()
-    if service_type not in declared:
-        messages.error(request, f"There is no {service_type} administrator to change; add it first.")
-        return redirect("administrators:list")
+    if service_type not in declared_administrators():
+        return proposed(request, roster.change_scope, service_type, [])  # its refusal: not_declared
     form = ScopeForm(request.POST)
     if not form.is_valid():
         return page(request, errors_for=service_type, scope_form=form, status=400)
-    wanted = {**declared, service_type: {"name_patterns": form.cleaned_data["name_patterns"]}}
-    return proposed(request, declared, wanted, f"Change the {service_type} administrator's scope")
+    return proposed(request, roster.change_scope, service_type, form.cleaned_data["name_patterns"])
 
 
 @allowed(permissions.manage_administrators)
 @require_POST
 def retire(request, service_type):
-    declared = declared_administrators()
-    if service_type not in declared:
-        messages.error(request, f"There is no {service_type} administrator to retire.")
-        return redirect("administrators:list")
+    if service_type not in declared_administrators():
+        return proposed(request, roster.retire, service_type)  # its refusal: not_declared
     form = RetireForm(request.POST)
     if not form.is_valid():
         return page(request, errors_for=service_type, retire_form=form, status=400)
-    wanted = {t: a for t, a in declared.items() if t != service_type}
-    return proposed(request, declared, wanted, f"Retire the {service_type} administrator")
+    return proposed(request, roster.retire, service_type)

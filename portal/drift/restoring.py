@@ -5,9 +5,21 @@ from django.db import transaction
 
 from portal import audit
 from portal.catalog.onboarding import active_locked
+from portal.drift.checks import applied_variables
+from portal.refusals import Refusal
 from portal.runs.models import Change
-from portal.runs.workflow import propose
+from portal.runs.workflow import Refused, propose
 from portal.workspaces.models import Workspace
+
+
+def plan_to_restore(workspace: Workspace, user) -> Change:
+    """"Plan to restore": propose the last applied inputs again, once the latest check found drift.
+    Refused (`no_drift`) otherwise; then as restore() refuses."""
+    latest = workspace.drift_checks.first()
+    variables = applied_variables(workspace)
+    if latest is None or not latest.drifted or variables is None:
+        raise Refused(Refusal("no_drift", "The latest drift check of this workspace found no drift."))
+    return restore(workspace, variables, user)
 
 
 @transaction.atomic

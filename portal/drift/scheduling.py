@@ -81,15 +81,6 @@ def enqueue_check(workspace_id: int) -> bool:
     return True
 
 
-def check_asked(workspace, user) -> bool:
-    """Someone asked for a check of `workspace` now (the badge's button): queue it, recorded in the
-    audit trail whether it was queued or one waits already. False when one did."""
-    queued = enqueue_check(workspace.pk)
-    ensure_sweep()
-    audit.record("drift.check", user, workspace, queued=queued)
-    return queued
-
-
 def sweep_job() -> None:
     """RQ entry point."""
     close_old_connections()
@@ -133,3 +124,20 @@ def ensure_sweep() -> None:
         schedule_next_sweep()
     except Exception:  # noqa: BLE001 - Redis away: `manage.py drift_sweep` or the next change schedules it
         logger.exception("Could not schedule the drift sweep.")
+
+
+def check_now(workspace: Workspace, user) -> bool:
+    """"Check now": queue a check of the workspace at once (False when one waits already), and make
+    sure the sweep is scheduled; recorded in the audit trail either way. Refused (Refused) when it was
+    never applied, or a run is going on there (the check would be thrown away)."""
+    from portal.drift.checks import applied_variables
+    from portal.refusals import Refusal, Refused
+
+    if applied_variables(workspace) is None:
+        raise Refused(Refusal("not_applied", "This workspace has not been applied, so there is nothing to check."))
+    if workspace.runs.filter(status__in=ACTIVE_STATUSES).exists():
+        raise Refused(Refusal("workspace_busy", f"{workspace.path} has a run going on; check it once that has ended."))
+    queued = enqueue_check(workspace.pk)
+    ensure_sweep()
+    audit.record("drift.check", user, workspace, queued=queued)
+    return queued

@@ -7,23 +7,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import permissions
-from portal.access.decorators import permission_required
+from portal.access.decorators import allowed, permission_required
 from portal.catalog.lookup import service_named
 from portal.notifications.forms import WebhookForm
 from portal.notifications.models import Delivery, Webhook
 
 RECENT_DELIVERIES = 20
-PLATFORM_PERMISSION = "workspaces.manage_platform"
 
 
 @permission_required("catalog.view_service")
 def service_webhooks(request, name):
     service = service_named(name)
-    permissions.require(permissions.view_service(request.user, service))
+    permissions.require(permissions.view_webhooks(request.user, service))
     return webhooks_page(request, service, refusal=permissions.manage_webhooks(request.user, service))
 
 
-@permission_required(PLATFORM_PERMISSION)
+@allowed(permissions.manage_platform)
 def platform_webhooks(request):
     return webhooks_page(request, None, refusal=permissions.manage_webhooks(request.user, None))
 

@@ -65,7 +65,7 @@ def change_detail(request, change_id):
 def change_status(request, change_id):
     """Where each run of the change is, for the page to follow them; `version` changes whenever
     something the page shows beyond the progress does."""
-    change = get_object_or_404(Change, pk=change_id)
+    change = visible_change(request, change_id)
     runs = list(change.runs.only("pk", "status", "to_add", "to_change", "to_destroy", "cancel_requested_at"))
     return JsonResponse(
         {

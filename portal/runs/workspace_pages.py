@@ -30,6 +30,7 @@ class UnlockForm(forms.Form):
 
 
 def visible_workspace(request, workspace_id) -> Workspace:
+    """A workspace's page shows its runs: read by those who may read them (the platform's by its admins)."""
     workspace = get_object_or_404(Workspace.objects.select_related("service__team"), pk=workspace_id)
     permissions.require(permissions.view_runs(request.user, workspace))
     return workspace
