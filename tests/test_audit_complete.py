@@ -337,6 +337,69 @@ def token_revoke(world):
     return Request(world.people["dev"], "POST", reverse("token-revoke", args=[token.pk]))
 
 
+# The API's own routes for the same actions: the same setup, the pipeline's request.
+def approve_change_api(world):
+    return Request(world.people["approver"], "POST", f"/api/v1/changes/{world.awaiting_approval().pk}/approve/", api=True)
+
+
+def discard_change_api(world):
+    return Request(world.people["approver"], "POST", f"/api/v1/changes/{world.awaiting_approval().pk}/discard/", api=True)
+
+
+def platform_plan_api(world):
+    workspace = world.platform_workspace(cluster_path())
+    return Request(world.people["admin"], "POST", f"/api/v1/platform/workspaces/{workspace.pk}/plan/", api=True)
+
+
+def force_unlock_api(world):
+    page = force_unlock(world)
+    workspace_id = page.url.rstrip("/").split("/")[-2]
+    body = {"lock_id": page.data["lock_id"], "confirm": True}
+    return Request(world.people["admin"], "POST", f"/api/v1/workspaces/{workspace_id}/unlock/", body, api=True)
+
+
+def administrators_add_api(world):
+    world.applied_administrators({"iam": {"name_patterns": ["art-service-*"]}, "ecs": {"name_patterns": ["art-service-*"]}})
+    body = {"service_type": "logs", "name_patterns": ["art-service-*"]}
+    return Request(world.people["admin"], "POST", "/api/v1/administrators/", body, api=True)
+
+
+def administrators_scope_api(world):
+    body = {"name_patterns": ["art-service-*", "legacy-billing"]}
+    return Request(world.people["admin"], "PATCH", "/api/v1/administrators/ecr/", body, api=True)
+
+
+def administrators_retire_api(world):
+    world.applied_administrators({"iam": {"name_patterns": ["art-service-*"]}, "ecs": {"name_patterns": ["art-service-*"]}})
+    return Request(world.people["admin"], "DELETE", "/api/v1/administrators/ecs/", api=True)
+
+
+def webhook_add_platform_api(world):
+    return Request(world.people["admin"], "POST", "/api/v1/webhooks/", HOOK, api=True)
+
+
+def webhook_add_service_api(world):
+    service = world.onboarded()
+    return Request(world.people["dev"], "POST", f"/api/v1/services/{service.name}/webhooks/", HOOK, api=True)
+
+
+def webhook_remove_api(world):
+    service = world.onboarded()
+    hook = Webhook.objects.create(service=service, url=HOOK["url"], events=HOOK["events"], created_by=world.people["dev"])
+    return Request(world.people["dev"], "DELETE", f"/api/v1/webhooks/{hook.pk}/", api=True)
+
+
+def drift_check_api(world):
+    workspace = world.onboarded().workspaces.order_by("apply_order").first()
+    return Request(world.people["dev"], "POST", f"/api/v1/workspaces/{workspace.pk}/drift/check/", api=True)
+
+
+def drift_restore_api(world):
+    page = drift_restore(world)
+    workspace_id = page.url.rstrip("/").split("/")[-2]
+    return Request(world.people["dev"], "POST", f"/api/v1/workspaces/{workspace_id}/drift/restore/", api=True)
+
+
 def queue_job_delete(world, route: str = "django_rq:delete_job"):
     """A job waiting in the first queue, deleted by a superuser on django-rq's dashboard."""
     from django.contrib.auth import get_user_model
@@ -399,6 +462,19 @@ WALKS: dict[str, list[Walk]] = {
     "api:run-discard": [Walk("change.discard", discard_api, TEAM)],
     "api:run-cancel": [Walk("run.cancel", cancel_api, TEAM)],
     "api:run-policy-override": [Walk("policy.override", override_api, TEAM)],
+    "api:change-approve": [Walk("change.approve", approve_change_api, TEAM)],
+    "api:change-discard": [Walk("change.discard", discard_change_api, TEAM)],
+    "api:platform-plan": [Walk("platform.plan", platform_plan_api)],
+    "api:workspace-unlock": [Walk("lock.force_unlock", force_unlock_api, TEAM)],
+    "api:administrator-list": [Walk("administrators.change", administrators_add_api)],
+    "api:administrator-detail": [
+        Walk("administrators.change", administrators_scope_api), Walk("administrators.change", administrators_retire_api)
+    ],
+    "api:platform-webhooks": [Walk("webhook.add", webhook_add_platform_api)],
+    "api:service-webhooks": [Walk("webhook.add", webhook_add_service_api, TEAM)],
+    "api:webhook-detail": [Walk("webhook.remove", webhook_remove_api, TEAM)],
+    "api:workspace-drift-check": [Walk("drift.check", drift_check_api, TEAM)],
+    "api:workspace-drift-restore": [Walk("drift.restore", drift_restore_api, TEAM)],
 }
 
 # Routes whose views take a writing method and record nothing, each with why.

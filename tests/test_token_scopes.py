@@ -247,7 +247,7 @@ def test_leaving_a_team_revokes_the_tokens_that_no_longer_hold(world, make_user)
     answer(client_with(unbound_key).get(SERVICES), 401, "token_revoked")  # in no team: it deploys nothing
     answer(client_with(write_key).get(SERVICES), 200)  # its user's permissions (no team) still apply
     events = AuditEvent.objects.filter(action="token.revoke").order_by("id")
-    assert [(e.object_id, e.details["reason"], e.details["team"]) for e in events] == [
+    assert [(e.object_id, e.details["reason"], e.team) for e in events] == [
         (str(bound.pk), "left_team", art.team.name),
         (str(unbound_deploy.pk), "left_team", "search"),
     ]

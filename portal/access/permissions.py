@@ -208,7 +208,7 @@ def cancel_run(user, run, may_approve: bool) -> Refusal | None:
 
 def force_unlock(user, workspace) -> Refusal | None:
     if not user.has_perm("workspaces.force_unlock"):
-        return forbidden("not_allowed", "Only an admin can remove a state lock by hand.")
+        return forbidden("no_role", "Only an admin can remove a state lock by hand.")
     return None
 
 

@@ -160,5 +160,5 @@ class WebhookDetailView(KnownQueryParameters, APIView):
             raise Http404  # no bigint: no webhook, never a database error
         webhook = get_object_or_404(Webhook.objects.select_related("service__team"), pk=pk)
         permissions.require(permissions.manage_webhooks(request.user, webhook.service))
-        webhook.delete()
+        webhook.remove(request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
