@@ -73,8 +73,11 @@ def fill(count: int) -> User:
     # platforms hold, so neither limit is what this fills against.
     rules.LOAD_BALANCER_SERVICE_SLOTS = max(rules.LOAD_BALANCER_SERVICE_SLOTS, count)
     capacity_usage.ensure_room = lambda plans: None
+    from portal.access.teams import join
+
     developer, _ = User.objects.get_or_create(username="benchmark-dev")
     developer.groups.add(Group.objects.get(name="developers"))
+    join(developer, "benchmark")
     missing = count - Service.objects.count()
     started = time.monotonic()
     for index in range(Service.objects.count(), count):
@@ -94,8 +97,11 @@ def fill(count: int) -> User:
 def fill_history(total: int, developer: User) -> None:
     """Older finished runs of the services' workspaces until there are `total` runs: applied (approved
     by another user), planned without changes, failed."""
+    from portal.access.teams import join
+
     approver, _ = User.objects.get_or_create(username="benchmark-approver")
     approver.groups.add(Group.objects.get(name="approvers"))
+    join(approver, "benchmark")
     missing = total - Run.objects.count()
     if missing <= 0:
         return

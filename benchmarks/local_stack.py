@@ -20,6 +20,10 @@ from django.contrib.auth.models import Group, User  # noqa: E402
 
 
 def user(name: str, group: str) -> User:
+    """A person of the benchmark, in the team its services belong to."""
+    from portal.access.teams import join
+
     account, _ = User.objects.get_or_create(username=name)
     account.groups.add(Group.objects.get(name=group))
+    join(account, "benchmark")
     return account

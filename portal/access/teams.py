@@ -44,3 +44,17 @@ def remove_member(by, team: Team, user) -> None:
         raise ValidationError({"username": [f"{user.get_username()} is not in {team}."]})
     permissions.forget_teams(user)
     audit.record("team.member_remove", by, team, team=team, member=user.get_username())
+
+
+def join(user, team_name: str) -> Team:
+    """For the portal's own commands (the local admin, the acceptance run, the benchmarks): the team,
+    made when missing, with `user` in it. Asks no permission: the command's operator acts; recorded
+    as the portal's own action when it changed anything."""
+    team, made = Team.objects.get_or_create(name=team_name)
+    if made:
+        audit.record("team.create", None, team, team=team)
+    _, added = Membership.objects.get_or_create(team=team, user=user)
+    if added:
+        permissions.forget_teams(user)
+        audit.record("team.member_add", None, team, team=team, member=user.get_username())
+    return team

@@ -110,6 +110,7 @@ def people():
     from django.contrib.auth.models import Group, User
 
     from portal.access.groups import ensure_groups
+    from portal.access.teams import join
 
     ensure_groups()
 
@@ -118,6 +119,7 @@ def people():
         user.set_unusable_password()
         user.save()
         user.groups.set([Group.objects.get(name=group)])
+        join(user, "acceptance")  # the service it registers is this team's; its approver approves for it
         return user
 
     return {

@@ -4,6 +4,10 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
+from portal.access.teams import join
+
+LOCAL_TEAM = "art"
+
 
 class Command(BaseCommand):
     help = "Create the local admin (once) and print its credentials. For local use only."
@@ -23,4 +27,6 @@ class Command(BaseCommand):
             password_file.touch(mode=0o600)
             password_file.write_text(password)
         user.groups.add(Group.objects.get(name="admins"))
-        self.stdout.write(f"Local admin: {username} / {password_file.read_text()}")
+        # A service belongs to a team: the local stack starts with one, so the first registration works.
+        team = join(user, LOCAL_TEAM)
+        self.stdout.write(f"Local admin: {username} / {password_file.read_text()} (in the team {team})")
