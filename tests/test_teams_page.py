@@ -89,3 +89,20 @@ def test_a_moved_service_is_the_new_team_s_to_change(client, admin, make_user, s
     change = {"cpu": 512, "memory": 1024}
     assert api_for(developer).patch(f"/api/v1/services/{service.name}/", change, format="json").status_code == 403
     assert api_for(newcomer).patch(f"/api/v1/services/{service.name}/", change, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_team_that_could_not_exist_is_a_clear_answer_never_a_server_error(client, admin, make_user, service_form_data, parked_queue):
+    developer = make_user("dev", "developers", team="art")
+    service, _ = register_service(developer, **service_form_data)
+    client.force_login(admin)
+    assert client.post("/teams/bad%00name/members/", {"x": "y"}).status_code == 404
+    assert client.post("/teams/art/members/de%00v/remove/").status_code == 404
+    assert client.post(f"/services/{service.name}/move/", {"team": "bl\x00ue"}).status_code == 400
+    api = api_for(developer)
+    assert api.get("/api/v1/services/", {"team": "a\x00rt"}).status_code == 400
+    response = api.post("/api/v1/services/", {**service_form_data, "name": "other-name", "team": "a\x00rt"}, format="json")
+    assert response.status_code == 400 and "team" in response.json()["fields"]
+    client.force_login(developer)
+    assert client.get("/runs/", {"team": "a\x00rt"}).status_code == 400
+    assert client.get("/services/", {"team": "a\x00rt"}).status_code == 400

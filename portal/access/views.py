@@ -6,12 +6,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import permissions, teams
 from portal.access.forms import MemberForm, TeamForm
 from portal.access.models import Membership, Team
+from portal.access.naming import is_team_name
 
 
 def teams_page(request, *, team_form=None, member_forms=None, status=200):
@@ -36,6 +38,13 @@ def teams_page(request, *, team_form=None, member_forms=None, status=200):
     )
 
 
+def team_named(name: str) -> Team:
+    """The team in the URL; 404 for what could not be one's name (never a query that breaks)."""
+    if not is_team_name(name):
+        raise Http404("No team has this name.")
+    return get_object_or_404(Team, name=name)
+
+
 @login_required
 def team_list(request):
     if request.method != "POST":
@@ -57,7 +66,7 @@ def team_list(request):
 @require_POST
 def member_add(request, name):
     permissions.require(permissions.manage_teams(request.user))
-    team = get_object_or_404(Team, name=name)
+    team = team_named(name)
     form = MemberForm(request.POST, prefix=f"team-{team.pk}")
     if form.is_valid():
         try:
@@ -74,7 +83,9 @@ def member_add(request, name):
 @require_POST
 def member_remove(request, name, username):
     permissions.require(permissions.manage_teams(request.user))
-    team = get_object_or_404(Team, name=name)
+    team = team_named(name)
+    if "\x00" in username:
+        raise Http404("Nobody has this username.")
     user = get_object_or_404(get_user_model(), username=username)
     try:
         teams.remove_member(request.user, team, user)

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from portal import params
 from portal.access import permissions
 from portal.access.models import Team
+from portal.access.naming import is_team_name
 from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
@@ -99,6 +100,18 @@ class DeclarationForm(forms.ModelForm):
         error_messages = {"desired_count": {"min_value": "The desired count cannot be negative."}}
 
 
+class TeamChoiceField(forms.ModelChoiceField):
+    """A team by its name; what could not be a team's name is refused before any query (PostgreSQL
+    refuses a NUL byte outright)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not is_team_name(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class ServiceForm(DeclarationForm):
     """Registration: a name, then the first declaration."""
 
@@ -108,7 +121,7 @@ class ServiceForm(DeclarationForm):
         help_text=Service._meta.get_field("name").help_text,
     )
 
-    team = forms.ModelChoiceField(
+    team = TeamChoiceField(
         queryset=Team.objects.all(),
         to_field_name="name",
         required=False,
@@ -257,6 +270,6 @@ class DecommissionForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    team = forms.ModelChoiceField(
+    team = TeamChoiceField(
         queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it."
     )

@@ -7,6 +7,7 @@ from django.conf import settings
 
 from portal.access import permissions
 from portal.access.models import Team
+from portal.access.naming import is_team_name
 from portal.catalog import rules
 from portal.params import InvalidParameter
 from portal.catalog.models import Lifecycle, Service
@@ -60,6 +61,6 @@ def of_team(queryset, team: str | None, user, field: str = "team"):
         return queryset
     if team == "mine":
         return queryset.filter(**{f"{field}_id__in": permissions.team_ids(user)})
-    if not isinstance(team, str) or not Team.objects.filter(name=team).exists():
+    if not is_team_name(team) or not Team.objects.filter(name=team).exists():
         raise InvalidParameter("team", "no team has this name; give a team's name or `mine`.")
     return queryset.filter(**{f"{field}__name": team})

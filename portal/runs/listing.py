@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from portal import params
 from portal.access import permissions
 from portal.access.models import Team
+from portal.access.naming import is_team_name
 from portal.params import InvalidParameter
 from portal.runs.models import Run, RunStatus
 from portal.runs.workspace_pages import worker_queue
@@ -53,7 +54,7 @@ class RunFilters:
         if status and status not in RunStatus.values:
             raise InvalidParameter("status", f"filter by one of: {', '.join(RunStatus.values)}.")
         team = text_filter(query, "team", 63)
-        if team and team != "mine" and not Team.objects.filter(name=team).exists():
+        if team and team != "mine" and not (is_team_name(team) and Team.objects.filter(name=team).exists()):
             raise InvalidParameter("team", "no team has this name; give a team's name or `mine`.")
         mine = permissions.team_ids(viewer) if viewer is not None else frozenset()
         return cls(
