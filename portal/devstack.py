@@ -158,6 +158,10 @@ def main() -> None:
         for service, child in local_services.start_each(detach=False):
             supervisor.add(service.name, child, lambda service=service: service.start(detach=False))
         print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
+        if not os.environ.get("PORTAL_RUNNER_PRINCIPAL_ARNS"):
+            name, credentials = local_services.runner_identity()
+            os.environ.update(credentials)  # every process started from here on runs as that user
+            print(f"The portal runs as the emulator's IAM user {name}, as a deployment runs as a principal of its own.")
         manage("migrate", "--no-input", "-v", "0")
         manage("collectstatic", "--no-input", "-v", "0")  # into STATIC_ROOT, where WhiteNoise serves them
         manage("ensure_local_admin")

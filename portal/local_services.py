@@ -214,6 +214,35 @@ def local_environment() -> dict:
     return env
 
 
+def runner_identity() -> tuple[str, dict]:
+    """The name and credentials of an IAM user of the emulator for the local stack to run as, as a deployment runs
+    as a principal of its own. The emulator answers keys it never issued as
+    `arn:aws:sts::123456789012:user/moto`, which is no IAM principal: the administrators' trust
+    policies cannot name it, so their bootstrap refuses it (infra_modules/iam-service-admins,
+    runner_principal_arns). Made again at each start: the emulator keeps nothing on disk."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    iam = boto3.client(
+        "iam",
+        endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+        region_name=os.environ.get("AWS_REGION", "eu-west-1"),
+        aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    name = f"{os.environ.get('PORTAL_SERVICE_NAME_PREFIX', 'art-service')}-portal-runner"
+    try:
+        iam.create_user(UserName=name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "EntityAlreadyExists":
+            raise
+    # IAM allows a user two access keys: an emulator that outlived an earlier start holds its keys.
+    for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
 def start_each(detach: bool) -> list[tuple[Service, subprocess.Popen]]:
     """Start every service not running yet; the ones started here, with their processes."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
