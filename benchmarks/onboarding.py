@@ -24,9 +24,9 @@ from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.runs.models import RunStatus  # noqa: E402
-from portal.runs.platform import wait_for  # noqa: E402
-from portal.runs.workflow import approve  # noqa: E402
-from portal.runs.terraform import backend_config, terraform_environment  # noqa: E402
+from portal.platform.provisioning import wait_for  # noqa: E402
+from portal.changes.workflow import approve  # noqa: E402
+from portal.runner.terraform import backend_config, terraform_environment  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from portal.workspaces.rendering import RENDERED_FILES  # noqa: E402

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 # Importing gunicorn_conf refuses a bad PORTAL_WEB_WORKERS or PORTAL_WEB_THREADS before anything starts.
 from portal import gunicorn_conf, local_services
-from portal.params import ascii_int
+from portal.core.params import ascii_int
 
 ROOT = local_services.ROOT
 WEB_ADDRESS = gunicorn_conf.bind[0]  # PORTAL_WEB_ADDRESS

@@ -11,7 +11,7 @@ import os
 import signal
 
 from portal import garbage_collection
-from portal.params import ascii_int
+from portal.core.params import ascii_int
 
 
 def whole_number(name: str, default: int) -> int:

@@ -6,7 +6,7 @@ from django.db import connection
 from django.http import JsonResponse
 from rq import Worker
 
-from portal.aws import client
+from portal.core.aws import client
 
 
 def check_database() -> None:

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
-from portal.params import ascii_int
+from portal.core.params import ascii_int
 from portal.policy import config as policy_config
 from portal.notifications.targets import parse_networks
 
@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "portal.capacity",
     "portal.workspaces",
     "portal.runs",
+    "portal.runner",
+    "portal.platform",
     "portal.administrators",
     "portal.api",
     "portal.notifications",
@@ -185,7 +187,7 @@ if PORTAL_TRUSTED_PROXY_COUNT is None or PORTAL_TRUSTED_PROXY_COUNT > 10:
 RQ_QUEUES = {
     RQ_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * (TERRAFORM_COMMAND_TIMEOUT + TERRAFORM_INTERRUPT_GRACE) + 300}
 }
-RQ = {"WORKER_CLASS": "portal.runs.worker.RunWorker"}
+RQ = {"WORKER_CLASS": "portal.runner.worker.RunWorker"}
 # Webhooks (README, "Notifications"): delivered on a queue of their own by a worker of their own, each
 # POST timed out after NOTIFICATIONS_TIMEOUT, retried after each of the intervals in turn, then failed.
 NOTIFICATIONS_QUEUE = os.environ.get("PORTAL_NOTIFICATIONS_QUEUE", "notifications")
@@ -468,7 +470,7 @@ TERRAFORM_PROVIDER_MIRROR_CANDIDATES = [
 ]
 
 # Environment variables whose values must never reach a stored log line (the passwords inside
-# DATABASE_URL and REDIS_URL are masked too, see portal.runs.masking).
+# DATABASE_URL and REDIS_URL are masked too, see portal.core.masking).
 SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DJANGO_SECRET_KEY"]
 
 # The only environment variables terraform is started with: what the AWS provider and the S3 backend

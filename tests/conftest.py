@@ -43,7 +43,7 @@ def api_for(user, label: str = ""):
 def record_plan(run, to_add=2):
     """What the worker records when a plan finishes (the plan itself is not needed here), and the
     workflow's step after it."""
-    from portal.runs.workflow import advance
+    from portal.changes.workflow import advance
 
     run.start_planning()
     run.record_plan(to_add=to_add, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
@@ -175,7 +175,7 @@ def runner_credentials():
     the administrators' roles (their runner policy is attached once they exist, by `state_bucket`)."""
     from django.conf import settings
 
-    from portal.aws import client
+    from portal.core.aws import client
 
     iam = client("iam")
     name = f"{settings.SERVICE_NAME_PREFIX}-portal-runner"
@@ -201,8 +201,8 @@ def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
     administrators, trusted by the runner."""
     from django.conf import settings
 
-    from portal.aws import client
-    from portal.runs.bootstrap import bootstrap_administrators, bootstrap_state_bucket
+    from portal.core.aws import client
+    from portal.runner.bootstrap import bootstrap_administrators, bootstrap_state_bucket
     from portal.workspaces import identities
 
     with django_db_blocker.unblock():
@@ -217,7 +217,7 @@ def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
 def record_applies(change):
     """What the worker records as it applies an approved change, run by run, in order."""
     from portal.runs.models import RunStatus
-    from portal.runs.workflow import advance
+    from portal.changes.workflow import advance
 
     for run in change.runs_in_order():
         run.refresh_from_db()
@@ -228,7 +228,7 @@ def record_applies(change):
 
 def plan_approve_apply(change, approver):
     """A change through the worker's plans, an approval and the worker's applies."""
-    from portal.runs.workflow import approve
+    from portal.changes.workflow import approve
 
     for run in change.runs_in_order():
         record_plan(run)

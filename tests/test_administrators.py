@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 
 from portal.catalog.onboarding import register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Change, Run, RunStatus
-from portal.runs.terraform import backend_config, hcl_object
+from portal.runner.terraform import backend_config, hcl_object
 from portal.workspaces import identities
 from portal.workspaces.identities import Refusal, RunIdentity, identity_for, type_of
 from portal.workspaces.layout import (

@@ -13,7 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from portal.api.serializers import ServiceSerializer
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Run, RunStatus
 from tests.conftest import api_for, plan_approve_apply, record_plan
 

@@ -17,11 +17,12 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.catalog.onboarding import decommission_service, register_service
 from portal.drift.models import DriftCheck
 from portal.notifications.models import Webhook
-from portal.runs import locks, queueing
+from portal.runner import locks
+from portal.runs import queueing
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators, state_bucket_path, state_bucket_workspace, sync_platform_workspaces
@@ -138,7 +139,7 @@ def test_a_change_reads_alike_with_why_its_reader_may_not_approve_it(lead, chang
 
 def test_a_platform_change_is_refused_alike_to_a_developer(people):
     workspace = Workspace.objects.create(path="ecs/ecr-repositories/platform-repo", module="ecr-repository", variables={"name": "x"})
-    from portal.runs.workflow import propose
+    from portal.changes.workflow import propose
 
     change = propose("A platform change", [(workspace, workspace.variables)], people["admin"])
     page, api = both(people["dev"], lambda page: page.get(reverse("changes:detail", args=[change.pk])), lambda api: api.get(f"/api/v1/changes/{change.pk}/"))

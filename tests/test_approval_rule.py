@@ -1,12 +1,12 @@
 """One approval rule, one answer: for every case the page, its button and the API say the same
-thing (status, code, sentence), because all of them ask portal.runs.workflow."""
+thing (status, code, sentence), because all of them ask portal.changes.workflow."""
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
 from portal.catalog.onboarding import change_service, register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces.layout import sync_platform_workspaces
 from tests.conftest import api_for, record_plan

@@ -17,10 +17,11 @@ from portal import audit
 from portal.api.models import ApiToken
 from portal.audit.context import client_address
 from portal.audit.models import AuditEvent
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.catalog.onboarding import register_service
-from portal.runs import locks, workflow
+from portal.changes import workflow
+from portal.runner import locks
 from portal.runs.models import RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, plan_approve_apply, record_plan

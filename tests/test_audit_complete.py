@@ -19,13 +19,14 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rq import Queue
 
 from portal.audit.models import AuditEvent
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
 from portal.drift.models import DriftCheck
 from portal.notifications.models import Event, Webhook
 from portal.policy.models import Finding
-from portal.runs import locks, workflow
+from portal.changes import workflow
+from portal.runner import locks
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.layout import (
     administrators_variables,

@@ -91,7 +91,7 @@ def test_a_runs_names_fit_what_aws_allows():
 
 
 def test_the_state_bucket_goes_with_every_version_of_every_state(settings):
-    from portal.aws import client
+    from portal.core.aws import client
     from portal.journey import leftovers
 
     settings.STATE_BUCKET = "acc-test-tf-state-123456789012"
@@ -109,7 +109,7 @@ def test_the_state_bucket_goes_with_every_version_of_every_state(settings):
 
 
 def test_what_is_left_names_everything_that_carries_the_prefix(settings):
-    from portal.aws import client
+    from portal.core.aws import client
     from portal.journey import leftovers
 
     settings.STATE_BUCKET = "acc-left-tf-state-123456789012"  # never made

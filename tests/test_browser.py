@@ -5,7 +5,7 @@ import pytest
 
 from portal.catalog.onboarding import register_service
 from portal.runs.models import Run, RunStatus
-from portal.runs.workflow import advance
+from portal.changes.workflow import advance
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
 

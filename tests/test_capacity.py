@@ -12,7 +12,7 @@ from portal.catalog.forms import ServicePageForm
 from portal.catalog.models import Service
 from portal.catalog.onboarding import decommission_service, register_service
 from portal.runs.models import Change, Run, RunStatus
-from portal.runs.workflow import discard, propose
+from portal.changes.workflow import discard, propose
 from portal.workspaces.layout import cluster_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, plan_approve_apply
@@ -145,7 +145,7 @@ def test_a_change_is_refused_when_it_or_its_rolling_deployment_does_not_fit(smal
 def test_going_back_to_the_last_healthy_revision_is_refused_with_the_message_when_there_is_no_room(
     settings, dev, approver, client, service_form_data
 ):
-    from portal.runs.workflow import advance, approve
+    from portal.changes.workflow import advance, approve
     from tests.conftest import record_plan
 
     settings.CLUSTER_DEFAULTS = {"instance_type": "t3.small", "min_size": 1, "max_size": 2, "desired_capacity": 1}

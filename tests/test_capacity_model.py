@@ -8,7 +8,7 @@ import hcl2
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.capacity import defaults
 from portal.capacity.instance_types import INSTANCE_TYPES, RESERVED_MEMORY_MIB, InstanceType
 from portal.capacity.model import (

@@ -7,7 +7,7 @@ from django.urls import reverse
 from portal.catalog.onboarding import change_service, register_service
 from portal.runs.models import Run, RunStatus
 from portal.runs.progress import progress_of
-from portal.runs.workflow import advance, approve
+from portal.changes.workflow import advance, approve
 
 pytestmark = pytest.mark.usefixtures("parked_queue")
 

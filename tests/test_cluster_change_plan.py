@@ -10,11 +10,11 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.capacity import usage
 from portal.runs.models import Run, RunStatus
-from portal.runs.platform import destroy_platform, provision_platform, wait_for
-from portal.runs.workflow import approval_refusal, discard
+from portal.platform.provisioning import destroy_platform, provision_platform, wait_for
+from portal.changes.workflow import approval_refusal, discard
 from portal.workspaces.layout import cluster_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

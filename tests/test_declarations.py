@@ -5,7 +5,7 @@ import pytest
 
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Change, RunStatus
 from tests.conftest import api_for, plan_approve_apply, record_plan
 

@@ -17,11 +17,11 @@ from django.urls import reverse
 
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
-from portal.runs import deploy_health, execution
-from portal.runs.attendance import Attendance
-from portal.runs.deploy_health import Observation, judge, observe, wait_until_healthy
+from portal.runner import deploy_health, execution
+from portal.runner.attendance import Attendance
+from portal.runner.deploy_health import Observation, judge, observe, wait_until_healthy
 from portal.runs.models import Change, RunStatus
-from portal.runs.workflow import advance, approve
+from portal.changes.workflow import advance, approve
 from tests.conftest import api_for, plan_approve_apply, record_plan
 
 

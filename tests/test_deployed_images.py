@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.conf import settings
 
-from portal.aws import client
-from portal.runs.deployed_images import deployed_tag, keep_deployed_image
-from portal.runs.terraform import terraform_environment
+from portal.core.aws import client
+from portal.runner.deployed_images import deployed_tag, keep_deployed_image
+from portal.runner.terraform import terraform_environment
 
 pytestmark = pytest.mark.django_db
 

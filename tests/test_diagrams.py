@@ -14,13 +14,13 @@ from django.urls import reverse
 
 from portal.catalog.models import Service, ServiceRevision
 from portal.catalog.onboarding import change_service, decommission_service, register_service
-from portal.diagrams import platform as platform_diagram
-from portal.diagrams import service as service_diagram
+from portal.platform import diagram as platform_diagram
+from portal.catalog import diagram as service_diagram
 from portal.diagrams.applied import Applied
-from portal.diagrams.platform import platform_picture
-from portal.diagrams.service import service_picture
+from portal.platform.diagram import platform_picture
+from portal.catalog.diagram import service_picture
 from portal.runs.models import RunStatus
-from portal.runs.workflow import advance, approve, propose
+from portal.changes.workflow import advance, approve, propose
 from portal.workspaces.layout import cluster_path, network_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 from tests.conftest import record_plan

@@ -241,8 +241,8 @@ def newest_check(workspace: Workspace, after) -> DriftCheck | None:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_user, settings, rq_worker, state_bucket, request):
-    from portal.aws import client as aws
-    from portal.runs import workflow
+    from portal.core.aws import client as aws
+    from portal.changes import workflow
 
     author, approver = make_user("author", "admins"), make_user("approver", "admins")
     name = f"art-service-drift-{uuid.uuid4().hex[:8]}"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from portal.aws import client
+from portal.core.aws import client
 from tests.environment import _emulator
 
 

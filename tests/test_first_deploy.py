@@ -12,8 +12,8 @@ import boto3
 import pytest
 import requests
 
-from portal import aws
-from portal.runs.bootstrap import SERVICE_LINKED_ROLES, ensure_service_linked_roles
+from portal.core import aws
+from portal.runner.bootstrap import SERVICE_LINKED_ROLES, ensure_service_linked_roles
 from portal.workspaces import layout
 from portal.workspaces.identities import RunIdentity, identity_for
 from portal.workspaces.models import Workspace

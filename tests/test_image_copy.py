@@ -10,7 +10,7 @@ import tarfile
 
 import pytest
 
-from portal.aws import client
+from portal.core.aws import client
 from portal.journey import images
 from tests.fake_registry import FakeRegistry
 

@@ -1,12 +1,12 @@
-"""What counts as a leftover of a failed apply (portal/runs/leftovers.py), on this session's emulator:
+"""What counts as a leftover of a failed apply (portal/runner/leftovers.py), on this session's emulator:
 a NAT gateway a destroy deleted is still described, tagged, for a while; it is no leftover."""
 
 import uuid
 
 import pytest
 
-from portal.aws import client
-from portal.runs.leftovers import WORKSPACE_TAG, Leftover, deleted_nat_gateways
+from portal.core.aws import client
+from portal.runner.leftovers import WORKSPACE_TAG, Leftover, deleted_nat_gateways
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from portal.liverepo.commits import COMMIT_CHANGE, commit_change
 from portal.liverepo.models import ChangeCommit
 from portal.runs.models import Change, Run, RunStatus
-from portal.runs.workflow import settle
+from portal.changes.workflow import settle
 from portal.workspaces.models import Workspace
 
 FOLDER = "ecs/ecr-repositories/art-service-live"
@@ -219,7 +219,7 @@ def test_a_remote_that_could_be_an_option_is_refused_at_start():
 def test_a_clone_plans_no_changes_against_the_portals_state(live, people, state_bucket, tmp_path):
     """The state bucket's workspace, applied by the bootstrap: cloned and planned as a person would,
     with the credentials the portal's terraform has, it reads the same state and finds nothing to do."""
-    from portal.runs.terraform import terraform_environment
+    from portal.runner.terraform import terraform_environment
     from portal.workspaces.layout import state_bucket_workspace
 
     alice, bob = people

@@ -1,8 +1,8 @@
 """Secrets never reach a stored log line."""
 
-from portal.runs.masking import MASK
+from portal.core.masking import MASK
 from portal.runs.models import Run
-from portal.runs.terraform import Terraform
+from portal.runner.terraform import Terraform
 
 
 def test_secret_printed_by_terraform_is_masked_in_the_log(make_user, service_form_data, tmp_path, monkeypatch):

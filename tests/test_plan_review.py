@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from portal.runs import plan_review
-from portal.runs.execution import plan_read, read_review
-from portal.runs.terraform import Terraform
+from portal.runner import plan_review
+from portal.runner.execution import plan_read, read_review
+from portal.runner.terraform import Terraform
 
 CONFIG = """
 terraform {

@@ -15,12 +15,12 @@ from django.urls import reverse
 
 from rest_framework.test import APIClient
 
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.catalog.models import Service
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.journey.leftovers import BOOTSTRAP, what_is_left
 from portal.journey.steps import Journey
-from portal.runs.platform import wait_for
+from portal.platform.provisioning import wait_for
 from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
 from tests.fake_registry import FakeRegistry

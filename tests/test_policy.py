@@ -14,9 +14,10 @@ from python_terraform import IsFlagged
 from portal.policy import checkov
 from portal.policy.checks import check_plan
 from portal.policy.models import Finding, Override
-from portal.runs import plans, workflow
+from portal.changes import workflow
+from portal.runs import plans
 from portal.runs.models import RunStatus
-from portal.runs.terraform import Terraform
+from portal.runner.terraform import Terraform
 from tests.conftest import api_for, record_plan
 
 CONFIG = """

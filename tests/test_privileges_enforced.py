@@ -26,12 +26,12 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from rq import Queue, Worker
 
-from portal import aws
+from portal.core import aws
 from portal.catalog.models import Service
 from portal.catalog.onboarding import decommission_service, register_service
 from portal.runs.models import Run, RunStatus
-from portal.runs.platform import ProvisioningFailed, destroy_platform, provision_platform, wait_for
-from portal.runs.workflow import approve
+from portal.platform.provisioning import ProvisioningFailed, destroy_platform, provision_platform, wait_for
+from portal.changes.workflow import approve
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators, iam_admins_path, last_applied_variables, workload_roles_path
 from portal.workspaces.models import Workspace

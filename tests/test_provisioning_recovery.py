@@ -27,10 +27,10 @@ import requests
 from django.conf import settings
 from django.db import connections
 
-from portal.aws import client
-from portal.runs import leftovers
+from portal.core.aws import client
+from portal.runner import leftovers
 from portal.runs.models import Run, RunStatus
-from portal.runs.platform import destroy_platform, provision_platform, terraform_errors
+from portal.platform.provisioning import destroy_platform, provision_platform, terraform_errors
 from portal.workspaces.layout import network_path, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import default_tags

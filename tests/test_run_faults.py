@@ -24,7 +24,8 @@ from redis import Redis
 from rq import Queue, Worker
 
 from portal.local_services import as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
-from portal.runs import locks, workflow
+from portal.changes import workflow
+from portal.runner import locks
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, api_for, free_port, wait_until

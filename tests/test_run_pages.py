@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import plan_approve_apply, record_plan
@@ -230,7 +230,7 @@ def test_an_unreadable_queue_is_said_and_the_runs_still_listed(browser, history,
     def unreachable():
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("portal.runs.listing.worker_queue", unreachable)
+    monkeypatch.setattr("portal.runs.queueing.waiting_runs", unreachable)
     response = browser.get(RUNS)
 
     assert "could not be read from Redis" in response.content.decode()

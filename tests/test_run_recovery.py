@@ -14,10 +14,11 @@ import pytest
 from django.utils import timezone
 from python_terraform import IsFlagged
 
-from portal.aws import client as aws_client
-from portal.runs import locks, recovery, workflow
+from portal.core.aws import client as aws_client
+from portal.changes import workflow
+from portal.runner import locks, recovery
 from portal.runs.models import Change, LockRelease, Run, RunStatus
-from portal.runs.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock
+from portal.runner.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, record_plan, wait_until
 
@@ -410,7 +411,7 @@ def test_a_lock_left_by_a_dead_run_is_released_once_its_machine_has_no_live_work
     ],
 )
 def test_the_plan_summary_is_terraforms_own_line(output, expected):
-    from portal.runs.execution import summarize
+    from portal.runner.execution import summarize
 
     counts = summarize(output)
 
@@ -418,8 +419,8 @@ def test_the_plan_summary_is_terraforms_own_line(output, expected):
 
 
 def test_a_plan_output_without_a_summary_is_an_error():
-    from portal.runs.execution import summarize
-    from portal.runs.terraform import TerraformError
+    from portal.runner.execution import summarize
+    from portal.runner.terraform import TerraformError
 
     with pytest.raises(TerraformError, match="without saying what it plans to do"):
         summarize("Terraform used the selected providers to generate the following execution plan.\n")

@@ -13,10 +13,12 @@ from rest_framework.test import APIClient
 
 from portal.api.models import ApiToken
 from portal.catalog.onboarding import change_service, register_service
-from portal.runs import execution, plans, workflow
-from portal.runs.masking import MASK
+from portal.changes import workflow
+from portal.runner import execution
+from portal.runs import plans
+from portal.core.masking import MASK
 from portal.runs.models import Run, RunStatus, SavedPlan
-from portal.runs.terraform import Terraform, terraform_environment
+from portal.runner.terraform import Terraform, terraform_environment
 from tests.conftest import ROOT, record_applies, record_plan
 
 
@@ -117,7 +119,7 @@ def test_a_traceback_is_masked_before_it_is_stored(monkeypatch, caplog, make_use
     _, change = register_service(make_user("dev", "developers"), **service_form_data)
     run = change.runs_in_order()[0]
 
-    with caplog.at_level("ERROR", logger="portal.runs.execution"):
+    with caplog.at_level("ERROR", logger="portal.runner.execution"):
         execution.execute_run(str(run.pk))
 
     run.refresh_from_db()

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Change, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, plan_approve_apply, record_plan

@@ -10,7 +10,7 @@ from portal.catalog import layout
 from portal.catalog.models import Service
 from portal.runs.models import Run, RunStatus
 from portal.catalog.onboarding import change_service, decommission_service
-from portal.runs.workflow import approval_refusal, may_approve_some
+from portal.changes.workflow import approval_refusal, may_approve_some
 from portal.workspaces.layout import granted_service_secrets, sync_platform_workspaces, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render

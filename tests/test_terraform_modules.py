@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from django.conf import settings
 
-from portal.runs.terraform import terraform_environment
+from portal.runner.terraform import terraform_environment
 
 MODULES = sorted(p.name for p in settings.INFRA_MODULES_DIR.iterdir() if (p / "tests").is_dir())
 

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 
-from portal.refusals import Refusal
+from portal.core.refusals import Refusal
 
 ROLE_DEVELOPER = "catalog.change_service"
 ROLE_APPROVER = "runs.approve_run"
@@ -182,7 +182,7 @@ def view_queue(user) -> Refusal | None:
 def approve_runs(user, workspaces) -> Refusal | None:
     """The part of approving that is about who asks: an approver of every team whose services the
     change touches; an admin for the platform's workspaces. The workflow adds the rest (not one's own
-    change, every plan ready; portal.runs.workflow.approval_refusal)."""
+    change, every plan ready; portal.changes.workflow.approval_refusal)."""
     if not user.has_perm(ROLE_APPROVER):
         return forbidden("not_approver", "Approving needs the approvers' permission.")
     for workspace in workspaces:

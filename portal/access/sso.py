@@ -33,7 +33,7 @@ from portal.access.groups import ROLES
 from portal.access.models import Membership, SingleSignOnIdentity, Team
 from portal.access.permissions import forget_teams
 from portal.audit.models import Action
-from portal.refusals import Refusal, Refused
+from portal.core.refusals import Refusal, Refused
 
 VIA = "single sign-on"
 TIMEOUT_SECONDS = 10

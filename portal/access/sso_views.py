@@ -9,7 +9,7 @@ from django.shortcuts import render
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from portal.access import sso
-from portal.refusals import Refusal, Refused
+from portal.core.refusals import Refusal, Refused
 
 
 class Start(OIDCAuthenticationRequestView):

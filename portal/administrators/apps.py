@@ -7,7 +7,7 @@ class AdministratorsConfig(AppConfig):
 
     def ready(self):
         from portal.administrators import protected
-        from portal.runs import workflow
+        from portal.changes import workflow
 
         if protected.approval_refusal not in workflow.approval_checks:
             workflow.approval_checks.append(protected.approval_refusal)

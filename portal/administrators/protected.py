@@ -7,7 +7,7 @@ A plan that changes them (a release of the module that changes a boundary, say) 
 with AccessDenied half applied. It is refused approval, saying to apply it with the bootstrap identity
 (`manage.py upgrade_administrators`); the emulator, which evaluates none of this, refuses it alike."""
 
-from portal.runs.workflow import Refusal
+from portal.changes.workflow import Refusal
 from portal.workspaces.layout import iam_admins_path
 
 PROTECTED_ADDRESSES = frozenset(

@@ -3,7 +3,7 @@ user, the roles the portal assumes for it, what it may do and the workspaces tha
 
 A change of the administrators (a type added or retired, a scope changed) is a change of the
 administrators workspace like any other: planned, approved by another admin, applied by the iam
-administrator (portal.runs.workflow).
+administrator (portal.changes.workflow).
 """
 
 import json
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from portal import audit
 from portal.runs.models import Run, RunStatus
-from portal.runs.workflow import Refusal, Refused, propose
+from portal.changes.workflow import Refusal, Refused, propose
 from portal.workspaces import identities
 from portal.workspaces.layout import (
     administrators_variables,

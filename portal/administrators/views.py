@@ -8,7 +8,7 @@ from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.administrators import roster
 from portal.administrators.forms import AddTypeForm, RetireForm, ScopeForm
-from portal.runs.workflow import Refused
+from portal.changes.workflow import Refused
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators
 

@@ -1,5 +1,5 @@
 """Changes in the API, as on their page: what is asked (its runs), whether the caller may approve or
-discard it and why not, and the two decisions. The workflow decides (portal.runs.workflow); a refusal
+discard it and why not, and the two decisions. The workflow decides (portal.changes.workflow); a refusal
 is the answer, with its code."""
 
 from django.shortcuts import get_object_or_404
@@ -12,7 +12,7 @@ from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.serializers import RunSummarySerializer
 from portal.api.views import KnownQueryParameters
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Change
 
 CHANGE_ID = OpenApiParameter("id", {"type": "string", "format": "uuid"}, OpenApiParameter.PATH, description="The change's id (a run's `change_id`).")

@@ -8,8 +8,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import exception_handler
 
-from portal.params import InvalidParameter
-from portal.runs.workflow import Refused
+from portal.core.params import InvalidParameter
+from portal.changes.workflow import Refused
 
 
 class Conflict(APIException):

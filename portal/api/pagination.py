@@ -1,6 +1,6 @@
 from rest_framework.pagination import PageNumberPagination
 
-from portal import params
+from portal.core import params
 
 
 class Pagination(PageNumberPagination):

@@ -1,5 +1,5 @@
 """The Platform page in the API, for its admins: the platform's workspaces with their latest runs,
-and planning one (portal.runs.platform.plan_workspace, the page's button)."""
+and planning one (portal.platform.provisioning.plan_workspace, the page's button)."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -14,7 +14,7 @@ from portal.api.serializers import RunSummarySerializer
 from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.api.workspace_lookup import MAX_ID, WORKSPACE_ID
 from portal.api.workspaces import WorkspaceSummarySerializer
-from portal.runs.platform import plan_workspace
+from portal.platform.provisioning import plan_workspace
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 

@@ -1,5 +1,5 @@
 """Version 1 of the API: what people do in the browser, for CI. Views are thin; the work is done by
-the same functions the pages call (portal.catalog.onboarding, portal.runs.workflow), and a refusal
+the same functions the pages call (portal.catalog.onboarding, portal.changes.workflow), and a refusal
 of the workflow answers with its own code and sentence (portal.api.errors)."""
 
 from django.http import StreamingHttpResponse
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from portal import params
+from portal.core import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
@@ -36,7 +36,7 @@ from portal.catalog.lookup import STATUS_FILTERS, service_named, services_in
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.policy import checks as policy
-from portal.runs import workflow
+from portal.changes import workflow
 from portal.runs.models import Run
 
 READ_ERRORS = error_responses(400, 401, 403, 404)

@@ -1,6 +1,6 @@
 """Workspaces in the API, as their page shows them: the active run and what waits behind it, the
 workers' queue, the Terraform lock on the state and the admins' force-unlock. The page's functions
-read the lock and the queue and remove the lock (portal.runs.workspace_pages); who may read a
+read the lock and the queue and remove the lock (portal.platform.workspace_pages); who may read a
 workspace is who may read its runs (permissions.view_runs), who may unlock is asked by force_unlock."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -16,9 +16,10 @@ from portal.api.serializers import RunSummarySerializer
 from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.api.workspace_lookup import WORKSPACE_ID, workspace_for
 from portal.catalog.lookup import service_named
-from portal.runs import locks
+from portal.runner import locks
+from portal.runs import queueing
 from portal.runs.models import LockRelease
-from portal.runs.workspace_pages import UnlockForm, force_unlock, read_lock, unlock_refusal, worker_queue
+from portal.platform.workspace_pages import UnlockForm, force_unlock, read_lock, unlock_refusal
 from portal.workspaces.models import Workspace
 
 RECENT = 10  # runs and lock releases, as the page shows them
@@ -69,11 +70,11 @@ class WorkspaceDetailSerializer(WorkspaceSummarySerializer):
 
 
 def workspace_json(workspace: Workspace, user) -> dict:
-    """What the workspace page shows (portal.runs.workspace_pages.workspace_page), as JSON."""
+    """What the workspace page shows (portal.platform.workspace_pages.workspace_page), as JSON."""
     lock, problem = read_lock(workspace)
     active = runs_queryset().filter(workspace=workspace).active().first()
     behind = [run for run in active.change.runs_in_order() if run.pk != active.pk and run.is_active] if active and active.change_id else []
-    queue = worker_queue()
+    queue = queueing.waiting_runs()
     position = next((index for index, run in enumerate(queue, start=1) if active and run.pk == active.pk), None)
     workspace.active_run = active
     workspace.behind = behind
@@ -179,4 +180,4 @@ class QueueView(KnownQueryParameters, generics.ListAPIView):
 
     def get_queryset(self):
         permissions.require(permissions.view_queue(self.request.user))
-        return [{"position": index, "run": run} for index, run in enumerate(worker_queue(), start=1)]
+        return [{"position": index, "run": run} for index, run in enumerate(queueing.waiting_runs(), start=1)]

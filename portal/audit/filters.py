@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from portal.audit.models import Action, AuditEvent
-from portal.params import InvalidParameter
+from portal.core.params import InvalidParameter
 
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PARAMETERS = ("action", "actor", "team", "object_type", "object_id", "since", "until")

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from portal.capacity.instance_types import INSTANCE_TYPES, InstanceType
-from portal.runs.workflow import Refusal
+from portal.changes.workflow import Refusal
 
 # The smallest task the register form offers (catalog.rules.TASK_SIZES; a test keeps them equal): the
 # unit the Platform page counts free room in.

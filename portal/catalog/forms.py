@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal import params
+from portal.core import params
 from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name

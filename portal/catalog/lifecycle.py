@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from portal.catalog.models import Lifecycle, Service
 from portal.runs.models import APPLIED_STATUSES, Change
-from portal.runs.workflow import change_settled
+from portal.changes.workflow import change_settled
 
 
 @receiver(change_settled, dispatch_uid="catalog-follows-settled-changes")

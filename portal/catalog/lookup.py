@@ -9,7 +9,7 @@ from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
 from portal.catalog import rules
-from portal.params import InvalidParameter
+from portal.core.params import InvalidParameter
 from portal.catalog.models import Lifecycle, Service
 
 MALFORMED_NAME = (

@@ -1,6 +1,6 @@
 """Registering, changing and decommissioning services: the one code path the pages and the API call.
 
-Each proposes a change (portal.runs.workflow); none of them touches the applied declaration, which
+Each proposes a change (portal.changes.workflow); none of them touches the applied declaration, which
 moves only when the change has applied (portal.catalog.lifecycle).
 """
 
@@ -14,7 +14,7 @@ from portal.capacity import usage as capacity
 from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Change
-from portal.runs.workflow import Refusal, Refused, propose
+from portal.changes.workflow import Refusal, Refused, propose
 
 
 def only_team(user) -> Team | None:

@@ -1,7 +1,7 @@
 """Going back to the last healthy declaration after a deploy that applied unhealthy.
 
 A service workspace's run that applied but did not report a healthy deployment ends
-RunStatus.APPLIED_UNHEALTHY (portal.runs.deploy_health); its declaration is the applied one all the
+RunStatus.APPLIED_UNHEALTHY (portal.runner.deploy_health); its declaration is the applied one all the
 same. The change's and the run's pages then offer an ordinary change back to the last revision whose
 service run ended applied and healthy: proposed, planned and approved like any other.
 """
@@ -18,7 +18,7 @@ from portal.catalog.lookup import service_named
 from portal.catalog.models import Lifecycle, Service, ServiceRevision
 from portal.catalog.onboarding import change_service
 from portal.runs.models import Change, RunStatus
-from portal.runs.workflow import Refused
+from portal.changes.workflow import Refused
 
 SERVICE_MODULE = "ecs-service"
 

@@ -7,16 +7,16 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from portal.aws import client as aws_client
+from portal.core.aws import client as aws_client
 from portal.catalog.forms import DecommissionForm, MoveForm, ServiceChangePageForm, ServicePageForm
 from portal.access.models import Team
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service
 from portal.catalog.preview import registration_preview
-from portal.diagrams.service import service_picture
-from portal.runs.listing import page_of
-from portal.runs.workflow import Refused
+from portal.catalog.diagram import service_picture
+from portal.changes.listing import page_of
+from portal.changes.workflow import Refused
 
 
 def form_status(form) -> int:

@@ -21,10 +21,10 @@ from django.utils import timezone
 from python_terraform import IsFlagged
 
 from portal.drift.models import DriftCheck
-from portal.runs import plan_review
-from portal.runs.masking import mask_secrets, secret_values
+from portal.runner import plan_review
+from portal.core.masking import mask_secrets, secret_values
 from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
-from portal.runs.terraform import Terraform, TerraformError
+from portal.runner.terraform import Terraform, TerraformError
 from portal.workspaces.identities import Refusal, identity_for
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render

@@ -15,7 +15,7 @@ class DriftCheck(models.Model):
     checked_at = models.DateTimeField(default=timezone.now)
     drifted = models.BooleanField(default=False)
     # [{"address", "attribute", "before" (as recorded in the state), "after" (as AWS has it now)}],
-    # built by portal.runs.plan_review: sensitive values and known secrets are masked.
+    # built by portal.runner.plan_review: sensitive values and known secrets are masked.
     drift = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True, help_text="Why the check could not run; empty when it ran.")
     duration = models.FloatField(default=0, help_text="Seconds the check took.")

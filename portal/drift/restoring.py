@@ -6,9 +6,9 @@ from django.db import transaction
 from portal import audit
 from portal.catalog.onboarding import active_locked
 from portal.drift.checks import applied_variables
-from portal.refusals import Refusal
+from portal.core.refusals import Refusal
 from portal.runs.models import Change
-from portal.runs.workflow import Refused, propose
+from portal.changes.workflow import Refused, propose
 from portal.workspaces.models import Workspace
 
 

@@ -109,7 +109,7 @@ def schedule_next_sweep() -> str | None:
 
 
 def listen() -> None:
-    from portal.runs.workflow import change_settled
+    from portal.changes.workflow import change_settled
 
     change_settled.connect(after_change_settled, dispatch_uid="drift-sweep-after-changes")
 
@@ -131,7 +131,7 @@ def check_now(workspace: Workspace, user) -> bool:
     sure the sweep is scheduled; recorded in the audit trail either way. Refused (Refused) when it was
     never applied, or a run is going on there (the check would be thrown away)."""
     from portal.drift.checks import applied_variables
-    from portal.refusals import Refusal, Refused
+    from portal.core.refusals import Refusal, Refused
 
     if applied_variables(workspace) is None:
         raise Refused(Refusal("not_applied", "This workspace has not been applied, so there is nothing to check."))

@@ -11,7 +11,7 @@ from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.drift import scheduling
 from portal.drift.restoring import plan_to_restore as propose_restore
-from portal.runs.workflow import Refused
+from portal.changes.workflow import Refused
 from portal.workspaces.models import Workspace
 
 # Refusals that say there is nothing to act on: a plain 409, whatever the request accepts.

@@ -5,7 +5,7 @@ portal's own credentials: after a journey it must be empty, or say what is left 
 e2e test asks it on the emulator after destroying the platform (only the bootstrap's administrators
 and state bucket may remain there); bin/aws-acceptance asks it at the very end, whatever happened.
 
-The administrators and the state bucket are the bootstrap's (portal/runs/bootstrap.py): every run
+The administrators and the state bucket are the bootstrap's (portal/runner/bootstrap.py): every run
 needs them, so the platform's own destroy leaves them. The acceptance run removes them last, with the
 same credentials that made them: the administrators with terraform destroy of their workspace, the
 bucket (which the remote-state module keeps from being destroyed) with S3's own calls.
@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from python_terraform import IsFlagged
 
-from portal.aws import client
-from portal.runs.terraform import Terraform
+from portal.core.aws import client
+from portal.runner.terraform import Terraform
 from portal.workspaces.layout import WORKLOAD_ROLE_PATH, administrators_workspace
 from portal.workspaces.rendering import render
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from portal.aws import client
+from portal.core.aws import client
 from portal.catalog import layout
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.journey import images
-from portal.runs import platform
+from portal.platform import provisioning as platform
 from portal.runs.models import ACTIVE_STATUSES, Change, Run, RunStatus
-from portal.runs.workflow import approve, propose
+from portal.changes.workflow import approve, propose
 from portal.workspaces.layout import state_bucket_workspace, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from portal.runs.terraform import backend_config, hcl_string
+from portal.runner.terraform import backend_config, hcl_string
 from portal.workspaces.identities import RunIdentity
 from portal.workspaces.rendering import rendered_files
 from portal.workspaces.models import Workspace
@@ -108,7 +108,7 @@ def workspace_files(workspace: Workspace, variables: dict, identity: RunIdentity
 def backend_hcl(config: dict[str, str]) -> str:
     lines = ["# The portal's S3 backend for this folder: terraform init -backend-config=backend.hcl"]
     for name, value in config.items():
-        if name == "assume_role":  # already an HCL object (portal.runs.terraform.hcl_object)
+        if name == "assume_role":  # already an HCL object (portal.runner.terraform.hcl_object)
             lines.append(f"{name} = {value}")
         elif value in ("true", "false"):
             lines.append(f"{name} = {value}")

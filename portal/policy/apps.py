@@ -7,8 +7,8 @@ class PolicyConfig(AppConfig):
 
     def ready(self):
         from portal.policy import checks
-        from portal.runs import workflow
-        from portal.runs.execution import plan_read
+        from portal.changes import workflow
+        from portal.runner.execution import plan_read
 
         plan_read.connect(checks.check_plan, dispatch_uid="portal.policy.check_plan")
         if checks.approval_refusal not in workflow.approval_checks:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from portal.runs.terraform import TerraformError
+from portal.runner.terraform import TerraformError
 
 
 class PolicyCheckFailed(TerraformError):

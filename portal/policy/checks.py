@@ -11,7 +11,8 @@ from portal import audit
 from portal.policy import checkov
 from portal.policy.models import REASON_MIN_LENGTH, Finding, Override
 from portal.policy.skips import reason_skipped
-from portal.runs import plans, workflow
+from portal.changes import workflow
+from portal.runs import plans
 from portal.runs.models import Change, Run
 
 

@@ -3,8 +3,8 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from portal.policy import checks
-from portal.runs import workflow
-from portal.runs.change_pages import change_page, view_runs, visible_change
+from portal.changes import workflow
+from portal.changes.change_pages import change_page, view_runs, visible_change
 
 
 @view_runs

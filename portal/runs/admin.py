@@ -1,5 +1,5 @@
 """Runs, changes and lock releases in /admin/: read to see what happened, never edited by hand (a
-run moves only through portal.runs.workflow and the workers)."""
+run moves only through portal.changes.workflow and the workers)."""
 
 from django.contrib import admin
 

@@ -21,7 +21,7 @@ class RunStatus(models.TextChoices):
     APPROVED = "approved", "Approved, queued for apply"
     APPLYING = "applying", "Applying"
     APPLIED = "applied", "Applied"
-    # Applied, but the service did not report a healthy deployment in time (portal.runs.deploy_health).
+    # Applied, but the service did not report a healthy deployment in time (portal.runner.deploy_health).
     APPLIED_UNHEALTHY = "applied_unhealthy", "Applied, unhealthy"
     NO_CHANGES = "no_changes", "No changes"
     FAILED = "failed", "Failed"
@@ -80,7 +80,7 @@ class Change(models.Model):
     """Runs planned together and approved with one click, then applied one after another in
     workspace order (destroyed in reverse order), e.g. the repository before the service.
 
-    Its workflow (propose, approve, advance, discard, settle) lives in portal.runs.workflow.
+    Its workflow (propose, approve, advance, discard, settle) lives in portal.changes.workflow.
     """
 
     class Outcome(models.TextChoices):
@@ -174,7 +174,7 @@ class Run(models.Model):
     plan_changes = models.JSONField(
         null=True,
         blank=True,
-        help_text="The plan's resource changes as a reviewer reads them (portal.runs.plan_review); null until planned.",
+        help_text="The plan's resource changes as a reviewer reads them (portal.runner.plan_review); null until planned.",
     )
     outputs = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -187,7 +187,7 @@ class Run(models.Model):
     # When the run was last put on the queue: a waiting run whose job is lost is queued again.
     queued_at = models.DateTimeField(null=True, blank=True)
 
-    # The worker running the current step, and its heartbeat (portal.runs.attendance).
+    # The worker running the current step, and its heartbeat (portal.runner.attendance).
     worker_name = models.CharField(max_length=255, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     worker_pid = models.PositiveIntegerField(null=True, blank=True)
@@ -299,7 +299,7 @@ class Run(models.Model):
         )
 
     def approve(self, user) -> bool:
-        """Only through portal.runs.workflow.approve, which decides who may."""
+        """Only through portal.changes.workflow.approve, which decides who may."""
         return self._move(
             [RunStatus.AWAITING_APPROVAL], RunStatus.APPROVED, approved_by=user, approved_at=timezone.now()
         )
@@ -349,7 +349,7 @@ class Run(models.Model):
         )
 
     def fail(self, error: str, from_statuses=ACTIVE_STATUSES, **fields) -> bool:
-        from portal.runs.masking import mask_secrets
+        from portal.core.masking import mask_secrets
 
         fields = {"terraform_pid": None, **fields}
         return self._move(from_statuses, RunStatus.FAILED, error=mask_secrets(error), finished_at=timezone.now(), **fields)
@@ -368,7 +368,7 @@ class Run(models.Model):
         return ""
 
     def request_cancel(self, user) -> bool:
-        """Ask the worker running this run to stop it; it interrupts terraform (portal.runs.attendance)."""
+        """Ask the worker running this run to stop it; it interrupts terraform (portal.runner.attendance)."""
         return bool(
             Run.objects.filter(pk=self.pk, status__in=RUNNING_STATUSES, cancel_requested_at=None).update(
                 cancel_requested_at=timezone.now(), cancelled_by=user

@@ -2,7 +2,7 @@
 first; the job carries only its id, and names the worker's function by its dotted path.
 
 The queue is not the truth, the row is: a job lost with Redis, or one that could not be queued at
-all, leaves its run waiting with `queued_at` set, and the recovery pass (portal.runs.recovery)
+all, leaves its run waiting with `queued_at` set, and the recovery pass (portal.runner.recovery)
 queues it again. So a failure to queue is logged, never shown to the user as an error.
 """
 
@@ -19,15 +19,22 @@ from portal.runs.models import Run
 
 logger = logging.getLogger(__name__)
 
-EXECUTE_RUN = "portal.runs.execution.execute_run"
+EXECUTE_RUN = "portal.runner.execution.execute_run"
 # Called by RQ when it finds the job's worker gone (its registry of started jobs).
-JOB_ABANDONED = "portal.runs.recovery.job_failed"
+JOB_ABANDONED = "portal.runner.recovery.job_failed"
 LIVE_JOB_STATUSES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def job_id(run: Run) -> str:
     # A plan and the later apply of the same run are two jobs, so the job id names the phase.
     return f"run-{run.pk}-{run.status}"
+
+
+def run_id_of(job_id: str) -> str | None:
+    """The run that a job id made by job_id() names; None for another job's id."""
+    if not job_id.startswith("run-"):
+        return None
+    return job_id.removeprefix("run-").rsplit("-", 1)[0]
 
 
 def enqueue(run: Run) -> None:
@@ -51,3 +58,11 @@ def has_live_job(run: Run) -> bool:
     connection = django_rq.get_connection(settings.RQ_QUEUE)
     job = Job.fetch_many([job_id(run)], connection=connection)[0]
     return job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES
+
+
+def waiting_runs() -> list[Run]:
+    """The runs whose jobs wait in the workers' queue, first to be taken first."""
+    queue = django_rq.get_queue(settings.RQ_QUEUE)
+    ids = [run_id for run_id in map(run_id_of, queue.get_job_ids()) if run_id]
+    runs = {str(run.pk): run for run in Run.objects.filter(pk__in=ids).select_related("workspace")}
+    return [runs[run_id] for run_id in ids if run_id in runs]

@@ -74,7 +74,7 @@ def account_id() -> str:
     """The AWS account the roles live in: configured, or asked of STS (which needs no permission)."""
     if settings.AWS_ACCOUNT_ID:
         return settings.AWS_ACCOUNT_ID
-    from portal.aws import client
+    from portal.core.aws import client
 
     return client("sts").get_caller_identity()["Account"]
 
@@ -153,7 +153,7 @@ class RunIdentity:
 
     def backend_assume_role(self) -> dict[str, str]:
         # A session name per workspace, not per run: the backend's settings stay the same from run
-        # to run, so `terraform init` is skipped (portal.runs.terraform.init_fingerprint).
+        # to run, so `terraform init` is skipped (portal.runner.terraform.init_fingerprint).
         return {
             "role_arn": self.state_role_arn,
             "session_name": f"portal-state-{self.service_type}",

@@ -163,7 +163,7 @@ def caller_principal_arn() -> str:
     """The IAM principal the portal's own credentials belong to, as a trust policy names it."""
     from botocore.exceptions import ClientError
 
-    from portal.aws import client
+    from portal.core.aws import client
 
     arn = client("sts").get_caller_identity()["Arn"]
     # A role session (an instance's, a task's, IAM Identity Center's) is trusted through its role,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from portal.runs.terraform import terraform_environment
+from portal.runner.terraform import terraform_environment
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import rendered_files
 

@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.runs.bootstrap import upgrade_administrators
-from portal.runs.terraform import TerraformError
+from portal.runner.bootstrap import upgrade_administrators
+from portal.runner.terraform import TerraformError
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
 from portal.catalog import rules
-from portal.params import ascii_int
+from portal.core.params import ascii_int
 from portal.catalog.models import Service
 
 

@@ -1,0 +1,125 @@
+"""A change's page: what is being asked (who proposed it, the declaration diff, the plan of every
+workspace as a resource diff) and the approve and discard buttons, or why they are not offered.
+It follows the change's runs while they plan and apply, without reloading."""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from portal.access import permissions
+from portal.access.decorators import permission_required
+from portal.changes import workflow
+from portal.runs.models import Change, Run
+from portal.runs.progress import progress_of
+
+view_runs = permission_required("runs.view_run")
+
+
+def visible_change(request, change_id) -> Change:
+    """The change, when the user may read its runs (its service's team, or the platform's admins)."""
+    change = get_object_or_404(
+        Change.objects.select_related("service__team", "requested_by", "revision__based_on", "revision__proposed_by"),
+        pk=change_id,
+    )
+    permissions.require(permissions.view_change(request.user, change))
+    return change
+
+
+def change_page(request, change: Change, refusal: workflow.Refusal | None = None, status: int = 200):
+    runs = list(
+        change.runs.select_related("workspace", "approved_by", "requested_by").order_by(
+            "workspace__apply_order", "workspace__path"
+        )
+    )
+    if change.destroys:
+        runs.reverse()
+    for run in runs:
+        run.progress = progress_of(run)
+    return render(
+        request,
+        "runs/change_detail.html",
+        {
+            "change": change,
+            "runs": runs,
+            "approved_by": next((run.approved_by for run in runs if run.approved_by_id), None),
+            "approval_refusal": workflow.approval_refusal(change, request.user, runs),
+            "discard_refusal": workflow.discard_refusal(change, request.user, runs),
+            "refusal": refusal,
+            "version": page_version(change, runs),
+            "settled": not any(run.is_active for run in runs),
+            # A decommission's runs that apply rather than destroy: the workload roles, without its grant.
+            "applied_in_destroy": [run for run in runs if change.destroys and run.kind != Run.Kind.DESTROY],
+        },
+        status=status,
+    )
+
+
+@view_runs
+def change_detail(request, change_id):
+    return change_page(request, visible_change(request, change_id))
+
+
+@view_runs
+def change_status(request, change_id):
+    """Where each run of the change is, for the page to follow them; `version` changes whenever
+    something the page shows beyond the progress does."""
+    change = visible_change(request, change_id)
+    runs = list(change.runs.only("pk", "status", "to_add", "to_change", "to_destroy", "cancel_requested_at"))
+    return JsonResponse(
+        {
+            "version": page_version(change, runs),
+            "settled": not any(run.is_active for run in runs),
+            "runs": [{"id": str(run.pk), "status": run.status, "progress": progress_of(run).as_dict()} for run in runs],
+        }
+    )
+
+
+def page_version(change: Change, runs: list[Run]) -> str:
+    """Changes whenever the page shows something new beyond the progress: a run's status (its plan,
+    the buttons), a cancel asked for, the change settled."""
+    moves = sorted(f"{run.pk}:{run.status}:{run.cancel_requested_at is not None}" for run in runs)
+    return "|".join([change.outcome, *moves])
+
+
+# What each decision does, and what the page says once it is taken (the run's page offers them too).
+DECISIONS = {
+    "approve": (workflow.approve, "Approved: the applies of this change are queued, in order."),
+    "discard": (workflow.discard, "Discarded: nothing of this change will be applied."),
+}
+
+
+def decide(request, change: Change, decision: str, refused, done_url: str):
+    """Take `decision` on the change as the request's user. A refusal answers as the API does (403 or
+    409) with `refused(refusal)`, the page that offered the button with the reason."""
+    action, done = DECISIONS[decision]
+    try:
+        action(change, request.user)
+    except workflow.Refused as exc:
+        return refused(exc.refusal)
+    messages.success(request, done)
+    return redirect(done_url)
+
+
+def decide_here(request, change_id, decision: str):
+    change = visible_change(request, change_id)
+    return decide(
+        request,
+        change,
+        decision,
+        lambda refusal: change_page(request, change, refusal, refusal.http_status),
+        reverse("changes:detail", kwargs={"change_id": change.pk}),
+    )
+
+
+@view_runs
+@require_POST
+def change_approve(request, change_id):
+    return decide_here(request, change_id, "approve")
+
+
+@view_runs
+@require_POST
+def change_discard(request, change_id):
+    return decide_here(request, change_id, "discard")

@@ -1,0 +1,177 @@
+"""The runs page's questions, each a fixed number of queries however many runs there are: which runs
+match its filters (newest first), and what each workspace with an active run is doing (its active
+run, where that run stands in the workers' queue, and the runs of its change behind it)."""
+
+import logging
+from dataclasses import dataclass, field
+
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Q
+from django.http import Http404
+from redis.exceptions import RedisError
+
+from portal.core import params
+from portal.access import permissions
+from portal.access.models import Team
+from portal.access.naming import is_team_name
+from portal.core.params import InvalidParameter
+from portal.runs.models import Run, RunStatus
+from portal.runs import queueing
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+# The active section lists at most this many workspaces; filtering by service or workspace narrows it.
+ACTIVE_LIMIT = 50
+# What a listing never shows and can run to megabytes: left in the database.
+HEAVY_FIELDS = ("log", "variables", "outputs", "plan_changes", "workspace__variables")
+
+
+def text_filter(query, name: str, max_length: int) -> str:
+    """A free-text filter: empty when absent; 400 when it could not be anything stored (too long,
+    or a control character, such as the NUL byte PostgreSQL refuses outright)."""
+    value = query.get(name, "").strip()
+    if len(value) > max_length or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InvalidParameter(name, f"give at most {max_length} printable characters.")
+    return value
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    status: str = ""
+    service: str = ""  # a service's name
+    workspace: str = ""  # a workspace's path
+    user: str = ""  # who requested or approved the run
+    team: str = ""  # a team's name, or `mine`
+    # The teams whose services' runs the viewer reads (portal.access.permissions.view_runs); None:
+    # every run, the platform's included (an admin).
+    readable_teams: frozenset | None = field(default=None, compare=False)
+    viewer_teams: frozenset = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def from_query(cls, query, viewer=None) -> "RunFilters":
+        status = query.get("status", "")
+        if status and status not in RunStatus.values:
+            raise InvalidParameter("status", f"filter by one of: {', '.join(RunStatus.values)}.")
+        team = text_filter(query, "team", 63)
+        if team and team != "mine" and not (is_team_name(team) and Team.objects.filter(name=team).exists()):
+            raise InvalidParameter("team", "no team has this name; give a team's name or `mine`.")
+        mine = permissions.team_ids(viewer) if viewer is not None else frozenset()
+        return cls(
+            status=status,
+            service=text_filter(query, "service", 64),
+            workspace=text_filter(query, "workspace", 255),
+            user=text_filter(query, "user", 150),
+            team=team,
+            readable_teams=None if viewer is None or permissions.is_admin(viewer) else mine,
+            viewer_teams=mine,
+        )
+
+    def workspaces(self, runs):
+        """Runs of the workspaces the filters name (all when they name none), of those the viewer reads."""
+        if self.readable_teams is not None:
+            runs = runs.filter(workspace__service__team_id__in=self.readable_teams)
+        if self.team == "mine":
+            runs = runs.filter(workspace__service__team_id__in=self.viewer_teams)
+        elif self.team:
+            runs = runs.filter(workspace__service__team__name=self.team)
+        if self.service:
+            runs = runs.filter(workspace__service__name=self.service)
+        if self.workspace:
+            runs = runs.filter(workspace__path=self.workspace)
+        return runs
+
+    def apply(self, runs):
+        runs = self.workspaces(runs)
+        if self.status:
+            runs = runs.filter(status=self.status)
+        if self.user:
+            runs = runs.filter(Q(requested_by__username=self.user) | Q(approved_by__username=self.user))
+        return runs
+
+    def as_query(self) -> dict:
+        return {name: getattr(self, name) for name in QUERY_FIELDS if getattr(self, name)}
+
+
+QUERY_FIELDS = ("status", "service", "workspace", "user", "team")
+
+
+def page_of(items, query, per_page: int, what: str):
+    """The page of `items` the query asks for (`page`, from 1). A malformed page number is a bad
+    request (400); one past the last page is not found (404), saying how many there are."""
+    number = params.whole_number(query, "page", default=1, minimum=1)
+    paginator = Paginator(items, per_page)
+    try:
+        return paginator.page(number)
+    except EmptyPage:
+        raise Http404(f"There is no page {number}: {what} fill {paginator.num_pages}.") from None
+
+
+def runs_page(filters: RunFilters, query):
+    """The page of matching runs the query asks for, newest first."""
+    runs = (
+        filters.apply(Run.objects.all())
+        .select_related("workspace__service", "requested_by", "approved_by")
+        .defer(*HEAVY_FIELDS)
+        .order_by("-created_at", "-pk")
+    )
+    return page_of(runs, query, PAGE_SIZE, "the runs matching")
+
+
+def in_apply_order(runs, destroys: bool = False) -> list[Run]:
+    """Runs of one change in the order they apply, as Change.runs_in_order() sorts them."""
+    return sorted(runs, key=lambda run: (run.workspace.apply_order, run.workspace.path), reverse=destroys)
+
+
+@dataclass
+class ActiveWorkspace:
+    """A workspace's active run, its place in the workers' queue (None when it is not waiting there),
+    and the active runs of its change queued behind it."""
+
+    run: Run
+    queue_position: int | None = None
+    behind: list[Run] = field(default_factory=list)
+
+    @property
+    def workspace(self):
+        return self.run.workspace
+
+
+@dataclass
+class ActiveSection:
+    workspaces: list[ActiveWorkspace]
+    more: bool  # more workspaces have an active run than are listed
+    queue_problem: str = ""
+
+
+def active_section(filters: RunFilters, limit: int = ACTIVE_LIMIT) -> ActiveSection:
+    """Each workspace (of those the filters name) with an active run, by path: three queries and one
+    read of the queue, however many."""
+    runs = list(
+        filters.workspaces(Run.objects.active())
+        .select_related("workspace", "change", "requested_by", "approved_by")
+        .defer(*HEAVY_FIELDS)
+        .order_by("workspace__path")[: limit + 1]
+    )
+    more, runs = len(runs) > limit, runs[:limit]
+    of_change: dict = {}
+    change_ids = {run.change_id for run in runs if run.change_id}
+    for sibling in Run.objects.active().filter(change_id__in=change_ids).select_related("workspace").defer(*HEAVY_FIELDS):
+        of_change.setdefault(sibling.change_id, []).append(sibling)
+    positions, problem = queue_positions()
+    section = ActiveSection([], more, problem)
+    for run in runs:
+        siblings = of_change.get(run.change_id, []) if run.change_id else []
+        behind = [other for other in in_apply_order(siblings, run.change.destroys if run.change_id else False) if other.pk != run.pk]
+        section.workspaces.append(ActiveWorkspace(run, positions.get(run.pk), behind))
+    return section
+
+
+def queue_positions() -> tuple[dict, str]:
+    """Each queued run's place in the workers' queue (1 is taken next), as the workspace page shows
+    it; a sentence instead when Redis cannot be read (the page still shows the runs)."""
+    try:
+        return {run.pk: position for position, run in enumerate(queueing.waiting_runs(), start=1)}, ""
+    except RedisError as exc:
+        logger.warning("Could not read the workers' queue: %s", exc)
+        return {}, "The workers' queue could not be read from Redis; try again in a moment."

@@ -1,0 +1,43 @@
+"""The admins' Platform page: the platform workspaces, their latest runs, and planning one."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.access import permissions
+from portal.access.decorators import allowed
+from portal.platform.diagram import platform_picture
+from portal.platform.provisioning import plan_workspace
+from portal.changes.workflow import Refused
+from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.workspaces.models import Workspace
+
+
+@allowed(permissions.manage_platform)
+def platform(request):
+    return platform_page(request)
+
+
+def platform_page(request, *, status: int = 200, **context):
+    """The page, with `context` for what it includes (the cluster settings form sent back with its
+    errors, portal.platform.cluster_pages)."""
+    sync_platform_workspaces()
+    workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
+    return render(
+        request,
+        "workspaces/platform.html",
+        {"workspaces": workspaces, "state_bucket_path": state_bucket_path(), "picture": platform_picture(workspaces), **context},
+        status=status,
+    )
+
+
+@allowed(permissions.manage_platform)
+@require_POST
+def plan_platform_workspace(request, workspace_id):
+    workspace = get_object_or_404(Workspace, pk=workspace_id, service=None)
+    try:
+        change = plan_workspace(workspace, request.user)
+    except Refused as exc:
+        messages.error(request, exc.refusal.message)
+        return redirect("platform:page")
+    return redirect("runs:run-detail", run_id=change.runs_in_order()[0].pk)

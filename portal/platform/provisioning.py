@@ -1,0 +1,178 @@
+"""Provisioning the shared platform: the state bucket, then network, cluster and IAM administrators.
+
+Each platform workspace reads the outputs of the ones before it, so each is planned only after the
+previous one is applied: one change per workspace, in order.
+
+A step that fails is tried again, a bounded number of times (`attempts`): a failed apply leaves
+what it did in the state, so a new plan of the workspace holds only what is left, and applying it
+carries on where the failed one stopped. Each new change's title names the run that failed before
+it, and `say` tells the operator (the terminal of bin/portal) what failed and what happens next.
+"""
+
+import re
+import time
+from collections.abc import Callable
+
+from portal import audit
+from portal.runner import leftovers
+from portal.runner.bootstrap import bootstrap_administrators, bootstrap_state_bucket
+from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
+from portal.runner.terraform import TerraformError
+from portal.changes.workflow import Refusal, Refused, approve, propose
+from portal.workspaces.layout import (
+    administrators_workspace,
+    state_bucket_path,
+    state_bucket_workspace,
+    sync_platform_workspaces,
+)
+from portal.workspaces.models import Workspace
+
+ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
+PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
+
+
+def plan_workspace(workspace: Workspace, user) -> Change:
+    """An admin plans a platform workspace from the Platform page: a change like any other, recorded
+    in the audit trail. Refused for the state bucket, which `manage.py bootstrap_state` creates."""
+    if workspace.path == state_bucket_path():
+        raise Refused(Refusal("state_bucket", "The state bucket is created by `manage.py bootstrap_state`, not planned here."))
+    change = propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], user)
+    audit.record("platform.plan", user, workspace, change=change.pk)
+    return change
+
+
+class ProvisioningFailed(Exception):
+    """A step of provisioning that did not end as wanted. `run` is the run that shows why (its log,
+    its page); `retryable` is False where planning again cannot help yet (a run still under way)."""
+
+    def __init__(self, message: str, run: Run | None = None, retryable: bool = True):
+        super().__init__(message)
+        self.run = run
+        self.retryable = retryable
+
+
+# Terraform's diagnostics (with -no-color): "Error: <summary>", a blank line, "  with <address>,".
+DIAGNOSTIC = re.compile(r"^Error: (?P<summary>.+?)\n(?:\s*\n)?(?:  with (?P<address>[^,\n]+),)?", re.MULTILINE)
+NOISE = re.compile(r"(RequestID|HostID): [^,]*, ?")
+
+
+def terraform_errors(log: str, limit: int = 3) -> list[str]:
+    """What terraform said went wrong, one line per error ("address: summary"), without the request
+    ids AWS adds: the run's own error says only that terraform exited, the reason is in its log."""
+    found = []
+    for match in DIAGNOSTIC.finditer(log):
+        summary = NOISE.sub("", match["summary"]).strip(" ,")
+        found.append(f"{match['address']}: {summary}" if match["address"] else summary)
+    return found[:limit]
+
+
+def failure_of(run: Run) -> str:
+    """A failed run: where, its error, then terraform's own errors from its log, one a line."""
+    errors = terraform_errors(run.log)
+    return f"{run.workspace.path}: {run.error or run.get_status_display()}" + "".join(f"\n    {e}" for e in errors)
+
+
+def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = list(change.runs.select_related("workspace"))
+        if all(run.status in statuses for run in runs):
+            return
+        failed = [run for run in runs if run.status in (*BREAKING_STATUSES, RunStatus.ABANDONED)]
+        if failed:
+            # The run that broke the change says why; the ones it abandoned only that it did.
+            failed.sort(key=lambda run: run.status == RunStatus.ABANDONED)
+            run = failed[0]
+            raise ProvisioningFailed(f"{failure_of(run)}\n    (run {run.pk})", run)
+        settled = [run for run in runs if run.status not in (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.APPROVED, RunStatus.APPLYING)]
+        if len(settled) == len(runs):
+            found = ", ".join(f"{run.workspace.path}: {run.status}" for run in runs)
+            raise ProvisioningFailed(f"{change} settled elsewhere than {sorted(statuses)}: {found}", runs[0])
+        if time.monotonic() > deadline:
+            raise ProvisioningFailed(f"{change} did not finish within {timeout:.0f}s", runs[0], retryable=False)
+        time.sleep(0.5)
+
+
+def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, timeout=900, title="") -> Change:
+    """Plan one workspace, approve it as `approver` and wait until it is applied (or unchanged)."""
+    title = title or f"{'Destroy' if destroy else 'Provision'} {workspace.path}"
+    try:
+        change = propose(title, [(workspace, workspace.variables)], requester, destroy=destroy)
+    except Refused as exc:  # someone's run is planning or applying there: it ends, then we plan
+        raise ProvisioningFailed(f"{workspace.path}: {exc.refusal.message}") from exc
+    wait_for(change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout)
+    if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
+        approve(change, approver)
+        wait_for(change, {RunStatus.APPLIED}, timeout)
+    return change
+
+
+def say_nothing(line: str) -> None:
+    pass
+
+
+def with_attempts(
+    step: Callable[[str], object], name: str, workspace: Workspace, *, attempts: int, say, pause: float, planned: bool = True
+):
+    """Run `step(title)` until it succeeds, at most `attempts` times. Between attempts of a planned
+    step, what a failed apply left outside the state is cleared (on the emulator; see
+    portal.runner.leftovers), so that the next plan does not fail on it the same way. A bootstrap
+    step (`planned=False`) starts from its own local state and is only run again."""
+    failure = None
+    for attempt in range(1, attempts + 1):
+        after = f"; run {failure.run.pk} failed" if failure is not None and failure.run is not None else ""
+        title = name if failure is None else f"{name} (attempt {attempt} of {attempts}{after})"
+        try:
+            return step(title[:200])
+        except ProvisioningFailed as exc:
+            failure = exc
+        except TerraformError as exc:  # a bootstrap step, which runs here rather than on a worker
+            failure = ProvisioningFailed(f"{name}: {exc}", Run.objects.filter(workspace=workspace).first())
+        if not failure.retryable or attempt == attempts:
+            break
+        say(f"{name}: attempt {attempt} of {attempts} failed: {failure}")
+        if planned:
+            for found in leftovers.clear(workspace):
+                say(f"  {found}")
+        say(f"  trying again in {pause:.0f} s" + ("; the new plan holds only what is left to do." if planned else "."))
+        time.sleep(pause)
+    raise ProvisioningFailed(f"{failure}{f' [after {attempt} attempts]' if attempt > 1 else ''}", failure.run, retryable=False)
+
+
+def provision_platform(
+    requester, approver, timeout=900, *, attempts: int = 1, say: Callable[[str], None] = say_nothing, pause: float = PAUSE
+) -> list[Change]:
+    """Bring the whole platform up to date; needs a running worker. Idempotent. Each step is tried
+    up to `attempts` times (one by default: a test that provisions wants to see the first failure)."""
+    bootstraps = [
+        ("Bootstrap the state bucket", state_bucket_workspace(), bootstrap_state_bucket),
+        ("Bootstrap the IAM administrators", administrators_workspace(), bootstrap_administrators),
+    ]
+    for name, workspace, bootstrap in bootstraps:
+        say(f"{name} (skipped once its state is in the bucket)...")
+        with_attempts(
+            lambda title, bootstrap=bootstrap: bootstrap(requester), name, workspace,
+            attempts=attempts, say=say, pause=pause, planned=False,
+        )
+    changes = []
+    for workspace in sync_platform_workspaces():
+        say(f"{workspace.path}: planning and applying...")
+        changes.append(
+            with_attempts(
+                lambda title, workspace=workspace: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
+                f"Provision {workspace.path}",
+                workspace,
+                attempts=attempts,
+                say=say,
+                pause=pause,
+            )
+        )
+    return changes
+
+
+def destroy_platform(requester, approver, timeout=900) -> list[Change]:
+    """Destroy the cluster, network and workload roles. Not the state bucket (prevent_destroy), nor
+    the administrators: the iam administrator cannot remove itself, and every run needs them."""
+    workspaces = list(reversed(sync_platform_workspaces()))[:-1]
+    return [plan_and_apply(ws, requester, approver, destroy=True, timeout=timeout) for ws in workspaces]
+

@@ -1,0 +1,338 @@
+"""The one place that runs the terraform binary.
+
+python-terraform builds the command line (an argv list, never a shell string); we run it ourselves
+because its `synchronous=False` mode is broken with Terraform 1.x and we need the output line by line
+while the command runs.
+
+Every command runs in a process group of its own and is supervised: past its timeout, or when the
+run is cancelled, the group gets an interrupt (terraform then writes its state and releases its
+lock), and is killed if it has not stopped after the grace period. Whatever ends the command (its
+own exit, an exception in the worker, the worker's death) ends the group with it: the kernel
+interrupts terraform when the process that started it dies (PR_SET_PDEATHSIG).
+"""
+
+import ctypes
+import fcntl
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from python_terraform import IsFlagged
+from python_terraform import Terraform as CommandBuilder
+
+from portal.core.masking import mask_secrets, secret_values
+from portal.workspaces.identities import RunIdentity
+from portal.workspaces.rendering import RENDERED_FILES
+from portal.workspaces.terraform_config import cli_config_text, write_cli_config
+
+FLUSH_SECONDS = 0.3
+WATCH_SECONDS = 0.5
+INIT_MARKER = "portal-init.sha256"
+
+
+class TerraformError(Exception):
+    pass
+
+
+class TerraformStopped(TerraformError):
+    """The portal stopped the command: `reason` is "cancelled" or "timed_out"; `killed` when it
+    had to be killed after the grace period (its state lock may then be left behind)."""
+
+    def __init__(self, command: str, reason: str, killed: bool):
+        self.reason = reason
+        self.killed = killed
+        what = "was cancelled" if reason == "cancelled" else f"ran past its timeout of {settings.TERRAFORM_COMMAND_TIMEOUT} s"
+        how = (
+            f"it did not stop within {settings.TERRAFORM_INTERRUPT_GRACE} s of the interrupt and was killed"
+            if killed
+            else "it was interrupted and stopped"
+        )
+        super().__init__(f"terraform {command} {what}; {how}")
+
+
+def terraform_environment() -> dict[str, str]:
+    """An allow-listed environment: terraform gets what the AWS provider needs, never the portal's
+    own secrets (a provider or module could read and print any variable it is given)."""
+    env = {name: os.environ[name] for name in settings.TERRAFORM_ENV_ALLOWED if name in os.environ}
+    env.update(
+        TF_CLI_CONFIG_FILE=str(write_cli_config()),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        AWS_REGION=settings.AWS_REGION,
+        AWS_DEFAULT_REGION=settings.AWS_REGION,
+    )
+    if settings.AWS_ENDPOINT_URL:
+        env["AWS_ENDPOINT_URL"] = settings.AWS_ENDPOINT_URL
+    return env
+
+
+def backend_config(state_key: str, identity: RunIdentity | None = None) -> dict[str, str]:
+    """The S3 backend's settings; with an identity, it reads and writes the state as the type's state
+    role, narrowed by the run's session policy to this key and its lockfile."""
+    config = {
+        "bucket": settings.STATE_BUCKET,
+        "key": state_key,
+        "region": settings.AWS_REGION,
+        "use_lockfile": "true",
+    }
+    if settings.AWS_ENDPOINT_URL:
+        # The emulator serves buckets by path, not by virtual host name.
+        config["use_path_style"] = "true"
+    if identity is not None:
+        config["assume_role"] = hcl_object(identity.backend_assume_role())
+    return config
+
+
+def hcl_string(value: str) -> str:
+    """An HCL string: JSON quoting is HCL's, once its template sequences are escaped."""
+    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+
+
+def hcl_object(values: dict[str, str]) -> str:
+    """An HCL object of strings."""
+    return "{" + ",".join(f"{name}={hcl_string(value)}" for name, value in values.items()) + "}"
+
+
+# --- processes -------------------------------------------------------------------------------------
+if sys.platform.startswith("linux"):
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1
+
+    def _interrupt_when_parent_dies() -> None:  # runs in the child between fork and exec
+        _prctl(PR_SET_PDEATHSIG, signal.SIGINT)
+else:  # pragma: no cover - the portal's workers run on Linux
+    _interrupt_when_parent_dies = None
+
+
+def spawn(argv: list[str], workdir: Path, **streams) -> subprocess.Popen:
+    return subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=terraform_environment(),
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: signals reach its providers too
+        preexec_fn=_interrupt_when_parent_dies,
+        **streams,
+    )
+
+
+def signal_group(pgid: int, signum: int) -> bool:
+    """Send a signal to a process group; False when the group is gone."""
+    try:
+        os.killpg(pgid, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a reused id that is not ours
+        return False
+
+
+def group_alive(pgid: int) -> bool:
+    return signal_group(pgid, 0)
+
+
+def running(pid: int) -> bool:
+    """Whether a process runs: a zombie (an orphan that exited, waiting for whoever adopted it to
+    reap it) does not."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def stop_group(pgid: int, grace: float, exited: Callable[[], bool] | None = None) -> bool:
+    """Interrupt a process group, wait up to `grace` seconds, then kill what is left. True when it
+    had to be killed. `exited` tells when the group's leader has stopped (by default: it no longer
+    runs; our own child is asked by the caller instead)."""
+    exited = exited or (lambda: not running(pgid))
+    if not signal_group(pgid, signal.SIGINT):
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if exited():
+            signal_group(pgid, signal.SIGKILL)  # a provider plugin left behind
+            return False
+        time.sleep(0.2)
+    signal_group(pgid, signal.SIGKILL)
+    return True
+
+
+class Watchdog:
+    """Watches one command from a thread: interrupts it past its deadline or when `stop` is set."""
+
+    def __init__(self, process: subprocess.Popen, stop: threading.Event | None, on_output):
+        self.process = process
+        self.stop = stop
+        self.on_output = on_output
+        self.deadline = time.monotonic() + settings.TERRAFORM_COMMAND_TIMEOUT
+        self.reason: str | None = None
+        self.killed = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="terraform-watchdog", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._done.set()
+        self._thread.join()
+        if self.process.poll() is None:
+            # The worker itself is leaving (an exception, RQ's own timeout): terraform must not outlive it.
+            self.killed = stop_group(self.process.pid, settings.TERRAFORM_INTERRUPT_GRACE, self._exited)
+            self.process.wait()
+        else:
+            signal_group(self.process.pid, signal.SIGKILL)  # nothing of the group outlives its command
+
+    def _exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def _watch(self) -> None:
+        while not self._done.wait(WATCH_SECONDS):
+            if self.process.poll() is not None:
+                return
+            if self.stop is not None and self.stop.is_set():
+                self.reason = "cancelled"
+            elif time.monotonic() > self.deadline:
+                self.reason = "timed_out"
+            else:
+                continue
+            self.on_output(
+                f"\n[portal] {'Cancelled' if self.reason == 'cancelled' else 'Timed out'}: interrupting terraform "
+                f"so that it writes its state and releases its lock (killed after {settings.TERRAFORM_INTERRUPT_GRACE} s).\n"
+            )
+            self.killed = stop_group(self.process.pid, settings.TERRAFORM_INTERRUPT_GRACE, self._exited)
+            return
+
+
+class Terraform:
+    """Runs terraform commands in one working directory.
+
+    `stop` is set by whoever wants the run stopped (a cancel); `on_process` hears the process group
+    of each command as it starts and None when it has ended (the run records it, so that a recovery
+    pass can end it if this worker dies)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        on_output: Callable[[str], None],
+        *,
+        stop: threading.Event | None = None,
+        on_process: Callable[[int | None], None] | None = None,
+    ):
+        self.workdir = workdir
+        self.on_output = on_output
+        self.stop = stop
+        self.on_process = on_process or (lambda pid: None)
+        self.builder = CommandBuilder(working_dir=str(workdir), terraform_bin_path=settings.TERRAFORM_BIN)
+
+    def command(self, command: str, *args: str, **options) -> list[str]:
+        options.setdefault("no_color", IsFlagged)
+        return self.builder.generate_cmd_string(command, *args, **options)
+
+    @contextmanager
+    def supervised(self, command: str, argv: list[str], **streams) -> Iterator[subprocess.Popen]:
+        if self.stop is not None and self.stop.is_set():
+            raise TerraformStopped(command, "cancelled", killed=False)
+        process = spawn(argv, self.workdir, **streams)
+        self.on_process(process.pid)
+        try:
+            with Watchdog(process, self.stop, self.on_output) as watchdog:
+                yield process
+                process.wait()
+        finally:
+            self.on_process(None)
+        if watchdog.reason:
+            raise TerraformStopped(command, watchdog.reason, watchdog.killed)
+
+    def run(self, command: str, *args: str, **options) -> str:
+        """Run a command, streaming its masked output; return that output; raise TerraformError when
+        it fails."""
+        argv = self.command(command, *args, **options)
+        secrets = secret_values()
+        self.on_output(f"$ terraform {' '.join(argv[1:])}\n")
+        output = []
+        with self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as process:
+            pending, last_flush = [], time.monotonic()
+            for line in process.stdout:
+                output.append(mask_secrets(line, secrets))
+                pending.append(output[-1])
+                if time.monotonic() - last_flush >= FLUSH_SECONDS:
+                    self.on_output("".join(pending))
+                    pending, last_flush = [], time.monotonic()
+            if pending:
+                self.on_output("".join(pending))
+        if process.returncode != 0:
+            raise TerraformError(f"terraform {command} exited with code {process.returncode}")
+        return "".join(output)
+
+    def capture(self, command: str, *args: str, **options) -> str:
+        """Run a command and return its standard output (for -json output)."""
+        argv = self.command(command, *args, **options)
+        with self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+            stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            self.on_output(mask_secrets(stderr))
+            raise TerraformError(f"terraform {command} exited with code {process.returncode}")
+        return stdout
+
+    def init(self, state_key: str | None, module: str | None = None, identity: RunIdentity | None = None) -> None:
+        """Initialise against the S3 backend at state_key, or the local backend when None. Skipped
+        when the directory was initialised already with exactly this backend, configuration, module
+        and lock file."""
+        marker = self.workdir / ".terraform" / INIT_MARKER
+        fingerprint = init_fingerprint(self.workdir, state_key, module, identity)
+        if state_key is not None and marker.exists() and marker.read_text() == fingerprint:
+            self.on_output("$ terraform init: skipped, .terraform already matches this backend key, configuration and lock file\n")
+            return
+        marker.unlink(missing_ok=True)
+        # Terraform's plugin cache is not safe for concurrent use: one init at a time per machine.
+        with plugin_cache_lock():
+            if state_key is None:
+                self.run("init", input=False)
+            else:
+                self.run(
+                    "init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity)
+                )
+        if state_key is not None:
+            marker.write_text(init_fingerprint(self.workdir, state_key, module, identity))
+
+
+def init_fingerprint(workdir: Path, state_key: str | None, module: str | None, identity=None) -> str:
+    """What `terraform init` depends on: the backend settings, the root module, the module it calls,
+    the dependency lock file and the CLI configuration (mirror, cache)."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(backend_config(state_key, identity) if state_key else None, sort_keys=True).encode())
+    digest.update(cli_config_text().encode())
+    digest.update(settings.TERRAFORM_BIN.encode())
+    names = [name for name in RENDERED_FILES if name.endswith(".tf")] + [".terraform.lock.hcl"]  # not the values
+    files = [workdir / name for name in names]
+    if module:
+        module_dir = settings.INFRA_MODULES_DIR / module
+        files += sorted(path for path in module_dir.rglob("*.tf") if "tests" not in path.relative_to(module_dir).parts)
+    for path in files:
+        digest.update(str(path.name).encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest.hexdigest()
+
+
+@contextmanager
+def plugin_cache_lock() -> Iterator[None]:
+    settings.TERRAFORM_PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(settings.TERRAFORM_PLUGIN_CACHE_DIR / ".portal-init.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,93 @@
+"""The RQ worker the portal runs (settings.RQ["WORKER_CLASS"]): RQ's own worker, plus the portal's
+recovery on three of RQ's hooks. When the work-horse running a job dies (the OOM killer, a kill -9),
+its run is settled at once. Every RUN_RECOVERY_INTERVAL the recovery pass runs: between jobs with
+RQ's own maintenance (which also finds jobs whose worker vanished and calls their failure callback),
+and while a job runs with RQ's heartbeats of it, impatient there (it never waits for a terraform to
+stop while its own job is being watched), so that busy workers do not leave the dead unattended.
+"""
+
+import logging
+import os
+import time
+
+from django.conf import settings
+from django.db import connections
+from rq import Worker
+
+from portal.runner import recovery
+from portal.workspaces import identities
+
+logger = logging.getLogger(__name__)
+
+
+class RunWorker(Worker):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("maintenance_interval", settings.RUN_RECOVERY_INTERVAL)
+        kwargs.setdefault("job_monitoring_interval", min(30, settings.RUN_RECOVERY_INTERVAL))
+        super().__init__(*args, **kwargs)
+        self.recovered_at = 0.0
+        try:
+            # The account the roles live in, asked of STS once here rather than inside a run (the
+            # answer is cached and inherited by every work-horse).
+            identities.account_id()
+        except Exception as exc:  # noqa: BLE001 - a run asks again, and fails with the reason
+            logger.warning("Could not ask STS for the AWS account yet: %s", exc)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # RQ waits for a job up to its worker TTL before it looks at its maintenance again; the
+        # recovery pass wants to run every RUN_RECOVERY_INTERVAL while the worker is idle.
+        return max(1, min(super().dequeue_timeout, settings.RUN_RECOVERY_INTERVAL))
+
+    def run_maintenance_tasks(self):
+        # RQ reports each of its passes at INFO; every RUN_RECOVERY_INTERVAL that would drown the log.
+        level = self.log.level
+        self.log.setLevel(max(level, logging.WARNING))
+        try:
+            super().run_maintenance_tasks()
+        finally:
+            self.log.setLevel(level)
+        self.recover(patient=True)
+
+    def maintain_heartbeats(self, job, execution):
+        super().maintain_heartbeats(job, execution)
+        if time.monotonic() - self.recovered_at >= settings.RUN_RECOVERY_INTERVAL:
+            self.recover(patient=False)
+
+    def recover(self, *, patient: bool) -> None:
+        self.recovered_at = time.monotonic()
+        with no_connection_left():
+            try:
+                recovery.recover(patient=patient)
+            except Exception:
+                logger.exception("The recovery pass failed; the next one tries again.")
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if not job.args:
+            return
+        how = f"ended without finishing it (process {retpid}{death_signal(ret_val)})"
+        with no_connection_left():
+            try:
+                recovery.horse_died(job.args[0], how)
+            except Exception:
+                logger.exception("Could not settle the run of job %s; the recovery pass tries again.", job.id)
+
+
+def death_signal(status) -> str:
+    if status is None or not os.WIFSIGNALED(status):
+        return ""
+    number = os.WTERMSIG(status)
+    note = ", as the out-of-memory killer does" if number == 9 else ""
+    return f", killed by signal {number}{note}"
+
+
+class no_connection_left:
+    """The worker forks a work-horse for every job: a database connection opened here would be
+    shared with the child, so the parent closes what it opened before it forks again."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        connections.close_all()
