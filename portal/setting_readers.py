@@ -30,13 +30,14 @@ SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN", "KEY")
 
 @dataclass(frozen=True)
 class Setting:
-    """What a reader read: the setting's name, the reader, what it accepts, and a value it refuses
-    (None: every value is taken, e.g. a free-form name)."""
+    """What a reader read: the setting's name, the reader, what it accepts, a value it refuses (None:
+    every value is taken, e.g. a free-form name), and whether its value is never repeated."""
 
     name: str
     reader: str
     accepts: str
     refused: str | None
+    secret: bool = False
 
 
 REGISTRY: dict[str, Setting] = {}
@@ -60,8 +61,8 @@ def refuse(name: str, value: str, accepts: str, *, why: str = "", secret: bool =
     return ImproperlyConfigured(f"{message} {why}" if why else message)
 
 
-def _record(name: str, reader: str, accepts: str, refused: str | None) -> None:
-    REGISTRY[name] = Setting(name, reader, accepts, refused)
+def _record(name: str, reader: str, accepts: str, refused: str | None, secret: bool = False) -> None:
+    REGISTRY[name] = Setting(name, reader, accepts, refused, secret or is_secret(name))
 
 
 def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
@@ -157,7 +158,7 @@ def text(name: str, default: str, *, allow_empty: bool = True, strip: bool = Fal
     if refused is None and (pattern or check or not allow_empty):
         # A value the pattern or check refuses, or an empty one: the start test tries it.
         refused = "" if not allow_empty else "?not valid?"
-    _record(name, "text", accepts, refused)
+    _record(name, "text", accepts, refused, secret)
     value = _raw(name, environ)
     if value is None:
         value = default
@@ -176,8 +177,8 @@ def url(name: str, default: str, *, schemes: Iterable[str], allow_empty: bool = 
         why: str = "", environ: Mapping[str, str] | None = None) -> str:
     """A URL with one of schemes and a host (or a path, for file-like schemes such as unix://)."""
     schemes = tuple(schemes)
-    accepts = " or ".join(f"a {scheme}:// URL" for scheme in schemes) + (", or empty" if allow_empty else "")
-    _record(name, "url", accepts, "not a url")
+    accepts = " or ".join(f"{'an' if scheme[0] in 'aeioh' else 'a'} {scheme}:// URL" for scheme in schemes) + (", or empty" if allow_empty else "")
+    _record(name, "url", accepts, "not a url", secret)
     value = _raw(name, environ)
     if value is None:
         value = default
@@ -233,12 +234,12 @@ def comma_list(name: str, default: str, *, item: Callable[[str], object] | None 
         try:
             parsed = part if item is None else item(part)
         except ValueError as exc:
-            reason = str(exc) or f"{shown(name, part)} is not one of them."
+            reason = str(exc) or f"{shown(name, part)} is not an accepted entry."
         else:
             if parsed is not False:
                 items.append(part if parsed is True else parsed)
                 continue
-            reason = f"{shown(name, part)} is not one of them."
+            reason = f"{shown(name, part)} is not an accepted entry."
         # The entry first: in a long list, which one is wrong is what the reader looks for.
         raise ImproperlyConfigured(f"{name}: {reason} {refuse(name, value, accepts, why=why)}")
     if len(items) < minimum or (maximum is not None and len(items) > maximum):
