@@ -301,3 +301,29 @@ def test_the_settings_read_the_environment_through_the_readers_only():
         or (isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ")
     ]
     assert direct == []
+
+
+def test_every_setting_read_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text()
+    # The single sign-on table shortens the endpoints after the first: `PORTAL_OIDC_AUTHORIZATION_ENDPOINT` / `_TOKEN_ENDPOINT`.
+    missing = {
+        setting.name for _, setting in TYPED_SETTINGS
+        if f"`{setting.name}`" not in readme and f"`{setting.name.removeprefix('PORTAL_OIDC')}`" not in readme
+    }
+    assert missing == set()
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("PORTAL_WORKERS", "two", "PORTAL_WORKERS must be a whole number, at least 1 (got 'two')."),
+        ("PORTAL_PROVISION_ATTEMPTS", "11", "PORTAL_PROVISION_ATTEMPTS must be a whole number from 1 to 10 (got '11')."),
+    ],
+)
+def test_bin_portal_refuses_a_bad_count_before_it_starts_anything(monkeypatch, name, value, says):
+    from portal import devstack
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        devstack.worker_count() if name == "PORTAL_WORKERS" else devstack.provision_attempts()
+    assert str(stopped.value) == says
