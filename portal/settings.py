@@ -144,13 +144,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = read.url("REDIS_URL", "redis://127.0.0.1:56379/0", schemes=("redis", "rediss", "unix"), secret=True)
 RQ_QUEUE = read.text("RQ_QUEUE", "terraform", allow_empty=False)
-seconds_setting = read.seconds
 
 
 # Policy checks on every plan (README, "Policy checks"): checkov on the plan's JSON, in its own venv.
 POLICY_CHECKOV = read.path("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov", absolute=True,
                            why="The checkov program.")
-POLICY_CHECKOV_TIMEOUT = seconds_setting("PORTAL_CHECKOV_TIMEOUT", 300)
+POLICY_CHECKOV_TIMEOUT = read.seconds("PORTAL_CHECKOV_TIMEOUT", 300)
 POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES")
 POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM")
 POLICY_BLOCKING = policy_config.blocking("PORTAL_POLICY_BLOCKING", "HIGH,CRITICAL")
@@ -158,14 +157,14 @@ POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS")
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.
-TERRAFORM_COMMAND_TIMEOUT = seconds_setting("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
-TERRAFORM_INTERRUPT_GRACE = seconds_setting("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
+TERRAFORM_COMMAND_TIMEOUT = read.seconds("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
+TERRAFORM_INTERRUPT_GRACE = read.seconds("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
 # A running run's worker writes a heartbeat this often; silent for RUN_DEAD_AFTER, it is dead.
-RUN_HEARTBEAT_INTERVAL = seconds_setting("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
-RUN_DEAD_AFTER = seconds_setting("PORTAL_RUN_DEAD_AFTER", 30)
+RUN_HEARTBEAT_INTERVAL = read.seconds("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
+RUN_DEAD_AFTER = read.seconds("PORTAL_RUN_DEAD_AFTER", 30)
 # How often each worker's recovery pass runs, and how long a waiting run may lack its job.
-RUN_RECOVERY_INTERVAL = seconds_setting("PORTAL_RUN_RECOVERY_INTERVAL", 15)
-RUN_REQUEUE_AFTER = seconds_setting("PORTAL_RUN_REQUEUE_AFTER", 15)
+RUN_RECOVERY_INTERVAL = read.seconds("PORTAL_RUN_RECOVERY_INTERVAL", 15)
+RUN_REQUEUE_AFTER = read.seconds("PORTAL_RUN_REQUEUE_AFTER", 15)
 
 # The audit trail's source address: REMOTE_ADDR, or behind this many reverse proxies of our own the
 # address the outermost one saw in X-Forwarded-For (0: the header is never believed).
@@ -183,7 +182,7 @@ RQ = {"WORKER_CLASS": "portal.runs.worker.RunWorker"}
 # Webhooks (README, "Notifications"): delivered on a queue of their own by a worker of their own, each
 # POST timed out after NOTIFICATIONS_TIMEOUT, retried after each of the intervals in turn, then failed.
 NOTIFICATIONS_QUEUE = read.text("PORTAL_NOTIFICATIONS_QUEUE", "notifications", allow_empty=False)
-NOTIFICATIONS_TIMEOUT = seconds_setting("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
+NOTIFICATIONS_TIMEOUT = read.seconds("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
 NOTIFICATIONS_RETRY_INTERVALS = read.whole_numbers("PORTAL_NOTIFICATIONS_RETRY_INTERVALS", "10,60,300,1800", unit="seconds")
 # Webhooks reach only public addresses, and these networks on purpose (an internal receiver, the
 # tests' loopback one): CIDRs, comma-separated; a wrong entry stops the portal at start.
@@ -197,7 +196,7 @@ RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIF
 # Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
 # DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
 DRIFT_QUEUE = read.text("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low", allow_empty=False)
-DRIFT_INTERVAL = seconds_setting("PORTAL_DRIFT_INTERVAL", 3600, minimum=0, why="0 turns drift detection off.")
+DRIFT_INTERVAL = read.seconds("PORTAL_DRIFT_INTERVAL", 3600, minimum=0, why="0 turns drift detection off.")
 RQ_QUEUES[DRIFT_QUEUE] = RQ_QUEUES[RQ_QUEUE]
 
 # Logins that resist guessing (README, "Logging in"). django-axes counts failed logins in PostgreSQL;
@@ -226,7 +225,7 @@ LOGIN_ADDRESS_FAILURE_LIMIT = read.integer(
     "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=LOGIN_FAILURE_LIMIT, minimum_name="PORTAL_LOGIN_FAILURE_LIMIT",
     maximum=10000, why="Failed logins from one address, whatever the accounts, before the address is locked out.",
 )
-LOGIN_LOCKOUT_SECONDS = seconds_setting("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
+LOGIN_LOCKOUT_SECONDS = read.seconds("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "portal.access.login.LoginAttempts"  # the address's own, higher limit; see there
@@ -357,17 +356,17 @@ SERVICE_AUTOSCALING = read.boolean("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so
 # plans would never settle to "no changes" on it: use the EC2 launch type and no grace period there.
 SERVICE_CAPACITY_PROVIDER = read.boolean("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_EMULATOR)
-SERVICE_HEALTH_CHECK_GRACE_SECONDS = seconds_setting(
+SERVICE_HEALTH_CHECK_GRACE_SECONDS = read.seconds(
     "PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", 0 if ON_EMULATOR else 30, minimum=0
 )
 # Healthy deploys (README, "Healthy deploys"): after a service workspace applies, its run waits up to
 # this many seconds for the ECS deployment to settle and the target group to report healthy targets
 # (0: no wait, the log says health was not checked). The emulator runs no tasks, so nothing it reports
 # about a deployment is a result: there the wait is off unless asked for.
-DEPLOY_HEALTH_TIMEOUT = seconds_setting(
+DEPLOY_HEALTH_TIMEOUT = read.seconds(
     "PORTAL_DEPLOY_HEALTH_TIMEOUT", 0 if ON_EMULATOR else 600, minimum=0, maximum=3600, why="0: no wait."
 )
-DEPLOY_HEALTH_POLL_INTERVAL = seconds_setting("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
+DEPLOY_HEALTH_POLL_INTERVAL = read.seconds("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
 # A service with tasks wanted is healthy only once at least one target is registered and healthy.
 # Off, no registered target passes (registered ones must still be healthy): for the emulator, where
 # no task runs and so no target ever registers.
