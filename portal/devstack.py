@@ -20,9 +20,11 @@ import sys
 import time
 from collections.abc import Callable
 
+from django.core.exceptions import ImproperlyConfigured
+
 # Importing gunicorn_conf refuses a bad PORTAL_WEB_WORKERS or PORTAL_WEB_THREADS before anything starts.
 from portal import gunicorn_conf, local_services
-from portal.core.params import ascii_int
+from portal.core import setting_readers as read
 
 ROOT = local_services.ROOT
 WEB_ADDRESS = gunicorn_conf.bind[0]  # PORTAL_WEB_ADDRESS
@@ -36,14 +38,16 @@ def spawn_manage(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT)
 
 
+def setting(reader, *args, **kwargs):
+    """A setting read by portal.core.setting_readers; refused, bin/portal stops saying why, without a traceback."""
+    try:
+        return reader(*args, **kwargs)
+    except ImproperlyConfigured as refused:
+        raise SystemExit(str(refused)) from None
+
+
 def worker_count() -> int:
-    value = os.environ.get("PORTAL_WORKERS")
-    if value is None:
-        return os.cpu_count() or 1
-    workers = ascii_int(value)
-    if workers is None or workers < 1:
-        raise SystemExit(f"PORTAL_WORKERS must be a whole number, at least 1 (got {value!r}).")
-    return workers
+    return setting(read.integer, "PORTAL_WORKERS", os.cpu_count() or 1, minimum=1)
 
 
 def spawn_web() -> subprocess.Popen:
@@ -55,11 +59,7 @@ def spawn_web() -> subprocess.Popen:
 
 
 def provision_attempts() -> int:
-    value = os.environ.get("PORTAL_PROVISION_ATTEMPTS", "3")
-    attempts = ascii_int(value)
-    if attempts is None or not 1 <= attempts <= 10:
-        raise SystemExit(f"PORTAL_PROVISION_ATTEMPTS must be a whole number from 1 to 10 (got {value!r}).")
-    return attempts
+    return setting(read.integer, "PORTAL_PROVISION_ATTEMPTS", 3, minimum=1, maximum=10)
 
 
 class Provisioning:
@@ -95,8 +95,8 @@ def worker_name(number: int) -> str:
 def spawn_worker(number: int) -> subprocess.Popen:
     # Two queues in priority order: user runs first, drift checks (portal/drift/) only when no run
     # waits; --with-scheduler starts the periodic drift sweep that RQ's scheduler puts back on the queue.
-    queue = os.environ.get("RQ_QUEUE", "terraform")
-    low = os.environ.get("PORTAL_DRIFT_QUEUE", f"{queue}-low")
+    queue = setting(read.text, "RQ_QUEUE", "terraform", allow_empty=False)
+    low = setting(read.text, "PORTAL_DRIFT_QUEUE", f"{queue}-low", allow_empty=False)
     return spawn_manage("rqworker", queue, low, "--with-scheduler", "--name", worker_name(number))
 
 
@@ -105,7 +105,7 @@ def spawn_notifications_worker() -> subprocess.Popen:
     # hour-long apply, and a slow receiver would hold a run back. RQ's plain Worker (no run recovery),
     # with its scheduler, which puts the deliveries that Retry scheduled back on the queue.
     return spawn_manage(
-        "rqworker", os.environ.get("PORTAL_NOTIFICATIONS_QUEUE", "notifications"),
+        "rqworker", setting(read.text, "PORTAL_NOTIFICATIONS_QUEUE", "notifications", allow_empty=False),
         "--worker-class", "rq.Worker", "--with-scheduler", "--name", worker_name(0),
     )
 

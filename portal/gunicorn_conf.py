@@ -10,18 +10,18 @@ inside Django (`portal/settings.py`), so every worker serves them too.
 import os
 import signal
 
+from django.core.exceptions import ImproperlyConfigured
+
 from portal import garbage_collection
-from portal.core.params import ascii_int
+from portal.core import setting_readers as read
 
 
 def whole_number(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    number = ascii_int(value)
-    if number is None or number < 1:
-        raise SystemExit(f"{name} must be a whole number, at least 1 (got {value!r}).")
-    return number
+    # The refusal alone, without a traceback: gunicorn (and bin/portal) stop before they start anything.
+    try:
+        return read.integer(name, default, minimum=1)
+    except ImproperlyConfigured as refused:
+        raise SystemExit(str(refused)) from None
 
 
 # Two processes at least, so that one busy with a slow page (or restarting) leaves another; one per
@@ -30,7 +30,10 @@ def whole_number(name: str, default: int) -> int:
 DEFAULT_WORKERS = min(max(os.cpu_count() or 1, 2), 4)
 DEFAULT_THREADS = 8
 
-bind = [os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")]
+try:
+    bind = [read.text("PORTAL_WEB_ADDRESS", "127.0.0.1:8000", allow_empty=False)]
+except ImproperlyConfigured as refused:
+    raise SystemExit(str(refused)) from None
 worker_class = "gthread"
 workers = whole_number("PORTAL_WEB_WORKERS", DEFAULT_WORKERS)
 threads = whole_number("PORTAL_WEB_THREADS", DEFAULT_THREADS)

@@ -1,25 +1,25 @@
 """Settings read from the environment, with defaults that match `bin/portal` (the local stack)."""
 
 import ipaddress
+import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.core import setting_readers as read
 from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
-from portal.core.params import ascii_int
 from portal.policy import config as policy_config
 from portal.notifications.targets import parse_networks
 
+# Every setting below is read by one of portal.core.setting_readers' readers: a value that is not what
+# the setting takes stops the portal at start, saying which setting, what it got and what it takes.
 BASE_DIR = Path(__file__).resolve().parent.parent
-STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+STATE_DIR = read.path("PORTAL_STATE_DIR", BASE_DIR / "var")
 
 
 def database_from_url(url: str) -> dict:
@@ -36,9 +36,9 @@ def database_from_url(url: str) -> dict:
 
 
 # Off unless the local stack (bin/portal) turns it on: DEBUG pages show settings and tracebacks.
-DEBUG = env_bool("DJANGO_DEBUG", False)
+DEBUG = read.boolean("DJANGO_DEBUG", False)
 DEVELOPMENT_SECRET_KEY = "local-development-only-not-a-secret"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+SECRET_KEY = read.text("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY, allow_empty=False)
 if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set: the portal does not serve with its built-in development key unless "
@@ -47,22 +47,24 @@ if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
 # By default, also the host the web server listens on when it is a particular one
 # (PORTAL_WEB_ADDRESS=192.168.1.5:8000, see portal/gunicorn_conf.py), so that the portal answers at
 # the address bin/portal prints.
-WEB_ADDRESS = os.environ.get("PORTAL_WEB_ADDRESS", "127.0.0.1:8000")
+WEB_ADDRESS = read.text("PORTAL_WEB_ADDRESS", "127.0.0.1:8000", allow_empty=False)
 _default_hosts = ["127.0.0.1", "localhost", "testserver"]
 _web_host = "" if WEB_ADDRESS.startswith(("unix:", "fd://")) else WEB_ADDRESS.rpartition(":")[0].strip("[]")
 if _web_host not in ("", "0.0.0.0", "::", *_default_hosts):
     _default_hosts.append(_web_host)
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", ",".join(_default_hosts)).split(",")
+ALLOWED_HOSTS = read.comma_list("DJANGO_ALLOWED_HOSTS", ",".join(_default_hosts), accepts_item="host names")
 
 # Served over HTTPS (PORTAL_HTTPS=1, e.g. behind a TLS-terminating proxy that sets X-Forwarded-Proto):
 # cookies only over TLS, HSTS, and plain HTTP redirected.
-HTTPS = env_bool("PORTAL_HTTPS", False)
+HTTPS = read.boolean("PORTAL_HTTPS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS
-SECURE_HSTS_SECONDS = int(os.environ.get("PORTAL_HSTS_SECONDS", "31536000")) if HTTPS else 0
+# Read (and refused when wrong) over plain HTTP too: turning HTTPS on later must not find a typo.
+_hsts_seconds = read.seconds("PORTAL_HSTS_SECONDS", 31536000, minimum=0)
+SECURE_HSTS_SECONDS = _hsts_seconds if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 # Preloading commits the whole domain to HTTPS in every browser, for months: its owner's decision.
-SECURE_HSTS_PRELOAD = HTTPS and env_bool("PORTAL_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = read.boolean("PORTAL_HSTS_PRELOAD", False) and HTTPS
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
@@ -136,51 +138,42 @@ WSGI_APPLICATION = "portal.wsgi.application"
 
 DATABASES = {
     "default": database_from_url(
-        os.environ.get("DATABASE_URL", "postgresql://portal@127.0.0.1:55432/portal")
+        # Not repeated in a refusal: it may carry the database's password.
+        read.url("DATABASE_URL", "postgresql://portal@127.0.0.1:55432/portal", schemes=("postgresql", "postgres"), secret=True)
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:56379/0")
-RQ_QUEUE = os.environ.get("RQ_QUEUE", "terraform")
-
-def seconds_setting(name: str, default: int) -> int:
-    value = os.environ.get(name, str(default))
-    seconds = ascii_int(value)
-    if seconds is None or seconds < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of seconds, at least 1 (got {value!r}).")
-    return seconds
+REDIS_URL = read.url("REDIS_URL", "redis://127.0.0.1:56379/0", schemes=("redis", "rediss", "unix"), secret=True)
+RQ_QUEUE = read.text("RQ_QUEUE", "terraform", allow_empty=False)
 
 
 # Policy checks on every plan (README, "Policy checks"): checkov on the plan's JSON, in its own venv.
-POLICY_CHECKOV = Path(os.environ.get("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov"))
-if not POLICY_CHECKOV.is_absolute():
-    raise ImproperlyConfigured(f"PORTAL_CHECKOV must be an absolute path to the checkov program (got {str(POLICY_CHECKOV)!r}).")
-POLICY_CHECKOV_TIMEOUT = seconds_setting("PORTAL_CHECKOV_TIMEOUT", 300)
-POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES", os.environ.get("PORTAL_POLICY_SEVERITIES"))
-POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", os.environ.get("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM"))
-POLICY_BLOCKING = policy_config.blocking("PORTAL_POLICY_BLOCKING", os.environ.get("PORTAL_POLICY_BLOCKING", "HIGH,CRITICAL"))
-POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS", os.environ.get("PORTAL_POLICY_SKIPS"))
+POLICY_CHECKOV = read.path("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov", absolute=True,
+                           why="The checkov program.")
+POLICY_CHECKOV_TIMEOUT = read.seconds("PORTAL_CHECKOV_TIMEOUT", 300)
+POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES")
+POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM")
+POLICY_BLOCKING = policy_config.blocking("PORTAL_POLICY_BLOCKING", "HIGH,CRITICAL")
+POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS")
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.
-TERRAFORM_COMMAND_TIMEOUT = seconds_setting("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
-TERRAFORM_INTERRUPT_GRACE = seconds_setting("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
+TERRAFORM_COMMAND_TIMEOUT = read.seconds("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
+TERRAFORM_INTERRUPT_GRACE = read.seconds("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
 # A running run's worker writes a heartbeat this often; silent for RUN_DEAD_AFTER, it is dead.
-RUN_HEARTBEAT_INTERVAL = seconds_setting("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
-RUN_DEAD_AFTER = seconds_setting("PORTAL_RUN_DEAD_AFTER", 30)
+RUN_HEARTBEAT_INTERVAL = read.seconds("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
+RUN_DEAD_AFTER = read.seconds("PORTAL_RUN_DEAD_AFTER", 30)
 # How often each worker's recovery pass runs, and how long a waiting run may lack its job.
-RUN_RECOVERY_INTERVAL = seconds_setting("PORTAL_RUN_RECOVERY_INTERVAL", 15)
-RUN_REQUEUE_AFTER = seconds_setting("PORTAL_RUN_REQUEUE_AFTER", 15)
+RUN_RECOVERY_INTERVAL = read.seconds("PORTAL_RUN_RECOVERY_INTERVAL", 15)
+RUN_REQUEUE_AFTER = read.seconds("PORTAL_RUN_REQUEUE_AFTER", 15)
 
 # The audit trail's source address: REMOTE_ADDR, or behind this many reverse proxies of our own the
 # address the outermost one saw in X-Forwarded-For (0: the header is never believed).
-PORTAL_TRUSTED_PROXY_COUNT = ascii_int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
-if PORTAL_TRUSTED_PROXY_COUNT is None or PORTAL_TRUSTED_PROXY_COUNT > 10:
-    raise ImproperlyConfigured(
-        "PORTAL_TRUSTED_PROXY_COUNT must be a whole number from 0 to 10 (the reverse proxies in front of the "
-        f"portal that append to X-Forwarded-For; got {os.environ.get('PORTAL_TRUSTED_PROXY_COUNT')!r})."
-    )
+PORTAL_TRUSTED_PROXY_COUNT = read.integer(
+    "PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10,
+    why="The reverse proxies in front of the portal that append to X-Forwarded-For.",
+)
 
 # RQ's own job timeout is only a backstop behind the per-command timeouts: a step runs at most
 # init, plan or apply, and show or output.
@@ -190,31 +183,22 @@ RQ_QUEUES = {
 RQ = {"WORKER_CLASS": "portal.runner.worker.RunWorker"}
 # Webhooks (README, "Notifications"): delivered on a queue of their own by a worker of their own, each
 # POST timed out after NOTIFICATIONS_TIMEOUT, retried after each of the intervals in turn, then failed.
-NOTIFICATIONS_QUEUE = os.environ.get("PORTAL_NOTIFICATIONS_QUEUE", "notifications")
-NOTIFICATIONS_TIMEOUT = seconds_setting("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
-NOTIFICATIONS_RETRY_INTERVALS = [
-    ascii_int(part) for part in os.environ.get("PORTAL_NOTIFICATIONS_RETRY_INTERVALS", "10,60,300,1800").split(",") if part
-]
-if any(seconds is None or seconds < 0 for seconds in NOTIFICATIONS_RETRY_INTERVALS):
-    raise ImproperlyConfigured("PORTAL_NOTIFICATIONS_RETRY_INTERVALS must be whole numbers of seconds, comma-separated.")
+NOTIFICATIONS_QUEUE = read.text("PORTAL_NOTIFICATIONS_QUEUE", "notifications", allow_empty=False)
+NOTIFICATIONS_TIMEOUT = read.seconds("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
+NOTIFICATIONS_RETRY_INTERVALS = read.whole_numbers("PORTAL_NOTIFICATIONS_RETRY_INTERVALS", "10,60,300,1800", unit="seconds")
 # Webhooks reach only public addresses, and these networks on purpose (an internal receiver, the
 # tests' loopback one): CIDRs, comma-separated; a wrong entry stops the portal at start.
-try:
-    NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks(os.environ.get("PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS", ""))
-except ValueError as exc:
-    raise ImproperlyConfigured(f"PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS: {exc}") from None
+NOTIFICATIONS_ALLOWED_NETWORKS = tuple(read.comma_list(
+    "PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS", "", item=lambda entry: parse_networks(entry)[0],
+    accepts_item="networks in CIDR form (10.20.0.0/16, fd00::/8)", refused="127.0.0.0/8,intranet",
+))
 # A PEM bundle of CAs for HTTPS receivers (an internal receiver's own CA); empty: the system's.
-NOTIFICATIONS_CA_BUNDLE = os.environ.get("PORTAL_NOTIFICATIONS_CA_BUNDLE", "")
+NOTIFICATIONS_CA_BUNDLE = str(read.path("PORTAL_NOTIFICATIONS_CA_BUNDLE", "", optional=True) or "")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
 # Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
 # DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
-DRIFT_QUEUE = os.environ.get("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low")
-DRIFT_INTERVAL = ascii_int(os.environ.get("PORTAL_DRIFT_INTERVAL", "3600"))
-if DRIFT_INTERVAL is None or DRIFT_INTERVAL < 0:
-    raise ImproperlyConfigured(
-        "PORTAL_DRIFT_INTERVAL must be a whole number of seconds (0 turns drift detection off; "
-        f"got {os.environ.get('PORTAL_DRIFT_INTERVAL')!r})."
-    )
+DRIFT_QUEUE = read.text("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low", allow_empty=False)
+DRIFT_INTERVAL = read.seconds("PORTAL_DRIFT_INTERVAL", 3600, minimum=0, why="0 turns drift detection off.")
 RQ_QUEUES[DRIFT_QUEUE] = RQ_QUEUES[RQ_QUEUE]
 
 # Logins that resist guessing (README, "Logging in"). django-axes counts failed logins in PostgreSQL;
@@ -231,28 +215,19 @@ if PORTAL_OIDC is not None:
     AUTHENTICATION_BACKENDS.append("portal.access.sso.SingleSignOnBackend")
 # Teams (portal.access.permissions): whether every role may read another team's services (a
 # catalogue people search). Their runs' logs and plans stay the team's whatever this says.
-_catalogue_open = os.environ.get("PORTAL_CATALOGUE_OPEN", "true").strip().lower()
-if _catalogue_open not in {"true", "false", "1", "0", "yes", "no", "on", "off"}:
-    raise ImproperlyConfigured(
-        f"PORTAL_CATALOGUE_OPEN must be true or false (got {os.environ.get('PORTAL_CATALOGUE_OPEN')!r}): whether "
-        "every role reads every team's services."
-    )
-PORTAL_CATALOGUE_OPEN = _catalogue_open in {"true", "1", "yes", "on"}
+PORTAL_CATALOGUE_OPEN = read.boolean(
+    "PORTAL_CATALOGUE_OPEN", True, why="Whether every role reads every team's services."
+)
 
-LOGIN_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "5"))
-LOGIN_ADDRESS_FAILURE_LIMIT = ascii_int(os.environ.get("PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", "20"))
-LOGIN_LOCKOUT_SECONDS = seconds_setting("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
-if LOGIN_FAILURE_LIMIT is None or not 1 <= LOGIN_FAILURE_LIMIT <= 100:
-    raise ImproperlyConfigured(
-        "PORTAL_LOGIN_FAILURE_LIMIT must be a whole number from 1 to 100 (failed logins of one account "
-        f"before it is locked out; got {os.environ.get('PORTAL_LOGIN_FAILURE_LIMIT')!r})."
-    )
-if LOGIN_ADDRESS_FAILURE_LIMIT is None or not LOGIN_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT <= 10000:
-    raise ImproperlyConfigured(
-        "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT must be a whole number from PORTAL_LOGIN_FAILURE_LIMIT to 10000 "
-        "(failed logins from one address, whatever the accounts, before the address is locked out; got "
-        f"{os.environ.get('PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT')!r})."
-    )
+LOGIN_FAILURE_LIMIT = read.integer(
+    "PORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100,
+    why="Failed logins of one account before it is locked out.",
+)
+LOGIN_ADDRESS_FAILURE_LIMIT = read.integer(
+    "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=LOGIN_FAILURE_LIMIT, minimum_name="PORTAL_LOGIN_FAILURE_LIMIT",
+    maximum=10000, why="Failed logins from one address, whatever the accounts, before the address is locked out.",
+)
+LOGIN_LOCKOUT_SECONDS = read.seconds("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_HANDLER = "portal.access.login.LoginAttempts"  # the address's own, higher limit; see there
@@ -268,26 +243,16 @@ AXES_VERBOSE = False
 
 # API tokens (README, "API tokens"): each ends; issued for PORTAL_TOKEN_DEFAULT_DAYS unless the issuer
 # asks for fewer or more days, never more than PORTAL_TOKEN_MAX_DAYS.
-TOKEN_MAX_DAYS = ascii_int(os.environ.get("PORTAL_TOKEN_MAX_DAYS", "365"))
-TOKEN_DEFAULT_DAYS = ascii_int(os.environ.get("PORTAL_TOKEN_DEFAULT_DAYS", "90"))
-if TOKEN_MAX_DAYS is None or not 1 <= TOKEN_MAX_DAYS <= 3650:
-    raise ImproperlyConfigured(
-        "PORTAL_TOKEN_MAX_DAYS must be a whole number from 1 to 3650 (the longest an API token may last, in "
-        f"days; got {os.environ.get('PORTAL_TOKEN_MAX_DAYS')!r})."
-    )
-if TOKEN_DEFAULT_DAYS is None or not 1 <= TOKEN_DEFAULT_DAYS <= TOKEN_MAX_DAYS:
-    raise ImproperlyConfigured(
-        "PORTAL_TOKEN_DEFAULT_DAYS must be a whole number from 1 to PORTAL_TOKEN_MAX_DAYS "
-        f"({TOKEN_MAX_DAYS}): how long an API token lasts unless its issuer says (got "
-        f"{os.environ.get('PORTAL_TOKEN_DEFAULT_DAYS')!r})."
-    )
+TOKEN_MAX_DAYS = read.days(
+    "PORTAL_TOKEN_MAX_DAYS", 365, maximum=3650, why="The longest an API token may last, in days."
+)
+TOKEN_DEFAULT_DAYS = read.days(
+    "PORTAL_TOKEN_DEFAULT_DAYS", 90, maximum=TOKEN_MAX_DAYS, maximum_name="PORTAL_TOKEN_MAX_DAYS",
+    why="How long an API token lasts unless its issuer says, in days.",
+)
 
 # Every place a password is set (createsuperuser, changepassword, the admin site) asks these.
-PASSWORD_MIN_LENGTH = ascii_int(os.environ.get("PORTAL_PASSWORD_MIN_LENGTH", "12"))
-if PASSWORD_MIN_LENGTH is None or not 8 <= PASSWORD_MIN_LENGTH <= 128:
-    raise ImproperlyConfigured(
-        f"PORTAL_PASSWORD_MIN_LENGTH must be a whole number from 8 to 128 (got {os.environ.get('PORTAL_PASSWORD_MIN_LENGTH')!r})."
-    )
+PASSWORD_MIN_LENGTH = read.integer("PORTAL_PASSWORD_MIN_LENGTH", 12, minimum=8, maximum=128)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH}},
@@ -306,7 +271,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # `manage.py collectstatic` gathers every app's static files here (bin/portal runs it before it starts
 # the web server, the Docker image when it is built); WhiteNoise serves them from the web process.
-STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", STATE_DIR / "static"))
+STATIC_ROOT = read.path("PORTAL_STATIC_ROOT", STATE_DIR / "static")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Names carry a hash of the content (admin/css/base.6f8c....css), so browsers may keep them for
@@ -318,45 +283,41 @@ STORAGES = {
 
 # --- AWS and Terraform -----------------------------------------------------------------------------
 # Unset AWS_ENDPOINT_URL to talk to real AWS; locally it points at the emulator (moto server).
-AWS_ENDPOINT_URL = os.environ.get("AWS_ENDPOINT_URL", "")
-AWS_REGION = os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"))
+AWS_ENDPOINT_URL = read.url("AWS_ENDPOINT_URL", "", schemes=("http", "https"), allow_empty=True)
+# boto3 reads AWS_DEFAULT_REGION; AWS_REGION, when set, wins (as the AWS CLI has it).
+_REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]+"
+AWS_REGION = read.text(
+    "AWS_REGION", read.text("AWS_DEFAULT_REGION", "eu-west-1", pattern=_REGION, accepts="an AWS region such as eu-west-1"),
+    pattern=_REGION, accepts="an AWS region such as eu-west-1",
+)
 
 # The emulator lacks a few APIs and plain HTTP breaks TLS-only policies; these defaults follow it.
 ON_EMULATOR = bool(AWS_ENDPOINT_URL)
 # How the private subnets reach the internet. The instances' ECS agent, image pulls from ECR, the
 # tasks' logs and secrets all go to AWS endpoints from there, and the network makes no VPC endpoints:
 # without a NAT gateway no instance would join the cluster and no task would start.
-PLATFORM_NAT_MODE = os.environ.get("PORTAL_NAT_MODE", "single")
-if PLATFORM_NAT_MODE not in ("single", "per_az"):
-    raise ImproperlyConfigured(
-        f"PORTAL_NAT_MODE must be single (one NAT gateway) or per_az (one per zone, survives a zone's outage); "
-        f"got {PLATFORM_NAT_MODE!r}. The private subnets need a way out: the instances' ECS agent, image pulls and "
-        "the tasks' logs reach AWS's public endpoints through it (the platform makes no VPC endpoints)."
-    )
+PLATFORM_NAT_MODE = read.choice(
+    "PORTAL_NAT_MODE", "single", ("single", "per_az"),
+    accepts="single (one NAT gateway) or per_az (one per zone, survives a zone's outage)",
+    why="The private subnets need a way out: the instances' ECS agent, image pulls and the tasks' logs reach AWS's "
+    "public endpoints through it (the platform makes no VPC endpoints).",
+)
 # Load balancer deletion protection: on in real AWS; off on the emulator so tests can tear down.
-PLATFORM_DELETION_PROTECTION = env_bool("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
+PLATFORM_DELETION_PROTECTION = read.boolean("PORTAL_DELETION_PROTECTION", not ON_EMULATOR)
 # A new AMI or launch template rolls through the instances (instance refresh), keeping at least this
 # share of the cluster's capacity in service: 50-100, checked by the ecs-cluster module too.
-PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = os.environ.get("PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT", "90")
-if not (PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT.isascii() and PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT.isdigit()
-        and 50 <= int(PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT) <= 100):
-    raise ImproperlyConfigured(
-        "PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT must be a whole number from 50 to 100 (the share of the "
-        "cluster's instances kept in service while a new launch template rolls through)."
-    )
-PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = int(PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT)
+PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = read.integer(
+    "PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT", 90, minimum=50, maximum=100,
+    why="The share of the cluster's instances kept in service while a new launch template rolls through.",
+)
 # The load balancer (README, "First deploy on AWS"). On AWS it serves HTTPS with this ACM
 # certificate (of AWS_REGION), HTTP redirecting to it; without one the portal refuses to start there
 # unless plain HTTP is chosen on purpose. The emulator serves plain HTTP and has no certificate.
-LOAD_BALANCER_CERTIFICATE_ARN = os.environ.get("PORTAL_LOAD_BALANCER_CERTIFICATE_ARN", "") or None
-LOAD_BALANCER_PLAIN_HTTP = env_bool("PORTAL_LOAD_BALANCER_PLAIN_HTTP", ON_EMULATOR)
-if LOAD_BALANCER_CERTIFICATE_ARN and not (
-    LOAD_BALANCER_CERTIFICATE_ARN.startswith("arn:aws") and ":acm:" in LOAD_BALANCER_CERTIFICATE_ARN
-):
-    raise ImproperlyConfigured(
-        "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN must be the ARN of an ACM certificate "
-        "(arn:aws:acm:<region>:<account>:certificate/<id>), in AWS_REGION."
-    )
+LOAD_BALANCER_CERTIFICATE_ARN = read.text(
+    "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN", "", check=lambda arn: arn.startswith("arn:aws") and ":acm:" in arn,
+    accepts="the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>), in AWS_REGION",
+) or None
+LOAD_BALANCER_PLAIN_HTTP = read.boolean("PORTAL_LOAD_BALANCER_PLAIN_HTTP", ON_EMULATOR)
 if not LOAD_BALANCER_CERTIFICATE_ARN and not LOAD_BALANCER_PLAIN_HTTP:
     raise ImproperlyConfigured(
         "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN is not set: on AWS the services' load balancer serves HTTPS, and "
@@ -366,102 +327,109 @@ if not LOAD_BALANCER_CERTIFICATE_ARN and not LOAD_BALANCER_PLAIN_HTTP:
 # An internal load balancer: in the private subnets, reachable from the VPC (and what it is peered
 # or connected with) only. Who may reach it: PORTAL_LOAD_BALANCER_INGRESS_CIDRS (comma-separated),
 # by default the whole internet for a public one and the VPC's range for an internal one.
-LOAD_BALANCER_INTERNAL = env_bool("PORTAL_LOAD_BALANCER_INTERNAL", False)
+LOAD_BALANCER_INTERNAL = read.boolean("PORTAL_LOAD_BALANCER_INTERNAL", False)
 PLATFORM_VPC_CIDR = "10.0.0.0/16"  # the network module's default, which the portal keeps
-LOAD_BALANCER_INGRESS_CIDRS = [
-    cidr.strip()
-    for cidr in os.environ.get(
-        "PORTAL_LOAD_BALANCER_INGRESS_CIDRS", PLATFORM_VPC_CIDR if LOAD_BALANCER_INTERNAL else "0.0.0.0/0"
-    ).split(",")
-    if cidr.strip()
-]
-for _cidr in LOAD_BALANCER_INGRESS_CIDRS:
+
+
+def _ipv4_range(cidr: str) -> bool:
     try:
-        ipaddress.IPv4Network(_cidr)
+        ipaddress.IPv4Network(cidr)
     except ValueError:
-        raise ImproperlyConfigured(
-            f"PORTAL_LOAD_BALANCER_INGRESS_CIDRS must be IPv4 ranges such as 203.0.113.0/24, comma-separated (got {_cidr!r})."
-        ) from None
-if not 1 <= len(LOAD_BALANCER_INGRESS_CIDRS) <= 30:
-    raise ImproperlyConfigured(
-        "PORTAL_LOAD_BALANCER_INGRESS_CIDRS must name 1 to 30 ranges: each opens ports 80 and 443, and a security "
-        "group takes 60 inbound rules."
-    )
+        raise ValueError(f"{cidr!r} is not an IPv4 range.") from None
+    return True  # kept as written: terraform gets the ranges the admin wrote
+
+
+LOAD_BALANCER_INGRESS_CIDRS = read.comma_list(
+    "PORTAL_LOAD_BALANCER_INGRESS_CIDRS", PLATFORM_VPC_CIDR if LOAD_BALANCER_INTERNAL else "0.0.0.0/0",
+    item=_ipv4_range, accepts_item="IPv4 ranges such as 203.0.113.0/24", minimum=1, maximum=30,
+    refused="10.0.0.0/8,not-a-range",
+    why="It must name 1 to 30 ranges: each opens ports 80 and 443, and a security group takes 60 inbound rules.",
+)
 # Access logs of the load balancer (an S3 bucket of their own) and VPC flow logs: on, on AWS and on
 # the emulator alike.
-LOAD_BALANCER_ACCESS_LOGS = env_bool("PORTAL_LOAD_BALANCER_ACCESS_LOGS", True)
-PLATFORM_FLOW_LOGS = env_bool("PORTAL_FLOW_LOGS", True)
+LOAD_BALANCER_ACCESS_LOGS = read.boolean("PORTAL_LOAD_BALANCER_ACCESS_LOGS", True)
+PLATFORM_FLOW_LOGS = read.boolean("PORTAL_FLOW_LOGS", True)
 # The ECS cluster's instance type and size for its first provisioning (PORTAL_CLUSTER_*); afterwards
 # admins change them on the Platform page. ENI trunking is an account-wide setting. README, "Cluster capacity".
 CLUSTER_DEFAULTS = cluster_capacity_defaults.cluster_defaults(os.environ)
 CLUSTER_AWSVPC_TRUNKING = cluster_capacity_defaults.awsvpc_trunking(os.environ, on_emulator=ON_EMULATOR)
 # Service autoscaling on CPU; the emulator lacks application-autoscaling's ListTagsForResource.
-SERVICE_AUTOSCALING = env_bool("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
+SERVICE_AUTOSCALING = read.boolean("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR)
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so
 # plans would never settle to "no changes" on it: use the EC2 launch type and no grace period there.
-SERVICE_CAPACITY_PROVIDER = env_bool("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_EMULATOR)
-SERVICE_HEALTH_CHECK_GRACE_SECONDS = int(
-    os.environ.get("PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", "0" if ON_EMULATOR else "30")
+SERVICE_CAPACITY_PROVIDER = read.boolean("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_EMULATOR)
+SERVICE_HEALTH_CHECK_GRACE_SECONDS = read.seconds(
+    "PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", 0 if ON_EMULATOR else 30, minimum=0
 )
 # Healthy deploys (README, "Healthy deploys"): after a service workspace applies, its run waits up to
 # this many seconds for the ECS deployment to settle and the target group to report healthy targets
 # (0: no wait, the log says health was not checked). The emulator runs no tasks, so nothing it reports
 # about a deployment is a result: there the wait is off unless asked for.
-_deploy_health_timeout = os.environ.get("PORTAL_DEPLOY_HEALTH_TIMEOUT", "0" if ON_EMULATOR else "600")
-DEPLOY_HEALTH_TIMEOUT = ascii_int(_deploy_health_timeout)
-if DEPLOY_HEALTH_TIMEOUT is None or DEPLOY_HEALTH_TIMEOUT > 3600:
-    raise ImproperlyConfigured(
-        "PORTAL_DEPLOY_HEALTH_TIMEOUT must be a whole number of seconds from 0 (no wait) to 3600 "
-        f"(got {_deploy_health_timeout!r})."
-    )
-DEPLOY_HEALTH_POLL_INTERVAL = seconds_setting("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
+DEPLOY_HEALTH_TIMEOUT = read.seconds(
+    "PORTAL_DEPLOY_HEALTH_TIMEOUT", 0 if ON_EMULATOR else 600, minimum=0, maximum=3600, why="0: no wait."
+)
+DEPLOY_HEALTH_POLL_INTERVAL = read.seconds("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
 # A service with tasks wanted is healthy only once at least one target is registered and healthy.
 # Off, no registered target passes (registered ones must still be healthy): for the emulator, where
 # no task runs and so no target ever registers.
-DEPLOY_HEALTH_REQUIRE_TARGETS = env_bool("PORTAL_DEPLOY_HEALTH_REQUIRE_TARGETS", not ON_EMULATOR)
+DEPLOY_HEALTH_REQUIRE_TARGETS = read.boolean("PORTAL_DEPLOY_HEALTH_REQUIRE_TARGETS", not ON_EMULATOR)
 # The administrators made by the one-time bootstrap; afterwards admins change them in the portal.
-IAM_ADMIN_SERVICE_TYPES = os.environ.get(
-    "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling"
-).split(",")
-AWS_PARTITION = os.environ.get("PORTAL_AWS_PARTITION", "aws")
+# The service types (portal.workspaces.identities.TYPES, which imports models: checked there).
+IAM_ADMIN_SERVICE_TYPES = read.comma_list(
+    "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling",
+    item=lambda name: re.fullmatch(r"[a-z0-9]+", name) is not None, accepts_item="service types such as ecs or s3",
+    refused="ecs,not a type",
+)
+AWS_PARTITION = read.choice(
+    "PORTAL_AWS_PARTITION", "aws",
+    ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"),
+    why="The partition of the roles' ARNs (arn:<partition>:iam::...).",
+)
 # The account the administrator roles live in; empty: asked of STS with the portal's credentials.
-AWS_ACCOUNT_ID = os.environ.get("PORTAL_AWS_ACCOUNT_ID", "")
+AWS_ACCOUNT_ID = read.text("PORTAL_AWS_ACCOUNT_ID", "", pattern=r"[0-9]{12}", accepts="12 digits, or empty")
 # Who may assume the administrator and state roles: the portal's own principal (comma-separated
 # ARNs). Empty: the identity that runs the bootstrap.
-RUNNER_PRINCIPAL_ARNS = [arn for arn in os.environ.get("PORTAL_RUNNER_PRINCIPAL_ARNS", "").split(",") if arn]
+RUNNER_PRINCIPAL_ARNS = read.comma_list(
+    "PORTAL_RUNNER_PRINCIPAL_ARNS", "", item=lambda arn: arn.startswith("arn:") and " " not in arn,
+    accepts_item="ARNs (arn:aws:iam::<account>:role/<name>)", refused="portal-role",
+)
 
 # Every service's resources are named `<prefix>-<service name>`.
-SERVICE_NAME_PREFIX = os.environ.get("PORTAL_SERVICE_NAME_PREFIX", "art-service")
-STATE_BUCKET = os.environ.get("PORTAL_STATE_BUCKET", f"{SERVICE_NAME_PREFIX}-terraform-state")
+SERVICE_NAME_PREFIX = read.text("PORTAL_SERVICE_NAME_PREFIX", "art-service", allow_empty=False)
+STATE_BUCKET = read.text("PORTAL_STATE_BUCKET", f"{SERVICE_NAME_PREFIX}-terraform-state", allow_empty=False)
 
 INFRA_MODULES_DIR = BASE_DIR / "infra_modules"
-WORKSPACES_DIR = Path(os.environ.get("PORTAL_WORKSPACES_DIR", STATE_DIR / "workspaces"))
-TERRAFORM_BIN = os.environ.get("TERRAFORM_BIN", "terraform")
+WORKSPACES_DIR = read.path("PORTAL_WORKSPACES_DIR", STATE_DIR / "workspaces")
+TERRAFORM_BIN = read.text("TERRAFORM_BIN", "terraform", allow_empty=False)
 
 # The live repository (portal.liverepo): every applied change is committed there, one folder per
 # state key. A local repository (bare or not; made when missing), pushed to the remote when one is set.
-LIVE_REPOSITORY = Path(os.environ.get("PORTAL_LIVE_REPOSITORY", STATE_DIR / "live-repository"))
-LIVE_REPOSITORY_REMOTE = os.environ.get("PORTAL_LIVE_REPOSITORY_REMOTE", "")
-if LIVE_REPOSITORY_REMOTE and (
-    LIVE_REPOSITORY_REMOTE.startswith("-")
-    or any(c.isspace() or not c.isprintable() for c in LIVE_REPOSITORY_REMOTE)
-    or not (
-        urlparse(LIVE_REPOSITORY_REMOTE).scheme in {"https", "http", "ssh", "git", "file"}
-        or LIVE_REPOSITORY_REMOTE.startswith("/")
-        or (":" in LIVE_REPOSITORY_REMOTE and "://" not in LIVE_REPOSITORY_REMOTE)  # scp-like git@host:path
+LIVE_REPOSITORY = read.path("PORTAL_LIVE_REPOSITORY", STATE_DIR / "live-repository")
+
+
+def _git_remote(remote: str) -> bool:
+    return not (
+        remote.startswith("-")
+        or any(c.isspace() or not c.isprintable() for c in remote)
+        or not (
+            urlparse(remote).scheme in {"https", "http", "ssh", "git", "file"}
+            or remote.startswith("/")
+            or (":" in remote and "://" not in remote)  # scp-like git@host:path
+        )
     )
-):
-    # The value is not repeated: it may carry a token.
-    raise ImproperlyConfigured(
-        "PORTAL_LIVE_REPOSITORY_REMOTE must be a git URL (https://, ssh://, git://, file://, user@host:path) "
-        "or an absolute path, without spaces, and must not start with '-'."
-    )
-TERRAFORM_PLUGIN_CACHE_DIR = Path(
-    os.environ.get("TF_PLUGIN_CACHE_DIR", STATE_DIR / "terraform-plugin-cache")
+
+
+LIVE_REPOSITORY_REMOTE = read.text(
+    "PORTAL_LIVE_REPOSITORY_REMOTE", "", check=_git_remote,
+    accepts="a git URL (https://, ssh://, git://, file://, user@host:path) or an absolute path, without spaces, "
+    "and must not start with '-'",
+    secret=True,  # not repeated: it may carry a token
+    refused="--upload-pack=touch /tmp/x",
 )
+TERRAFORM_PLUGIN_CACHE_DIR = read.path("TF_PLUGIN_CACHE_DIR", STATE_DIR / "terraform-plugin-cache")
 # A filesystem mirror of providers (offline machines). Empty: look in the usual places, else use
 # the public registry.
-TERRAFORM_PROVIDER_MIRROR = os.environ.get("PORTAL_TERRAFORM_PROVIDER_MIRROR", "")
+TERRAFORM_PROVIDER_MIRROR = str(read.path("PORTAL_TERRAFORM_PROVIDER_MIRROR", "", optional=True) or "")
 TERRAFORM_PROVIDER_MIRROR_CANDIDATES = [
     "/opt/tf-plugins",
     "/usr/share/terraform/plugins",
@@ -491,7 +459,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PORTAL_LOG_LEVEL", "INFO")},
+    # logging's own names, in any case (logging takes upper case only).
+    "root": {"handlers": ["console"], "level": read.choice(
+        "PORTAL_LOG_LEVEL", "INFO", logging.getLevelNamesMapping(), ignore_case=True,
+        accepts="a logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    )},
 }
 
 REST_FRAMEWORK = {

@@ -3,12 +3,12 @@ when wrong. Off unless PORTAL_OIDC_ISSUER is set: the local stack (bin/portal) h
 only. Imports no model: portal/settings.py calls it."""
 
 import ipaddress
-import json
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
+from portal.core import setting_readers as read
 from portal.access.groups import ROLES
 from portal.access.naming import TEAM_NAME_MAX_LENGTH, TEAM_NAME_RULE, team_name_validators
 
@@ -56,7 +56,7 @@ class SingleSignOn:
 
 
 def from_environment(environ) -> SingleSignOn | None:
-    issuer = environ.get("PORTAL_OIDC_ISSUER", "").strip()
+    issuer = read.text("PORTAL_OIDC_ISSUER", "", strip=True, check=is_provider_url, accepts=PROVIDER_URL, environ=environ)
     if not issuer:
         stray = sorted(name for name, value in environ.items() if name.startswith(PREFIX) and value.strip())
         if stray:
@@ -65,59 +65,56 @@ def from_environment(environ) -> SingleSignOn | None:
                 "sign-on is on only with the identity provider's issuer URL. Set it, or unset the others."
             )
         return None
-    provider_url("PORTAL_OIDC_ISSUER", issuer)
-    client_id = environ.get("PORTAL_OIDC_CLIENT_ID", "").strip()
-    client_secret = environ.get("PORTAL_OIDC_CLIENT_SECRET", "")
+    client_id = read.text("PORTAL_OIDC_CLIENT_ID", "", strip=True, environ=environ)
+    client_secret = read.text("PORTAL_OIDC_CLIENT_SECRET", "", environ=environ)
     if not client_id or not client_secret:
         # The secret's value is never repeated.
         raise ImproperlyConfigured(
             "PORTAL_OIDC_CLIENT_ID and PORTAL_OIDC_CLIENT_SECRET must both be set when PORTAL_OIDC_ISSUER is: the "
             "portal's client at the identity provider (a confidential client, authorization code flow)."
         )
-    scopes = " ".join(environ.get("PORTAL_OIDC_SCOPES", "openid email profile").split())
+    scopes = " ".join(read.text("PORTAL_OIDC_SCOPES", "openid email profile", refused="email profile", environ=environ).split())
     if "openid" not in scopes.split():
         raise ImproperlyConfigured(f"PORTAL_OIDC_SCOPES must include openid (got {scopes!r}).")
-    algorithm = environ.get("PORTAL_OIDC_SIGNING_ALGORITHM", "RS256").strip()
-    if algorithm not in SIGNING_ALGORITHMS:
-        raise ImproperlyConfigured(
-            f"PORTAL_OIDC_SIGNING_ALGORITHM must be one of {', '.join(SIGNING_ALGORITHMS)} (got {algorithm!r})."
-        )
+    algorithm = read.choice("PORTAL_OIDC_SIGNING_ALGORITHM", "RS256", SIGNING_ALGORITHMS, environ=environ)
     endpoints = {}
     for key, name in ENDPOINTS.items():
-        value = environ.get(name, "").strip()
+        value = read.text(name, "", strip=True, check=is_provider_url, accepts=PROVIDER_URL, environ=environ)
         if value:
-            endpoints[key] = provider_url(name, value)
+            endpoints[key] = value
     claims = {}
     for name, default in (("PORTAL_OIDC_USERNAME_CLAIM", "preferred_username"), ("PORTAL_OIDC_GROUPS_CLAIM", "groups")):
-        claims[name] = environ.get(name, default).strip()
-        if not claims[name]:
-            raise ImproperlyConfigured(f"{name} must name a claim of the ID token or userinfo (default {default}).")
+        claims[name] = read.text(
+            name, default, allow_empty=False, strip=True, accepts=f"the name of a claim of the ID token or userinfo (default {default})",
+            environ=environ,
+        )
     return SingleSignOn(
         issuer=issuer,
         client_id=client_id,
         client_secret=client_secret,
-        provider_name=environ.get("PORTAL_OIDC_PROVIDER_NAME", "").strip() or urlparse(issuer).hostname,
+        provider_name=read.text("PORTAL_OIDC_PROVIDER_NAME", "", strip=True, environ=environ) or urlparse(issuer).hostname,
         scopes=scopes,
         username_claim=claims["PORTAL_OIDC_USERNAME_CLAIM"],
         groups_claim=claims["PORTAL_OIDC_GROUPS_CLAIM"],
-        group_map=group_map(environ.get("PORTAL_OIDC_GROUP_MAP", "")),
+        group_map=group_map(read.json_mapping(
+            "PORTAL_OIDC_GROUP_MAP", example=MAP_EXAMPLE, why="It maps the identity provider's groups to a team and a role.",
+            environ=environ,
+        )),
         signing_algorithm=algorithm,
         endpoints=endpoints,
     )
 
 
-def provider_url(name: str, value: str) -> str:
+PROVIDER_URL = "an https:// URL without query or fragment (http:// only to this machine, e.g. http://127.0.0.1:9000)"
+
+
+def is_provider_url(value: str) -> bool:
     """HTTPS, or plain HTTP to this machine only (the tests' provider, a provider beside bin/portal):
     the codes and tokens that travel there are the sign-in."""
     parsed = urlparse(value)
     if parsed.scheme == "https" and parsed.hostname and not parsed.query and not parsed.fragment:
-        return value
-    if parsed.scheme == "http" and parsed.hostname and on_loopback(parsed.hostname):
-        return value
-    raise ImproperlyConfigured(
-        f"{name} must be an https:// URL without query or fragment (http:// only to this machine, e.g. "
-        f"http://127.0.0.1:9000); got {value!r}."
-    )
+        return True
+    return parsed.scheme == "http" and bool(parsed.hostname) and on_loopback(parsed.hostname)
 
 
 def on_loopback(host: str) -> bool:
@@ -132,19 +129,8 @@ def on_loopback(host: str) -> bool:
 MAP_EXAMPLE = '{"platform-devs": {"team": "platform", "role": "developers"}, "portal-admins": {"role": "admins"}}'
 
 
-def group_map(raw: str) -> dict[str, Grant]:
-    """PORTAL_OIDC_GROUP_MAP: a JSON object from the provider's group names to what each gives."""
-    if not raw.strip():
-        return {}
-    try:
-        parsed = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(
-            f"PORTAL_OIDC_GROUP_MAP is not valid JSON ({exc}). It maps the identity provider's groups to a team "
-            f"and a role, e.g. {MAP_EXAMPLE}."
-        ) from None
-    if not isinstance(parsed, dict):
-        raise ImproperlyConfigured(f"PORTAL_OIDC_GROUP_MAP must be a JSON object, e.g. {MAP_EXAMPLE}.")
+def group_map(parsed: dict) -> dict[str, Grant]:
+    """PORTAL_OIDC_GROUP_MAP, read as a JSON object: the provider's group names to what each gives."""
     grants = {}
     for group, grant in parsed.items():
         where = f"PORTAL_OIDC_GROUP_MAP[{group!r}]"

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.core import setting_readers as read
 from portal.capacity.instance_types import INSTANCE_TYPES
 
 # A bound on the group, not an AWS limit (a cluster holds 5,000 container instances): a typo of a
@@ -18,7 +19,6 @@ SIZES = (
     ("PORTAL_CLUSTER_DESIRED_CAPACITY", "desired_capacity", 1, 0),
 )
 DEFAULT_INSTANCE_TYPE = "m6i.large"
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 def offered_instance_types() -> str:
@@ -27,20 +27,13 @@ def offered_instance_types() -> str:
 
 def cluster_defaults(environ: Mapping[str, str]) -> dict:
     """instance_type, min_size, max_size, desired_capacity from PORTAL_CLUSTER_*."""
-    instance_type = environ.get("PORTAL_CLUSTER_INSTANCE_TYPE", DEFAULT_INSTANCE_TYPE)
-    if instance_type not in INSTANCE_TYPES:
-        raise ImproperlyConfigured(
-            f"PORTAL_CLUSTER_INSTANCE_TYPE must be one of the instance types the portal knows "
-            f"(portal/capacity/instance_types.csv): {offered_instance_types()}; got {instance_type[:40]!r}."
-        )
-    defaults = {"instance_type": instance_type}
+    defaults = {"instance_type": read.choice(
+        "PORTAL_CLUSTER_INSTANCE_TYPE", DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES,
+        accepts=f"one of the instance types the portal knows (portal/capacity/instance_types.csv): {offered_instance_types()}",
+        environ=environ,
+    )}
     for setting, name, default, smallest in SIZES:
-        text = environ.get(setting, str(default))
-        if not (text.isascii() and text.isdigit() and smallest <= int(text) <= MAX_INSTANCES):
-            raise ImproperlyConfigured(
-                f"{setting} must be a whole number of instances from {smallest} to {MAX_INSTANCES}; got {text[:40]!r}."
-            )
-        defaults[name] = int(text)
+        defaults[name] = read.integer(setting, default, minimum=smallest, maximum=MAX_INSTANCES, unit="instances", environ=environ)
     if not defaults["min_size"] <= defaults["desired_capacity"] <= defaults["max_size"]:
         raise ImproperlyConfigured(
             "PORTAL_CLUSTER_MIN_SIZE <= PORTAL_CLUSTER_DESIRED_CAPACITY <= PORTAL_CLUSTER_MAX_SIZE must hold; got "
@@ -52,12 +45,7 @@ def cluster_defaults(environ: Mapping[str, str]) -> dict:
 def awsvpc_trunking(environ: Mapping[str, str], *, on_emulator: bool) -> bool:
     """PORTAL_CLUSTER_AWSVPC_TRUNKING: on by default against AWS, off on the emulator, which has no
     PutAccountSettingDefault."""
-    text = environ.get("PORTAL_CLUSTER_AWSVPC_TRUNKING")
-    if text is None:
-        return not on_emulator
-    if text.lower() not in TRUE | FALSE:
-        raise ImproperlyConfigured(f"PORTAL_CLUSTER_AWSVPC_TRUNKING must be true or false (or 1/0, yes/no, on/off); got {text[:40]!r}.")
-    on = text.lower() in TRUE
+    on = read.boolean("PORTAL_CLUSTER_AWSVPC_TRUNKING", not on_emulator, environ=environ)
     if on and on_emulator:
         raise ImproperlyConfigured(
             "PORTAL_CLUSTER_AWSVPC_TRUNKING cannot be on against the emulator (AWS_ENDPOINT_URL is set): it has no "

@@ -1,10 +1,11 @@
 """The policy settings, parsed and checked when the settings load (portal/settings.py): a typo in a
 severity or a check id should stop the portal at start, not let a plan through."""
 
-import json
 import re
 
 from django.core.exceptions import ImproperlyConfigured
+
+from portal.core import setting_readers as read
 
 SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 CHECK_ID = re.compile(r"\ACKV2?_[A-Z0-9]+_\d+\Z")
@@ -33,32 +34,32 @@ DEFAULT_SEVERITIES = {
 DEFAULT_SKIPS: dict[str, str] = {}
 
 
-def severity(name: str, value: str) -> str:
-    value = value.strip().upper()
-    if value not in SEVERITIES:
-        raise ImproperlyConfigured(f"{name} must be one of {', '.join(SEVERITIES)} (got {value!r}).")
-    return value
+def severity(name: str, default: str) -> str:
+    """PORTAL_POLICY_DEFAULT_SEVERITY: one of SEVERITIES, in any case."""
+    return read.choice(name, default, SEVERITIES, ignore_case=True)
 
 
-def severities(name: str, raw: str | None) -> dict[str, str]:
+def severities(name: str) -> dict[str, str]:
     """PORTAL_POLICY_SEVERITIES: a JSON object of check id -> severity, added to (and overriding) the
     portal's defaults."""
-    if not raw:
-        return dict(DEFAULT_SEVERITIES)
-    mapping = _json_object(name, raw)
-    return {**DEFAULT_SEVERITIES, **{_check_id(name, check): severity(name, str(value)) for check, value in mapping.items()}}
+    mapping = read.json_mapping(name, example='{"CKV_AWS_51": "HIGH"}')
+    try:
+        return {**DEFAULT_SEVERITIES, **{_check_id(name, check): _severity(value) for check, value in mapping.items()}}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
 
 
-def blocking(name: str, raw: str) -> frozenset[str]:
+def blocking(name: str, default: str) -> frozenset[str]:
     """PORTAL_POLICY_BLOCKING: comma-separated severities that block approval; empty blocks none."""
-    return frozenset(severity(name, part) for part in raw.split(",") if part.strip())
+    return frozenset(read.comma_list(
+        name, default, item=_severity, accepts_item=f"severities ({', '.join(SEVERITIES)})",
+        refused="HIGH,SEVERE",
+    ))
 
 
-def skips(name: str, raw: str | None) -> dict[str, str]:
+def skips(name: str) -> dict[str, str]:
     """PORTAL_POLICY_SKIPS: a JSON object of check id -> the reason it does not apply (required)."""
-    if not raw:
-        return dict(DEFAULT_SKIPS)
-    mapping = _json_object(name, raw)
+    mapping = read.json_mapping(name, DEFAULT_SKIPS, example='{"CKV_AWS_51": "why it does not apply here"}')
     for check, reason in mapping.items():
         _check_id(name, check)
         if not isinstance(reason, str) or len(reason.strip()) < 10:
@@ -66,14 +67,12 @@ def skips(name: str, raw: str | None) -> dict[str, str]:
     return {check: reason.strip() for check, reason in mapping.items()}
 
 
-def _json_object(name: str, raw: str) -> dict:
-    try:
-        mapping = json.loads(raw)
-    except ValueError:
-        mapping = None
-    if not isinstance(mapping, dict):
-        raise ImproperlyConfigured(f'{name} must be a JSON object, e.g. {{"CKV_AWS_51": "HIGH"}}.')
-    return mapping
+def _severity(value) -> str:
+    """A severity in any case, given back in capitals; ValueError naming it otherwise."""
+    word = str(value).strip().upper()
+    if word not in SEVERITIES:
+        raise ValueError(f"{str(value)!r} is not a severity: one of {', '.join(SEVERITIES)}.")
+    return word
 
 
 def _check_id(name: str, check: str) -> str:
