@@ -10,9 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
+from portal.notifications.targets import parse_networks
 from portal.params import ascii_int
 from portal.policy import config as policy_config
-from portal.notifications.targets import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", BASE_DIR / "var"))

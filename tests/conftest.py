@@ -7,7 +7,6 @@ session (pytest_sessionfinish below)."""
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys

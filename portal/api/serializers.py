@@ -1,16 +1,16 @@
 from collections.abc import Mapping
 
-from django.urls import reverse
 from django.db import models
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from portal.audit.models import AuditEvent
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
+from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.policy.checks import policy_of
 from portal.policy.models import REASON_MIN_LENGTH
-from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
 from portal.workspaces.models import Workspace
 

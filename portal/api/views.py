@@ -16,12 +16,12 @@ from portal import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
-from portal.api.scopes import TokenLimits
 from portal.api.representation import service_rows, services_json
+from portal.api.scopes import TokenLimits
 from portal.api.serializers import (
     AuditEventSerializer,
-    PolicyOverrideRequestSerializer,
     DeploymentSerializer,
+    PolicyOverrideRequestSerializer,
     QueuedSerializer,
     RunLogSerializer,
     RunSerializer,

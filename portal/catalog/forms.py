@@ -9,6 +9,7 @@ from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
 
+
 class WholeNumberField(forms.IntegerField):
     """An integer written with the digits 0-9. Django's own field takes whatever int() takes
     (Arabic-Indic digits, '1_000', '  7 '), and int() raises on a 5000-digit string."""

@@ -1,15 +1,15 @@
 from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
-from portal.access import permissions
-from portal.access.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from portal.access import permissions
+from portal.access.decorators import permission_required
+from portal.access.models import Team
 from portal.aws import client as aws_client
 from portal.catalog.forms import DecommissionForm, MoveForm, ServiceChangePageForm, ServicePageForm
-from portal.access.models import Team
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service

@@ -5,7 +5,7 @@ platform destroyed.
 
 Every step goes through the portal's own code and approvals (register_service, change_service,
 decommission_service, propose, approve; the workers plan and apply), as a person and a pipeline do.
-The same steps run on the emulator, in tests/test_platform_end_to_end.py, and on AWS, in
+The same steps run on the emulator, in tests/e2e/platform/test_platform_end_to_end.py, and on AWS, in
 bin/aws-acceptance (portal/journey/acceptance.py). What the emulator cannot do is skipped there, each
 skip saying why; nothing else differs.
 """

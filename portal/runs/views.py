@@ -1,5 +1,4 @@
 from django.contrib import messages
-from portal.access.decorators import permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -7,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from portal import params
 from portal.access import permissions
+from portal.access.decorators import permission_required
 from portal.runs import workflow
 from portal.runs.change_pages import decide
 from portal.runs.models import Run

@@ -6,8 +6,8 @@ from django.db import connections
 
 from portal.catalog.models import Service
 from portal.notifications.models import Delivery, Webhook
-from tests.conftest import SCREENSHOTS
 from tests.builders import a_team
+from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

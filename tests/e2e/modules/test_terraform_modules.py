@@ -45,7 +45,6 @@ def test_module_passes_checkov_and_every_skip_has_a_reason(module):
         capture_output=True, text=True,
     )
     report = json.loads(result.stdout) if result.stdout.strip().startswith(("{", "[")) else {}
-    summary = report.get("summary", {"failed": 0, "passed": 0, "skipped": 0})
     failed = [c["check_id"] for c in report.get("results", {}).get("failed_checks", [])]
 
     assert result.returncode == 0 and not failed, f"checkov failed: {failed or result.stdout[-2000:]}"

@@ -12,14 +12,13 @@ import json
 import pytest
 from django.conf import settings
 from django.urls import reverse
-
 from rest_framework.test import APIClient
 
 from portal.aws import client as aws_client
 from portal.catalog.models import Service
-from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.journey.leftovers import BOOTSTRAP, what_is_left
 from portal.journey.steps import Journey
+from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from portal.runs.platform import wait_for
 from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until

@@ -57,7 +57,7 @@ def linked_roles(iam) -> dict[str, list[str]]:
 def test_the_bootstrap_makes_the_service_linked_roles_an_account_lacks_and_keeps_those_it_has():
     iam = aws.client("iam")
     before = linked_roles(iam)
-    for service, names in before.items():  # a fresh account: none of the four
+    for names in before.values():  # a fresh account: none of the four
         for name in names:
             iam.delete_service_linked_role(RoleName=name)
     iam.create_service_linked_role(AWSServiceName="elasticloadbalancing.amazonaws.com")  # one used already
@@ -159,7 +159,7 @@ def test_a_runs_session_policy_lets_s3_use_the_state_buckets_kms_key_and_nothing
     statements = json.loads(identity.session_policy())["Statement"]
 
     actions = [[s["Action"]] if isinstance(s["Action"], str) else s["Action"] for s in statements]
-    (kms,) = [s for s, named in zip(statements, actions) if any(a.startswith("kms:") for a in named)]
+    (kms,) = [s for s, named in zip(statements, actions, strict=True) if any(a.startswith("kms:") for a in named)]
     assert sorted(kms["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Condition"] == {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}}
     assert len(identity.session_policy()) < 2048

@@ -23,13 +23,13 @@ from django.db import connection
 from redis import Redis
 from rq import Queue, Worker
 
-from tests.environment import SESSION_MARK
-from tests.processes import stop_processes
 from portal.local_services import as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
 from portal.runs import locks, workflow
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, api_for, free_port, wait_until
+from tests.environment import SESSION_MARK
+from tests.processes import stop_processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -372,7 +372,7 @@ def test_an_apply_cancelled_or_past_its_timeout_stops_terraform_releases_the_loc
 
 
 def test_a_queued_run_is_cancelled_at_once_and_its_change_abandoned(workers, people):
-    author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
+    author = people["admin"]
     first, second = repository_workspace(), repository_workspace()
     change = workflow.propose("Two repositories", [(first, first.variables), (second, second.variables)], author)
     runs = change.runs_in_order()

@@ -233,6 +233,7 @@ def test_the_lockout_page_and_the_login_page_read_at_both_widths(browser, live_s
         locked = page.locator("#locked-out")
         assert "Try again after" in locked.inner_text() and "UTC" in locked.inner_text()
         assert locked.bounding_box()["x"] + locked.bounding_box()["width"] <= width, "the message fits the window"
+        assert page.evaluate(wide) == 0, "the page does not scroll sideways"
         page.screenshot(path=str(folder / f"locked-out-{width}.png"), full_page=True)
         page.click("text=Back to the login page")
         assert page.locator("input[name=username]").is_visible()

@@ -10,8 +10,8 @@ cells where the two columns differ below are the ones the old code got wrong
 import pytest
 from django.test import override_settings
 
-from portal.catalog.onboarding import register_service
 from portal.catalog.models import Service
+from portal.catalog.onboarding import register_service
 from portal.runs.models import Run
 from tests.builders import a_team
 from tests.conftest import api_for, record_plan

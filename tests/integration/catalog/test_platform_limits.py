@@ -10,9 +10,9 @@ from portal.catalog import rules
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import register_service
 from portal.runs.models import Change
+from tests.builders import a_team
 from tests.conftest import api_for
 from tests.integration.api.test_concurrent_requests import at_once
-from tests.builders import a_team
 
 pytestmark = pytest.mark.usefixtures("parked_queue")
 

@@ -8,14 +8,14 @@ from django.urls import reverse
 
 from portal.catalog import layout
 from portal.catalog.models import Service
-from portal.runs.models import Run, RunStatus
 from portal.catalog.onboarding import change_service, decommission_service
+from portal.runs.models import Run, RunStatus
 from portal.runs.workflow import approval_refusal, may_approve_some
 from portal.workspaces.layout import granted_service_secrets, sync_platform_workspaces, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
-from tests.conftest import api_for
 from tests.builders import a_team
+from tests.conftest import api_for
 
 pytestmark = pytest.mark.django_db
 

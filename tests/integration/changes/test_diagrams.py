@@ -23,8 +23,8 @@ from portal.runs.models import RunStatus
 from portal.runs.workflow import advance, approve, propose
 from portal.workspaces.layout import cluster_path, network_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
-from tests.conftest import record_plan
 from tests.builders import a_team
+from tests.conftest import record_plan
 
 pytestmark = pytest.mark.django_db
 

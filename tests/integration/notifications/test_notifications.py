@@ -22,8 +22,8 @@ from portal.notifications.events import notify
 from portal.notifications.models import Delivery, Webhook
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.models import Workspace
-from tests.conftest import free_port
 from tests.builders import a_team
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +184,7 @@ def test_each_run_event_is_delivered_signed_to_the_services_webhook(receiver, qu
     assert {body["service"] for body in bodies} == {"sourcing-data-service"}
     assert bodies[0]["run"]["plan"] == {"add": 2, "change": 0, "destroy": 0}
     assert bodies[2]["run"]["error"] == "terraform plan exited 1"
-    for request, body in zip(receiver.received, bodies):
+    for request, body in zip(receiver.received, bodies, strict=True):
         headers = {k.lower(): v for k, v in request["headers"].items()}
         assert headers["x-portal-event"] == body["event"]
         assert headers["x-portal-delivery"] == str(body["delivery"])

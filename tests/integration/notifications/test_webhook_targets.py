@@ -18,8 +18,8 @@ from portal.catalog.models import Service
 from portal.notifications.delivery import DeliveryFailed, deliver
 from portal.notifications.models import Delivery, Webhook
 from portal.notifications.targets import parse_networks
-from tests.conftest import ROOT, free_port
 from tests.builders import a_team
+from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.django_db
 

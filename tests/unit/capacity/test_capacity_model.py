@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.capacity import defaults
-from portal.capacity.instance_types import INSTANCE_TYPES, RESERVED_MEMORY_MIB, InstanceType
+from portal.capacity.instance_types import RESERVED_MEMORY_MIB, InstanceType
 from portal.capacity.model import (
     SMALLEST_TASK,
     ClusterSettings,
