@@ -344,7 +344,9 @@ class Resolver:
         answer = self.names[key]() if callable(self.names[key]) else self.names[key]
         port = int(port or 0)
         return [
-            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)) if ":" in address else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+            if ":" in address
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
             for address in answer
         ]
 

@@ -257,10 +257,14 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
         help_text=f"{ServiceRevision._meta.get_field('secrets').help_text} Reads the applied value: null until the first change has applied.",
     )
     status = serializers.ChoiceField(choices=Lifecycle.choices, read_only=True)
-    url = serializers.CharField(source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied.")
+    url = serializers.CharField(
+        source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied."
+    )
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     applied_revision = serializers.IntegerField(source="applied_revision.number", read_only=True, allow_null=True)
-    proposed = RevisionSerializer(source="proposed_revision", read_only=True, allow_null=True, help_text="The declaration a pending change proposes; null when none is pending.")
+    proposed = RevisionSerializer(
+        source="proposed_revision", read_only=True, allow_null=True, help_text="The declaration a pending change proposes; null when none is pending."
+    )
     workspaces = WorkspaceSerializer(many=True, read_only=True)
 
     class Meta:

@@ -82,7 +82,9 @@ class Journey:
 
     def report(self) -> str:
         width = max((len(step.name) for step in self.steps), default=10)
-        lines = [f"{step.name:<{width}}  {step.outcome:<7}  {step.seconds:7.0f} s" + (f"  {step.note}" if step.outcome != "done" else "") for step in self.steps]
+        lines = [
+            f"{step.name:<{width}}  {step.outcome:<7}  {step.seconds:7.0f} s" + (f"  {step.note}" if step.outcome != "done" else "") for step in self.steps
+        ]
         total = sum(step.seconds for step in self.steps)
         return "\n".join([*lines, f"{'total':<{width}}  {'':<7}  {total:7.0f} s ({total / 60:.1f} min)"])
 
@@ -216,7 +218,10 @@ class Journey:
         self.service.refresh_from_db()
         platform_inputs = {workspace.pk: workspace.variables for workspace in [state_bucket_workspace(), *sync_platform_workspaces()]}
         wanted = [
-            (workspace, platform_inputs[workspace.pk] if workspace.pk in platform_inputs else layout.inputs(workspace, self.service, self.service.applied_revision))
+            (
+                workspace,
+                platform_inputs[workspace.pk] if workspace.pk in platform_inputs else layout.inputs(workspace, self.service, self.service.applied_revision),
+            )
             for workspace in workspaces
         ]
         requester = self.admin if any(workspace.pk in platform_inputs for workspace in workspaces) else self.developer

@@ -101,7 +101,10 @@ def test_the_register_and_change_forms_offer_the_sizes_the_cluster_places_and_sa
         page.fill("#id_image_tag", "1.0.0")
         page.click("form.card button[type=submit]")
         error = page.locator("#desired_count-errors")
-        assert "has room for 1 more task of 0.5 vCPU / 1024 MiB; this change needs 3, and the cluster runs out of task network interfaces and memory." in error.inner_text()
+        assert (
+            "has room for 1 more task of 0.5 vCPU / 1024 MiB; this change needs 3, and the cluster runs out of task network interfaces and memory."
+            in error.inner_text()
+        )
         error.scroll_into_view_if_needed()
         shot(page, f"register-refused-{width}")
     finally:

@@ -34,7 +34,12 @@ def test_the_webhooks_page_tells_outcomes_in_words_and_refuses_internal_urls_on_
         dict(status="delivered", attempts=1, response_code=200, outcome="delivered"),
         dict(status="failed", attempts=5, response_code=503, outcome="receiver_refused"),
         dict(status="pending", attempts=2, outcome="unreachable", error="no answer within 5 s"),
-        dict(status="failed", attempts=1, outcome="portal_refused", error="hooks.example.com resolves to a loopback address; the portal sends webhooks only to public addresses (or to networks an admin allowed)."),
+        dict(
+            status="failed",
+            attempts=1,
+            outcome="portal_refused",
+            error="hooks.example.com resolves to a loopback address; the portal sends webhooks only to public addresses (or to networks an admin allowed).",
+        ),
     ):
         Delivery.objects.create(webhook=webhook, event="applied", payload={}, **fields)
 
@@ -52,7 +57,8 @@ def test_the_webhooks_page_tells_outcomes_in_words_and_refuses_internal_urls_on_
         page.goto(f"{live_server.url}/webhooks/services/{service.name}/")
         outcomes = page.locator("td.outcome").all_inner_texts()
         assert outcomes == [
-            "Refused by the portal (address not allowed): hooks.example.com resolves to a loopback address; the portal sends webhooks only to public addresses (or to networks an admin allowed).",
+            "Refused by the portal (address not allowed): hooks.example.com resolves to a loopback address; "
+            "the portal sends webhooks only to public addresses (or to networks an admin allowed).",
             "Unreachable: no answer within 5 s",
             "Refused by the receiver with status 503",
             "Delivered (status 200)",

@@ -66,7 +66,9 @@ def rendered_policy(tmp_path_factory):
         done = subprocess.run(["terraform", *command], cwd=root, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
     shown = json.loads(subprocess.run(["terraform", "show", "-json", "plan"], cwd=root, env=env, capture_output=True, text=True, check=True).stdout)
-    (policy,) = [r["values"]["policy"] for r in shown["planned_values"]["root_module"]["child_modules"][0]["resources"] if r["type"] == "aws_ecr_lifecycle_policy"]
+    (policy,) = [
+        r["values"]["policy"] for r in shown["planned_values"]["root_module"]["child_modules"][0]["resources"] if r["type"] == "aws_ecr_lifecycle_policy"
+    ]
     return json.loads(policy)
 
 
@@ -86,22 +88,26 @@ def test_a_service_running_an_old_image_keeps_it_however_many_images_are_pushed_
 def test_the_model_expires_a_running_image_under_a_count_rule_alone():
     """What the policy was before: keep the newest 30 of any image. Guards the model itself."""
     now = datetime(2026, 12, 1, tzinfo=timezone.utc)
-    before = {"rules": [
-        {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7}},
-        {"rulePriority": 2, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}},
-    ]}
+    before = {
+        "rules": [
+            {"rulePriority": 1, "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days", "countNumber": 7}},
+            {"rulePriority": 2, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}},
+        ]
+    }
     running = Image("sha256:running", ["1.0.0"], now - timedelta(days=60))
     builds = [Image(f"sha256:{n}", [f"ci-{n}"], now - timedelta(days=59 - n)) for n in range(30)]
 
     assert "sha256:running" in expired(before, [running, *builds], now)
 
 
-MANIFEST = json.dumps({
-    "schemaVersion": 2,
-    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "b" * 64},
-    "layers": [],
-})
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "b" * 64},
+        "layers": [],
+    }
+)
 
 
 @pytest.fixture

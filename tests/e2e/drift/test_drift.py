@@ -93,7 +93,12 @@ def test_a_bad_interval_is_refused_at_start(value):
     import sys
 
     env = {**os.environ, "PORTAL_DRIFT_INTERVAL": value}
-    result = subprocess.run([sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); django.setup()"], env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'portal.settings'); django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0 and "PORTAL_DRIFT_INTERVAL must be a whole number of seconds" in result.stderr
 
 
@@ -111,7 +116,11 @@ def test_drift_is_read_from_the_plans_resource_drift_with_sensitive_values_maske
                     "after_sensitive": {"secret": True},
                 },
             },
-            {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "type": "aws_ecr_lifecycle_policy", "change": {"actions": ["delete"], "before": {}, "after": None}},
+            {
+                "address": "module.this.aws_ecr_lifecycle_policy.this[0]",
+                "type": "aws_ecr_lifecycle_policy",
+                "change": {"actions": ["delete"], "before": {}, "after": None},
+            },
         ]
     }
     assert checks.drifted_attributes(plan) == [
@@ -248,9 +257,7 @@ def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_u
     name = f"art-service-drift-{uuid.uuid4().hex[:8]}"
     # The emulator is the session's: what this test made must not be found by the next one.
     request.addfinalizer(lambda: forget_repository(aws("ecr"), name))
-    workspace = Workspace.objects.create(
-        path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True}
-    )
+    workspace = Workspace.objects.create(path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True})
     change = workflow.propose(f"Plan {workspace.path}", [(workspace, workspace.variables)], author)
     run = wait_for_run(change.runs.get(), RunStatus.AWAITING_APPROVAL, RunStatus.FAILED)
     assert run.status == RunStatus.AWAITING_APPROVAL, run.log[-2000:]
@@ -278,7 +285,12 @@ def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_u
     client.force_login(author)
     page = client.get(reverse("platform:page")).content.decode()
     seconds = time.monotonic() - changed_at
-    assert {"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'} in drifted.drift
+    assert {
+        "address": "module.this.aws_ecr_repository.this",
+        "attribute": "image_tag_mutability",
+        "before": '"IMMUTABLE"',
+        "after": '"MUTABLE"',
+    } in drifted.drift
     assert "Drifted" in page and "image_tag_mutability" in page
     figure(f"drift: changed behind the portal's back -> badge in {seconds:.1f} s (interval 2 s, sweep every 1 s; check took {drifted.duration:.1f} s)")
 
@@ -289,7 +301,8 @@ def test_a_change_behind_the_portals_back_is_flagged_and_restored(client, make_u
     assert restore.status == RunStatus.AWAITING_APPROVAL, restore.log[-2000:]
     assert any(
         a["path"] == "image_tag_mutability" and a["before"] == '"MUTABLE"' and a["after"] == '"IMMUTABLE"'
-        for resource in restore.plan_changes for a in resource["attributes"]
+        for resource in restore.plan_changes
+        for a in resource["attributes"]
     ), restore.plan_changes
     workflow.approve(restore.change, approver)
     assert wait_for_run(restore, RunStatus.APPLIED, RunStatus.FAILED).status == RunStatus.APPLIED

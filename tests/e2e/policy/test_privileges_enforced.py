@@ -197,14 +197,24 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
         return client_of(session, "s3")
 
     tries = [
-        ("runner", "sts:AssumeRole the ecs role", "allowed", lambda: client_of(runner, "sts").assume_role(RoleArn=admin_role_arn("ecs"), RoleSessionName="matrix")),
+        (
+            "runner",
+            "sts:AssumeRole the ecs role",
+            "allowed",
+            lambda: client_of(runner, "sts").assume_role(RoleArn=admin_role_arn("ecs"), RoleSessionName="matrix"),
+        ),
         ("runner", "ecs:ListClusters", "denied", lambda: client_of(runner, "ecs").list_clusters()),
         ("runner", "iam:ListUsers", "denied", lambda: client_of(runner, "iam").list_users()),
         ("runner", "s3:GetObject a state key", "denied", lambda: s3(runner).get_object(Bucket=BUCKET, Key=network_key)),
         ("ecs role", "ecs:ListClusters", "allowed", lambda: client_of(ecs, "ecs").list_clusters()),
         ("ecs role", "iam:CreateUser", "denied", lambda: client_of(ecs, "iam").create_user(UserName=f"{PREFIX}-intruder")),
         ("ecs role", "iam:CreateRole", "denied", lambda: client_of(ecs, "iam").create_role(RoleName=f"{PREFIX}-intruder", AssumeRolePolicyDocument=trust)),
-        ("ecs role", "iam:AttachRolePolicy AdministratorAccess to itself", "denied", lambda: client_of(ecs, "iam").attach_role_policy(RoleName=f"{PREFIX}-ecs-admin", PolicyArn=admin_access)),
+        (
+            "ecs role",
+            "iam:AttachRolePolicy AdministratorAccess to itself",
+            "denied",
+            lambda: client_of(ecs, "iam").attach_role_policy(RoleName=f"{PREFIX}-ecs-admin", PolicyArn=admin_access),
+        ),
         ("ecs role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(ecs).delete_bucket(Bucket=BUCKET)),
         ("ecs role", "s3:DeleteBucketPolicy the state bucket", "denied", lambda: s3(ecs).delete_bucket_policy(Bucket=BUCKET)),
         ("ecs role", "s3:GetObject a state key", "denied", lambda: s3(ecs).get_object(Bucket=BUCKET, Key=network_key)),
@@ -213,10 +223,34 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
         ("ecr role", "ecs:CreateCluster", "denied", lambda: client_of(ecr, "ecs").create_cluster(clusterName=f"{PREFIX}-intruder")),
         ("ecr role", "iam:CreateUser", "denied", lambda: client_of(ecr, "iam").create_user(UserName=f"{PREFIX}-intruder")),
         ("iam role", "iam:ListRoles", "allowed", lambda: client_of(iam, "iam").list_roles()),
-        ("iam role", "iam:AttachRolePolicy AdministratorAccess to itself", "denied", lambda: client_of(iam, "iam").attach_role_policy(RoleName=iam_role_name, PolicyArn=admin_access)),
-        ("iam role", "iam:PutRolePolicy on itself", "denied", lambda: client_of(iam, "iam").put_role_policy(RoleName=iam_role_name, PolicyName="more", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')),
-        ("iam role", "iam:DeleteRolePermissionsBoundary of itself", "denied", lambda: client_of(iam, "iam").delete_role_permissions_boundary(RoleName=iam_role_name)),
-        ("iam role", "iam:PutRolePermissionsBoundary on itself", "denied", lambda: client_of(iam, "iam").put_role_permissions_boundary(RoleName=iam_role_name, PermissionsBoundary=admin_access)),
+        (
+            "iam role",
+            "iam:AttachRolePolicy AdministratorAccess to itself",
+            "denied",
+            lambda: client_of(iam, "iam").attach_role_policy(RoleName=iam_role_name, PolicyArn=admin_access),
+        ),
+        (
+            "iam role",
+            "iam:PutRolePolicy on itself",
+            "denied",
+            lambda: client_of(iam, "iam").put_role_policy(
+                RoleName=iam_role_name,
+                PolicyName="more",
+                PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}',
+            ),
+        ),
+        (
+            "iam role",
+            "iam:DeleteRolePermissionsBoundary of itself",
+            "denied",
+            lambda: client_of(iam, "iam").delete_role_permissions_boundary(RoleName=iam_role_name),
+        ),
+        (
+            "iam role",
+            "iam:PutRolePermissionsBoundary on itself",
+            "denied",
+            lambda: client_of(iam, "iam").put_role_permissions_boundary(RoleName=iam_role_name, PermissionsBoundary=admin_access),
+        ),
         ("iam role", "iam:CreateAccessKey", "denied", lambda: client_of(iam, "iam").create_access_key(UserName=f"{PREFIX}-ecs-admin")),
         ("iam role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(iam).delete_bucket(Bucket=BUCKET)),
         ("ecs state role", "s3:PutObject its type's key", "allowed", lambda: s3(ecs_state).put_object(Bucket=BUCKET, Key=service_key, Body=b"{}")),
@@ -227,7 +261,12 @@ def matrix(runner: boto3.Session, admin_role_arn, state_role_arn) -> list[tuple[
         ("ecs state role", "s3:DeleteBucket the state bucket", "denied", lambda: s3(ecs_state).delete_bucket(Bucket=BUCKET)),
         ("ecs state role", "s3:DeleteObjectVersion", "denied", lambda: s3(ecs_state).delete_object(Bucket=BUCKET, Key=network_key, VersionId="null")),
         ("ecr state role", "s3:PutObject an ecs service's key", "denied", lambda: s3(ecr_state).put_object(Bucket=BUCKET, Key=service_key, Body=b"{}")),
-        ("ecr state role", "s3:PutObject the administrators' key", "denied", lambda: s3(ecr_state).put_object(Bucket=BUCKET, Key=f"iam/service-admins/{PREFIX}/terraform.tfstate", Body=b"{}")),
+        (
+            "ecr state role",
+            "s3:PutObject the administrators' key",
+            "denied",
+            lambda: s3(ecr_state).put_object(Bucket=BUCKET, Key=f"iam/service-admins/{PREFIX}/terraform.tfstate", Body=b"{}"),
+        ),
         ("ecr state role", "iam:DeletePolicy the boundary", "denied", lambda: client_of(ecr_state, "iam").delete_policy(PolicyArn=boundary)),
     ]
     return [(who, what, expected, attempt(call)) for who, what, expected, call in tries]
@@ -330,4 +369,3 @@ def evaluate_as_aws(flow: dict, tmp_path: Path) -> None:
         pytest.fail("The evaluation could not evaluate these calls (a harness gap):\n" + "\n".join(report.harness_errors), pytrace=False)
     if report.denied:
         pytest.fail(f"AWS would refuse these (identity, action, resource, what is missing):\n{report.denial_text()}", pytrace=False)
-

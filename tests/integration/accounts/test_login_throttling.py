@@ -184,7 +184,8 @@ def test_a_weak_password_is_refused_in_the_admin_site(client, accounts):
     alice.refresh_from_db()
     assert alice.check_password("right-alice-horse"), "unchanged"
 
-    response = client.post(reverse("admin:auth_user_password_change", args=[alice.pk]), {"password1": "a-far-better-passphrase", "password2": "a-far-better-passphrase"})
+    new_password = {"password1": "a-far-better-passphrase", "password2": "a-far-better-passphrase"}
+    response = client.post(reverse("admin:auth_user_password_change", args=[alice.pk]), new_password)
     assert response.status_code == 302
     alice.refresh_from_db()
     assert alice.check_password("a-far-better-passphrase")

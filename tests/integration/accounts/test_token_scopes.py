@@ -391,7 +391,10 @@ def test_every_api_endpoint_says_what_each_method_is_for_tokens():
         ({"PORTAL_TOKEN_MAX_DAYS": "3651"}, "PORTAL_TOKEN_MAX_DAYS must be a whole number from 1 to 3650"),
         ({"PORTAL_TOKEN_MAX_DAYS": "a year"}, "PORTAL_TOKEN_MAX_DAYS must be a whole number from 1 to 3650"),
         ({"PORTAL_TOKEN_DEFAULT_DAYS": "0"}, "PORTAL_TOKEN_DEFAULT_DAYS must be a whole number from 1 to PORTAL_TOKEN_MAX_DAYS"),
-        ({"PORTAL_TOKEN_MAX_DAYS": "30", "PORTAL_TOKEN_DEFAULT_DAYS": "90"}, "PORTAL_TOKEN_DEFAULT_DAYS must be a whole number from 1 to PORTAL_TOKEN_MAX_DAYS (30)"),
+        (
+            {"PORTAL_TOKEN_MAX_DAYS": "30", "PORTAL_TOKEN_DEFAULT_DAYS": "90"},
+            "PORTAL_TOKEN_DEFAULT_DAYS must be a whole number from 1 to PORTAL_TOKEN_MAX_DAYS (30)",
+        ),
     ],
 )
 def test_a_token_setting_out_of_range_stops_the_portal_at_start(env, says):

@@ -260,7 +260,11 @@ def test_planning_to_restore_is_refused_alike(people, onboarded, case, status, c
 def test_drift_reads_alike_on_the_service_page_and_the_api(people, make_user, onboarded):
     workspace = first_workspace(onboarded)
     drifted(workspace)
-    page, api = both(people["approver"], lambda page: page.get(reverse("catalog:service-detail", args=[onboarded.name])), lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/drift/"))
+    page, api = both(
+        people["approver"],
+        lambda page: page.get(reverse("catalog:service-detail", args=[onboarded.name])),
+        lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/drift/"),
+    )
     body = api.json()
     assert page.status_code == api.status_code == 200
     assert body["state"] == "drifted" and "Drifted" in text(page)
@@ -322,7 +326,11 @@ def test_removing_a_webhook_is_refused_alike_to_another_team_and_done_alike_by_i
 def test_webhooks_read_alike_with_their_deliveries(people, onboarded):
     webhook = Webhook.objects.create(service=onboarded, url="https://hooks.example.com/x", events=["applied"])
     webhook.deliveries.create(event="applied", payload={}, attempts=1, status="failed", outcome="receiver_refused", response_code=503)
-    page, api = both(people["approver"], lambda page: page.get(reverse("notifications:service", args=[onboarded.name])), lambda api: api.get(f"/api/v1/services/{onboarded.name}/webhooks/"))
+    page, api = both(
+        people["approver"],
+        lambda page: page.get(reverse("notifications:service", args=[onboarded.name])),
+        lambda api: api.get(f"/api/v1/services/{onboarded.name}/webhooks/"),
+    )
     [listed] = api.json()["results"]
     assert page.status_code == api.status_code == 200
     assert listed["url"] in text(page) and listed["recent_deliveries"][0]["outcome_text"] in text(page)
@@ -360,7 +368,9 @@ def unlock(workspace, lock_id, confirm=True):
 def test_a_workspace_reads_alike_with_its_lock(people, onboarded, bucket):
     workspace = first_workspace(onboarded)
     lock_id = put_lock(workspace)
-    page, api = both(people["dev"], lambda page: page.get(reverse("workspace:detail", args=[workspace.pk])), lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/"))
+    page, api = both(
+        people["dev"], lambda page: page.get(reverse("workspace:detail", args=[workspace.pk])), lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/")
+    )
     body = api.json()
     assert page.status_code == api.status_code == 200
     assert body["lock"]["id"] == lock_id and lock_id in text(page) and body["lock"]["who"] in text(page)
@@ -371,7 +381,11 @@ def test_a_workspace_reads_alike_with_its_lock(people, onboarded, bucket):
 @pytest.mark.parametrize("who, team, status, code", [("developers", "other", 403, "other_team"), ("approvers", "art", 403, "platform")])
 def test_a_workspace_is_refused_alike_to_who_may_not_read_its_runs(make_user, onboarded, who, team, status, code):
     workspace = first_workspace(onboarded) if code == "other_team" else Workspace.objects.create(path="vpc/x-network", module="network")
-    page, api = both(make_user("someone", who, team=team), lambda page: page.get(reverse("workspace:detail", args=[workspace.pk])), lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/"))
+    page, api = both(
+        make_user("someone", who, team=team),
+        lambda page: page.get(reverse("workspace:detail", args=[workspace.pk])),
+        lambda api: api.get(f"/api/v1/workspaces/{workspace.pk}/"),
+    )
     assert_refused_alike(page, api, status, code)
 
 
@@ -388,9 +402,7 @@ def test_an_admin_removes_a_lock_alike(people, onboarded, bucket):
     assert locks.read(workspace) is None and LockRelease.objects.count() == 2
 
 
-@pytest.mark.parametrize(
-    "case, status, code", [("a developer", 403, "no_role"), ("a changed lock", 409, "lock_changed"), ("no lock", 409, "no_lock")]
-)
+@pytest.mark.parametrize("case, status, code", [("a developer", 403, "no_role"), ("a changed lock", 409, "lock_changed"), ("no lock", 409, "no_lock")])
 def test_removing_a_lock_is_refused_alike(people, onboarded, bucket, case, status, code):
     workspace = first_workspace(onboarded)
     lock_id = put_lock(workspace) if case != "no lock" else "gone"
@@ -512,7 +524,12 @@ def test_a_bad_pattern_is_refused_alike_with_the_same_message(people):
 
 @pytest.mark.parametrize(
     "case, code",
-    [("retire iam", "iam_stays"), ("retire an undeclared type", "not_declared"), ("rescope an undeclared type", "not_declared"), ("rescope to the same", "no_change")],
+    [
+        ("retire iam", "iam_stays"),
+        ("retire an undeclared type", "not_declared"),
+        ("rescope an undeclared type", "not_declared"),
+        ("rescope to the same", "no_change"),
+    ],
 )
 def test_a_change_of_the_administrators_is_refused_alike(people, two_administrators, case, code):
     declared = declared_administrators()

@@ -126,7 +126,9 @@ def test_a_change_is_refused_when_it_or_its_rolling_deployment_does_not_fit(smal
 
     more = api.patch(url, {"desired_count": 3}, format="json")
     new_image = api.post(f"{url}deployments/", {"image_tag": "1.1.0"}, format="json")
-    on_the_page = dev_client.post(reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "desired_count": 2, "image_tag": "1.1.0"})
+    on_the_page = dev_client.post(
+        reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "desired_count": 2, "image_tag": "1.1.0"}
+    )
 
     assert more.status_code == 400 and "this change needs 3" in more.json()["fields"]["desired_count"][0]
     (rolling,) = new_image.json()["fields"]["desired_count"]
@@ -142,9 +144,7 @@ def test_a_change_is_refused_when_it_or_its_rolling_deployment_does_not_fit(smal
 
 
 @pytest.mark.django_db
-def test_going_back_to_the_last_healthy_revision_is_refused_with_the_message_when_there_is_no_room(
-    settings, dev, approver, client, service_form_data
-):
+def test_going_back_to_the_last_healthy_revision_is_refused_with_the_message_when_there_is_no_room(settings, dev, approver, client, service_form_data):
     from portal.runs.workflow import advance, approve
     from tests.conftest import record_plan
 
@@ -301,7 +301,11 @@ def test_an_admin_proposes_a_new_instance_type_and_size_as_a_plan_of_the_cluster
     assert response.status_code == 302 and response["Location"] == reverse("runs:run-detail", kwargs={"run_id": run.pk})
     assert run.workspace.path == cluster_path() and run.status == RunStatus.QUEUED
     assert {k: run.variables[k] for k in ("instance_type", "min_size", "max_size", "desired_capacity", "awsvpc_trunking")} == {
-        "instance_type": "m6i.large", "min_size": 1, "max_size": 5, "desired_capacity": 1, "awsvpc_trunking": settings.CLUSTER_AWSVPC_TRUNKING,
+        "instance_type": "m6i.large",
+        "min_size": 1,
+        "max_size": 5,
+        "desired_capacity": 1,
+        "awsvpc_trunking": settings.CLUSTER_AWSVPC_TRUNKING,
     }
     assert run.change.title == "Change the cluster: instance_type t3.small -> m6i.large, max_size 3 -> 5"
     # What is in effect does not move until it has applied; a service must fit both meanwhile.

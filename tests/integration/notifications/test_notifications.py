@@ -339,7 +339,9 @@ def test_the_deliveries_are_listed_on_the_webhooks_page(client, dev):
     workspace = service_workspace(dev, "listed-service")
     webhook = Webhook.objects.create(service=workspace.service, url="https://hooks.example.com/x", events=["failed"])
     Delivery.objects.create(webhook=webhook, event="failed", payload={}, attempts=3, status="failed", response_code=502, outcome="receiver_refused")
-    Delivery.objects.create(webhook=webhook, event="failed", payload={}, attempts=1, status="pending", outcome="unreachable", error="the connection was refused")
+    Delivery.objects.create(
+        webhook=webhook, event="failed", payload={}, attempts=1, status="pending", outcome="unreachable", error="the connection was refused"
+    )
     client.force_login(dev)
     content = client.get(f"/webhooks/services/{workspace.service.name}/").content.decode()
     assert "Refused by the receiver with status 502" in content and "Failed" in content

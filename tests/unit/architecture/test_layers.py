@@ -1,5 +1,5 @@
-"""Layers point one way: journey -> api -> drift -> catalog -> capacity -> administrators -> policy -> runs -> workspaces -> audit, nothing back; and queueing a job is a
-leaf that does not import the workflow (the worker's function is named by its dotted path)."""
+"""Layers point one way: journey -> api -> drift -> catalog -> capacity -> administrators -> policy -> runs -> workspaces ->
+audit, nothing back; and queueing a job is a leaf that does not import the workflow (the worker's function is named by its dotted path)."""
 
 import ast
 from pathlib import Path

@@ -200,7 +200,12 @@ def test_the_fewest_instances_that_hold_a_need(instance_type, need, fewest):
     [
         ({}, {"instance_type": "m6i.large", "min_size": 1, "max_size": 3, "desired_capacity": 1}),
         (
-            {"PORTAL_CLUSTER_INSTANCE_TYPE": "c6i.xlarge", "PORTAL_CLUSTER_MIN_SIZE": "2", "PORTAL_CLUSTER_MAX_SIZE": "6", "PORTAL_CLUSTER_DESIRED_CAPACITY": "2"},
+            {
+                "PORTAL_CLUSTER_INSTANCE_TYPE": "c6i.xlarge",
+                "PORTAL_CLUSTER_MIN_SIZE": "2",
+                "PORTAL_CLUSTER_MAX_SIZE": "6",
+                "PORTAL_CLUSTER_DESIRED_CAPACITY": "2",
+            },
             {"instance_type": "c6i.xlarge", "min_size": 2, "max_size": 6, "desired_capacity": 2},
         ),
         ({"PORTAL_CLUSTER_INSTANCE_TYPE": "m6g.large"}, "PORTAL_CLUSTER_INSTANCE_TYPE must be one of the instance types"),
@@ -220,7 +225,14 @@ def test_the_cluster_defaults_are_refused_at_start_when_wrong(environ, expected)
 
 @pytest.mark.parametrize(
     "value, on_emulator, expected",
-    [(None, False, True), (None, True, False), ("off", False, False), ("TRUE", False, True), ("treu", False, "must be true or false"), ("1", True, "cannot be on against the emulator")],
+    [
+        (None, False, True),
+        (None, True, False),
+        ("off", False, False),
+        ("TRUE", False, True),
+        ("treu", False, "must be true or false"),
+        ("1", True, "cannot be on against the emulator"),
+    ],
 )
 def test_trunking_is_on_against_aws_and_refused_when_unreadable(value, on_emulator, expected):
     environ = {} if value is None else {"PORTAL_CLUSTER_AWSVPC_TRUNKING": value}
@@ -246,7 +258,11 @@ def test_the_platform_holds_four_times_the_tasks_at_the_new_defaults():
     on_emulator = ClusterSettings(defaults.DEFAULT_INSTANCE_TYPE, 1, 3, 1, trunking=False)
 
     print(f"\n{'cluster':46} tasks  services  sizes (of {sum(map(len, rules.TASK_SIZES.values()))})")
-    for label, settings in [("before: 1-3 x t3.small, no trunking", before), ("after: 1-3 x m6i.large, ENI trunking", after), ("after, on the emulator (no trunking)", on_emulator)]:
+    for label, settings in [
+        ("before: 1-3 x t3.small, no trunking", before),
+        ("after: 1-3 x m6i.large, ENI trunking", after),
+        ("after, on the emulator (no trunking)", on_emulator),
+    ]:
         print(f"{label:46} {'%5d  %8d  %5d' % figures(settings)}")
 
     assert figures(before) == (6, 5, 3)

@@ -2,7 +2,6 @@
 a stopped terraform command was and how it stopped (portal/runs/terraform.py). No database, no
 terraform: the branches that move runs are in tests/integration/runner/test_runner_branches.py."""
 
-import os
 import signal
 
 import pytest
