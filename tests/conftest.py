@@ -371,6 +371,18 @@ def loopback_receivers_allowed(settings):
     settings.NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks("127.0.0.0/8")
 
 
+TIERS = ("unit", "integration", "e2e", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test carries its tier's marker, from its folder (tests/<tier>/...): `-m "not e2e"` and the
+    like select by tier as by folder."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
+            item.add_marker(parts[1])
+
+
 # --- nothing outlives the session ------------------------------------------------------------------
 def pytest_sessionfinish(session, exitstatus):
     """Every process a test started (they all carry this session's mark in their environment, orphans
