@@ -384,6 +384,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --- nothing outlives the session ------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish has torn the session's fixtures down
 def pytest_sessionfinish(session, exitstatus):
     """Every process a test started (they all carry this session's mark in their environment, orphans
     too) must be gone once the fixtures are torn down. Any that is left is killed and named, and the
@@ -394,7 +395,7 @@ def pytest_sessionfinish(session, exitstatus):
     described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
     stop_processes([p["pid"] for p in left], grace=5)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = f"{len(left)} process(es) started by the tests outlived them (now killed):\n{described}"
+    message = f"{len(left)} process(es) started by the tests outlived them (now killed; the session fails):\n{described}"
     if reporter:
         reporter.write_sep("=", "LEFTOVER PROCESSES", red=True, bold=True)
         reporter.write_line(message)
