@@ -78,7 +78,7 @@ def test_a_run_with_a_fresh_heartbeat_or_a_cancel_asked_is_settled_accordingly(p
     assert Run.objects.get(pk=alive.pk).status == RunStatus.PLANNING
     silent.refresh_from_db()
     assert silent.status == RunStatus.CANCELLED
-    assert silent.error.startswith("Cancelled by author. The plan did not finish") and "Nothing was changed" in silent.error
+    assert silent.error.startswith("Cancelled by admin. The plan did not finish") and "Nothing was changed" in silent.error
 
 
 def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, settings):
@@ -206,7 +206,7 @@ def test_cancel_through_the_api_answers_with_the_rule(people, parked_queue):
     assert at_once.status_code == 202 and at_once.json()["status"] == "cancelled"
     assert (ended.status_code, ended.json()["code"]) == (409, "not_cancellable")
     assert asked.status_code == 202 and asked.json()["status"] == "applying"
-    assert asked.json()["cancelled_by"] == "approver" and asked.json()["cancel_requested_at"]
+    assert asked.json()["cancelled_by"] == "other-admin" and asked.json()["cancel_requested_at"]
     assert (twice.status_code, twice.json()["code"]) == (409, "cancel_requested")
 
 
