@@ -51,9 +51,10 @@ def _running(processes: dict[int, psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
-def stop_processes(roots, grace: float = 0) -> None:
+def stop_processes(roots, grace: float = 0) -> bool:
     """SIGTERM to each root (a Popen or a pid) and up to `grace` seconds to end with its children (a
-    warm shutdown); then SIGKILL to every process seen in their trees and to their groups, and wait."""
+    warm shutdown); then SIGKILL to every process seen in their trees and to their groups, and wait.
+    True when nothing was left to kill after the grace (always False without one, when any ran)."""
     popens = [root for root in roots if isinstance(root, subprocess.Popen)]
     pids = [root.pid if isinstance(root, subprocess.Popen) else root for root in roots]
     seen: dict[int, psutil.Process] = {}
@@ -74,10 +75,12 @@ def stop_processes(roots, grace: float = 0) -> None:
             look()
             time.sleep(0.2)
     look()
+    ended_in_grace = not _running(seen)
     _signal_all(seen, signal.SIGKILL)
     for popen in popens:
         popen.wait()
     psutil.wait_procs(_running(seen), timeout=10)
+    return ended_in_grace
 
 
 def leftover_processes(mark: str, value: str, settle: float = 0) -> list[dict]:
