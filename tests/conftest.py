@@ -17,7 +17,7 @@ import pytest
 
 from tests.builders import TEAM, cast
 from tests.environment import SESSION_MARK, free_port, start_emulator  # noqa: F401  (free_port: re-exported for tests)
-from tests.processes import leftover_processes, stop_processes
+from tests.processes import WORKERS_MARK, leftover_processes, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -153,6 +153,7 @@ def rq_worker(django_db_setup, django_db_blocker):
     db = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env[WORKERS_MARK] = mark = f"session-worker-{os.getpid()}"  # its work-horses and terraform inherit it
     redis = django_rq.get_connection(settings.RQ_QUEUE)
     log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "worker.log", "wb")
     worker = subprocess.Popen(
@@ -167,7 +168,7 @@ def rq_worker(django_db_setup, django_db_blocker):
     yield worker
     # A warm shutdown waits for the running job; a failed test must not leave terraform running. The
     # work-horse and terraform each lead a group of their own, so the worker's group is not enough.
-    stop_processes([worker], grace=30)
+    stop_processes([worker], grace=30, mark=(WORKERS_MARK, mark))
 
 
 @pytest.fixture(scope="session")

@@ -51,10 +51,29 @@ def _running(processes: dict[int, psutil.Process]) -> list[psutil.Process]:
     return alive
 
 
-def stop_processes(roots, grace: float = 0) -> bool:
+WORKERS_MARK = "PORTAL_TEST_WORKERS"  # set in the environment of the workers a fixture starts
+
+
+def marked(mark: str, value: str) -> list[psutil.Process]:
+    """Every process (not this one) whose environment carries `mark=value`: a process's children
+    inherit it, so this finds them after their parent died and init adopted them."""
+    found = []
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            if process.environ().get(mark) == value:
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def stop_processes(roots, grace: float = 0, mark: tuple[str, str] | None = None) -> bool:
     """SIGTERM to each root (a Popen or a pid) and up to `grace` seconds to end with its children (a
     warm shutdown); then SIGKILL to every process seen in their trees and to their groups, and wait.
-    True when nothing was left to kill after the grace (always False without one, when any ran)."""
+    With `mark` (name, value), every process carrying it in its environment counts as theirs too, the
+    orphans among them. True when nothing was left to kill after the grace."""
     popens = [root for root in roots if isinstance(root, subprocess.Popen)]
     pids = [root.pid if isinstance(root, subprocess.Popen) else root for root in roots]
     seen: dict[int, psutil.Process] = {}
@@ -62,6 +81,8 @@ def stop_processes(roots, grace: float = 0) -> bool:
     def look() -> None:  # a child reparented to init is no longer in a tree: keep every one seen
         for pid in pids:
             seen.update({process.pid: process for process in _tree(pid)})
+        if mark:
+            seen.update({process.pid: process for process in marked(*mark)})
 
     look()
     if grace:
@@ -89,13 +110,11 @@ def leftover_processes(mark: str, value: str, settle: float = 0) -> list[dict]:
     deadline = time.monotonic() + settle
     while True:
         left = []
-        for process in psutil.process_iter(["pid", "cmdline", "status"]):
-            if process.pid == os.getpid() or process.info["status"] == psutil.STATUS_ZOMBIE:
-                continue
+        for process in marked(mark, value):
             try:
-                if process.environ().get(mark) != value:
+                if process.status() == psutil.STATUS_ZOMBIE:
                     continue
-                left.append({"pid": process.pid, "pgid": os.getpgid(process.pid), "cmdline": " ".join(process.info["cmdline"] or [])[:200]})
+                left.append({"pid": process.pid, "pgid": os.getpgid(process.pid), "cmdline": " ".join(process.cmdline())[:200]})
             except (psutil.Error, ProcessLookupError):
                 continue
         if not left or time.monotonic() >= deadline:

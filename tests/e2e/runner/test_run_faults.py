@@ -29,7 +29,7 @@ from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, api_for, free_port, wait_until
 from tests.environment import SESSION_MARK
-from tests.processes import stop_processes
+from tests.processes import WORKERS_MARK, stop_processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -96,6 +96,7 @@ def workers(queue, redis_server, state_bucket, tmp_path):
     """Start real `manage.py rqworker` processes; every one is gone after the test."""
     db = connection.settings_dict
     started = []
+    mark = (WORKERS_MARK, uuid.uuid4().hex)  # inherited by their work-horses, terraform and its providers
 
     def start(name: str, workspaces_dir: Path | None = None, **settings_env) -> subprocess.Popen:
         env = {
@@ -105,6 +106,7 @@ def workers(queue, redis_server, state_bucket, tmp_path):
             "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
             "REDIS_URL": redis_server.url,
             "RQ_QUEUE": QUEUE,
+            WORKERS_MARK: mark[1],
         }
         if workspaces_dir:
             env["PORTAL_WORKSPACES_DIR"] = str(workspaces_dir)
@@ -129,7 +131,7 @@ def workers(queue, redis_server, state_bucket, tmp_path):
     yield start
     # The worker's group alone is not enough: its work-horse and terraform lead groups of their own,
     # and a terraform provider outlived the suite when only the worker's group was killed.
-    stop_processes(started)
+    stop_processes(started, mark=mark)
 
 
 def stop_worker(process: subprocess.Popen) -> None:
