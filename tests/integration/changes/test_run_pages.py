@@ -51,7 +51,7 @@ def finished_run(workspace, status=RunStatus.APPLIED, *, requested_by=None, appr
 
 @pytest.fixture
 def history(people, service_form_data):
-    """alpha: onboarded (applied, approved by approver) then a pending change by other-dev; beta: its
+    """alpha: onboarded (applied, approved by approver) then a pending change by other-developer; beta: its
     onboarding's plans queued."""
     alpha, change = register_service(people["dev"], **{**service_form_data, "name": "alpha"})
     plan_approve_apply(change, people["approver"])
@@ -86,7 +86,7 @@ def test_each_filter_narrows_the_list(browser, history, people):
     assert set(listed(browser.get(RUNS, {"workspace": alpha_service_ws.path}))) == {
         str(r.pk) for r in alpha_service_ws.runs.all()
     }
-    # requested by other-dev: the pending change; approved by approver: the onboarding of alpha.
+    # requested by other-developer: the pending change; approved by approver: the onboarding of alpha.
     assert set(listed(browser.get(RUNS, {"user": "other-developer"}))) == {str(r.pk) for r in history["pending"].runs.all()}
     assert set(listed(browser.get(RUNS, {"user": "approver"}))) == {str(r.pk) for r in history["onboarding"].runs.all()}
     assert listed(browser.get(RUNS, {"service": "no-such-service"})) == []
@@ -239,7 +239,7 @@ def test_the_history_shows_each_change_its_people_diff_outcome_and_logs(browser,
     assert page.index(str(history["pending"].pk)) < page.index(str(history["onboarding"].pk))  # newest first
     assert '<span class="proposer">dev</span>' in onboarding and '<td class="approvers">approver</td>' in onboarding
     assert "status-applied outcome" in onboarding and "Revision 1" in onboarding
-    assert '<span class="proposer">other-dev</span>' in pending and "no one yet" in pending
+    assert '<span class="proposer">other-developer</span>' in pending and "no one yet" in pending
     assert "status-pending outcome" in pending and "Revision 2 (on revision 1)" in pending and "cpu 256 -&gt; 1024" in pending
     for change, card in [(history["onboarding"], onboarding), (history["pending"], pending)]:
         for run in change.runs.all():

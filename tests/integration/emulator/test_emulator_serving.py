@@ -7,6 +7,7 @@ the session's emulator (tests/environment.py, mended as bin/portal runs it) answ
 and the server's writes to that connection are counted.
 """
 
+import os
 import socket
 import socketserver
 import uuid
@@ -15,7 +16,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from portal.aws import client
-from tests.environment import _emulator
 
 
 @pytest.fixture
@@ -43,7 +43,8 @@ def writes_to_one_connection(monkeypatch, request: bytes) -> tuple[bytes, list[i
 
         monkeypatch.setattr(writer, "write", counting)
 
-    with socket.create_connection(_emulator.get_host_and_port(), timeout=10) as connection:
+    emulator = urlsplit(os.environ["AWS_ENDPOINT_URL"])  # the session's, started by the tier (tests/environment.py)
+    with socket.create_connection((emulator.hostname, emulator.port), timeout=10) as connection:
         connection.sendall(request)
         answer = b"".join(iter(lambda: connection.recv(65536), b""))
         port = connection.getsockname()[1]
