@@ -1,7 +1,8 @@
 """Logins that resist guessing: failed logins lock the account, and an address that guesses across
 accounts, for a while (the right password included); a success clears its account's failures; the
 audit trail has every failure and each lockout; a weak password is refused where passwords are set.
-Real PostgreSQL (django-axes counts in it) and, for the lockout page, Chromium at 390 and 1440 px."""
+Real PostgreSQL (django-axes counts in it); the lockout page in Chromium at 390 and 1440 px is
+tests/browser/accounts/test_login_pages_browser.py."""
 
 import base64
 import io
@@ -14,7 +15,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
-from tests.conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.django_db
 
@@ -207,39 +207,6 @@ def test_createsuperuser_refuses_a_weak_password(monkeypatch):
 class TTY(io.StringIO):
     def isatty(self):
         return True
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("width", (390, 1440))
-def test_the_lockout_page_and_the_login_page_read_at_both_widths(browser, live_server, django_user_model, width):
-    django_user_model.objects.create_user("alice", password="right-alice-horse")
-    context = browser.new_context(viewport={"width": width, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    folder = SCREENSHOTS / "login"
-    folder.mkdir(parents=True, exist_ok=True)
-    wide = "() => Math.max(document.documentElement.scrollWidth - window.innerWidth, 0)"
-    try:
-        page.goto(f"{live_server.url}/login/")
-        for attempt in range(5):
-            page.fill("input[name=username]", "alice")
-            page.fill("input[name=password]", "wrong")
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-            if attempt == 3:
-                assert page.locator(".errorlist").is_visible()
-                box = page.locator("form button[type=submit]").bounding_box()
-                assert box["x"] + box["width"] <= width, "the login form's button is on screen"
-                page.screenshot(path=str(folder / f"login-failed-{width}.png"), full_page=True)
-        locked = page.locator("#locked-out")
-        assert "Try again after" in locked.inner_text() and "UTC" in locked.inner_text()
-        assert locked.bounding_box()["x"] + locked.bounding_box()["width"] <= width, "the message fits the window"
-        assert page.evaluate(wide) == 0, "the page does not scroll sideways"
-        page.screenshot(path=str(folder / f"locked-out-{width}.png"), full_page=True)
-        page.click("text=Back to the login page")
-        assert page.locator("input[name=username]").is_visible()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize(
