@@ -18,9 +18,8 @@ import sys
 import time
 import uuid
 
-from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
-
 from django.utils import timezone  # noqa: E402
+from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 from portal.runs.models import Run, RunStatus  # noqa: E402

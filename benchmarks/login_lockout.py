@@ -1,7 +1,8 @@
 """How long a password guesser lasts: with the portal's login settings (PORTAL_LOGIN_*), the failed
 logins one account and one address get before the lockout, the time it takes to make them, how long
 the lockout lasts, and so the guessing rate that is left (per account, and per address across
-accounts), and how many of a burst of guesses sent at once get checked. Each login is a real POST to /login/ through Django's WSGI handler (in process, no network)
+accounts), and how many of a burst of guesses sent at once get checked. Each login is a real POST to
+/login/ through Django's WSGI handler (in process, no network)
 on the local stack's PostgreSQL, where django-axes counts the failures.
 
     bin/portal (or `python -m portal.local_services up`), then:
@@ -153,8 +154,9 @@ def main(rounds: int) -> None:
               f"(limit {settings.LOGIN_FAILURE_LIMIT})")
     print(f"a login refused while locked: {statistics.median(refused) * 1000:.1f} ms (median of {len(refused)}), "
           "the right password included")
-    print(f"audit trail: {AuditEvent.objects.filter(action='user.login_failed', details__username__startswith='bench-').count()} "
-          f"failed logins, {AuditEvent.objects.filter(action='user.locked_out', details__username__startswith='bench-').count()} lockouts recorded so far in this database")
+    failed = AuditEvent.objects.filter(action="user.login_failed", details__username__startswith="bench-").count()
+    locked = AuditEvent.objects.filter(action="user.locked_out", details__username__startswith="bench-").count()
+    print(f"audit trail: {failed} failed logins, {locked} lockouts recorded so far in this database")
 
 
 if __name__ == "__main__":

@@ -18,19 +18,17 @@ import time
 import uuid
 from pathlib import Path
 
-from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 import django_rq  # noqa: E402
+from django.conf import settings  # noqa: E402
+from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402
-from portal.runs.models import RunStatus  # noqa: E402
-from portal.platform.provisioning import wait_for  # noqa: E402
 from portal.changes.workflow import approve  # noqa: E402
+from portal.platform.provisioning import wait_for  # noqa: E402
 from portal.runner.terraform import backend_config, terraform_environment  # noqa: E402
-from django.conf import settings  # noqa: E402
-
+from portal.runs.models import RunStatus  # noqa: E402
 from portal.workspaces.rendering import RENDERED_FILES  # noqa: E402
-
 
 
 def disk_usage(path: Path) -> int:
@@ -89,7 +87,7 @@ def main(count: int) -> None:
         inits.append(time.monotonic() - t0)
         disks.append(disk_usage(directory))
 
-    ratios = [portal / plain for portal, plain in zip(to_plan, bare)]
+    ratios = [portal / plain for portal, plain in zip(to_plan, bare, strict=True)]
     print(f"services onboarded: {count} (each: repository + service workspace, one change); "
           f"workers: {len(Worker.all(connection=django_rq.get_connection(settings.RQ_QUEUE)))}")
     print(median_line("register -> every plan shown:         ", to_plan))

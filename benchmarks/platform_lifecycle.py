@@ -11,12 +11,12 @@ import time
 import uuid
 
 from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
-from portal.catalog.onboarding import decommission_service, register_service  # noqa: E402
-from portal.runs.models import RunStatus  # noqa: E402
-from portal.platform.provisioning import destroy_platform, provision_platform, wait_for  # noqa: E402
-from portal.catalog import layout  # noqa: E402
-from portal.changes.workflow import approve, propose  # noqa: E402
 
+from portal.catalog import layout  # noqa: E402
+from portal.catalog.onboarding import decommission_service, register_service  # noqa: E402
+from portal.changes.workflow import approve, propose  # noqa: E402
+from portal.platform.provisioning import destroy_platform, provision_platform, wait_for  # noqa: E402
+from portal.runs.models import RunStatus  # noqa: E402
 
 
 def timed(label, action):

@@ -21,12 +21,12 @@ import uuid
 from pathlib import Path
 
 from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
+
 from portal.catalog.onboarding import register_service  # noqa: E402
+from portal.changes.workflow import approve  # noqa: E402
+from portal.platform.provisioning import wait_for  # noqa: E402
 from portal.runner import locks  # noqa: E402
 from portal.runs.models import Run, RunStatus  # noqa: E402
-from portal.platform.provisioning import wait_for  # noqa: E402
-from portal.changes.workflow import approve  # noqa: E402
-
 
 
 def parent_of(pid: int) -> int:

@@ -10,11 +10,11 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.core import setting_readers as read
 from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
-from portal.policy import config as policy_config
+from portal.core import setting_readers as read
 from portal.notifications.targets import parse_networks
+from portal.policy import config as policy_config
 
 # Every setting below is read by one of portal.core.setting_readers' readers: a value that is not what
 # the setting takes stops the portal at start, saying which setting, what it got and what it takes.

@@ -1,9 +1,12 @@
 """Fixtures over the real parts: PostgreSQL, Redis, the emulator (see tests/environment.py), RQ
-workers and the terraform binary."""
+workers, the terraform binary and Chromium. Nothing here starts at load or for every session: each
+part starts when a test asks for its fixture. The tiers' own conftests say what all their tests use
+(tests/unit: nothing; tests/integration, tests/e2e, tests/browser: the emulator and the collected
+static files). At the session's end, any process the tests started that is still running fails the
+session (pytest_sessionfinish below)."""
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.environment import free_port  # noqa: F401  (re-exported for tests)
+from tests.builders import TEAM, cast
+from tests.environment import SESSION_MARK, free_port, start_emulator  # noqa: F401  (free_port: re-exported for tests)
+from tests.processes import WORKERS_MARK, leftover_processes, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,7 +62,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
+def emulator():
+    """This session's AWS emulator (moto server, recording every request for tests/iam), started on the
+    address tests/environment.py put in AWS_ENDPOINT_URL."""
+    return start_emulator()
+
+
+@pytest.fixture(scope="session")
 def collected_static(tmp_path_factory):
     """This session's STATIC_ROOT, collected as a deployment collects it (hashed names, gzip copies and
     the manifest): with DEBUG off, as here, a page that names a static file needs the manifest."""
@@ -76,9 +88,6 @@ def groups(db):
     from portal.access.groups import ensure_groups
 
     ensure_groups()
-
-
-from tests.builders import TEAM
 
 
 @pytest.fixture
@@ -101,13 +110,9 @@ def make_user(groups, django_user_model):
 
 @pytest.fixture
 def people(make_user):
-    """One of each: a developer, an approver and two admins (a module may define its own cast)."""
-    return {
-        "dev": make_user("dev", "developers"),
-        "approver": make_user("approver", "approvers"),
-        "admin": make_user("admin", "admins"),
-        "other-admin": make_user("other-admin", "admins"),
-    }
+    """The one cast (tests/builders.py, CAST): two developers, a developer who approves, an approver and
+    two admins, by key ("dev", "other", "author", "approver", "admin", "other-admin")."""
+    return cast(make_user)
 
 
 @pytest.fixture
@@ -148,6 +153,7 @@ def rq_worker(django_db_setup, django_db_blocker):
     db = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env[WORKERS_MARK] = mark = f"session-worker-{os.getpid()}"  # its work-horses and terraform inherit it
     redis = django_rq.get_connection(settings.RQ_QUEUE)
     log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "worker.log", "wb")
     worker = subprocess.Popen(
@@ -160,13 +166,9 @@ def rq_worker(django_db_setup, django_db_blocker):
     )
     wait_until(lambda: Worker.all(connection=redis), 30, message="the RQ worker to register")
     yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        # A warm shutdown waits for the running job; a failed test must not leave terraform running.
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait()
+    # A warm shutdown waits for the running job; a failed test must not leave terraform running. The
+    # work-horse and terraform each lead a group of their own, so the worker's group is not enough.
+    stop_processes([worker], grace=30, mark=(WORKERS_MARK, mark))
 
 
 @pytest.fixture(scope="session")
@@ -216,8 +218,8 @@ def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
 
 def record_applies(change):
     """What the worker records as it applies an approved change, run by run, in order."""
-    from portal.runs.models import RunStatus
     from portal.changes.workflow import advance
+    from portal.runs.models import RunStatus
 
     for run in change.runs_in_order():
         run.refresh_from_db()
@@ -343,7 +345,9 @@ class Resolver:
         answer = self.names[key]() if callable(self.names[key]) else self.names[key]
         port = int(port or 0)
         return [
-            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)) if ":" in address else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+            if ":" in address
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
             for address in answer
         ]
 
@@ -366,3 +370,36 @@ def loopback_receivers_allowed(settings):
     from portal.notifications.targets import parse_networks
 
     settings.NOTIFICATIONS_ALLOWED_NETWORKS = parse_networks("127.0.0.0/8")
+
+
+TIERS = ("unit", "integration", "e2e", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test carries its tier's marker, from its folder (tests/<tier>/...): `-m "not e2e"` and the
+    like select by tier as by folder."""
+    for item in items:
+        parts = item.path.relative_to(ROOT).parts
+        if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
+            item.add_marker(parts[1])
+
+
+# --- nothing outlives the session ------------------------------------------------------------------
+@pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish has torn the session's fixtures down
+def pytest_sessionfinish(session, exitstatus):
+    """Every process a test started (they all carry this session's mark in their environment, orphans
+    too) must be gone once the fixtures are torn down. Any that is left is killed and named, and the
+    session fails: a leak found is a test's teardown to fix."""
+    left = leftover_processes(SESSION_MARK, os.environ[SESSION_MARK], settle=5)
+    if not left:
+        return
+    described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
+    stop_processes([p["pid"] for p in left], grace=5)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"{len(left)} process(es) started by the tests outlived them (now killed; the session fails):\n{described}"
+    if reporter:
+        reporter.write_sep("=", "LEFTOVER PROCESSES", red=True, bold=True)
+        reporter.write_line(message)
+    else:
+        print(message, file=sys.stderr)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED

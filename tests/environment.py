@@ -1,6 +1,8 @@
 """Loaded as a pytest plugin (`-p tests.environment` in pytest.ini) so that it runs before
-pytest-django reads the Django settings: the environment the tests and their workers share, and an
-AWS emulator (moto server) of this session's own on a free port."""
+pytest-django reads the Django settings: the environment the tests and their workers share, and the
+address of an AWS emulator (moto server) of this session's own on a free port. The emulator itself
+starts only when a test asks for it (the `emulator` fixture, which the integration, e2e and browser
+tiers use for all their tests): the unit tier runs with nothing listening there."""
 
 import os
 import secrets
@@ -21,7 +23,7 @@ os.environ.pop("DJANGO_DEBUG", None)
 os.environ["RQ_QUEUE"] = f"portal-tests-{os.getpid()}"
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-test-workspaces-")
 # The AWS settings of the machine, before the emulator's replace them: what the acceptance run on AWS
-# (tests/test_aws_acceptance.py) would use.
+# (tests/e2e/aws/test_aws_acceptance.py) would use.
 AWS_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL")
 MACHINE_AWS_ENVIRONMENT = {name: os.environ[name] for name in AWS_NAMES if name in os.environ}
 os.environ.update(
@@ -36,6 +38,10 @@ os.environ.update(
 os.environ.setdefault("PORTAL_CLUSTER_MAX_SIZE", "50")
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
+# Every process the tests start inherits this, so the session's end can find any that outlived it,
+# orphans included (tests/conftest.py, pytest_sessionfinish).
+SESSION_MARK = "PORTAL_TEST_SESSION"
+os.environ[SESSION_MARK] = f"{os.getpid()}-{secrets.token_hex(6)}"
 
 from portal.emulator import mend  # noqa: E402
 from tests.iam.recorder import Recorder, RecordingMotoServer  # noqa: E402
@@ -44,10 +50,20 @@ mend()  # the emulator as bin/portal runs it: a second plan of an applied worksp
 
 # Every request the emulator serves, for the IAM evaluation (tests/iam/).
 RECORDER = Recorder()
+# The address is fixed now, before the settings and the workers' environments read it; the server
+# starts on first use.
 _emulator_port = free_port()
-_emulator = RecordingMotoServer(RECORDER, ip_address="127.0.0.1", port=_emulator_port, verbose=False)
-_emulator.start()
 os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{_emulator_port}"
+_emulator = None
+
+
+def start_emulator() -> str:
+    """This session's emulator, started once, on the address AWS_ENDPOINT_URL already names."""
+    global _emulator
+    if _emulator is None:
+        _emulator = RecordingMotoServer(RECORDER, ip_address="127.0.0.1", port=_emulator_port, verbose=False)
+        _emulator.start()
+    return os.environ["AWS_ENDPOINT_URL"]
 
 
 import logging  # noqa: E402

@@ -7,10 +7,10 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from portal.core import params
 from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.audit.filters import PARAMETERS, filtered
+from portal.core import params
 
 PAGE_SIZE = 50
 EXPORT_CHUNK = 2000

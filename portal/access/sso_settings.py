@@ -8,9 +8,9 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 
-from portal.core import setting_readers as read
 from portal.access.groups import ROLES
 from portal.access.naming import TEAM_NAME_MAX_LENGTH, TEAM_NAME_RULE, team_name_validators
+from portal.core import setting_readers as read
 
 PREFIX = "PORTAL_OIDC_"
 # Endpoints the provider's discovery document gives; set all but userinfo to skip discovery.

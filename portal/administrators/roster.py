@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass, field
 
 from portal import audit
-from portal.runs.models import Run, RunStatus
 from portal.changes.workflow import Refusal, Refused, propose
+from portal.runs.models import Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import (
     administrators_variables,

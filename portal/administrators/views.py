@@ -13,7 +13,6 @@ from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators
 
 
-
 def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_form=None, status=200):
     rows, pending, declared = roster.rows()
     context = {

@@ -8,8 +8,8 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.views import exception_handler
 
-from portal.core.params import InvalidParameter
 from portal.changes.workflow import Refused
+from portal.core.params import InvalidParameter
 
 
 class Conflict(APIException):

@@ -1,7 +1,7 @@
 """JSON as DRF's renderer writes it, encoded by orjson: a page of 200 services is some 500 KB of
 JSON, which the standard library's encoder takes several milliseconds to write (benchmarks/api.py).
 
-The same bytes as rest_framework.renderers.JSONRenderer (tests/test_api_renderer.py): dates and
+The same bytes as rest_framework.renderers.JSONRenderer (tests/integration/api/test_api_renderer.py): dates and
 times, decimals and lazy strings go through DRF's own encoder, and U+2028/U+2029 are escaped.
 Whatever orjson refuses (keys that are not strings, integers past 64 bits), and pretty-printing,
 is left to DRF's renderer."""

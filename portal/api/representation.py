@@ -1,6 +1,6 @@
 """Services as the API lists them, read with `values()` and written as plain dicts: the same JSON as
 ServiceSerializer, which stays the documented shape in the schema and the reference a test compares
-this with (tests/test_api_listing.py, on services in every state).
+this with (tests/integration/api/test_api_listing.py, on services in every state).
 
 Why not the serializer: a page of 200 services is some 16,000 fields and 2,000 model instances.
 DRF resolves each field through `get_attribute`, `inspect.signature` and a field object, and Django

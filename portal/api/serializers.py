@@ -1,16 +1,16 @@
 from collections.abc import Mapping
 
-from django.urls import reverse
 from django.db import models
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from portal.audit.models import AuditEvent
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
+from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.policy.checks import policy_of
 from portal.policy.models import REASON_MIN_LENGTH
-from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
 from portal.workspaces.models import Workspace
 
@@ -257,10 +257,14 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
         help_text=f"{ServiceRevision._meta.get_field('secrets').help_text} Reads the applied value: null until the first change has applied.",
     )
     status = serializers.ChoiceField(choices=Lifecycle.choices, read_only=True)
-    url = serializers.CharField(source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied.")
+    url = serializers.CharField(
+        source="applied_url", read_only=True, allow_null=True, help_text="Where the load balancer routes to the service; null until applied."
+    )
     created_by = serializers.CharField(source="created_by.username", read_only=True)
     applied_revision = serializers.IntegerField(source="applied_revision.number", read_only=True, allow_null=True)
-    proposed = RevisionSerializer(source="proposed_revision", read_only=True, allow_null=True, help_text="The declaration a pending change proposes; null when none is pending.")
+    proposed = RevisionSerializer(
+        source="proposed_revision", read_only=True, allow_null=True, help_text="The declaration a pending change proposes; null when none is pending."
+    )
     workspaces = WorkspaceSerializer(many=True, read_only=True)
 
     class Meta:

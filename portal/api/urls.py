@@ -1,8 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.api import views
-from portal.api import administrators, changes, drift, platform, webhooks, workspaces
+from portal.api import administrators, changes, drift, platform, views, webhooks, workspaces
 
 app_name = "api"
 urlpatterns = [

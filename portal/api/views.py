@@ -12,16 +12,15 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from portal.core import params
 from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.renderers import JSONLinesRenderer
-from portal.api.scopes import TokenLimits
 from portal.api.representation import service_rows, services_json
+from portal.api.scopes import TokenLimits
 from portal.api.serializers import (
     AuditEventSerializer,
-    PolicyOverrideRequestSerializer,
     DeploymentSerializer,
+    PolicyOverrideRequestSerializer,
     QueuedSerializer,
     RunLogSerializer,
     RunSerializer,
@@ -35,8 +34,9 @@ from portal.catalog import rules
 from portal.catalog.lookup import STATUS_FILTERS, service_named, services_in
 from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
-from portal.policy import checks as policy
 from portal.changes import workflow
+from portal.core import params
+from portal.policy import checks as policy
 from portal.runs.models import Run
 
 READ_ERRORS = error_responses(400, 401, 403, 404)

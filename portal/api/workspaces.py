@@ -16,10 +16,10 @@ from portal.api.serializers import RunSummarySerializer
 from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.api.workspace_lookup import WORKSPACE_ID, workspace_for
 from portal.catalog.lookup import service_named
+from portal.platform.workspace_pages import UnlockForm, force_unlock, read_lock, unlock_refusal
 from portal.runner import locks
 from portal.runs import queueing
 from portal.runs.models import LockRelease
-from portal.platform.workspace_pages import UnlockForm, force_unlock, read_lock, unlock_refusal
 from portal.workspaces.models import Workspace
 
 RECENT = 10  # runs and lock releases, as the page shows them

@@ -57,8 +57,8 @@ def record(action: str, actor=None, obj=None, *, team=None, **details):
     the action concerns; by default the team owning `obj` (team_of). `details` must be
     JSON-serialisable and must never hold a secret's value (names such as `key` or `password` are
     refused)."""
-    from portal.audit.models import AuditEvent
     from portal.audit.context import current_origin
+    from portal.audit.models import AuditEvent
 
     suspicious = [name for name in details if names_a_secret(name)]
     if suspicious:

@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from portal import audit
-from portal.core import params
 from portal.capacity.defaults import MAX_INSTANCES
 from portal.capacity.instance_types import INSTANCE_TYPES
 from portal.capacity.model import CapacityRefusal, ClusterSettings, shrink_refusal
 from portal.capacity.usage import need, service_uses, take_turns
-from portal.runs.models import Run
 from portal.changes.workflow import Refused, propose
+from portal.core import params
+from portal.runs.models import Run
 from portal.workspaces.layout import CLUSTER_SIZING, cluster_path, cluster_variables, declared_cluster_sizing, sync_platform_workspaces
 
 

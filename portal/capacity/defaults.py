@@ -5,8 +5,8 @@ from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.core import setting_readers as read
 from portal.capacity.instance_types import INSTANCE_TYPES
+from portal.core import setting_readers as read
 
 # A bound on the group, not an AWS limit (a cluster holds 5,000 container instances): a typo of a
 # zero too many would otherwise cost that many instances. Past it, more clusters (README, "Scale").

@@ -7,6 +7,7 @@ reads "after apply" rather than a guess.
 """
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from portal.catalog.layout import inputs
 from portal.catalog.models import Service, ServiceRevision
@@ -86,7 +87,7 @@ def draw(drawn: Drawn, label: str) -> str:
                    stacked=cards if i == len(flow) - 1 else 0)
         for i, (x, color, (kind, title, values)) in enumerate(flow)
     ]  # fmt: skip
-    for left, right in zip(row, row[1:]):
+    for left, right in pairwise(row):
         canvas.arrow([(left.right, left.cy), (right.x - 2, right.cy)])
 
     # What the tasks need beside the request path, one row each, so that no line crosses another:
@@ -159,7 +160,7 @@ def log_group(drawn: Drawn) -> list[Value]:
 
 
 # Two names the ecs-service module makes from the service's name, which its workspace does not
-# output; tests/test_diagrams.py reads the module so that these cannot drift from it.
+# output; tests/integration/changes/test_diagrams.py reads the module so that these cannot drift from it.
 def routed_paths(name: str) -> list[str]:
     return [f"/{name}", f"/{name}/*"]
 

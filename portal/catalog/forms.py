@@ -1,13 +1,14 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from portal.core import params
 from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
 from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
+from portal.core import params
+
 
 class WholeNumberField(forms.IntegerField):
     """An integer written with the digits 0-9. Django's own field takes whatever int() takes

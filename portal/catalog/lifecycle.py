@@ -14,8 +14,8 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from portal.catalog.models import Lifecycle, Service
-from portal.runs.models import APPLIED_STATUSES, Change
 from portal.changes.workflow import change_settled
+from portal.runs.models import APPLIED_STATUSES, Change
 
 
 @receiver(change_settled, dispatch_uid="catalog-follows-settled-changes")

@@ -1,16 +1,15 @@
 """Finding a service from a name in a URL, for the pages and the API alike."""
 
+from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import Http404
-
-from django.conf import settings
 
 from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
 from portal.catalog import rules
-from portal.core.params import InvalidParameter
 from portal.catalog.models import Lifecycle, Service
+from portal.core.params import InvalidParameter
 
 MALFORMED_NAME = (
     f"That is not a service name: a name is {rules.NAME_MIN_LENGTH} to {rules.NAME_MAX_LENGTH} lowercase "

@@ -13,8 +13,8 @@ from portal.access.models import Team
 from portal.capacity import usage as capacity
 from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
-from portal.runs.models import Change
 from portal.changes.workflow import Refusal, Refused, propose
+from portal.runs.models import Change
 
 
 def only_team(user) -> Team | None:

@@ -17,8 +17,8 @@ from portal.access.decorators import permission_required
 from portal.catalog.lookup import service_named
 from portal.catalog.models import Lifecycle, Service, ServiceRevision
 from portal.catalog.onboarding import change_service
-from portal.runs.models import Change, RunStatus
 from portal.changes.workflow import Refused
+from portal.runs.models import Change, RunStatus
 
 SERVICE_MODULE = "ecs-service"
 

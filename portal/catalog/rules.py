@@ -5,6 +5,7 @@ clear message before anything is rendered.
 """
 
 import re
+from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.core.validators import (
@@ -103,7 +104,7 @@ def validate_task_size(cpu: int, memory: int, sizes: dict[int, tuple[int, ...]] 
 
 def listed(values: list[int], unit: str) -> str:
     """[512, 1024, 2048] -> '512, 1024 or 2048 MiB'; a long even run as '4096 to 16384 MiB in steps of 1024'."""
-    steps = {b - a for a, b in zip(values, values[1:])}
+    steps = {b - a for a, b in pairwise(values)}
     if len(values) > 4 and len(steps) == 1:
         return f"{values[0]} to {values[-1]} {unit} in steps of {steps.pop()}"
     return " or ".join(filter(None, [", ".join(map(str, values[:-1])), str(values[-1])])) + f" {unit}"

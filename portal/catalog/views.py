@@ -1,22 +1,22 @@
 from botocore.exceptions import BotoCoreError, ClientError
 from django.contrib import messages
-from portal.access import permissions
-from portal.access.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
-from portal.core.aws import client as aws_client
-from portal.catalog.forms import DecommissionForm, MoveForm, ServiceChangePageForm, ServicePageForm
+from portal.access import permissions
+from portal.access.decorators import permission_required
 from portal.access.models import Team
+from portal.catalog.diagram import service_picture
+from portal.catalog.forms import DecommissionForm, MoveForm, ServiceChangePageForm, ServicePageForm
 from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service
 from portal.catalog.preview import registration_preview
-from portal.catalog.diagram import service_picture
 from portal.changes.listing import page_of
 from portal.changes.workflow import Refused
+from portal.core.aws import client as aws_client
 
 
 def form_status(form) -> int:

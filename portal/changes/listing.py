@@ -10,13 +10,13 @@ from django.db.models import Q
 from django.http import Http404
 from redis.exceptions import RedisError
 
-from portal.core import params
 from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
+from portal.core import params
 from portal.core.params import InvalidParameter
-from portal.runs.models import Run, RunStatus
 from portal.runs import queueing
+from portal.runs.models import Run, RunStatus
 
 logger = logging.getLogger(__name__)
 

@@ -1,14 +1,14 @@
 from django.contrib import messages
-from portal.access.decorators import permission_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from portal.core import params
 from portal.access import permissions
+from portal.access.decorators import permission_required
 from portal.changes import workflow
 from portal.changes.change_pages import decide
+from portal.core import params
 from portal.runs.models import Run
 from portal.runs.progress import progress_of
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from portal.changes import run_list, run_pages as views
+from portal.changes import run_list
+from portal.changes import run_pages as views
 
 app_name = "runs"
 urlpatterns = [

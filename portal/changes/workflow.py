@@ -20,6 +20,7 @@ from django.utils.text import Truncator
 
 from portal import audit
 from portal.access import permissions
+from portal.core.refusals import Refusal, Refused  # noqa: F401 (also imported from here)
 from portal.runs import plans, queueing
 from portal.runs.models import (
     BREAKING_STATUSES,
@@ -30,7 +31,6 @@ from portal.runs.models import (
     Run,
     RunStatus,
 )
-from portal.core.refusals import Refusal, Refused  # noqa: F401 (also imported from here)
 from portal.workspaces.models import Workspace
 
 # Sent once per change when its last run has ended: kwargs `change` and `outcome` (Change.Outcome).

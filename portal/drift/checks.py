@@ -20,11 +20,11 @@ from django.db.models import Q
 from django.utils import timezone
 from python_terraform import IsFlagged
 
+from portal.core.masking import mask_secrets, secret_values
 from portal.drift.models import DriftCheck
 from portal.runner import plan_review
-from portal.core.masking import mask_secrets, secret_values
-from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
 from portal.runner.terraform import Terraform, TerraformError
+from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
 from portal.workspaces.identities import Refusal, identity_for
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render

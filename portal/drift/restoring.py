@@ -5,10 +5,10 @@ from django.db import transaction
 
 from portal import audit
 from portal.catalog.onboarding import active_locked
-from portal.drift.checks import applied_variables
-from portal.core.refusals import Refusal
-from portal.runs.models import Change
 from portal.changes.workflow import Refused, propose
+from portal.core.refusals import Refusal
+from portal.drift.checks import applied_variables
+from portal.runs.models import Change
 from portal.workspaces.models import Workspace
 
 

@@ -130,8 +130,8 @@ def check_now(workspace: Workspace, user) -> bool:
     """"Check now": queue a check of the workspace at once (False when one waits already), and make
     sure the sweep is scheduled; recorded in the audit trail either way. Refused (Refused) when it was
     never applied, or a run is going on there (the check would be thrown away)."""
-    from portal.drift.checks import applied_variables
     from portal.core.refusals import Refusal, Refused
+    from portal.drift.checks import applied_variables
 
     if applied_variables(workspace) is None:
         raise Refused(Refusal("not_applied", "This workspace has not been applied, so there is nothing to check."))

@@ -9,9 +9,9 @@ from django.views.decorators.http import require_POST
 
 from portal.access import permissions
 from portal.access.decorators import permission_required
+from portal.changes.workflow import Refused
 from portal.drift import scheduling
 from portal.drift.restoring import plan_to_restore as propose_restore
-from portal.changes.workflow import Refused
 from portal.workspaces.models import Workspace
 
 # Refusals that say there is nothing to act on: a plain 409, whatever the request accepts.

@@ -36,15 +36,23 @@ def what_is_left(prefix: str | None = None) -> dict[str, list[str]]:
             role["Arn"] for role in pages(client("iam"), "list_roles", "Roles", PathPrefix=WORKLOAD_ROLE_PATH) if role["RoleName"].startswith(prefix)
         ],
         "ECS clusters": [
-            arn for arn in pages(client("ecs"), "list_clusters", "clusterArns")
-            if arn.rsplit("/", 1)[1].startswith(prefix)
-            and client("ecs").describe_clusters(clusters=[arn])["clusters"][0]["status"] == "ACTIVE"
+            arn
+            for arn in pages(client("ecs"), "list_clusters", "clusterArns")
+            if arn.rsplit("/", 1)[1].startswith(prefix) and client("ecs").describe_clusters(clusters=[arn])["clusters"][0]["status"] == "ACTIVE"
         ],
-        "load balancers": [lb["LoadBalancerArn"] for lb in pages(client("elbv2"), "describe_load_balancers", "LoadBalancers") if lb["LoadBalancerName"].startswith(prefix)],
-        "target groups": [tg["TargetGroupArn"] for tg in pages(client("elbv2"), "describe_target_groups", "TargetGroups") if tg["TargetGroupName"].startswith(prefix)],
-        "ECR repositories": [r["repositoryArn"] for r in pages(client("ecr"), "describe_repositories", "repositories") if r["repositoryName"].startswith(prefix)],
+        "load balancers": [
+            lb["LoadBalancerArn"] for lb in pages(client("elbv2"), "describe_load_balancers", "LoadBalancers") if lb["LoadBalancerName"].startswith(prefix)
+        ],
+        "target groups": [
+            tg["TargetGroupArn"] for tg in pages(client("elbv2"), "describe_target_groups", "TargetGroups") if tg["TargetGroupName"].startswith(prefix)
+        ],
+        "ECR repositories": [
+            r["repositoryArn"] for r in pages(client("ecr"), "describe_repositories", "repositories") if r["repositoryName"].startswith(prefix)
+        ],
         "autoscaling groups": [
-            g["AutoScalingGroupARN"] for g in pages(client("autoscaling"), "describe_auto_scaling_groups", "AutoScalingGroups") if g["AutoScalingGroupName"].startswith(prefix)
+            g["AutoScalingGroupARN"]
+            for g in pages(client("autoscaling"), "describe_auto_scaling_groups", "AutoScalingGroups")
+            if g["AutoScalingGroupName"].startswith(prefix)
         ],
         "launch templates": [
             t["LaunchTemplateId"] for t in pages(client("ec2"), "describe_launch_templates", "LaunchTemplates") if t["LaunchTemplateName"].startswith(prefix)
@@ -62,9 +70,7 @@ def what_is_left(prefix: str | None = None) -> dict[str, list[str]]:
         n["NatGatewayId"] for n in pages(ec2, "describe_nat_gateways", "NatGateways", Filter=named) if n["State"] not in ("deleted", "deleting")
     ]
     found["elastic IPs"] = [a.get("AllocationId", a.get("PublicIp")) for a in ec2.describe_addresses(Filters=named)["Addresses"]]
-    found["security groups"] = [
-        g["GroupId"] for g in pages(ec2, "describe_security_groups", "SecurityGroups") if g["GroupName"].startswith(prefix)
-    ]
+    found["security groups"] = [g["GroupId"] for g in pages(ec2, "describe_security_groups", "SecurityGroups") if g["GroupName"].startswith(prefix)]
     return {kind: sorted(items) for kind, items in found.items() if items}
 
 

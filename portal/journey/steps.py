@@ -5,7 +5,7 @@ platform destroyed.
 
 Every step goes through the portal's own code and approvals (register_service, change_service,
 decommission_service, propose, approve; the workers plan and apply), as a person and a pipeline do.
-The same steps run on the emulator, in tests/test_platform_end_to_end.py, and on AWS, in
+The same steps run on the emulator, in tests/e2e/platform/test_platform_end_to_end.py, and on AWS, in
 bin/aws-acceptance (portal/journey/acceptance.py). What the emulator cannot do is skipped there, each
 skip saying why; nothing else differs.
 """
@@ -18,14 +18,14 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from portal.core.aws import client
 from portal.catalog import layout
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
+from portal.changes.workflow import approve, propose
+from portal.core.aws import client
 from portal.journey import images
 from portal.platform import provisioning as platform
 from portal.runs.models import ACTIVE_STATUSES, Change, Run, RunStatus
-from portal.changes.workflow import approve, propose
 from portal.workspaces.layout import state_bucket_workspace, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 
@@ -82,7 +82,9 @@ class Journey:
 
     def report(self) -> str:
         width = max((len(step.name) for step in self.steps), default=10)
-        lines = [f"{step.name:<{width}}  {step.outcome:<7}  {step.seconds:7.0f} s" + (f"  {step.note}" if step.outcome != "done" else "") for step in self.steps]
+        lines = [
+            f"{step.name:<{width}}  {step.outcome:<7}  {step.seconds:7.0f} s" + (f"  {step.note}" if step.outcome != "done" else "") for step in self.steps
+        ]
         total = sum(step.seconds for step in self.steps)
         return "\n".join([*lines, f"{'total':<{width}}  {'':<7}  {total:7.0f} s ({total / 60:.1f} min)"])
 
@@ -216,7 +218,10 @@ class Journey:
         self.service.refresh_from_db()
         platform_inputs = {workspace.pk: workspace.variables for workspace in [state_bucket_workspace(), *sync_platform_workspaces()]}
         wanted = [
-            (workspace, platform_inputs[workspace.pk] if workspace.pk in platform_inputs else layout.inputs(workspace, self.service, self.service.applied_revision))
+            (
+                workspace,
+                platform_inputs[workspace.pk] if workspace.pk in platform_inputs else layout.inputs(workspace, self.service, self.service.applied_revision),
+            )
             for workspace in workspaces
         ]
         requester = self.admin if any(workspace.pk in platform_inputs for workspace in workspaces) else self.developer

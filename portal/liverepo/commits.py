@@ -15,10 +15,10 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from portal.changes.workflow import change_settled
 from portal.liverepo.models import ChangeCommit
 from portal.liverepo.repository import SESSION_NAME, Author, Folder, GitError, LiveRepository, redact, workspace_files
 from portal.runs.models import DONE_STATUSES, Change, Run
-from portal.changes.workflow import change_settled
 from portal.workspaces.identities import RunIdentity, identity_for
 
 logger = logging.getLogger(__name__)

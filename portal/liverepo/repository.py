@@ -30,8 +30,8 @@ from django.conf import settings
 
 from portal.runner.terraform import backend_config, hcl_string
 from portal.workspaces.identities import RunIdentity
-from portal.workspaces.rendering import rendered_files
 from portal.workspaces.models import Workspace
+from portal.workspaces.rendering import rendered_files
 
 GIT_TIMEOUT = 120
 COMMITTER_NAME = "Infra portal"

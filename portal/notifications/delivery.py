@@ -136,14 +136,14 @@ def deliver(delivery_id: int) -> None:
             fields = {"status": Delivery.Status.FAILED, "next_attempt_at": None}
         else:
             fields = {"next_attempt_at": now + timedelta(seconds=job.get_retry_interval())}
-        Delivery.objects.filter(pk=delivery.pk).update(
-            response_code=exc.code, outcome=exc.outcome, error=exc.detail[:ERROR_MAX], **attempt, **fields
-        )
+        Delivery.objects.filter(pk=delivery.pk).update(response_code=exc.code, outcome=exc.outcome, error=exc.detail[:ERROR_MAX], **attempt, **fields)
         failed = Delivery(outcome=exc.outcome, error=exc.detail, response_code=exc.code)
-        logger.warning("Delivery %s of %s to webhook %s failed (attempt %s): %s", delivery.pk, delivery.event, webhook.pk, attempt["attempts"], failed.outcome_text)
+        logger.warning(
+            "Delivery %s of %s to webhook %s failed (attempt %s): %s", delivery.pk, delivery.event, webhook.pk, attempt["attempts"], failed.outcome_text
+        )
         if final and exc.outcome == Outcome.PORTAL_REFUSED:
             return  # no retry: the address is not allowed, and a later attempt would be refused alike
-        raise DeliveryFailed(failed.outcome_text)
+        raise DeliveryFailed(failed.outcome_text) from exc
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.DELIVERED, response_code=code, outcome=Outcome.DELIVERED, error="", next_attempt_at=None, delivered_at=now, **attempt
     )

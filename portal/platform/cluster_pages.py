@@ -7,8 +7,8 @@ from django.views.decorators.http import require_POST
 from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.capacity.cluster_settings import ClusterSettingsForm, propose_cluster_change
-from portal.platform.platform_pages import platform_page
 from portal.changes.workflow import Refused
+from portal.platform.platform_pages import platform_page
 
 
 @allowed(permissions.manage_platform)

@@ -6,9 +6,9 @@ from django.views.decorators.http import require_POST
 
 from portal.access import permissions
 from portal.access.decorators import allowed
+from portal.changes.workflow import Refused
 from portal.platform.diagram import platform_picture
 from portal.platform.provisioning import plan_workspace
-from portal.changes.workflow import Refused
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 

@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 
 from portal import audit
+from portal.changes.workflow import Refusal, Refused, approve, propose
 from portal.runner import leftovers
 from portal.runner.bootstrap import bootstrap_administrators, bootstrap_state_bucket
-from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.runner.terraform import TerraformError
-from portal.changes.workflow import Refusal, Refused, approve, propose
+from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.workspaces.layout import (
     administrators_workspace,
     state_bucket_path,

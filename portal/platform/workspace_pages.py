@@ -11,10 +11,10 @@ from django.views.decorators.http import require_POST
 
 from portal.access import permissions
 from portal.access.decorators import permission_required
+from portal.changes.workflow import Refusal, Refused
 from portal.runner import locks
 from portal.runner.locks import StateLock
 from portal.runs import queueing
-from portal.changes.workflow import Refusal, Refused
 from portal.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ class PolicyConfig(AppConfig):
     label = "policy"
 
     def ready(self):
-        from portal.policy import checks
         from portal.changes import workflow
+        from portal.policy import checks
         from portal.runner.execution import plan_read
 
         plan_read.connect(checks.check_plan, dispatch_uid="portal.policy.check_plan")

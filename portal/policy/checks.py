@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from portal import audit
+from portal.changes import workflow
 from portal.policy import checkov
 from portal.policy.models import REASON_MIN_LENGTH, Finding, Override
 from portal.policy.skips import reason_skipped
-from portal.changes import workflow
 from portal.runs import plans
 from portal.runs.models import Change, Run
 

@@ -2,9 +2,9 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from portal.policy import checks
 from portal.changes import workflow
 from portal.changes.change_pages import change_page, view_runs, visible_change
+from portal.policy import checks
 
 
 @view_runs

@@ -22,8 +22,8 @@ from python_terraform import IsFlagged
 
 from portal.core.aws import client
 from portal.runner.execution import summarize
-from portal.runs.models import Run, RunStatus
 from portal.runner.terraform import Terraform, TerraformError, backend_config
+from portal.runs.models import Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import RunnerUnknown, administrators_workspace, caller_trusted, state_bucket_workspace
 from portal.workspaces.models import Workspace

@@ -18,13 +18,13 @@ from django.dispatch import Signal
 from python_terraform import IsFlagged
 
 from portal.changes import workflow
+from portal.core.masking import mask_secrets
 from portal.runner import deploy_health, deployed_images, locks, plan_review
-from portal.runs import plans
 from portal.runner.attendance import Attendance, persistently, worker_identity
 from portal.runner.deploy_health import Health
-from portal.core.masking import mask_secrets
-from portal.runs.models import Run, RunStatus
 from portal.runner.terraform import Terraform, TerraformError, TerraformStopped
+from portal.runs import plans
+from portal.runs.models import Run, RunStatus
 from portal.workspaces.identities import Refusal, RunIdentity, identity_for
 from portal.workspaces.rendering import inputs_digest, render
 

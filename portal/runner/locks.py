@@ -110,7 +110,9 @@ def release(workspace: Workspace, lock: StateLock, *, reason: str, run: Run | No
         released_by=user,
         reason=reason,
     )
-    audit.record("lock.force_unlock" if user else "lock.release", user, workspace, lock_id=lock.id, holder=lock.who, reason=reason, run=str(run.pk) if run else None)
+    audit.record(
+        "lock.force_unlock" if user else "lock.release", user, workspace, lock_id=lock.id, holder=lock.who, reason=reason, run=str(run.pk) if run else None
+    )
     if run is not None:
         who = user.get_username() if user else "the portal"
         run.append_log(f"\n[portal] {who} released the Terraform state lock {lock.id} ({lock.who}): {reason}\n")

@@ -30,9 +30,9 @@ from rq import Worker
 
 from portal.changes import workflow
 from portal.runner import locks
+from portal.runner.terraform import running, stop_group
 from portal.runs import queueing
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
-from portal.runner.terraform import running, stop_group
 
 logger = logging.getLogger(__name__)
 

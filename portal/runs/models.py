@@ -8,7 +8,6 @@ from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
 
-
 # Sent once a run's move to a new status is committed: kwargs `run` and `status` (the status it
 # moved to). For apps that follow runs (notifications); the workflow itself never listens.
 run_moved = Signal()

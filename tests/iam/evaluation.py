@@ -178,7 +178,10 @@ class Evaluation:
         except sar.TableError as error:
             self.report.harness_errors.append(f"{request or 'task start'}: {error}")
             return True
-        context = {**base_context(request.call if request else None, who, self.world.region), **with_service_aliases(check.action, resource_type, check.context)}
+        context = {
+            **base_context(request.call if request else None, who, self.world.region),
+            **with_service_aliases(check.action, resource_type, check.context),
+        }
         if check.because:
             self.report.implicit_checks += 1
         else:

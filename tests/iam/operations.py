@@ -690,7 +690,8 @@ def asg_launches(request: Request, world: World, group_arn: str) -> list[Check]:
     """What AWS checks of the caller when a group is created or updated with a launch template:
     passing the instance profile's role to EC2, launching instances from the template, and tagging
     them on launch."""
-    template = request.params.get("LaunchTemplate") or (request.params.get("MixedInstancesPolicy") or {}).get("LaunchTemplate", {}).get("LaunchTemplateSpecification")
+    mixed = request.params.get("MixedInstancesPolicy") or {}
+    template = request.params.get("LaunchTemplate") or mixed.get("LaunchTemplate", {}).get("LaunchTemplateSpecification")
     if not template:
         return []
     version = world.launch_template(template.get("LaunchTemplateId"), template.get("LaunchTemplateName"), template.get("Version"))
@@ -864,7 +865,8 @@ def create_repository(request: Request, world: World) -> list[Check]:
     tags = key_values(request.params.get("tags"))
     checks = [Check("ecr:CreateRepository", arn, request_tags(tags))]
     if tags:
-        checks.append(Check("ecr:TagResource", arn, request_tags(tags), because=SAR_DEPENDENT.format(action="ecr:CreateRepository", page="list_amazonelasticcontainerregistry.html")))
+        because = SAR_DEPENDENT.format(action="ecr:CreateRepository", page="list_amazonelasticcontainerregistry.html")
+        checks.append(Check("ecr:TagResource", arn, request_tags(tags), because=because))
     return checks
 
 
@@ -987,7 +989,9 @@ def read_object(request: Request, world: World) -> list[Check]:
     policy = bucket_policy(world, bucket)
     checks = [Check("s3:GetObject", object_arn(bucket, key), resource_policy=policy, resource_owner=world.account if policy else None)]
     if request.status == 404:
-        checks.append(Check("s3:ListBucket", bucket_arn(bucket), because=S3_MISSING_KEY, resource_policy=policy, resource_owner=world.account if policy else None))
+        checks.append(
+            Check("s3:ListBucket", bucket_arn(bucket), because=S3_MISSING_KEY, resource_policy=policy, resource_owner=world.account if policy else None)
+        )
     elif request.operation == "GetObject" and request.status < 300:
         checks += kms_through_s3(request, world, "kms:Decrypt")
     return checks

@@ -1,7 +1,7 @@
 from django import template
 
-from portal.runs.models import Run, RunStatus
 from portal.platform.provisioning import terraform_errors
+from portal.runs.models import Run, RunStatus
 
 register = template.Library()
 

@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
 from portal.catalog import rules
-from portal.core.params import ascii_int
 from portal.catalog.models import Service
+from portal.core.params import ascii_int
 
 
 def days(text: str) -> int:
@@ -48,7 +48,7 @@ class Command(BaseCommand):
         try:
             user = get_user_model().objects.get(username=username, is_active=True)
         except get_user_model().DoesNotExist:
-            raise CommandError(f"No active user named {username!r}.")
+            raise CommandError(f"No active user named {username!r}.") from None
         bound = None
         if service is not None:
             well_formed = rules.is_well_formed_name(service)
@@ -58,6 +58,6 @@ class Command(BaseCommand):
         try:
             token, key = ApiToken.objects.issue(user, label=label, scope=scope, days=days, service=bound)
         except ValidationError as refused:
-            raise CommandError(" ".join(f"--{field}: {' '.join(errors)}" for field, errors in refused.message_dict.items()))
+            raise CommandError(" ".join(f"--{field}: {' '.join(errors)}" for field, errors in refused.message_dict.items())) from None
         self.stdout.write(key)
         self.stderr.write(f"{scope} token for {username}, expires {token.expires_at:%Y-%m-%d %H:%M} UTC.")
