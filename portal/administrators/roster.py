@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from portal import audit
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import Run
 from portal.runs.workflow import Refusal, Refused, propose
 from portal.workspaces import identities
 from portal.workspaces.layout import (
@@ -45,7 +45,7 @@ class Row:
 
 
 def applied_outputs(workspace: Workspace | None) -> dict:
-    run = workspace and workspace.runs.filter(status=RunStatus.APPLIED).order_by("-finished_at").first()
+    run = workspace and workspace.runs.applied().last_finished_first().first()
     return run.outputs if run else {}
 
 

@@ -41,9 +41,9 @@ class PlatformView(KnownQueryParameters, APIView):
     def get(self, request):
         permissions.require(permissions.manage_platform(request.user))
         sync_platform_workspaces()
-        workspaces = list(Workspace.objects.filter(service=None).order_by("apply_order", "path"))
+        workspaces = list(Workspace.objects.filter(service=None).in_apply_order())
         for workspace in workspaces:
-            workspace.latest_run = runs_queryset().filter(workspace=workspace).first()
+            workspace.latest_run = runs_queryset().filter(workspace=workspace).newest_first().first()
         return Response(PlatformSerializer({"state_bucket": state_bucket_path(), "workspaces": workspaces}).data)
 
 

@@ -8,7 +8,7 @@ edit, so a plan shows exactly the revision it was made for.
 from django.conf import settings
 
 from portal.catalog.models import Lifecycle, Service, ServiceRevision
-from portal.runs.models import DONE_STATUSES, Run
+from portal.runs.models import Run
 from portal.workspaces.layout import (
     WORKLOAD_ROLE_PATH,
     cluster_path,
@@ -91,12 +91,8 @@ def moves_into_service_tasks_group(workspace: Workspace) -> bool:
     That apply keeps the service's own egress rule on the load balancer's group, through which alone
     its running tasks are reachable until ECS has replaced them; the apply after it removes the rule.
     A new service, or one whose last apply destroyed it, never had the rule."""
-    last = (
-        workspace.runs.filter(status__in=DONE_STATUSES).exclude(variables={}).order_by("-finished_at").first()
-        if workspace.pk
-        else None
-    )
-    return last is not None and last.kind != Run.Kind.DESTROY and "keep_load_balancer_egress_rule" not in last.variables
+    last = workspace.runs.last_applied() if workspace.pk else None
+    return last is not None and "keep_load_balancer_egress_rule" not in last.variables
 
 
 def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple]:

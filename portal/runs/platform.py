@@ -127,7 +127,7 @@ def with_attempts(
         except ProvisioningFailed as exc:
             failure = exc
         except TerraformError as exc:  # a bootstrap step, which runs here rather than on a worker
-            failure = ProvisioningFailed(f"{name}: {exc}", Run.objects.filter(workspace=workspace).first())
+            failure = ProvisioningFailed(f"{name}: {exc}", Run.objects.filter(workspace=workspace).newest_first().first())
         if not failure.retryable or attempt == attempts:
             break
         say(f"{name}: attempt {attempt} of {attempts} failed: {failure}")

@@ -1,12 +1,14 @@
 """The admins' Platform page: the platform workspaces, their latest runs, and planning one."""
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.diagrams.platform import platform_picture
+from portal.runs.models import Run
 from portal.runs.platform import plan_workspace
 from portal.runs.workflow import Refused
 from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
@@ -22,7 +24,8 @@ def platform_page(request, *, status: int = 200, **context):
     """The page, with `context` for what it includes (the cluster settings form sent back with its
     errors, portal.capacity.views)."""
     sync_platform_workspaces()
-    workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
+    latest_runs = Prefetch("runs", Run.objects.latest_per_workspace(), to_attr="latest_runs")
+    workspaces = Workspace.objects.filter(service=None).prefetch_related(latest_runs)
     return render(
         request,
         "workspaces/platform.html",

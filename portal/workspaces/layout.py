@@ -91,15 +91,11 @@ def declared_administrators() -> dict[str, dict]:
 
 
 def last_applied_variables(workspace: Workspace) -> dict | None:
-    """The inputs AWS was last brought to in this workspace, or None before its first apply. A plan
-    with no changes settles too: AWS already matches those inputs."""
-    applied = (
-        # The runs' DONE_STATUSES, spelled out: workspaces sit below runs.
-        workspace.runs.filter(status__in=["applied", "applied_unhealthy", "no_changes"])
-        .exclude(variables={})
-        .order_by("-finished_at")
-        .first()
-    )
+    """The inputs AWS was last brought to in this workspace, or None before its first apply or once
+    its last apply destroyed it (Run.objects.last_applied). A plan with no changes settles too: AWS
+    already matches those inputs."""
+    # Read through the reverse relation: workspaces sit below runs and import nothing of them.
+    applied = workspace.runs.last_applied()
     return applied.variables if applied else None
 
 
