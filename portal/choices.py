@@ -21,8 +21,9 @@ class Colour:
     ORANGE = "orange"  # ended without doing what was asked; nothing broke
     RED = "red"  # broke
     GREY = "grey"  # under way, or at rest
+    MUTED = "muted"  # gone, kept for the record
 
-    ALL = (GREEN, YELLOW, ORANGE, RED, GREY)
+    ALL = (GREEN, YELLOW, ORANGE, RED, GREY, MUTED)
 
 
 class ColouredChoices(models.TextChoices):

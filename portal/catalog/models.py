@@ -5,14 +5,15 @@ from django.db import models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from portal.catalog import rules
+from portal.choices import Colour, ColouredChoices
 
 DECLARATION_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag", "secrets"]
 
 
-class Lifecycle(models.TextChoices):
-    ACTIVE = "active", "Active"
-    DECOMMISSIONING = "decommissioning", "Decommissioning"
-    DECOMMISSIONED = "decommissioned", "Decommissioned"
+class Lifecycle(ColouredChoices):
+    ACTIVE = "active", Colour.GREY, "Active"
+    DECOMMISSIONING = "decommissioning", Colour.ORANGE, "Decommissioning"
+    DECOMMISSIONED = "decommissioned", Colour.MUTED, "Decommissioned"
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -135,6 +136,10 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def status_colour(self) -> str:
+        return Lifecycle.colour_of(self.status)
 
     def validate_constraints(self, exclude=None):
         # The name's uniqueness is checked by the forms, so that its message stands next to the field;
