@@ -13,13 +13,10 @@ from portal import audit
 from portal.runs.models import Run
 from portal.runs.workflow import Refusal, Refused, propose
 from portal.workspaces import identities
-from portal.workspaces.layout import (
-    administrators_variables,
-    administrators_workspace,
-    declared_administrators,
-    iam_admins_path,
-)
+from portal.workspaces.declared import declared_administrators
+from portal.workspaces.layout import administrators_variables, administrators_workspace
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import iam_admins_path
 
 # The iam administrator runs the administrators' own workspace and may not widen itself: it stays,
 # and its scope changes only through the bootstrap identity (see the README).

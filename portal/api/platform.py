@@ -15,8 +15,9 @@ from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.api.workspace_lookup import MAX_ID, WORKSPACE_ID
 from portal.api.workspaces import WorkspaceSummarySerializer
 from portal.runs.platform import plan_workspace
-from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 
 class PlatformWorkspaceSerializer(WorkspaceSummarySerializer):

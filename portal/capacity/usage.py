@@ -25,8 +25,9 @@ from portal.capacity.model import (
     room_refusal,
 )
 from portal.runs.models import Run
-from portal.workspaces.layout import CLUSTER_SIZING, applied_cluster_inputs, cluster_path
+from portal.workspaces.layout import CLUSTER_SIZING, applied_cluster_inputs
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import cluster_path
 
 SERVICE_MODULE = "ecs-service"
 # Inputs of the ecs-service module that make a new task definition, which ECS rolls out by starting new

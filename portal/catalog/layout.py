@@ -11,13 +11,16 @@ from portal.catalog.models import Lifecycle, Service, ServiceRevision
 from portal.runs.models import Run
 from portal.workspaces.layout import (
     WORKLOAD_ROLE_PATH,
-    cluster_path,
-    network_path,
     remote_state_config,
     workload_roles_grant,
-    workload_roles_path,
 )
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import (
+    cluster_path,
+    network_path,
+    state_key,
+    workload_roles_path,
+)
 
 
 def repository_path(service: Service) -> str:
@@ -79,9 +82,9 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
         "health_check_grace_period_seconds": settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS,
         "state": remote_state_config(),
-        "network_state_key": f"{network_path()}/terraform.tfstate",
-        "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
-        "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+        "network_state_key": state_key(network_path()),
+        "cluster_state_key": state_key(cluster_path()),
+        "roles_state_key": state_key(workload_roles_path()),
     }
 
 

@@ -9,8 +9,8 @@ from portal.catalog import layout
 from portal.catalog.forms import name_errors
 from portal.catalog.models import Service, ServiceRevision
 from portal.runs.models import Run
-from portal.workspaces.layout import cluster_path
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import cluster_path
 
 # What each of a service's workspaces holds, by module.
 HOLDS = {

@@ -21,11 +21,11 @@ from portal.runs.terraform import TerraformError
 from portal.runs.workflow import Refusal, Refused, approve, propose
 from portal.workspaces.layout import (
     administrators_workspace,
-    state_bucket_path,
     state_bucket_workspace,
     sync_platform_workspaces,
 )
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass

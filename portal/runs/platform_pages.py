@@ -11,8 +11,9 @@ from portal.diagrams.platform import platform_picture
 from portal.runs.models import Run
 from portal.runs.platform import plan_workspace
 from portal.runs.workflow import Refused
-from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 
 @allowed(permissions.manage_platform)

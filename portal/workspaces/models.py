@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from portal.workspaces.paths import state_key
+
 # The apply order: lower `apply_order` first (the repository before the service), then the path. Its
 # one home: the default ordering, WorkspaceQuerySet.in_apply_order(), Workspace.apply_key and
 # portal.runs.models.in_apply_order (runs of a change) all read it.
@@ -44,7 +46,7 @@ class Workspace(models.Model):
 
     @property
     def state_key(self) -> str:
-        return f"{self.path}/terraform.tfstate"
+        return state_key(self.path)
 
     @property
     def directory(self):
