@@ -84,7 +84,8 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
             failed.sort(key=lambda run: run.status == RunStatus.ABANDONED)
             run = failed[0]
             raise ProvisioningFailed(f"{failure_of(run)}\n    (run {run.pk})", run)
-        settled = [run for run in runs if run.status not in (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.APPROVED, RunStatus.APPLYING)]
+        # Ended, or waiting for a person: nothing more happens to it on its own.
+        settled = [run for run in runs if not run.is_active or run.status == RunStatus.AWAITING_APPROVAL]
         if len(settled) == len(runs):
             found = ", ".join(f"{run.workspace.path}: {run.status}" for run in runs)
             raise ProvisioningFailed(f"{change} settled elsewhere than {sorted(statuses)}: {found}", runs[0])
