@@ -23,7 +23,7 @@ def last_applied(workspaces: list[Workspace]) -> dict[int, Applied]:
     """Workspace id -> how it was last applied; a workspace never applied, or destroyed since, is absent.
 
     The inputs are those of the last run that settled (applied, or planned with no changes, which
-    says AWS already matched them: portal.workspaces.layout.last_applied_variables); the outputs are
+    says AWS already matched them: Run.objects.last_applied_per_workspace); the outputs are
     those of the last apply, since a plan with no changes records none."""
     applies = Run.objects.filter(workspace=OuterRef("workspace")).applied().last_finished_first()
     runs = (
