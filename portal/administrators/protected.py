@@ -8,7 +8,7 @@ with AccessDenied half applied. It is refused approval, saying to apply it with 
 (`manage.py upgrade_administrators`); the emulator, which evaluates none of this, refuses it alike."""
 
 from portal.changes.workflow import Refusal
-from portal.workspaces.layout import iam_admins_path
+from portal.workspaces.paths import iam_admins_path
 
 PROTECTED_ADDRESSES = frozenset(
     f"module.this.{address}"

@@ -11,15 +11,12 @@ from dataclasses import dataclass, field
 
 from portal import audit
 from portal.changes.workflow import Refusal, Refused, propose
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import Run
 from portal.workspaces import identities
-from portal.workspaces.layout import (
-    administrators_variables,
-    administrators_workspace,
-    declared_administrators,
-    iam_admins_path,
-)
+from portal.workspaces.declared import declared_administrators
+from portal.workspaces.layout import administrators_variables, administrators_workspace
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import iam_admins_path
 
 # The iam administrator runs the administrators' own workspace and may not widen itself: it stays,
 # and its scope changes only through the bootstrap identity (see the README).
@@ -45,7 +42,7 @@ class Row:
 
 
 def applied_outputs(workspace: Workspace | None) -> dict:
-    run = workspace and workspace.runs.filter(status=RunStatus.APPLIED).order_by("-finished_at").first()
+    run = workspace and workspace.runs.applied().last_finished_first().first()
     return run.outputs if run else {}
 
 

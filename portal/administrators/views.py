@@ -10,7 +10,7 @@ from portal.administrators import roster
 from portal.administrators.forms import AddTypeForm, RetireForm, ScopeForm
 from portal.changes.workflow import Refused
 from portal.workspaces import identities
-from portal.workspaces.layout import declared_administrators
+from portal.workspaces.declared import declared_administrators
 
 
 def page(request, *, add_form=None, errors_for=None, scope_form=None, retire_form=None, status=200):

@@ -15,7 +15,7 @@ from portal.api.errors import error_responses
 from portal.api.form_bodies import FormBody, form_checked
 from portal.api.serializers import RunSerializer, RunSummarySerializer
 from portal.api.views import KnownQueryParameters, runs_queryset
-from portal.workspaces.layout import declared_administrators
+from portal.workspaces.declared import declared_administrators
 
 SERVICE_TYPE = OpenApiParameter(
     "service_type", {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 50}, OpenApiParameter.PATH,

@@ -15,8 +15,9 @@ from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.api.workspace_lookup import MAX_ID, WORKSPACE_ID
 from portal.api.workspaces import WorkspaceSummarySerializer
 from portal.platform.provisioning import plan_workspace
-from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 
 class PlatformWorkspaceSerializer(WorkspaceSummarySerializer):
@@ -41,9 +42,9 @@ class PlatformView(KnownQueryParameters, APIView):
     def get(self, request):
         permissions.require(permissions.manage_platform(request.user))
         sync_platform_workspaces()
-        workspaces = list(Workspace.objects.filter(service=None).order_by("apply_order", "path"))
+        workspaces = list(Workspace.objects.filter(service=None).in_apply_order())
         for workspace in workspaces:
-            workspace.latest_run = runs_queryset().filter(workspace=workspace).first()
+            workspace.latest_run = runs_queryset().filter(workspace=workspace).newest_first().first()
         return Response(PlatformSerializer({"state_bucket": state_bucket_path(), "workspaces": workspaces}).data)
 
 

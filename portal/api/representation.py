@@ -111,7 +111,7 @@ def workspaces_with_latest_runs(service_ids) -> dict[int, list[tuple[WorkspaceRo
     """Each service's workspaces in their order, with each one's latest run: one step down the
     (workspace, -created_at) index per workspace, then the runs by primary key (cheaper, once
     workspaces have a history, than sorting all their runs)."""
-    newest = Run.objects.filter(workspace=OuterRef("pk")).order_by("-created_at").values("pk")[:1]
+    newest = Run.objects.latest_of(OuterRef("pk"))
     workspaces = list(
         Workspace.objects.filter(service_id__in=service_ids)
         .annotate(latest_run_id=Subquery(newest))

@@ -84,7 +84,7 @@ def workspace_json(workspace: Workspace, user) -> dict:
     workspace.lock_held_by_active_run = bool(lock and active and locks.taken_by(active, lock))
     workspace.unlock_refusal = unlock_refusal(workspace, user, lock, lock.id if lock else "")
     workspace.releases = workspace.lock_releases.select_related("released_by")[:RECENT]
-    workspace.recent_runs = runs_queryset().filter(workspace=workspace)[:RECENT]
+    workspace.recent_runs = runs_queryset().filter(workspace=workspace).newest_first()[:RECENT]
     return WorkspaceDetailSerializer(workspace).data
 
 

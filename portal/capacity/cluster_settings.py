@@ -16,7 +16,13 @@ from portal.capacity.usage import need, service_uses, take_turns
 from portal.changes.workflow import Refused, propose
 from portal.core import params
 from portal.runs.models import Run
-from portal.workspaces.layout import CLUSTER_SIZING, cluster_path, cluster_variables, declared_cluster_sizing, sync_platform_workspaces
+from portal.workspaces.layout import (
+    CLUSTER_SIZING,
+    cluster_variables,
+    declared_cluster_sizing,
+    sync_platform_workspaces,
+)
+from portal.workspaces.paths import cluster_path
 
 
 class InstancesField(forms.IntegerField):

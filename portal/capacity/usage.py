@@ -24,9 +24,10 @@ from portal.capacity.model import (
     fit_refusal,
     room_refusal,
 )
-from portal.runs.models import DONE_STATUSES, Run
-from portal.workspaces.layout import CLUSTER_SIZING, applied_cluster_inputs, cluster_path
+from portal.runs.models import Run
+from portal.workspaces.layout import CLUSTER_SIZING, applied_cluster_inputs
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import cluster_path
 
 SERVICE_MODULE = "ecs-service"
 # Inputs of the ecs-service module that make a new task definition, which ECS rolls out by starting new
@@ -154,13 +155,8 @@ def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
     if exclude_path:
         services = services.exclude(workspace__path=exclude_path)
     uses: dict[str, ServiceUse] = {}
-    last_done = (
-        services.filter(status__in=DONE_STATUSES)
-        .exclude(variables={})
-        .order_by("workspace_id", "-finished_at")
-        .distinct("workspace_id")
-        .values(*FIELDS)
-    )
+    # A destroy included: its use is none (tasks_of), and the workspace is listed all the same.
+    last_done = services.last_settled_per_workspace().values(*FIELDS)
     for row in last_done:
         uses.setdefault(row["workspace__path"], ServiceUse(row["workspace__path"])).applied = tasks_of(row)
     for row in services.active().values(*FIELDS):
@@ -183,14 +179,8 @@ def need(uses: dict[str, ServiceUse]) -> Need:
 def last_applied_service(workspace: Workspace) -> dict | None:
     """The inputs the service's workspace last brought AWS to, None when it runs nothing (never applied,
     or destroyed)."""
-    run = (
-        workspace.runs.filter(status__in=DONE_STATUSES)
-        .exclude(variables={})
-        .order_by("-finished_at")
-        .only("kind", "variables")
-        .first()
-    )
-    return run.variables if run and run.kind == Run.Kind.APPLY else None
+    run = Run.objects.last_applied(workspace)
+    return run.variables if run else None
 
 
 def deployment(workspace: Workspace, variables: dict) -> Deployment:

@@ -8,8 +8,8 @@ from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.catalog.lookup import service_named
 from portal.catalog.models import Service
-from portal.changes.listing import HEAVY_FIELDS, in_apply_order, page_of
-from portal.runs.models import Run
+from portal.changes.listing import HEAVY_FIELDS, page_of
+from portal.runs.models import Run, in_apply_order
 
 PAGE_SIZE = 25
 

@@ -8,16 +8,19 @@ edit, so a plan shows exactly the revision it was made for.
 from django.conf import settings
 
 from portal.catalog.models import Lifecycle, Service, ServiceRevision
-from portal.runs.models import DONE_STATUSES, Run
+from portal.runs.models import Run
 from portal.workspaces.layout import (
     WORKLOAD_ROLE_PATH,
-    cluster_path,
-    network_path,
     remote_state_config,
     workload_roles_grant,
-    workload_roles_path,
 )
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import (
+    cluster_path,
+    network_path,
+    state_key,
+    workload_roles_path,
+)
 
 
 def repository_path(service: Service) -> str:
@@ -79,9 +82,9 @@ def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | N
         "use_capacity_provider": settings.SERVICE_CAPACITY_PROVIDER,
         "health_check_grace_period_seconds": settings.SERVICE_HEALTH_CHECK_GRACE_SECONDS,
         "state": remote_state_config(),
-        "network_state_key": f"{network_path()}/terraform.tfstate",
-        "cluster_state_key": f"{cluster_path()}/terraform.tfstate",
-        "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+        "network_state_key": state_key(network_path()),
+        "cluster_state_key": state_key(cluster_path()),
+        "roles_state_key": state_key(workload_roles_path()),
     }
 
 
@@ -91,12 +94,8 @@ def moves_into_service_tasks_group(workspace: Workspace) -> bool:
     That apply keeps the service's own egress rule on the load balancer's group, through which alone
     its running tasks are reachable until ECS has replaced them; the apply after it removes the rule.
     A new service, or one whose last apply destroyed it, never had the rule."""
-    last = (
-        workspace.runs.filter(status__in=DONE_STATUSES).exclude(variables={}).order_by("-finished_at").first()
-        if workspace.pk
-        else None
-    )
-    return last is not None and last.kind != Run.Kind.DESTROY and "keep_load_balancer_egress_rule" not in last.variables
+    last = workspace.runs.last_applied() if workspace.pk else None
+    return last is not None and "keep_load_balancer_egress_rule" not in last.variables
 
 
 def plans_for(service: Service, revision: ServiceRevision | None) -> list[tuple]:

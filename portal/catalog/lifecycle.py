@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from portal.catalog.models import Lifecycle, Service
 from portal.changes.workflow import change_settled
-from portal.runs.models import APPLIED_STATUSES, Change
+from portal.runs.models import Change
 
 
 @receiver(change_settled, dispatch_uid="catalog-follows-settled-changes")
@@ -26,7 +26,7 @@ def follow_settled_change(sender, change: Change, outcome: str, **kwargs) -> Non
     if change.destroys:
         if outcome == Change.Outcome.APPLIED:
             service.update(status=Lifecycle.DECOMMISSIONED, decommissioned_at=timezone.now())
-        elif not change.runs.filter(status__in=APPLIED_STATUSES).exists():
+        elif not change.runs.applied().exists():
             # Nothing was destroyed: the service runs on as it was.
             service.filter(status=Lifecycle.DECOMMISSIONING).update(status=Lifecycle.ACTIVE)
         return

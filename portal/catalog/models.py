@@ -5,14 +5,15 @@ from django.db import models
 from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from portal.catalog import rules
+from portal.core.choices import Colour, ColouredChoices
 
 DECLARATION_FIELDS = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "image_tag", "secrets"]
 
 
-class Lifecycle(models.TextChoices):
-    ACTIVE = "active", "Active"
-    DECOMMISSIONING = "decommissioning", "Decommissioning"
-    DECOMMISSIONED = "decommissioned", "Decommissioned"
+class Lifecycle(ColouredChoices):
+    ACTIVE = "active", Colour.GREY, "Active"
+    DECOMMISSIONING = "decommissioning", Colour.ORANGE, "Decommissioning"
+    DECOMMISSIONED = "decommissioned", Colour.MUTED, "Decommissioned"
 
 
 class ServiceQuerySet(models.QuerySet):
@@ -44,21 +45,19 @@ class ServiceQuerySet(models.QuerySet):
         """Declarations as above, the workspaces, each workspace's latest run (`latest_runs`, at most
         one) and `applied_url`, where the load balancer routes to the service once its workspace was
         applied (None before)."""
-        from portal.runs.models import APPLIED_STATUSES, Run
+        from portal.runs.models import Run
         from portal.workspaces.models import Workspace
 
-        latest = Run.objects.filter(workspace=OuterRef("workspace")).order_by("-created_at").values("pk")[:1]
         # Without the log (it can run to megabytes), the inputs and the outputs: a listing needs none.
         latest_runs = (
-            Run.objects.filter(pk=Subquery(latest))
+            Run.objects.latest_per_workspace()
             .select_related("requested_by", "approved_by")
             .defer("log", "outputs", "variables")
         )
         applied_url = (
-            Run.objects.filter(
-                workspace__service=OuterRef("pk"), workspace__module="ecs-service", status__in=APPLIED_STATUSES
-            )
-            .order_by("-finished_at")
+            Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service")
+            .applied()
+            .last_finished_first()
             .values("outputs__url")[:1]
         )
         return (
@@ -137,6 +136,10 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def status_colour(self) -> str:
+        return Lifecycle.colour_of(self.status)
 
     def validate_constraints(self, exclude=None):
         # The name's uniqueness is checked by the forms, so that its message stands next to the field;

@@ -8,9 +8,9 @@ showing it writes nothing (and takes no id: a service's id is its listener rule 
 from portal.catalog import layout
 from portal.catalog.forms import name_errors
 from portal.catalog.models import Service, ServiceRevision
-from portal.runs.models import Run, RunStatus
-from portal.workspaces.layout import cluster_path
+from portal.runs.models import Run
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import cluster_path
 
 # What each of a service's workspaces holds, by module.
 HOLDS = {
@@ -23,8 +23,9 @@ HOLDS = {
 def load_balancer_dns_name() -> str | None:
     """The platform's load balancer, as the cluster workspace was last applied; None before."""
     run = (
-        Run.objects.filter(workspace__path=cluster_path(), status=RunStatus.APPLIED)
-        .order_by("-finished_at")
+        Run.objects.filter(workspace__path=cluster_path())
+        .applied()
+        .last_finished_first()
         .only("outputs")
         .first()
     )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.changes import workflow
-from portal.runs.models import Change, Run
+from portal.runs.models import Change, Run, in_apply_order
 from portal.runs.progress import progress_of
 
 view_runs = permission_required("runs.view_run")
@@ -28,13 +28,7 @@ def visible_change(request, change_id) -> Change:
 
 
 def change_page(request, change: Change, refusal: workflow.Refusal | None = None, status: int = 200):
-    runs = list(
-        change.runs.select_related("workspace", "approved_by", "requested_by").order_by(
-            "workspace__apply_order", "workspace__path"
-        )
-    )
-    if change.destroys:
-        runs.reverse()
+    runs = in_apply_order(change.runs.select_related("workspace", "approved_by", "requested_by"), change.destroys)
     for run in runs:
         run.progress = progress_of(run)
     return render(

@@ -16,7 +16,7 @@ from portal.access.naming import is_team_name
 from portal.core import params
 from portal.core.params import InvalidParameter
 from portal.runs import queueing
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import Run, RunStatus, in_apply_order
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,6 @@ def runs_page(filters: RunFilters, query):
         .order_by("-created_at", "-pk")
     )
     return page_of(runs, query, PAGE_SIZE, "the runs matching")
-
-
-def in_apply_order(runs, destroys: bool = False) -> list[Run]:
-    """Runs of one change in the order they apply, as Change.runs_in_order() sorts them."""
-    return sorted(runs, key=lambda run: (run.workspace.apply_order, run.workspace.path), reverse=destroys)
 
 
 @dataclass

@@ -23,6 +23,7 @@ from portal.access import permissions
 from portal.core.refusals import Refusal, Refused  # noqa: F401 (also imported from here)
 from portal.runs import plans, queueing
 from portal.runs.models import (
+    APPLIED_STATUSES,
     BREAKING_STATUSES,
     CANCELLABLE_STATUSES,
     DONE_STATUSES,
@@ -127,7 +128,7 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
             "own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True
         )
     statuses = {run.status for run in runs}
-    if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY}:
+    if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, *APPLIED_STATUSES}:
         return Refusal("already_approved", "This change was approved already.")
     if RunStatus.DISCARDED in statuses:
         return Refusal("discarded", "This change was discarded; propose it again to apply it.")

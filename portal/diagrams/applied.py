@@ -5,9 +5,9 @@ from functools import lru_cache
 
 import hcl2
 from django.conf import settings
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 
-from portal.runs.models import APPLIED_STATUSES, DONE_STATUSES, Run
+from portal.runs.models import Run
 from portal.workspaces.models import Workspace
 
 
@@ -23,22 +23,16 @@ def last_applied(workspaces: list[Workspace]) -> dict[int, Applied]:
     """Workspace id -> how it was last applied; a workspace never applied, or destroyed since, is absent.
 
     The inputs are those of the last run that settled (applied, or planned with no changes, which
-    says AWS already matched them: portal.workspaces.layout.last_applied_variables); the outputs are
+    says AWS already matched them: Run.objects.last_applied_per_workspace); the outputs are
     those of the last apply, since a plan with no changes records none."""
-    applies = Run.objects.filter(workspace=OuterRef("workspace"), status__in=APPLIED_STATUSES)
+    applies = Run.objects.filter(workspace=OuterRef("workspace")).applied().last_finished_first()
     runs = (
-        Run.objects.filter(workspace__in=[w.pk for w in workspaces], status__in=DONE_STATUSES)
-        .exclude(variables={})
-        .order_by("workspace_id", F("finished_at").desc(nulls_last=True))
-        .distinct("workspace_id")
-        .annotate(applied_outputs=Subquery(applies.order_by(F("finished_at").desc(nulls_last=True)).values("outputs")[:1]))
+        Run.objects.filter(workspace__in=[w.pk for w in workspaces])
+        .last_applied_per_workspace()
+        .annotate(applied_outputs=Subquery(applies.values("outputs")[:1]))
         .only("workspace_id", "kind", "variables")
     )
-    return {
-        run.workspace_id: Applied(variables=run.variables, outputs=run.applied_outputs or {})
-        for run in runs
-        if run.kind != Run.Kind.DESTROY
-    }
+    return {run.workspace_id: Applied(variables=run.variables, outputs=run.applied_outputs or {}) for run in runs}
 
 
 @lru_cache

@@ -24,7 +24,7 @@ from portal.core.masking import mask_secrets, secret_values
 from portal.drift.models import DriftCheck
 from portal.runner import plan_review
 from portal.runner.terraform import Terraform, TerraformError
-from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
+from portal.runs.models import ACTIVE_STATUSES, Run
 from portal.workspaces.identities import Refusal, identity_for
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
@@ -47,12 +47,8 @@ def check_directory(workspace: Workspace) -> Path:
 def applied_variables(workspace: Workspace) -> dict | None:
     """The inputs the workspace was last applied with; None when it has none to check (never
     applied, or destroyed by its last apply)."""
-    applied = (
-        workspace.runs.filter(status__in=DONE_STATUSES).exclude(variables={}).order_by("-finished_at").first()
-    )
-    if applied is None or applied.kind == Run.Kind.DESTROY:
-        return None
-    return applied.variables
+    applied = Run.objects.last_applied(workspace)
+    return applied.variables if applied else None
 
 
 def check_job(workspace_id: int) -> None:

@@ -3,6 +3,16 @@
 from django.db import models
 from django.utils import timezone
 
+from portal.core.choices import Colour, ColouredChoices
+
+
+class DriftState(ColouredChoices):
+    """What a check found; its label and colour are the drift badge's."""
+
+    IN_SYNC = "in_sync", Colour.GREEN, "In sync"
+    DRIFTED = "drifted", Colour.RED, "Drifted"
+    ERROR = "error", Colour.RED, "Check failed"
+
 
 class DriftCheckQuerySet(models.QuerySet):
     def latest_per_workspace(self):
@@ -30,10 +40,10 @@ class DriftCheck(models.Model):
         return f"{self.workspace_id} at {self.checked_at:%Y-%m-%d %H:%M:%S}: {self.state}"
 
     @property
-    def state(self) -> str:
+    def state(self) -> "DriftState":
         if self.error:
-            return "error"
-        return "drifted" if self.drifted else "in_sync"
+            return DriftState.ERROR
+        return DriftState.DRIFTED if self.drifted else DriftState.IN_SYNC
 
     def same_drift_as(self, other: "DriftCheck | None") -> bool:
         return other is not None and other.drifted and other.drift == self.drift

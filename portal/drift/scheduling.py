@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 
 from portal import audit
 from portal.drift.models import DriftCheck
-from portal.runs.models import ACTIVE_STATUSES, DONE_STATUSES, Run
+from portal.runs.models import ACTIVE_STATUSES, Run
 from portal.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
@@ -42,16 +42,14 @@ def due_workspaces(now=None):
     if not interval:
         return Workspace.objects.none()
     now = now or timezone.now()
-    settled = Run.objects.filter(workspace=OuterRef("pk"), status__in=DONE_STATUSES).exclude(variables={})
     last_check = DriftCheck.objects.filter(workspace=OuterRef("pk")).order_by("-checked_at").values("checked_at")[:1]
     return (
-        Workspace.objects.annotate(
-            last_kind=Subquery(settled.order_by("-finished_at").values("kind")[:1]),
-            busy=Exists(Run.objects.filter(workspace=OuterRef("pk"), status__in=ACTIVE_STATUSES)),
+        Workspace.objects.filter(pk__in=Run.objects.last_applied_per_workspace().values("workspace_id"))
+        .annotate(
+            busy=Exists(Run.objects.filter(workspace=OuterRef("pk")).active()),
             last_checked_at=Subquery(last_check),
         )
-        .filter(last_kind__isnull=False, busy=False)
-        .exclude(last_kind=Run.Kind.DESTROY)
+        .filter(busy=False)
         .filter(Q(last_checked_at__isnull=True) | Q(last_checked_at__lte=now - timedelta(seconds=interval - tick(interval))))
         .order_by("last_checked_at", "pk")
     )

@@ -162,13 +162,10 @@ def journey_on_aws(journey, image: str) -> None:
 
 def platform_is_up() -> bool:
     """Whether a platform workspace (workload roles, network, cluster) was last applied, not destroyed."""
-    from portal.runs.models import DONE_STATUSES, Run
+    from portal.workspaces.models import Workspace
 
-    for module in ("workload-roles", "network", "ecs-cluster"):
-        last = Run.objects.filter(workspace__module=module, status__in=DONE_STATUSES).order_by("-finished_at").first()
-        if last is not None and last.kind != Run.Kind.DESTROY:
-            return True
-    return False
+    workspaces = Workspace.objects.filter(module__in=("workload-roles", "network", "ecs-cluster"))
+    return any(workspace.runs.last_applied() is not None for workspace in workspaces)
 
 
 def clean_up(journey) -> bool:
@@ -180,7 +177,7 @@ def clean_up(journey) -> bool:
 
     clean = True
     for service in Service.objects.exclude(status=Lifecycle.DECOMMISSIONED):
-        if not Run.objects.filter(workspace__service=service, kind=Run.Kind.APPLY, status__in=["applied", "applied_unhealthy"]).exists():
+        if not Run.objects.filter(workspace__service=service, kind=Run.Kind.APPLY).applied().exists():
             continue  # never applied: nothing of it is in AWS
         journey.service = service
         try:

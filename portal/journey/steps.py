@@ -99,7 +99,7 @@ class Journey:
 
     def every_workspace(self) -> list[Workspace]:
         """The state bucket's, every platform workspace in apply order, and the service's."""
-        service = list(self.service.workspaces.order_by("apply_order")) if self.service else []
+        service = list(self.service.workspaces.in_apply_order()) if self.service else []
         return [state_bucket_workspace(), *sync_platform_workspaces(), *service]
 
     # --- the service ------------------------------------------------------------------------------
@@ -144,8 +144,9 @@ class Journey:
 
     def url(self) -> str:
         run = (
-            Run.objects.filter(workspace__service=self.service, workspace__module="ecs-service", status__in=[RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY])
-            .order_by("-finished_at")
+            Run.objects.filter(workspace__service=self.service, workspace__module="ecs-service")
+            .applied()
+            .last_finished_first()
             .first()
         )
         return run.outputs["url"]

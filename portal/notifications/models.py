@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from portal import audit
+from portal.core.choices import Colour, ColouredChoices
 from portal.notifications.targets import TargetRefused, Unresolvable, check
 
 
@@ -111,10 +112,10 @@ class Webhook(models.Model):
 class Delivery(models.Model):
     """One event told to one webhook: each attempt is recorded here (the row is the truth, not Redis)."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+    class Status(ColouredChoices):
+        PENDING = "pending", Colour.GREY, "Pending"
+        DELIVERED = "delivered", Colour.GREY, "Delivered"
+        FAILED = "failed", Colour.RED, "Failed"
 
     class Outcome(models.TextChoices):
         """What the last attempt came to, in words a viewer may read: never an exception's text, which
@@ -137,6 +138,10 @@ class Delivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def status_colour(self) -> str:
+        return self.Status.colour_of(self.status)
 
     class Meta:
         ordering = ["-created_at"]

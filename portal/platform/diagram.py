@@ -10,9 +10,17 @@ that module's defaults.
 from dataclasses import dataclass
 
 from portal.diagrams.applied import Applied, last_applied, module_defaults
-from portal.diagrams.svg import CONTAINERS, NETWORKING, NEUTRAL, Canvas, Picture, Rect, Value
-from portal.workspaces.layout import cluster_path, network_path
+from portal.diagrams.svg import (
+    CONTAINERS,
+    NETWORKING,
+    NEUTRAL,
+    Canvas,
+    Picture,
+    Rect,
+    Value,
+)
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import cluster_path, network_path
 
 AFTER_APPLY = "after apply"
 WIDTH = 860

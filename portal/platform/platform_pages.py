@@ -1,6 +1,7 @@
 """The admins' Platform page: the platform workspaces, their latest runs, and planning one."""
 
 from django.contrib import messages
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,8 +10,10 @@ from portal.access.decorators import allowed
 from portal.changes.workflow import Refused
 from portal.platform.diagram import platform_picture
 from portal.platform.provisioning import plan_workspace
-from portal.workspaces.layout import state_bucket_path, sync_platform_workspaces
+from portal.runs.models import Run
+from portal.workspaces.layout import sync_platform_workspaces
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 
 @allowed(permissions.manage_platform)
@@ -22,7 +25,8 @@ def platform_page(request, *, status: int = 200, **context):
     """The page, with `context` for what it includes (the cluster settings form sent back with its
     errors, portal.platform.cluster_pages)."""
     sync_platform_workspaces()
-    workspaces = Workspace.objects.filter(service=None).prefetch_related("runs")
+    latest_runs = Prefetch("runs", Run.objects.latest_per_workspace(), to_attr="latest_runs")
+    workspaces = Workspace.objects.filter(service=None).prefetch_related(latest_runs)
     return render(
         request,
         "workspaces/platform.html",

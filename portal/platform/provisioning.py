@@ -21,11 +21,11 @@ from portal.runner.terraform import TerraformError
 from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.workspaces.layout import (
     administrators_workspace,
-    state_bucket_path,
     state_bucket_workspace,
     sync_platform_workspaces,
 )
 from portal.workspaces.models import Workspace
+from portal.workspaces.paths import state_bucket_path
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
@@ -84,7 +84,8 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
             failed.sort(key=lambda run: run.status == RunStatus.ABANDONED)
             run = failed[0]
             raise ProvisioningFailed(f"{failure_of(run)}\n    (run {run.pk})", run)
-        settled = [run for run in runs if run.status not in (RunStatus.QUEUED, RunStatus.PLANNING, RunStatus.APPROVED, RunStatus.APPLYING)]
+        # Ended, or waiting for a person: nothing more happens to it on its own.
+        settled = [run for run in runs if not run.is_active or run.status == RunStatus.AWAITING_APPROVAL]
         if len(settled) == len(runs):
             found = ", ".join(f"{run.workspace.path}: {run.status}" for run in runs)
             raise ProvisioningFailed(f"{change} settled elsewhere than {sorted(statuses)}: {found}", runs[0])
@@ -127,7 +128,7 @@ def with_attempts(
         except ProvisioningFailed as exc:
             failure = exc
         except TerraformError as exc:  # a bootstrap step, which runs here rather than on a worker
-            failure = ProvisioningFailed(f"{name}: {exc}", Run.objects.filter(workspace=workspace).first())
+            failure = ProvisioningFailed(f"{name}: {exc}", Run.objects.filter(workspace=workspace).newest_first().first())
         if not failure.retryable or attempt == attempts:
             break
         say(f"{name}: attempt {attempt} of {attempts} failed: {failure}")

@@ -82,7 +82,7 @@ def workspace_page(request, workspace: Workspace, refusal: Refusal | None = None
             "unlock_refusal": unlock_refusal(workspace, request.user, lock, lock.id if lock else ""),
             "form": form or UnlockForm(initial={"lock_id": lock.id if lock else ""}),
             "releases": workspace.lock_releases.select_related("released_by", "run")[:10],
-            "recent_runs": workspace.runs.select_related("requested_by")[:10],
+            "recent_runs": workspace.runs.newest_first().select_related("requested_by")[:10],
             "refusal": refusal,
         },
         status=status,

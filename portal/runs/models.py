@@ -3,52 +3,75 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, Q, Value
+from django.db.models import F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
+
+from portal.core.choices import Colour, ColouredChoices
 
 # Sent once a run's move to a new status is committed: kwargs `run` and `status` (the status it
 # moved to). For apps that follow runs (notifications); the workflow itself never listens.
 run_moved = Signal()
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued for plan"
-    PLANNING = "planning", "Planning"
-    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-    APPROVED = "approved", "Approved, queued for apply"
-    APPLYING = "applying", "Applying"
-    APPLIED = "applied", "Applied"
-    # Applied, but the service did not report a healthy deployment in time (portal.runner.deploy_health).
-    APPLIED_UNHEALTHY = "applied_unhealthy", "Applied, unhealthy"
-    NO_CHANGES = "no_changes", "No changes"
-    FAILED = "failed", "Failed"
-    DISCARDED = "discarded", "Discarded"
-    STALE = "stale", "Stale (superseded)"
-    ABANDONED = "abandoned", "Abandoned (its change cannot go on)"
-    CANCELLED = "cancelled", "Cancelled"
+class RunGroup:
+    """The groups of run statuses code asks about; each status says which it is in (RunStatus)."""
+
+    # Under way: one per workspace at a time (the database's constraint below).
+    ACTIVE = "active"
+    # A worker is running terraform for these: they have a heartbeat.
+    RUNNING = "running"
+    # Waiting for a worker to take their job.
+    WAITING = "waiting"
+    CANCELLABLE = "cancellable"
+    # A run that ended like this stops its whole change: the change cannot be applied as approved.
+    BREAKING = "breaking"
+    # The plan reached AWS: the state is the declaration's, healthy or not. A change whose runs all
+    # ended so has applied (its revision is the applied declaration), and the next apply may go ahead.
+    APPLIED = "applied"
+    # Settled: AWS matches the run's inputs (applied, or planned with no changes, which says it matched).
+    DONE = "done"
 
 
-ACTIVE_STATUSES = [
-    RunStatus.QUEUED,
-    RunStatus.PLANNING,
-    RunStatus.AWAITING_APPROVAL,
-    RunStatus.APPROVED,
-    RunStatus.APPLYING,
-]
+class RunStatus(ColouredChoices):
+    """Each status once: its colour on the pages, its groups, its label. A new status is one line here."""
+
+    QUEUED = "queued", Colour.GREY, {RunGroup.ACTIVE, RunGroup.WAITING, RunGroup.CANCELLABLE}, "Queued for plan"
+    PLANNING = "planning", Colour.GREY, {RunGroup.ACTIVE, RunGroup.RUNNING, RunGroup.CANCELLABLE}, "Planning"
+    AWAITING_APPROVAL = "awaiting_approval", Colour.YELLOW, {RunGroup.ACTIVE}, "Awaiting approval"
+    APPROVED = "approved", Colour.GREY, {RunGroup.ACTIVE, RunGroup.WAITING, RunGroup.CANCELLABLE}, "Approved, queued for apply"
+    APPLYING = "applying", Colour.GREY, {RunGroup.ACTIVE, RunGroup.RUNNING, RunGroup.CANCELLABLE}, "Applying"
+    APPLIED = "applied", Colour.GREEN, {RunGroup.APPLIED, RunGroup.DONE}, "Applied"
+    # Applied, but the service did not report a healthy deployment in time (portal.runner.deploy_health):
+    # yellow, as it asks a person to look.
+    APPLIED_UNHEALTHY = "applied_unhealthy", Colour.YELLOW, {RunGroup.APPLIED, RunGroup.DONE}, "Applied, unhealthy"
+    NO_CHANGES = "no_changes", Colour.GREEN, {RunGroup.DONE}, "No changes"
+    FAILED = "failed", Colour.RED, {RunGroup.BREAKING}, "Failed"
+    DISCARDED = "discarded", Colour.ORANGE, {RunGroup.BREAKING}, "Discarded"
+    STALE = "stale", Colour.RED, {RunGroup.BREAKING}, "Stale (superseded)"
+    ABANDONED = "abandoned", Colour.ORANGE, (), "Abandoned (its change cannot go on)"
+    CANCELLED = "cancelled", Colour.ORANGE, {RunGroup.BREAKING}, "Cancelled"
+
+
+# The groups as lists, for `status__in` and `in`: read from the statuses above, never written twice.
+ACTIVE_STATUSES = RunStatus.in_group(RunGroup.ACTIVE)
 FINISHED_STATUSES = [s for s in RunStatus if s not in ACTIVE_STATUSES]
-# A run that ended like this stops its whole change: the change cannot be applied as approved.
-BREAKING_STATUSES = [RunStatus.FAILED, RunStatus.DISCARDED, RunStatus.STALE, RunStatus.CANCELLED]
-# A worker is running terraform for these: they have a heartbeat.
-RUNNING_STATUSES = [RunStatus.PLANNING, RunStatus.APPLYING]
-# Waiting for a worker to take their job.
-WAITING_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED]
-CANCELLABLE_STATUSES = [RunStatus.QUEUED, RunStatus.APPROVED, RunStatus.PLANNING, RunStatus.APPLYING]
-# The plan reached AWS: the state is the declaration's, healthy or not. A change whose runs all
-# ended so has applied (its revision is the applied declaration), and the next apply may go ahead.
-APPLIED_STATUSES = [RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY]
-DONE_STATUSES = [*APPLIED_STATUSES, RunStatus.NO_CHANGES]
+BREAKING_STATUSES = RunStatus.in_group(RunGroup.BREAKING)
+RUNNING_STATUSES = RunStatus.in_group(RunGroup.RUNNING)
+WAITING_STATUSES = RunStatus.in_group(RunGroup.WAITING)
+CANCELLABLE_STATUSES = RunStatus.in_group(RunGroup.CANCELLABLE)
+APPLIED_STATUSES = RunStatus.in_group(RunGroup.APPLIED)
+DONE_STATUSES = RunStatus.in_group(RunGroup.DONE)
+
+# Newest finished first; a run that never finished (none that is done) last.
+LAST_FINISHED_FIRST = F("finished_at").desc(nulls_last=True)
+
+
+def in_apply_order(runs, destroys: bool = False) -> list["Run"]:
+    """Runs (of one change) in the order they apply: their workspaces' order (Workspace.apply_key),
+    reversed when the change destroys. The one home of the apply order for runs."""
+    return sorted(runs, key=lambda run: run.workspace.apply_key, reverse=destroys)
 
 
 class RunQuerySet(models.QuerySet):
@@ -63,6 +86,51 @@ class RunQuerySet(models.QuerySet):
 
     def waiting(self):
         return self.filter(status__in=WAITING_STATUSES)
+
+    def done(self):
+        """Runs that settled their workspace: applied, or planned with no changes."""
+        return self.filter(status__in=DONE_STATUSES)
+
+    def applied(self):
+        """Runs whose plan reached AWS, healthy or not."""
+        return self.filter(status__in=APPLIED_STATUSES)
+
+    def newest_first(self):
+        return self.order_by("-created_at")
+
+    def last_finished_first(self):
+        return self.order_by(LAST_FINISHED_FIRST)
+
+    def settled(self):
+        """Done runs that carry inputs: those AWS was brought to (a bootstrap's runs carry none)."""
+        return self.done().exclude(variables={})
+
+    def last_applied(self, workspace=None) -> "Run | None":
+        """The run AWS was last brought to in `workspace` (or in the one workspace these runs are of:
+        `workspace.runs.last_applied()`), whose inputs AWS matches; None before its first apply, or
+        when its last apply destroyed it."""
+        runs = self if workspace is None else self.filter(workspace=workspace)
+        last = runs.settled().last_finished_first().defer("log", "plan_changes").first()
+        return None if last is None or last.kind == Run.Kind.DESTROY else last
+
+    def last_settled_per_workspace(self):
+        """Each workspace's last settled run, a destroy included (PostgreSQL's DISTINCT ON)."""
+        return self.settled().order_by("workspace_id", LAST_FINISHED_FIRST).distinct("workspace_id")
+
+    def last_applied_per_workspace(self):
+        """Each workspace's last_applied run, in one query: a workspace never applied, or destroyed
+        by its last apply, has none."""
+        last = self.last_settled_per_workspace().values("pk")
+        return self.filter(pk__in=last).exclude(kind=Run.Kind.DESTROY)
+
+    def latest_of(self, workspace):
+        """The id of the latest run of `workspace` (an OuterRef in a subquery): one step down the
+        (workspace, -created_at) index."""
+        return self.filter(workspace=workspace).newest_first().values("pk")[:1]
+
+    def latest_per_workspace(self):
+        """The latest run of each workspace the runs are of (for a Prefetch)."""
+        return self.filter(pk=Subquery(Run.objects.latest_of(OuterRef("workspace"))))
 
 
 class ChangeQuerySet(models.QuerySet):
@@ -82,10 +150,10 @@ class Change(models.Model):
     Its workflow (propose, approve, advance, discard, settle) lives in portal.changes.workflow.
     """
 
-    class Outcome(models.TextChoices):
-        PENDING = "", "Pending"
-        APPLIED = "applied", "Applied"
-        ABANDONED = "abandoned", "Abandoned"
+    class Outcome(ColouredChoices):
+        PENDING = "", Colour.GREY, "Pending"
+        APPLIED = "applied", Colour.GREEN, "Applied"
+        ABANDONED = "abandoned", Colour.ORANGE, "Abandoned"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
@@ -123,16 +191,15 @@ class Change(models.Model):
         return self.title
 
     def runs_in_order(self) -> list["Run"]:
-        runs = sorted(
-            self.runs.select_related("workspace"),
-            key=lambda run: (run.workspace.apply_order, run.workspace.path),
-            reverse=self.destroys,
-        )
-        return runs
+        return in_apply_order(self.runs.select_related("workspace"), self.destroys)
 
     @property
     def is_pending(self) -> bool:
         return self.outcome == self.Outcome.PENDING
+
+    @property
+    def outcome_colour(self) -> str:
+        return self.Outcome.colour_of(self.outcome)
 
 
 class Run(models.Model):
@@ -248,6 +315,10 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def status_colour(self) -> str:
+        return RunStatus.colour_of(self.status)
 
     @property
     def has_plan_summary(self) -> bool:

@@ -4,7 +4,7 @@ its own, and the plan's summary says how many there are to do."""
 import re
 from dataclasses import asdict, dataclass
 
-from portal.runs.models import Run, RunStatus
+from portal.runs.models import APPLIED_STATUSES, Run, RunStatus
 
 # `module.service.aws_ecs_service.this[0]: Creation complete after 2s [id=...]`; a replacement says
 # both its creation and its destruction, as the plan's summary counts it as one add and one destroy.
@@ -42,6 +42,6 @@ def progress_of(run: Run) -> Progress:
         start = log.rfind(APPLY_STARTS)
         done = len(DONE.findall(log, start)) if start >= 0 else 0
         return Progress("applying", min(done, total), total, f"Applying: {min(done, total)} of {total} resources done")
-    if run.status in (RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY):
+    if run.status in APPLIED_STATUSES:
         return Progress("done", total, total, f"Applied: {total} of {total} resources done")
     return Progress("", 0, None, "")

@@ -18,52 +18,21 @@ bootstrap (the state bucket, then the administrators), before any role exists.
 import json
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from portal.workspaces.models import Workspace
+from portal.workspaces.declared import declared_administrators
+from portal.workspaces.paths import (  # noqa: F401 (read from here too)
+    PATH_EXCEPTIONS,
+    STATE_KEY_PREFIXES,
+    TYPES,
+    shared_state_keys,
+    type_of,
+)
 
-TYPES: dict[str, str] = {
-    "ecs": "ECS clusters and services, with their load balancer, autoscaling group, launch template and log groups",
-    "ecr": "ECR repositories",
-    "s3": "S3 buckets (the state bucket's workspace)",
-    "vpc": "The network: VPC, subnets, routes, gateways, security groups, flow logs",
-    "iam": "IAM: the administrators themselves and the roles workloads use",
-    "logs": "CloudWatch log groups (for people; no workspace runs with it)",
-    "elb": "Load balancers (for people; no workspace runs with it)",
-    "autoscaling": "Autoscaling groups and scaling policies (for people; no workspace runs with it)",
-}
-
-# Paths whose type is not their first segment, longest first.
-PATH_EXCEPTIONS = [("ecs/ecr-repositories/", "ecr")]
-
-# The folders whose state each type's state role may write.
-STATE_KEY_PREFIXES: dict[str, list[str]] = {
-    "ecs": ["ecs/clusters/", "ecs/services/"],
-    "ecr": ["ecs/ecr-repositories/"],
-    "s3": ["s3/"],
-    "vpc": ["vpc/"],
-    "iam": ["iam/"],
-    "logs": ["logs/"],
-    "elb": ["elb/"],
-    "autoscaling": ["autoscaling/"],
-}
-
-
-def type_of(path: str) -> str | None:
-    """The service type a workspace path belongs to; None when the path names no known type."""
-    for prefix, service_type in PATH_EXCEPTIONS:
-        if path.startswith(prefix):
-            return service_type
-    first = path.split("/", 1)[0]
-    return first if first in TYPES else None
-
-
-def default_name_patterns() -> list[str]:
-    # `<prefix>*`, not `<prefix>-*`: the platform's own resources are named `<prefix>` exactly (the
-    # cluster, its load balancer) or `/vpc/<prefix>/...` (log groups).
-    return [f"{settings.SERVICE_NAME_PREFIX}*"]
-
+if TYPE_CHECKING:
+    from portal.workspaces.models import Workspace
 
 def admin_path() -> str:
     return f"/{settings.SERVICE_NAME_PREFIX}/admins/"
@@ -161,17 +130,8 @@ class RunIdentity:
         }
 
 
-def shared_state_keys() -> tuple[str, ...]:
-    """The platform keys every workspace may read through terraform_remote_state."""
-    from portal.workspaces.layout import shared_state_paths
-
-    return tuple(f"{path}/terraform.tfstate" for path in shared_state_paths())
-
-
-def identity_for(workspace: Workspace, session_name: str) -> RunIdentity | Refusal:
+def identity_for(workspace: "Workspace", session_name: str) -> RunIdentity | Refusal:
     """The identity a run of `workspace` acts with, or why it has none."""
-    from portal.workspaces.layout import declared_administrators
-
     service_type = type_of(workspace.path)
     if service_type is None:
         known = ", ".join(sorted(TYPES))

@@ -1,8 +1,8 @@
 """Which platform workspaces exist, where they live, and what goes into them (a service's own
 workspaces are laid out by portal.catalog.layout).
 
-Paths follow the art service's folder convention `service-type/service-implementation/details`,
-and each path is also its state key (see Workspace.state_key). Workspaces read what they need from
+The paths themselves, and the state keys derived from them, are in portal.workspaces.paths (no
+database there); the administrators as declared in portal.workspaces.declared. Workspaces read what they need from
 the platform through `terraform_remote_state` on the platform's state keys (see README).
 """
 
@@ -10,48 +10,31 @@ import re
 
 from django.conf import settings
 
-from portal.workspaces.identities import STATE_KEY_PREFIXES, default_name_patterns, policy_arn, shared_state_keys
+from portal.workspaces.declared import (  # noqa: F401 (also read from here)
+    declared_administrators,
+    default_administrators,
+    last_applied_variables,
+)
+from portal.workspaces.identities import account_id, policy_arn
 from portal.workspaces.models import Workspace
-
-
-def prefix() -> str:
-    return settings.SERVICE_NAME_PREFIX
-
-
-def state_bucket_path() -> str:
-    return f"s3/remote-state/{settings.STATE_BUCKET}"
-
-
-def network_path() -> str:
-    return f"vpc/{prefix()}-network"
-
-
-def cluster_path() -> str:
-    return f"ecs/clusters/{prefix()}-cluster"
-
-
-def access_logs_path() -> str:
-    return f"s3/access-logs/{prefix()}"
+from portal.workspaces.paths import (  # noqa: F401 (the paths, also read from here)
+    STATE_KEY_PREFIXES,
+    access_logs_path,
+    cluster_path,
+    iam_admins_path,
+    network_path,
+    prefix,
+    shared_state_keys,
+    shared_state_paths,
+    state_bucket_path,
+    state_key,
+    workload_roles_path,
+)
 
 
 def access_logs_bucket() -> str:
     """S3 bucket names are global: the account and the Region make it this platform's."""
-    from portal.workspaces.identities import account_id
-
     return f"{prefix()}-{account_id()}-{settings.AWS_REGION}-lb-logs"
-
-
-def iam_admins_path() -> str:
-    return f"iam/service-admins/{prefix()}"
-
-
-def workload_roles_path() -> str:
-    return f"iam/workload-roles/{prefix()}"
-
-
-def shared_state_paths() -> list[str]:
-    """The platform workspaces whose outputs other workspaces read (terraform_remote_state)."""
-    return [workload_roles_path(), network_path(), cluster_path()]
 
 
 def remote_state_config() -> dict:
@@ -78,29 +61,6 @@ def state_bucket_workspace() -> Workspace:
         },
     )
     return workspace
-
-
-def declared_administrators() -> dict[str, dict]:
-    """The administrators as last applied: type -> {"name_patterns": [...]}. Before the administrators
-    workspace exists in this database, the configured defaults (what the bootstrap makes)."""
-    workspace = Workspace.objects.filter(path=iam_admins_path()).first()
-    if workspace is None:
-        return default_administrators()
-    variables = last_applied_variables(workspace)
-    return (variables if variables is not None else workspace.variables).get("administrators") or default_administrators()
-
-
-def last_applied_variables(workspace: Workspace) -> dict | None:
-    """The inputs AWS was last brought to in this workspace, or None before its first apply. A plan
-    with no changes settles too: AWS already matches those inputs."""
-    applied = (
-        # The runs' DONE_STATUSES, spelled out: workspaces sit below runs.
-        workspace.runs.filter(status__in=["applied", "applied_unhealthy", "no_changes"])
-        .exclude(variables={})
-        .order_by("-finished_at")
-        .first()
-    )
-    return applied.variables if applied else None
 
 
 # Where the iam administrator makes the workloads' roles: the modules' default (iam-service-admins
@@ -136,10 +96,6 @@ def workload_roles_grant(service_name: str, arns: list[str]) -> tuple[Workspace,
     if workspace is None:  # no platform yet: the service's own plan says what to do
         return None
     return workspace, workload_roles_variables({**granted, service_name: arns})
-
-
-def default_administrators() -> dict[str, dict]:
-    return {t: {"name_patterns": default_name_patterns()} for t in sorted(settings.IAM_ADMIN_SERVICE_TYPES)}
 
 
 class RunnerUnknown(Exception):
@@ -252,8 +208,8 @@ def cluster_variables(sizing: dict) -> dict:
     return {
         "name": prefix(),
         "state": remote_state_config(),
-        "network_state_key": f"{network_path()}/terraform.tfstate",
-        "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+        "network_state_key": state_key(network_path()),
+        "roles_state_key": state_key(workload_roles_path()),
         "deletion_protection": settings.PLATFORM_DELETION_PROTECTION,
         "instance_refresh_min_healthy_percentage": settings.PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT,
         **{name: sizing[name] for name in CLUSTER_SIZING},
@@ -299,7 +255,7 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "enable_flow_logs": settings.PLATFORM_FLOW_LOGS,
                 "alb_ingress_cidrs": settings.LOAD_BALANCER_INGRESS_CIDRS,
                 "state": state,
-                "roles_state_key": f"{workload_roles_path()}/terraform.tfstate",
+                "roles_state_key": state_key(workload_roles_path()),
             },
         ),
         (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),

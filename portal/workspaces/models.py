@@ -1,6 +1,18 @@
 from django.conf import settings
 from django.db import models
 
+from portal.workspaces.paths import state_key
+
+# The apply order: lower `apply_order` first (the repository before the service), then the path. Its
+# one home: the default ordering, WorkspaceQuerySet.in_apply_order(), Workspace.apply_key and
+# portal.runs.models.in_apply_order (runs of a change) all read it.
+APPLY_ORDER = ("apply_order", "path")
+
+
+class WorkspaceQuerySet(models.QuerySet):
+    def in_apply_order(self):
+        return self.order_by(*APPLY_ORDER)
+
 
 class Workspace(models.Model):
     """One Terraform root module on disk, one state object in the bucket.
@@ -19,8 +31,10 @@ class Workspace(models.Model):
     apply_order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = WorkspaceQuerySet.as_manager()
+
     class Meta:
-        ordering = ["apply_order", "path"]
+        ordering = list(APPLY_ORDER)
         permissions = [
             ("manage_platform", "Can plan and apply platform workspaces"),
             ("force_unlock", "Can remove a Terraform state lock by hand"),
@@ -32,7 +46,7 @@ class Workspace(models.Model):
 
     @property
     def state_key(self) -> str:
-        return f"{self.path}/terraform.tfstate"
+        return state_key(self.path)
 
     @property
     def directory(self):
@@ -42,7 +56,12 @@ class Workspace(models.Model):
     def is_platform(self) -> bool:
         return self.service_id is None
 
+    @property
+    def apply_key(self) -> tuple:
+        """Where the workspace comes in the apply order (APPLY_ORDER), to sort by in Python."""
+        return tuple(getattr(self, field) for field in APPLY_ORDER)
+
     def latest_run(self):
-        if hasattr(self, "latest_runs"):  # prefetched by Service.objects.with_runs()
+        if hasattr(self, "latest_runs"):  # prefetched with Run.objects.latest_per_workspace()
             return self.latest_runs[0] if self.latest_runs else None
-        return self.runs.order_by("-created_at").first()
+        return self.runs.newest_first().first()

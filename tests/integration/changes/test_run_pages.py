@@ -299,6 +299,6 @@ def test_the_services_page_costs_the_same_queries_for_3_and_30_services_and_page
 
     monkeypatch.setattr("portal.catalog.views.SERVICES_PER_PAGE", 20)
     second = browser.get(reverse("catalog:service-list"), {"page": "2"}).content.decode()
-    assert second.count('<span class="status status-active">') == 10 and "Page 2 of 2 (30 services)" in second
+    assert second.count('<span class="status status-active colour-grey">') == 10 and "Page 2 of 2 (30 services)" in second
     assert browser.get(reverse("catalog:service-list"), {"page": "3"}).status_code == 404
     assert browser.get(reverse("catalog:service-list"), {"page": "x"}).status_code == 400
