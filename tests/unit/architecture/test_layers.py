@@ -89,3 +89,46 @@ def test_no_two_apps_import_each_other_however_far_round():
 def test_queueing_is_a_leaf():
     imports = imported_modules(PORTAL / "runs" / "queueing.py")
     assert not {m for m in imports if m.startswith("portal.") and not m.startswith("portal.runs.models")}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PORTAL.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_two_modules_import_each_other_however_far_round():
+    """Inside an app too: a circle of modules is a knot a newcomer must read all at once."""
+    paths = [path for path in PORTAL.rglob("*.py") if "migrations" not in path.parts]
+    modules = {module_name(path): path for path in paths}
+    graph = {
+        name: {imported for imported in imported_modules(path) if imported in modules and imported != name}
+        for name, path in modules.items()
+    }
+    # Tarjan's strongly connected components: any component of more than one module is a circle.
+    index, low, stack, on_stack, circles = {}, {}, [], set(), []
+
+    def connect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in graph[node]:
+            if other not in index:
+                connect(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            connect(node)
+    assert not circles, circles
