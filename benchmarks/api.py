@@ -27,9 +27,7 @@ from portal.local_services import local_environment  # noqa: E402
 for name, value in local_environment().items():
     os.environ.setdefault(name, value)
 # A database of its own (PORTAL_BENCHMARK_DATABASE names another, e.g. to run beside someone else's).
-os.environ["DATABASE_URL"] = (
-    os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PORTAL_BENCHMARK_DATABASE", "portal_benchmark")
-)
+os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PORTAL_BENCHMARK_DATABASE", "portal_benchmark")
 os.environ["RQ_QUEUE"] = "benchmark-api"  # emptied below: nothing here is meant to run terraform
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-benchmark-")
 
@@ -82,8 +80,14 @@ def fill(count: int) -> User:
     started = time.monotonic()
     for index in range(Service.objects.count(), count):
         _, change = register_service(
-            developer, name=f"service-{index:05d}", container_port=8080, cpu=256, memory=512,
-            desired_count=1, health_check_path="/health", image_tag="1.0.0",
+            developer,
+            name=f"service-{index:05d}",
+            container_port=8080,
+            cpu=256,
+            memory=512,
+            desired_count=1,
+            health_check_path="/health",
+            image_tag="1.0.0",
         )
         for run in change.runs_in_order():
             run.start_planning()
@@ -113,13 +117,22 @@ def fill_history(total: int, developer: User) -> None:
     for index in range(missing):
         status = rng.choice([RunStatus.APPLIED] * 6 + [RunStatus.NO_CHANGES, RunStatus.FAILED])
         created = now - timedelta(days=1, minutes=index)
-        runs.append(Run(
-            workspace=workspaces[index % len(workspaces)], status=status, requested_by=developer,
-            approved_by=approver if status == RunStatus.APPLIED else None,
-            to_add=rng.randint(0, 5), to_change=rng.randint(0, 3), to_destroy=0,
-            log="terraform apply\n" * 200, created_at=created, planned_at=created, finished_at=created,
-            error="Error: the plan failed" if status == RunStatus.FAILED else "",
-        ))
+        runs.append(
+            Run(
+                workspace=workspaces[index % len(workspaces)],
+                status=status,
+                requested_by=developer,
+                approved_by=approver if status == RunStatus.APPLIED else None,
+                to_add=rng.randint(0, 5),
+                to_change=rng.randint(0, 3),
+                to_destroy=0,
+                log="terraform apply\n" * 200,
+                created_at=created,
+                planned_at=created,
+                finished_at=created,
+                error="Error: the plan failed" if status == RunStatus.FAILED else "",
+            )
+        )
     Run.objects.bulk_create(runs, batch_size=1000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
@@ -138,8 +151,9 @@ def measure(client, headers, path, requests):
         queries.add(len(captured))
     timings.sort()
     p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"GET {path:<52} median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms   "
-          f"SQL queries per request: {sorted(queries)}   ({requests} requests)")
+    print(
+        f"GET {path:<52} median {statistics.median(timings):6.1f} ms   p95 {p95:6.1f} ms   SQL queries per request: {sorted(queries)}   ({requests} requests)"
+    )
 
 
 def main(count: int, requests: int, total_runs: int):

@@ -167,9 +167,7 @@ def main() -> None:
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for bin/portal ({trial} is the trial's number)")
     args = parser.parse_args()
     args.env = dict(item.split("=", 1) for item in args.env)
-    args.ref = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", args.ref], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    args.ref = subprocess.run(["git", "-C", str(ROOT), "rev-parse", args.ref], check=True, capture_output=True, text=True).stdout.strip()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     results = []
     for number in range(1, args.trials + 1):

@@ -47,9 +47,7 @@ def main(lines: int) -> None:
     watcher.save()
     workspace = Workspace.objects.create(path=f"bench/live-log/{uuid.uuid4().hex[:12]}", module="ecr-repository")
     now = timezone.now()
-    run = Run.objects.create(
-        workspace=workspace, status=RunStatus.PLANNING, started_at=now, step_started_at=now, heartbeat_at=now
-    )
+    run = Run.objects.create(workspace=workspace, status=RunStatus.PLANNING, started_at=now, step_started_at=now, heartbeat_at=now)
     written: dict[str, float] = {}
     try:
         with sync_playwright() as playwright:

@@ -24,9 +24,7 @@ from portal.local_services import local_environment  # noqa: E402
 for name, value in local_environment().items():
     os.environ.setdefault(name, value)
 # A database of its own (PORTAL_BENCHMARK_DATABASE names another, e.g. to run beside someone else's).
-os.environ["DATABASE_URL"] = (
-    os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PORTAL_BENCHMARK_DATABASE", "portal_benchmark")
-)
+os.environ["DATABASE_URL"] = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/" + os.environ.get("PORTAL_BENCHMARK_DATABASE", "portal_benchmark")
 os.environ["PORTAL_WORKSPACES_DIR"] = tempfile.mkdtemp(prefix="portal-benchmark-")
 
 import django  # noqa: E402
@@ -120,8 +118,10 @@ def main(rounds: int) -> None:
         user.save()
     client = Client()
     lockout = settings.LOGIN_LOCKOUT_SECONDS
-    print(f"settings: PORTAL_LOGIN_FAILURE_LIMIT={settings.LOGIN_FAILURE_LIMIT}, "
-          f"PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT={settings.LOGIN_ADDRESS_FAILURE_LIMIT}, PORTAL_LOGIN_LOCKOUT_SECONDS={lockout}")
+    print(
+        f"settings: PORTAL_LOGIN_FAILURE_LIMIT={settings.LOGIN_FAILURE_LIMIT}, "
+        f"PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT={settings.LOGIN_ADDRESS_FAILURE_LIMIT}, PORTAL_LOGIN_LOCKOUT_SECONDS={lockout}"
+    )
 
     account_runs, address_runs, refused = [], [], []
     for round_ in range(rounds):
@@ -141,19 +141,24 @@ def main(rounds: int) -> None:
         made = statistics.median(total for _, total, _ in runs)
         each = statistics.median(t for _, _, times in runs for t in times)
         per_hour = guesses * 3600 / (made + lockout)
-        print(f"{label}: locked out at guess {guesses} (the {guesses}th wrong password is answered with the lockout page), "
-              f"made in {duration(made)} (median of {rounds}; {each * 1000:.0f} ms per failed login), "
-              f"then locked for {duration(lockout)}")
-        print(f"  a guesser who waits out each lockout: {per_hour:.1f} guesses an hour, {per_hour * 24:.0f} a day, "
-              f"{10_000 / per_hour / 24:.1f} days for a 10,000-word list")
+        print(
+            f"{label}: locked out at guess {guesses} (the {guesses}th wrong password is answered with the lockout page), "
+            f"made in {duration(made)} (median of {rounds}; {each * 1000:.0f} ms per failed login), "
+            f"then locked for {duration(lockout)}"
+        )
+        print(
+            f"  a guesser who waits out each lockout: {per_hour:.1f} guesses an hour, {per_hour * 24:.0f} a day, "
+            f"{10_000 / per_hour / 24:.1f} days for a 10,000-word list"
+        )
     AccessAttempt.objects.all().delete()
     for size in (8, 32):
         AccessAttempt.objects.all().delete()
         checked = burst("bench-0", "192.0.2.1", size)
-        print(f"{size} wrong passwords sent at once (threads of one process): {checked} checked before the lockout refused the rest "
-              f"(limit {settings.LOGIN_FAILURE_LIMIT})")
-    print(f"a login refused while locked: {statistics.median(refused) * 1000:.1f} ms (median of {len(refused)}), "
-          "the right password included")
+        print(
+            f"{size} wrong passwords sent at once (threads of one process): {checked} checked before the lockout refused the rest "
+            f"(limit {settings.LOGIN_FAILURE_LIMIT})"
+        )
+    print(f"a login refused while locked: {statistics.median(refused) * 1000:.1f} ms (median of {len(refused)}), the right password included")
     failed = AuditEvent.objects.filter(action="user.login_failed", details__username__startswith="bench-").count()
     locked = AuditEvent.objects.filter(action="user.locked_out", details__username__startswith="bench-").count()
     print(f"audit trail: {failed} failed logins, {locked} lockouts recorded so far in this database")

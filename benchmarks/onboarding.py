@@ -48,10 +48,8 @@ def bare_init_and_plan(workspaces) -> float:
             shutil.copy(workspace.directory / name, copy / name)
         backend = [f"-backend-config={key}={value}" for key, value in backend_config(workspace.state_key).items()]
         env = terraform_environment()
-        subprocess.run(["terraform", "init", "-input=false", "-no-color", *backend], cwd=copy, env=env, check=True,
-                       capture_output=True)
-        subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-lock=true"], cwd=copy, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(["terraform", "init", "-input=false", "-no-color", *backend], cwd=copy, env=env, check=True, capture_output=True)
+        subprocess.run(["terraform", "plan", "-input=false", "-no-color", "-lock=true"], cwd=copy, env=env, check=True, capture_output=True)
     elapsed = time.monotonic() - started
     shutil.rmtree(settings.STATE_DIR / "bench-bare", ignore_errors=True)
     return elapsed
@@ -69,8 +67,14 @@ def main(count: int) -> None:
         started = time.monotonic()
         # One change: the repository and the service workspace, planned, then applied in order.
         _, change = register_service(
-            author, name=name, container_port=8080, cpu=256, memory=512, desired_count=1,
-            health_check_path="/health", image_tag="1.0.0",
+            author,
+            name=name,
+            container_port=8080,
+            cpu=256,
+            memory=512,
+            desired_count=1,
+            health_check_path="/health",
+            image_tag="1.0.0",
         )
         wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
         to_plan.append(time.monotonic() - started)
@@ -82,22 +86,21 @@ def main(count: int) -> None:
         to_apply.append(time.monotonic() - approved)
         directory = change.runs_in_order()[-1].workspace.directory
         t0 = time.monotonic()
-        subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=directory,
-                       env=terraform_environment(), check=True, capture_output=True)
+        subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=directory, env=terraform_environment(), check=True, capture_output=True)
         inits.append(time.monotonic() - t0)
         disks.append(disk_usage(directory))
 
     ratios = [portal / plain for portal, plain in zip(to_plan, bare, strict=True)]
-    print(f"services onboarded: {count} (each: repository + service workspace, one change); "
-          f"workers: {len(Worker.all(connection=django_rq.get_connection(settings.RQ_QUEUE)))}")
+    print(
+        f"services onboarded: {count} (each: repository + service workspace, one change); "
+        f"workers: {len(Worker.all(connection=django_rq.get_connection(settings.RQ_QUEUE)))}"
+    )
     print(median_line("register -> every plan shown:         ", to_plan))
     print(median_line("bare init && plan, both, sequential:  ", bare))
-    print(f"ratio portal / bare (target <= 1.0):    median {statistics.median(ratios):6.2f}   "
-          f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+    print(f"ratio portal / bare (target <= 1.0):    median {statistics.median(ratios):6.2f}   (min {min(ratios):.2f}, max {max(ratios):.2f})")
     print(median_line("approve -> applied:                   ", to_apply))
     print(f"terraform init (re-run):  median {statistics.median(inits):.2f} s")
-    print(f"disk per workspace:       median {statistics.median(disks) / 1024:.0f} KiB "
-          "(provider is a link into the shared plugin cache)")
+    print(f"disk per workspace:       median {statistics.median(disks) / 1024:.0f} KiB (provider is a link into the shared plugin cache)")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,14 @@ def timed(label, action):
 
 def onboard(author, approver):
     service, change = register_service(
-        author, name=f"bench-{uuid.uuid4().hex[:6]}", container_port=8082, cpu=256, memory=512,
-        desired_count=1, health_check_path="/health", image_tag="1.0.0",
+        author,
+        name=f"bench-{uuid.uuid4().hex[:6]}",
+        container_port=8082,
+        cpu=256,
+        memory=512,
+        desired_count=1,
+        health_check_path="/health",
+        image_tag="1.0.0",
     )
     wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
     approve(change, approver)

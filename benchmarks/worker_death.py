@@ -46,8 +46,14 @@ def kill(run: Run, how: str) -> None:
 def one(how: str, author, approver) -> tuple[float, bool]:
     name = f"death-{uuid.uuid4().hex[:8]}"
     _, change = register_service(
-        author, name=name, container_port=8080, cpu=256, memory=512, desired_count=1,
-        health_check_path="/health", image_tag="1.0.0",
+        author,
+        name=name,
+        container_port=8080,
+        cpu=256,
+        memory=512,
+        desired_count=1,
+        health_check_path="/health",
+        image_tag="1.0.0",
     )
     wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
     repository = change.runs_in_order()[0]
@@ -80,8 +86,10 @@ def main(count: int) -> None:
             times.append(elapsed)
             left += locked
             time.sleep(5)  # bin/portal replaces the dead worker
-        print(f"{how:10} killed mid-apply -> run failed: median {statistics.median(times):5.1f} s "
-              f"(min {min(times):.1f}, max {max(times):.1f}); state lock left afterwards: {left} of {count}")
+        print(
+            f"{how:10} killed mid-apply -> run failed: median {statistics.median(times):5.1f} s "
+            f"(min {min(times):.1f}, max {max(times):.1f}); state lock left afterwards: {left} of {count}"
+        )
 
 
 if __name__ == "__main__":

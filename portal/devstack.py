@@ -53,9 +53,7 @@ def worker_count() -> int:
 def spawn_web() -> subprocess.Popen:
     # gunicorn's master restarts a worker that dies; the Supervisor restarts the master. SIGINT (Ctrl-C,
     # sent to the whole foreground group) stops it at once, SIGTERM after requests under way finish.
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi"], cwd=ROOT
-    )
+    return subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:portal.gunicorn_conf", "portal.wsgi"], cwd=ROOT)
 
 
 def provision_attempts() -> int:
@@ -105,8 +103,13 @@ def spawn_notifications_worker() -> subprocess.Popen:
     # hour-long apply, and a slow receiver would hold a run back. RQ's plain Worker (no run recovery),
     # with its scheduler, which puts the deliveries that Retry scheduled back on the queue.
     return spawn_manage(
-        "rqworker", setting(read.text, "PORTAL_NOTIFICATIONS_QUEUE", "notifications", allow_empty=False),
-        "--worker-class", "rq.Worker", "--with-scheduler", "--name", worker_name(0),
+        "rqworker",
+        setting(read.text, "PORTAL_NOTIFICATIONS_QUEUE", "notifications", allow_empty=False),
+        "--worker-class",
+        "rq.Worker",
+        "--with-scheduler",
+        "--name",
+        worker_name(0),
     )
 
 
@@ -114,8 +117,7 @@ def spawn_notifications_worker() -> subprocess.Popen:
 AFTER_RESTART = {
     "redis": "its queue is empty now; the workers' recovery pass queues the waiting runs again",
     "postgres": "its data is on disk; the workers reconnect",
-    "aws-emulator": "it keeps AWS resources in memory only: stop and start bin/portal to bootstrap the state "
-    "bucket and provision the platform again",
+    "aws-emulator": "it keeps AWS resources in memory only: stop and start bin/portal to bootstrap the state bucket and provision the platform again",
     "web": "",
 }
 

@@ -45,9 +45,7 @@ def mend() -> None:
     def create_without_own_tags_in_data(self, name, description, template_data, tag_spec):
         specifications = template_data.get("TagSpecifications")
         if specifications:
-            template_data["TagSpecifications"] = [
-                spec for spec in specifications if spec.get("ResourceType") != "launch-template"
-            ]
+            template_data["TagSpecifications"] = [spec for spec in specifications if spec.get("ResourceType") != "launch-template"]
         return create_launch_template(self, name, description, template_data, tag_spec)
 
     LaunchTemplateBackend.create_launch_template = create_without_own_tags_in_data

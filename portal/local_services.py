@@ -126,10 +126,7 @@ class Postgres(Service):
             self._own(self.data_dir, socket_dir)
             user = urlparse(self.url).username or "portal"
             subprocess.run(
-                as_unprivileged(
-                    [find_postgres_bin("initdb"), "-D", str(self.data_dir), "-U", user,
-                     "--auth=trust", "--encoding=UTF8", "--no-sync"]
-                ),
+                as_unprivileged([find_postgres_bin("initdb"), "-D", str(self.data_dir), "-U", user, "--auth=trust", "--encoding=UTF8", "--no-sync"]),
                 check=True,
                 stdout=subprocess.DEVNULL,
             )
@@ -145,9 +142,21 @@ class Postgres(Service):
 
     def command(self, detach: bool) -> list[str]:
         return as_unprivileged(
-            [find_postgres_bin("postgres"), "-D", str(self.data_dir), "-h", self.host,
-             "-p", str(self.port), "-k", str(STATE_DIR / "postgres-socket"),
-             "-c", "fsync=off", "-c", "max_connections=200"]
+            [
+                find_postgres_bin("postgres"),
+                "-D",
+                str(self.data_dir),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(STATE_DIR / "postgres-socket"),
+                "-c",
+                "fsync=off",
+                "-c",
+                "max_connections=200",
+            ]
         )
 
     def after_start(self) -> None:
@@ -157,26 +166,35 @@ class Postgres(Service):
         while True:
             # The port opens a moment before the server accepts connections.
             result = subprocess.run(
-                [find_postgres_bin("psql"), "-h", self.host, "-p", str(self.port),
-                 "-U", parsed.username or "portal", "-d", "postgres", "-tAc",
-                 f"SELECT 1 FROM pg_database WHERE datname = '{database}'"],
-                capture_output=True, text=True,
+                [
+                    find_postgres_bin("psql"),
+                    "-h",
+                    self.host,
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    parsed.username or "portal",
+                    "-d",
+                    "postgres",
+                    "-tAc",
+                    f"SELECT 1 FROM pg_database WHERE datname = '{database}'",
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(0.3)
         if result.stdout.strip() != "1":
             subprocess.run(
-                [find_postgres_bin("createdb"), "-h", self.host, "-p", str(self.port),
-                 "-U", parsed.username or "portal", database],
+                [find_postgres_bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", parsed.username or "portal", database],
                 check=True,
             )
 
 
 class Redis(Service):
     def command(self, detach: bool) -> list[str]:
-        return [find_redis_server(), "--bind", self.host, "--port", str(self.port),
-                "--save", "", "--appendonly", "no"]
+        return [find_redis_server(), "--bind", self.host, "--port", str(self.port), "--save", "", "--appendonly", "no"]
 
 
 class AwsEmulator(Service):

@@ -149,8 +149,7 @@ RQ_QUEUE = read.text("RQ_QUEUE", "terraform", allow_empty=False)
 
 
 # Policy checks on every plan (README, "Policy checks"): checkov on the plan's JSON, in its own venv.
-POLICY_CHECKOV = read.path("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov", absolute=True,
-                           why="The checkov program.")
+POLICY_CHECKOV = read.path("PORTAL_CHECKOV", BASE_DIR / ".venv" / "checkov" / "bin" / "checkov", absolute=True, why="The checkov program.")
 POLICY_CHECKOV_TIMEOUT = read.seconds("PORTAL_CHECKOV_TIMEOUT", 300)
 POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES")
 POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM")
@@ -171,15 +170,16 @@ RUN_REQUEUE_AFTER = read.seconds("PORTAL_RUN_REQUEUE_AFTER", 15)
 # The audit trail's source address: REMOTE_ADDR, or behind this many reverse proxies of our own the
 # address the outermost one saw in X-Forwarded-For (0: the header is never believed).
 PORTAL_TRUSTED_PROXY_COUNT = read.integer(
-    "PORTAL_TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10,
+    "PORTAL_TRUSTED_PROXY_COUNT",
+    0,
+    minimum=0,
+    maximum=10,
     why="The reverse proxies in front of the portal that append to X-Forwarded-For.",
 )
 
 # RQ's own job timeout is only a backstop behind the per-command timeouts: a step runs at most
 # init, plan or apply, and show or output.
-RQ_QUEUES = {
-    RQ_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * (TERRAFORM_COMMAND_TIMEOUT + TERRAFORM_INTERRUPT_GRACE) + 300}
-}
+RQ_QUEUES = {RQ_QUEUE: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * (TERRAFORM_COMMAND_TIMEOUT + TERRAFORM_INTERRUPT_GRACE) + 300}}
 RQ = {"WORKER_CLASS": "portal.runner.worker.RunWorker"}
 # Webhooks (README, "Notifications"): delivered on a queue of their own by a worker of their own, each
 # POST timed out after NOTIFICATIONS_TIMEOUT, retried after each of the intervals in turn, then failed.
@@ -188,10 +188,15 @@ NOTIFICATIONS_TIMEOUT = read.seconds("PORTAL_NOTIFICATIONS_TIMEOUT", 5)
 NOTIFICATIONS_RETRY_INTERVALS = read.whole_numbers("PORTAL_NOTIFICATIONS_RETRY_INTERVALS", "10,60,300,1800", unit="seconds")
 # Webhooks reach only public addresses, and these networks on purpose (an internal receiver, the
 # tests' loopback one): CIDRs, comma-separated; a wrong entry stops the portal at start.
-NOTIFICATIONS_ALLOWED_NETWORKS = tuple(read.comma_list(
-    "PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS", "", item=lambda entry: parse_networks(entry)[0],
-    accepts_item="networks in CIDR form (10.20.0.0/16, fd00::/8)", refused="127.0.0.0/8,intranet",
-))
+NOTIFICATIONS_ALLOWED_NETWORKS = tuple(
+    read.comma_list(
+        "PORTAL_NOTIFICATIONS_ALLOWED_NETWORKS",
+        "",
+        item=lambda entry: parse_networks(entry)[0],
+        accepts_item="networks in CIDR form (10.20.0.0/16, fd00::/8)",
+        refused="127.0.0.0/8,intranet",
+    )
+)
 # A PEM bundle of CAs for HTTPS receivers (an internal receiver's own CA); empty: the system's.
 NOTIFICATIONS_CA_BUNDLE = str(read.path("PORTAL_NOTIFICATIONS_CA_BUNDLE", "", optional=True) or "")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
@@ -215,17 +220,22 @@ if PORTAL_OIDC is not None:
     AUTHENTICATION_BACKENDS.append("portal.access.sso.SingleSignOnBackend")
 # Teams (portal.access.permissions): whether every role may read another team's services (a
 # catalogue people search). Their runs' logs and plans stay the team's whatever this says.
-PORTAL_CATALOGUE_OPEN = read.boolean(
-    "PORTAL_CATALOGUE_OPEN", True, why="Whether every role reads every team's services."
-)
+PORTAL_CATALOGUE_OPEN = read.boolean("PORTAL_CATALOGUE_OPEN", True, why="Whether every role reads every team's services.")
 
 LOGIN_FAILURE_LIMIT = read.integer(
-    "PORTAL_LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100,
+    "PORTAL_LOGIN_FAILURE_LIMIT",
+    5,
+    minimum=1,
+    maximum=100,
     why="Failed logins of one account before it is locked out.",
 )
 LOGIN_ADDRESS_FAILURE_LIMIT = read.integer(
-    "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT", 20, minimum=LOGIN_FAILURE_LIMIT, minimum_name="PORTAL_LOGIN_FAILURE_LIMIT",
-    maximum=10000, why="Failed logins from one address, whatever the accounts, before the address is locked out.",
+    "PORTAL_LOGIN_ADDRESS_FAILURE_LIMIT",
+    20,
+    minimum=LOGIN_FAILURE_LIMIT,
+    minimum_name="PORTAL_LOGIN_FAILURE_LIMIT",
+    maximum=10000,
+    why="Failed logins from one address, whatever the accounts, before the address is locked out.",
 )
 LOGIN_LOCKOUT_SECONDS = read.seconds("PORTAL_LOGIN_LOCKOUT_SECONDS", 900)
 AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
@@ -243,11 +253,12 @@ AXES_VERBOSE = False
 
 # API tokens (README, "API tokens"): each ends; issued for PORTAL_TOKEN_DEFAULT_DAYS unless the issuer
 # asks for fewer or more days, never more than PORTAL_TOKEN_MAX_DAYS.
-TOKEN_MAX_DAYS = read.days(
-    "PORTAL_TOKEN_MAX_DAYS", 365, maximum=3650, why="The longest an API token may last, in days."
-)
+TOKEN_MAX_DAYS = read.days("PORTAL_TOKEN_MAX_DAYS", 365, maximum=3650, why="The longest an API token may last, in days.")
 TOKEN_DEFAULT_DAYS = read.days(
-    "PORTAL_TOKEN_DEFAULT_DAYS", 90, maximum=TOKEN_MAX_DAYS, maximum_name="PORTAL_TOKEN_MAX_DAYS",
+    "PORTAL_TOKEN_DEFAULT_DAYS",
+    90,
+    maximum=TOKEN_MAX_DAYS,
+    maximum_name="PORTAL_TOKEN_MAX_DAYS",
     why="How long an API token lasts unless its issuer says, in days.",
 )
 
@@ -287,8 +298,10 @@ AWS_ENDPOINT_URL = read.url("AWS_ENDPOINT_URL", "", schemes=("http", "https"), a
 # boto3 reads AWS_DEFAULT_REGION; AWS_REGION, when set, wins (as the AWS CLI has it).
 _REGION = r"[a-z]{2}(-[a-z]+)+-[0-9]+"
 AWS_REGION = read.text(
-    "AWS_REGION", read.text("AWS_DEFAULT_REGION", "eu-west-1", pattern=_REGION, accepts="an AWS region such as eu-west-1"),
-    pattern=_REGION, accepts="an AWS region such as eu-west-1",
+    "AWS_REGION",
+    read.text("AWS_DEFAULT_REGION", "eu-west-1", pattern=_REGION, accepts="an AWS region such as eu-west-1"),
+    pattern=_REGION,
+    accepts="an AWS region such as eu-west-1",
 )
 
 # The emulator lacks a few APIs and plain HTTP breaks TLS-only policies; these defaults follow it.
@@ -297,7 +310,9 @@ ON_EMULATOR = bool(AWS_ENDPOINT_URL)
 # tasks' logs and secrets all go to AWS endpoints from there, and the network makes no VPC endpoints:
 # without a NAT gateway no instance would join the cluster and no task would start.
 PLATFORM_NAT_MODE = read.choice(
-    "PORTAL_NAT_MODE", "single", ("single", "per_az"),
+    "PORTAL_NAT_MODE",
+    "single",
+    ("single", "per_az"),
     accepts="single (one NAT gateway) or per_az (one per zone, survives a zone's outage)",
     why="The private subnets need a way out: the instances' ECS agent, image pulls and the tasks' logs reach AWS's "
     "public endpoints through it (the platform makes no VPC endpoints).",
@@ -307,16 +322,24 @@ PLATFORM_DELETION_PROTECTION = read.boolean("PORTAL_DELETION_PROTECTION", not ON
 # A new AMI or launch template rolls through the instances (instance refresh), keeping at least this
 # share of the cluster's capacity in service: 50-100, checked by the ecs-cluster module too.
 PLATFORM_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT = read.integer(
-    "PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT", 90, minimum=50, maximum=100,
+    "PORTAL_INSTANCE_REFRESH_MIN_HEALTHY_PERCENT",
+    90,
+    minimum=50,
+    maximum=100,
     why="The share of the cluster's instances kept in service while a new launch template rolls through.",
 )
 # The load balancer (README, "First deploy on AWS"). On AWS it serves HTTPS with this ACM
 # certificate (of AWS_REGION), HTTP redirecting to it; without one the portal refuses to start there
 # unless plain HTTP is chosen on purpose. The emulator serves plain HTTP and has no certificate.
-LOAD_BALANCER_CERTIFICATE_ARN = read.text(
-    "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN", "", check=lambda arn: arn.startswith("arn:aws") and ":acm:" in arn,
-    accepts="the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>), in AWS_REGION",
-) or None
+LOAD_BALANCER_CERTIFICATE_ARN = (
+    read.text(
+        "PORTAL_LOAD_BALANCER_CERTIFICATE_ARN",
+        "",
+        check=lambda arn: arn.startswith("arn:aws") and ":acm:" in arn,
+        accepts="the ARN of an ACM certificate (arn:aws:acm:<region>:<account>:certificate/<id>), in AWS_REGION",
+    )
+    or None
+)
 LOAD_BALANCER_PLAIN_HTTP = read.boolean("PORTAL_LOAD_BALANCER_PLAIN_HTTP", ON_EMULATOR)
 if not LOAD_BALANCER_CERTIFICATE_ARN and not LOAD_BALANCER_PLAIN_HTTP:
     raise ImproperlyConfigured(
@@ -340,8 +363,12 @@ def _ipv4_range(cidr: str) -> bool:
 
 
 LOAD_BALANCER_INGRESS_CIDRS = read.comma_list(
-    "PORTAL_LOAD_BALANCER_INGRESS_CIDRS", PLATFORM_VPC_CIDR if LOAD_BALANCER_INTERNAL else "0.0.0.0/0",
-    item=_ipv4_range, accepts_item="IPv4 ranges such as 203.0.113.0/24", minimum=1, maximum=30,
+    "PORTAL_LOAD_BALANCER_INGRESS_CIDRS",
+    PLATFORM_VPC_CIDR if LOAD_BALANCER_INTERNAL else "0.0.0.0/0",
+    item=_ipv4_range,
+    accepts_item="IPv4 ranges such as 203.0.113.0/24",
+    minimum=1,
+    maximum=30,
     refused="10.0.0.0/8,not-a-range",
     why="It must name 1 to 30 ranges: each opens ports 80 and 443, and a security group takes 60 inbound rules.",
 )
@@ -358,16 +385,12 @@ SERVICE_AUTOSCALING = read.boolean("PORTAL_SERVICE_AUTOSCALING", not ON_EMULATOR
 # moto stores neither a service's capacity provider strategy nor its health check grace period, so
 # plans would never settle to "no changes" on it: use the EC2 launch type and no grace period there.
 SERVICE_CAPACITY_PROVIDER = read.boolean("PORTAL_SERVICE_CAPACITY_PROVIDER", not ON_EMULATOR)
-SERVICE_HEALTH_CHECK_GRACE_SECONDS = read.seconds(
-    "PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", 0 if ON_EMULATOR else 30, minimum=0
-)
+SERVICE_HEALTH_CHECK_GRACE_SECONDS = read.seconds("PORTAL_SERVICE_HEALTH_CHECK_GRACE_SECONDS", 0 if ON_EMULATOR else 30, minimum=0)
 # Healthy deploys (README, "Healthy deploys"): after a service workspace applies, its run waits up to
 # this many seconds for the ECS deployment to settle and the target group to report healthy targets
 # (0: no wait, the log says health was not checked). The emulator runs no tasks, so nothing it reports
 # about a deployment is a result: there the wait is off unless asked for.
-DEPLOY_HEALTH_TIMEOUT = read.seconds(
-    "PORTAL_DEPLOY_HEALTH_TIMEOUT", 0 if ON_EMULATOR else 600, minimum=0, maximum=3600, why="0: no wait."
-)
+DEPLOY_HEALTH_TIMEOUT = read.seconds("PORTAL_DEPLOY_HEALTH_TIMEOUT", 0 if ON_EMULATOR else 600, minimum=0, maximum=3600, why="0: no wait.")
 DEPLOY_HEALTH_POLL_INTERVAL = read.seconds("PORTAL_DEPLOY_HEALTH_POLL_INTERVAL", 10)
 # A service with tasks wanted is healthy only once at least one target is registered and healthy.
 # Off, no registered target passes (registered ones must still be healthy): for the emulator, where
@@ -376,12 +399,15 @@ DEPLOY_HEALTH_REQUIRE_TARGETS = read.boolean("PORTAL_DEPLOY_HEALTH_REQUIRE_TARGE
 # The administrators made by the one-time bootstrap; afterwards admins change them in the portal.
 # The service types (portal.workspaces.identities.TYPES, which imports models: checked there).
 IAM_ADMIN_SERVICE_TYPES = read.comma_list(
-    "PORTAL_IAM_ADMIN_SERVICE_TYPES", "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling",
-    item=lambda name: re.fullmatch(r"[a-z0-9]+", name) is not None, accepts_item="service types such as ecs or s3",
+    "PORTAL_IAM_ADMIN_SERVICE_TYPES",
+    "ecs,ecr,s3,vpc,iam,logs,elb,autoscaling",
+    item=lambda name: re.fullmatch(r"[a-z0-9]+", name) is not None,
+    accepts_item="service types such as ecs or s3",
     refused="ecs,not a type",
 )
 AWS_PARTITION = read.choice(
-    "PORTAL_AWS_PARTITION", "aws",
+    "PORTAL_AWS_PARTITION",
+    "aws",
     ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"),
     why="The partition of the roles' ARNs (arn:<partition>:iam::...).",
 )
@@ -390,8 +416,11 @@ AWS_ACCOUNT_ID = read.text("PORTAL_AWS_ACCOUNT_ID", "", pattern=r"[0-9]{12}", ac
 # Who may assume the administrator and state roles: the portal's own principal (comma-separated
 # ARNs). Empty: the identity that runs the bootstrap.
 RUNNER_PRINCIPAL_ARNS = read.comma_list(
-    "PORTAL_RUNNER_PRINCIPAL_ARNS", "", item=lambda arn: arn.startswith("arn:") and " " not in arn,
-    accepts_item="ARNs (arn:aws:iam::<account>:role/<name>)", refused="portal-role",
+    "PORTAL_RUNNER_PRINCIPAL_ARNS",
+    "",
+    item=lambda arn: arn.startswith("arn:") and " " not in arn,
+    accepts_item="ARNs (arn:aws:iam::<account>:role/<name>)",
+    refused="portal-role",
 )
 
 # Every service's resources are named `<prefix>-<service name>`.
@@ -420,9 +449,10 @@ def _git_remote(remote: str) -> bool:
 
 
 LIVE_REPOSITORY_REMOTE = read.text(
-    "PORTAL_LIVE_REPOSITORY_REMOTE", "", check=_git_remote,
-    accepts="a git URL (https://, ssh://, git://, file://, user@host:path) or an absolute path, without spaces, "
-    "and must not start with '-'",
+    "PORTAL_LIVE_REPOSITORY_REMOTE",
+    "",
+    check=_git_remote,
+    accepts="a git URL (https://, ssh://, git://, file://, user@host:path) or an absolute path, without spaces, and must not start with '-'",
     secret=True,  # not repeated: it may carry a token
     refused="--upload-pack=touch /tmp/x",
 )
@@ -444,15 +474,39 @@ SECRET_ENV_NAMES = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DJANGO_SECRET
 # The only environment variables terraform is started with: what the AWS provider and the S3 backend
 # read, and what a process needs to run. Nothing of the portal's own (DATABASE_URL, DJANGO_SECRET_KEY).
 TERRAFORM_ENV_ALLOWED = [
-    "PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-    "SSL_CERT_FILE", "SSL_CERT_DIR",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE", "AWS_ROLE_ARN",
-    "AWS_ROLE_SESSION_NAME", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_STS_REGIONAL_ENDPOINTS",
-    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-    "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_EC2_METADATA_DISABLED",
-    "TF_LOG", "TF_LOG_PATH",
+    "PATH",
+    "HOME",
+    "USER",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CA_BUNDLE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_STS_REGIONAL_ENDPOINTS",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_EC2_METADATA_DISABLED",
+    "TF_LOG",
+    "TF_LOG_PATH",
 ]
 
 LOGGING = {
@@ -460,10 +514,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # logging's own names, in any case (logging takes upper case only).
-    "root": {"handlers": ["console"], "level": read.choice(
-        "PORTAL_LOG_LEVEL", "INFO", logging.getLevelNamesMapping(), ignore_case=True,
-        accepts="a logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL",
-    )},
+    "root": {
+        "handlers": ["console"],
+        "level": read.choice(
+            "PORTAL_LOG_LEVEL",
+            "INFO",
+            logging.getLevelNamesMapping(),
+            ignore_case=True,
+            accepts="a logging level: DEBUG, INFO, WARNING, ERROR or CRITICAL",
+        ),
+    },
 }
 
 REST_FRAMEWORK = {

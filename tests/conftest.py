@@ -185,9 +185,7 @@ def runner_credentials():
     key = iam.create_access_key(UserName=name)["AccessKey"]
     # The administrators trust exactly this principal.
     settings.RUNNER_PRINCIPAL_ARNS = [arn]
-    return Credentials(
-        {"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
-    )
+    return Credentials({"user_name": name, "arn": arn, "AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
 
 
 class Credentials(dict):
@@ -210,9 +208,7 @@ def state_bucket(django_db_setup, django_db_blocker, runner_credentials):
     with django_db_blocker.unblock():
         bootstrap_state_bucket()
         bootstrap_administrators()
-    client("iam").attach_user_policy(
-        UserName=runner_credentials["user_name"], PolicyArn=identities.policy_arn("portal-runner")
-    )
+    client("iam").attach_user_policy(UserName=runner_credentials["user_name"], PolicyArn=identities.policy_arn("portal-runner"))
     return settings.STATE_BUCKET
 
 

@@ -36,24 +36,42 @@ class FakeRegistry:
         self.repository, self.tag = repository, tag
         layer, uncompressed = tiny_layer()
         config = json.dumps(
-            {"architecture": "amd64", "os": "linux", "config": {"ExposedPorts": {"80/tcp": {}}},
-             "rootfs": {"type": "layers", "diff_ids": [digest_of(uncompressed)]},
-             "history": [{"created_by": "a base image"}]}
+            {
+                "architecture": "amd64",
+                "os": "linux",
+                "config": {"ExposedPorts": {"80/tcp": {}}},
+                "rootfs": {"type": "layers", "diff_ids": [digest_of(uncompressed)]},
+                "history": [{"created_by": "a base image"}],
+            }
         ).encode()
         manifest = json.dumps(
-            {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(config), "size": len(config)},
-             "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest_of(layer), "size": len(layer)}]}
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(config), "size": len(config)},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": digest_of(layer), "size": len(layer)}],
+            }
         ).encode()
         index = json.dumps(
-            {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-             "manifests": [
-                 # Listed first, and absent: a copy that took it would fail.
-                 {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + "0" * 64, "size": 1,
-                  "platform": {"os": "linux", "architecture": "arm64"}},
-                 {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest_of(manifest), "size": len(manifest),
-                  "platform": {"os": "linux", "architecture": "amd64"}},
-             ]}
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [
+                    # Listed first, and absent: a copy that took it would fail.
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": "sha256:" + "0" * 64,
+                        "size": 1,
+                        "platform": {"os": "linux", "architecture": "arm64"},
+                    },
+                    {
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "digest": digest_of(manifest),
+                        "size": len(manifest),
+                        "platform": {"os": "linux", "architecture": "amd64"},
+                    },
+                ],
+            }
         ).encode()
         self.blobs = {digest_of(config): config, digest_of(layer): layer}
         self.manifests = {tag: index, digest_of(manifest): manifest}

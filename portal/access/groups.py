@@ -43,8 +43,5 @@ def ensure_groups(**kwargs) -> None:
 
     for group_name, codenames in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=group_name)
-        permissions = [
-            Permission.objects.get(content_type__app_label=app, codename=codename)
-            for app, codename in (name.split(".") for name in codenames)
-        ]
+        permissions = [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in (name.split(".") for name in codenames)]
         group.permissions.set(permissions)

@@ -74,8 +74,7 @@ def forbidden(code: str, message: str) -> Refusal:
 def other_team(service, doing: str) -> Refusal:
     return forbidden(
         "other_team",
-        f"{service.name} belongs to the team {service.team}: only its members {doing} it. "
-        "Ask an admin to add you to that team.",
+        f"{service.name} belongs to the team {service.team}: only its members {doing} it. Ask an admin to add you to that team.",
     )
 
 
@@ -190,8 +189,7 @@ def approve_runs(user, workspaces) -> Refusal | None:
         if service is not None and not acts_for(user, service.team_id):
             return forbidden(
                 "other_team",
-                f"{service.name} belongs to the team {service.team}: its changes are approved by that team's "
-                "approvers or an admin.",
+                f"{service.name} belongs to the team {service.team}: its changes are approved by that team's approvers or an admin.",
             )
     return None
 
@@ -201,9 +199,7 @@ def cancel_run(user, run, may_approve: bool) -> Refusal | None:
     requesters = {run.requested_by_id, run.change.requested_by_id if run.change_id else None} - {None}
     if user.pk in requesters or may_approve or user.has_perm("runs.cancel_any_run"):
         return None
-    return forbidden(
-        "not_allowed", "Only the person who requested this run, an approver of its team or an admin can cancel it."
-    )
+    return forbidden("not_allowed", "Only the person who requested this run, an approver of its team or an admin can cancel it.")
 
 
 def force_unlock(user, workspace) -> Refusal | None:
@@ -299,8 +295,7 @@ def token_ended(token, now=None) -> Refusal | None:
         because = f" ({token.get_revoked_reason_display()})" if token.revoked_reason else ""
         return forbidden(
             "token_revoked",
-            f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC{because}. "
-            "Issue a new one on the API tokens page.",
+            f"This token was revoked on {token.revoked_at:%Y-%m-%d %H:%M} UTC{because}. Issue a new one on the API tokens page.",
         )
     if token.expires_at <= (now or timezone.now()):
         return forbidden(
@@ -323,8 +318,7 @@ def token_scope_allows(token, action: str) -> Refusal | None:
     if token.scope == TokenScope.DEPLOY and not (reads or action == "deploy"):
         return forbidden(
             "token_scope",
-            f"This token's scope is deploy: it reads and deploys new image tags, and cannot {doing}. "
-            "Use a token with the write scope.",
+            f"This token's scope is deploy: it reads and deploys new image tags, and cannot {doing}. Use a token with the write scope.",
         )
     return None
 
@@ -347,8 +341,7 @@ def token_allows(token, action: str, service=None) -> Refusal | None:
     if token.scope == TokenScope.DEPLOY and action == "deploy" and service.team_id not in team_ids(token.user):
         return forbidden(
             "token_team",
-            f"This deploy token deploys only to its user's teams' services; {service.name} belongs to the "
-            f"team {service.team}.",
+            f"This deploy token deploys only to its user's teams' services; {service.name} belongs to the team {service.team}.",
         )
     return None
 

@@ -82,9 +82,7 @@ def discover(config) -> dict:
         response.raise_for_status()
         document = response.json()
     except (requests.RequestException, ValueError) as exc:
-        raise ProviderUnavailable(
-            f"The identity provider's discovery document ({config.discovery_url}) could not be read: {type(exc).__name__}."
-        ) from None
+        raise ProviderUnavailable(f"The identity provider's discovery document ({config.discovery_url}) could not be read: {type(exc).__name__}.") from None
     # OpenID Connect Discovery 1.0, section 4.3: the document must name the issuer it was asked of.
     if not isinstance(document, dict) or document.get("issuer") != config.issuer:
         raise ProviderUnavailable(
@@ -177,11 +175,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             return super().retrieve_matching_jwk(token)
         answer = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=TIMEOUT_SECONDS)
         answer.raise_for_status()
-        keys = [
-            key
-            for key in answer.json().get("keys", [])
-            if key.get("use", "sig") == "sig" and key.get("alg", header.get("alg")) == header.get("alg")
-        ]
+        keys = [key for key in answer.json().get("keys", []) if key.get("use", "sig") == "sig" and key.get("alg", header.get("alg")) == header.get("alg")]
         if len(keys) != 1:
             raise SuspiciousOperation("The ID token names no key (kid) and the provider publishes several.")
         return jwt.PyJWK(keys[0])

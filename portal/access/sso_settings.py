@@ -85,7 +85,11 @@ def from_environment(environ) -> SingleSignOn | None:
     claims = {}
     for name, default in (("PORTAL_OIDC_USERNAME_CLAIM", "preferred_username"), ("PORTAL_OIDC_GROUPS_CLAIM", "groups")):
         claims[name] = read.text(
-            name, default, allow_empty=False, strip=True, accepts=f"the name of a claim of the ID token or userinfo (default {default})",
+            name,
+            default,
+            allow_empty=False,
+            strip=True,
+            accepts=f"the name of a claim of the ID token or userinfo (default {default})",
             environ=environ,
         )
     return SingleSignOn(
@@ -96,10 +100,14 @@ def from_environment(environ) -> SingleSignOn | None:
         scopes=scopes,
         username_claim=claims["PORTAL_OIDC_USERNAME_CLAIM"],
         groups_claim=claims["PORTAL_OIDC_GROUPS_CLAIM"],
-        group_map=group_map(read.json_mapping(
-            "PORTAL_OIDC_GROUP_MAP", example=MAP_EXAMPLE, why="It maps the identity provider's groups to a team and a role.",
-            environ=environ,
-        )),
+        group_map=group_map(
+            read.json_mapping(
+                "PORTAL_OIDC_GROUP_MAP",
+                example=MAP_EXAMPLE,
+                why="It maps the identity provider's groups to a team and a role.",
+                environ=environ,
+            )
+        ),
         signing_algorithm=algorithm,
         endpoints=endpoints,
     )
@@ -137,9 +145,7 @@ def group_map(parsed: dict) -> dict[str, Grant]:
         if not group.strip():
             raise ImproperlyConfigured("PORTAL_OIDC_GROUP_MAP has an empty group name.")
         if not isinstance(grant, dict) or not grant or set(grant) - {"team", "role"}:
-            raise ImproperlyConfigured(
-                f'{where} must be an object with "team", "role" or both, e.g. {{"team": "platform", "role": "developers"}}.'
-            )
+            raise ImproperlyConfigured(f'{where} must be an object with "team", "role" or both, e.g. {{"team": "platform", "role": "developers"}}.')
         team, role = grant.get("team"), grant.get("role")
         if role is not None and role not in ROLES:
             raise ImproperlyConfigured(f"{where}: the role must be one of {', '.join(ROLES)} (got {role!r}).")

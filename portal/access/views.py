@@ -17,9 +17,9 @@ from portal.access.naming import is_team_name
 
 
 def teams_page(request, *, team_form=None, member_forms=None, status=200):
-    listed = Team.objects.annotate(
-        live_services=Count("services", filter=~Q(services__status="decommissioned"))
-    ).prefetch_related(Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("user__username")))
+    listed = Team.objects.annotate(live_services=Count("services", filter=~Q(services__status="decommissioned"))).prefetch_related(
+        Prefetch("memberships", queryset=Membership.objects.select_related("user").order_by("user__username"))
+    )
     refusal = permissions.manage_teams(request.user)
     member_forms = member_forms or {}
     for team in listed:

@@ -30,9 +30,7 @@ class ScopeField(forms.CharField):
 
 
 class ScopeForm(forms.Form):
-    name_patterns = ScopeField(
-        max_length=800, help_text="Names of the resources it may manage, separated by commas, e.g. art-service-*."
-    )
+    name_patterns = ScopeField(max_length=800, help_text="Names of the resources it may manage, separated by commas, e.g. art-service-*.")
 
 
 class AddTypeForm(ScopeForm):
@@ -40,12 +38,8 @@ class AddTypeForm(ScopeForm):
 
     def __init__(self, *args, declared=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["service_type"].choices = [
-            (key, f"{key}: {description}") for key, description in identities.TYPES.items() if key not in declared
-        ]
+        self.fields["service_type"].choices = [(key, f"{key}: {description}") for key, description in identities.TYPES.items() if key not in declared]
 
 
 class RetireForm(forms.Form):
-    confirm = forms.BooleanField(
-        required=True, error_messages={"required": "Tick the box to confirm that this administrator goes."}
-    )
+    confirm = forms.BooleanField(required=True, error_messages={"required": "Tick the box to confirm that this administrator goes."})

@@ -119,14 +119,11 @@ def change_refusal(current: dict[str, dict], wanted: dict[str, dict]) -> Refusal
     if wanted == current:
         return Refusal("no_change", "That is what the administrators are already; nothing to plan.")
     if SELF_TYPE not in wanted:
-        return Refusal(
-            "iam_stays", "The iam administrator runs the administrators' own workspace; it cannot be retired."
-        )
+        return Refusal("iam_stays", "The iam administrator runs the administrators' own workspace; it cannot be retired.")
     if wanted[SELF_TYPE] != current.get(SELF_TYPE):
         return Refusal(
             "iam_scope_is_bootstrap",
-            "The iam administrator may not widen itself: its scope changes only through the bootstrap "
-            "identity (see the README, 'Administrators').",
+            "The iam administrator may not widen itself: its scope changes only through the bootstrap identity (see the README, 'Administrators').",
         )
     retired = sorted(set(current) - set(wanted))
     by_type = workspaces_by_type() if retired else {}

@@ -18,10 +18,12 @@ from portal.api.views import KnownQueryParameters, runs_queryset
 from portal.workspaces.declared import declared_administrators
 
 SERVICE_TYPE = OpenApiParameter(
-    "service_type", {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 50}, OpenApiParameter.PATH,
+    "service_type",
+    {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$", "maxLength": 50},
+    OpenApiParameter.PATH,
     description="An AWS service type, e.g. `ecs`; one that is not a slug is no path here (404).",
 )
-PATTERNS_HELP = "Names of the resources it may manage, e.g. `[\"art-service-*\"]`: lowercase letters, digits and hyphens, an optional trailing `*`."
+PATTERNS_HELP = 'Names of the resources it may manage, e.g. `["art-service-*"]`: lowercase letters, digits and hyphens, an optional trailing `*`.'
 
 
 class AdministratorSerializer(serializers.Serializer):
@@ -51,7 +53,7 @@ def patterns_text(data) -> str:
     patterns = data.get("name_patterns")
     if isinstance(patterns, list) and all(isinstance(p, str) for p in patterns):
         return ", ".join(patterns)
-    raise ValidationError({"name_patterns": ["Give a list of name patterns, such as [\"art-service-*\"]."]})
+    raise ValidationError({"name_patterns": ['Give a list of name patterns, such as ["art-service-*"].']})
 
 
 class AddAdministratorSerializer(FormBody):
@@ -117,8 +119,7 @@ class AdministratorListView(KnownQueryParameters, APIView):
 @extend_schema_view(
     patch=extend_schema(
         summary="Change an administrator's scope",
-        description=f"Plans the administrator with these name patterns. {PLANNED}, `not_declared` (no such "
-        "administrator); 400 for a bad pattern.",
+        description=f"Plans the administrator with these name patterns. {PLANNED}, `not_declared` (no such administrator); 400 for a bad pattern.",
         request=ScopeSerializer,
         responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
     ),

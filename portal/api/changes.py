@@ -43,8 +43,18 @@ class ChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Change
         fields = [
-            "id", "title", "service", "outcome", "destroys", "platform_approval", "requested_by", "created_at",
-            "settled_at", "runs", "approval_refusal", "discard_refusal",
+            "id",
+            "title",
+            "service",
+            "outcome",
+            "destroys",
+            "platform_approval",
+            "requested_by",
+            "created_at",
+            "settled_at",
+            "runs",
+            "approval_refusal",
+            "discard_refusal",
         ]
 
     def ordered_runs(self, change) -> list:

@@ -37,9 +37,7 @@ class DriftCheckSerializer(serializers.ModelSerializer):
 
 class DriftSerializer(serializers.Serializer):
     workspace = serializers.CharField(help_text="The workspace's path.")
-    state = serializers.ChoiceField(
-        choices=["unchecked", "in_sync", "drifted", "error"], help_text="The latest check's; `unchecked` before any."
-    )
+    state = serializers.ChoiceField(choices=["unchecked", "in_sync", "drifted", "error"], help_text="The latest check's; `unchecked` before any.")
     checks = DriftCheckSerializer(many=True, help_text=f"Newest first; the last {KEEP_CHECKS} are kept.")
 
 

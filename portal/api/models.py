@@ -41,9 +41,7 @@ def issue_problems(user, scope: str, days: int, service) -> dict[str, str]:
 
 
 class ApiTokenQuerySet(models.QuerySet):
-    def issue(
-        self, user, label: str = "", *, scope: str = TokenScope.WRITE, days: int | None = None, service=None
-    ) -> tuple["ApiToken", str]:
+    def issue(self, user, label: str = "", *, scope: str = TokenScope.WRITE, days: int | None = None, service=None) -> tuple["ApiToken", str]:
         """Create a token; the key is returned once and only its digest is stored. The write scope
         by default: what every token could do before tokens had scopes (the page and the command
         ask for one). Raises ValidationError (per field) when `issue_problems` finds any."""
@@ -120,12 +118,8 @@ class ApiToken(models.Model):
         ordering = ["-created_at"]
         constraints = [
             # Rows that arrive any other way than `issue` (a shell, a fixture) keep the same shape.
-            models.CheckConstraint(
-                condition=models.Q(scope__in=TokenScope.values), name="api_token_scope_known"
-            ),
-            models.CheckConstraint(
-                condition=models.Q(expires_at__gt=models.F("created_at")), name="api_token_ends_after_issue"
-            ),
+            models.CheckConstraint(condition=models.Q(scope__in=TokenScope.values), name="api_token_scope_known"),
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")), name="api_token_ends_after_issue"),
         ]
 
     def __str__(self) -> str:

@@ -69,9 +69,7 @@ class TokenForm(forms.Form):
         """The new key; field errors (the same rules as `manage.py issue_token`) when refused."""
         data = self.cleaned_data
         try:
-            _, key = ApiToken.objects.issue(
-                self.request.user, data["label"], scope=data["scope"], days=data["days"], service=data["service"]
-            )
+            _, key = ApiToken.objects.issue(self.request.user, data["label"], scope=data["scope"], days=data["days"], service=data["service"])
         except ValidationError as refused:
             for field, errors in refused.message_dict.items():
                 self.add_error(field, errors)

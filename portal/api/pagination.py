@@ -10,9 +10,7 @@ class Pagination(PageNumberPagination):
 
     def get_page_size(self, request):
         # DRF quietly falls back to the default on a bad page_size; a client should hear about it.
-        return params.whole_number(
-            request.query_params, self.page_size_query_param, default=self.page_size, minimum=1, maximum=self.max_page_size
-        )
+        return params.whole_number(request.query_params, self.page_size_query_param, default=self.page_size, minimum=1, maximum=self.max_page_size)
 
     def get_page_number(self, request, paginator):
         # A malformed page is a bad request (400); a well-formed one past the end is not found (404).

@@ -24,14 +24,35 @@ from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces.models import Workspace
 
 SERVICE_COLUMNS = (
-    "pk", "name", "team__name", "status", "applied_url", "created_by__username",
-    "applied_revision__number", *(f"applied_revision__{field}" for field in DECLARATION_FIELDS),
+    "pk",
+    "name",
+    "team__name",
+    "status",
+    "applied_url",
+    "created_by__username",
+    "applied_revision__number",
+    *(f"applied_revision__{field}" for field in DECLARATION_FIELDS),
 )
 REVISION_COLUMNS = ("number", *DECLARATION_FIELDS, "based_on_id", "proposed_by__username")
 RUN_COLUMNS = (
-    "pk", "workspace_id", "change_id", "kind", "status", "to_add", "to_change", "to_destroy", "error",
-    "worker_name", "worker_host", "worker_pid", "identity_type", "role_arn", "session_name",
-    "requested_by__username", "approved_by__username", "cancelled_by__username",
+    "pk",
+    "workspace_id",
+    "change_id",
+    "kind",
+    "status",
+    "to_add",
+    "to_change",
+    "to_destroy",
+    "error",
+    "worker_name",
+    "worker_host",
+    "worker_pid",
+    "identity_type",
+    "role_arn",
+    "session_name",
+    "requested_by__username",
+    "approved_by__username",
+    "cancelled_by__username",
 )
 STATUS_DISPLAY = dict(RunStatus.choices)
 SERVICE_TIMES = ("created_at", "updated_at", "decommissioned_at")
@@ -45,7 +66,7 @@ class IsoUtc(Func):
 
     template = (
         "to_char(%(expressions)s AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', %(expressions)s) = %(expressions)s "
-        "THEN 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"' ELSE 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"' END)"
+        'THEN \'YYYY-MM-DD"T"HH24:MI:SS"Z"\' ELSE \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\' END)'
     )
     output_field = CharField()
 
@@ -92,15 +113,15 @@ def proposed_revisions(service_ids) -> dict[int, RevisionRow]:
     Service.objects.with_declarations() finds it."""
     columns = ("service_id", *(f"revision__{c}" for c in REVISION_COLUMNS), *(f"revision__based_on__{f}" for f in DECLARATION_FIELDS))
     changes = (
-        Change.objects.proposing().filter(service_id__in=service_ids)
-        .order_by("service_id", "-created_at").distinct("service_id")
+        Change.objects.proposing()
+        .filter(service_id__in=service_ids)
+        .order_by("service_id", "-created_at")
+        .distinct("service_id")
         .values(*columns, **times(["proposed_at"], prefix="revision__"))
     )
     found = {}
     for change in changes:
-        revision = RevisionRow(
-            **{c: change[f"revision__{c}"] for c in REVISION_COLUMNS}, proposed_at_text=change["proposed_at_text"]
-        )
+        revision = RevisionRow(**{c: change[f"revision__{c}"] for c in REVISION_COLUMNS}, proposed_at_text=change["proposed_at_text"])
         if revision.based_on_id is not None:
             revision.based_on = RevisionRow(**{f: change[f"revision__based_on__{f}"] for f in DECLARATION_FIELDS})
         found[change["service_id"]] = revision
@@ -196,9 +217,7 @@ class Writer:
             "workspace": workspace.path,
             "state_key": workspace.state_key,
             "change_id": None if run.change_id is None else str(run.change_id),
-            "plan": None
-            if run.to_add is None
-            else {"add": run.to_add, "change": run.to_change, "destroy": run.to_destroy},
+            "plan": None if run.to_add is None else {"add": run.to_add, "change": run.to_change, "destroy": run.to_destroy},
             "error": run.error,
             "requested_by": run.requested_by__username,
             "approved_by": run.approved_by__username,

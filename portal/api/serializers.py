@@ -84,9 +84,7 @@ class PolicySerializer(serializers.Serializer):
 
 
 class PolicyOverrideRequestSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        min_length=REASON_MIN_LENGTH, help_text="Why the blocking findings are acceptable; recorded and shown."
-    )
+    reason = serializers.CharField(min_length=REASON_MIN_LENGTH, help_text="Why the blocking findings are acceptable; recorded and shown.")
 
 
 class RunSerializer(serializers.ModelSerializer):
@@ -94,34 +92,47 @@ class RunSerializer(serializers.ModelSerializer):
     state_key = serializers.CharField()
     status_display = serializers.CharField(source="get_status_display")
     change_id = serializers.UUIDField(allow_null=True, help_text="Runs approved together; null for the bootstrap.")
-    plan = PlanSummarySerializer(
-        source="plan_summary", read_only=True, allow_null=True, help_text="What the plan does; null until the plan finished."
-    )
+    plan = PlanSummarySerializer(source="plan_summary", read_only=True, allow_null=True, help_text="What the plan does; null until the plan finished.")
     requested_by = serializers.CharField(source="requested_by.username", allow_null=True, read_only=True)
     approved_by = serializers.CharField(source="approved_by.username", allow_null=True, read_only=True)
     log_url = serializers.SerializerMethodField(help_text="Read the log from a character offset.")
     cancelled_by = serializers.CharField(source="cancelled_by.username", allow_null=True, read_only=True)
-    worker = serializers.SerializerMethodField(
-        help_text="The worker running or last running a step of this run, and its heartbeat; null before any."
-    )
+    worker = serializers.SerializerMethodField(help_text="The worker running or last running a step of this run, and its heartbeat; null before any.")
     identity = serializers.SerializerMethodField(
         help_text="Who the run acted as in AWS: its type's administrator role, or the portal's own "
         "credentials in the one-time bootstrap; null before its first step."
     )
     declaration_diff = serializers.SerializerMethodField(
-        help_text="What the run's change proposes against the declaration it started from; empty for "
-        "platform changes and decommissions."
+        help_text="What the run's change proposes against the declaration it started from; empty for platform changes and decommissions."
     )
-    policy = serializers.SerializerMethodField(
-        help_text="What the policy check (checkov) found in the run's plan, and its change's override."
-    )
+    policy = serializers.SerializerMethodField(help_text="What the policy check (checkov) found in the run's plan, and its change's override.")
 
     class Meta:
         model = Run
         fields = [
-            "id", "kind", "status", "status_display", "workspace", "state_key", "change_id", "declaration_diff", "plan", "error",
-            "requested_by", "approved_by", "created_at", "started_at", "planned_at", "approved_at",
-            "finished_at", "cancel_requested_at", "cancelled_by", "worker", "identity", "log_url", "policy",
+            "id",
+            "kind",
+            "status",
+            "status_display",
+            "workspace",
+            "state_key",
+            "change_id",
+            "declaration_diff",
+            "plan",
+            "error",
+            "requested_by",
+            "approved_by",
+            "created_at",
+            "started_at",
+            "planned_at",
+            "approved_at",
+            "finished_at",
+            "cancel_requested_at",
+            "cancelled_by",
+            "worker",
+            "identity",
+            "log_url",
+            "policy",
         ]
 
     @extend_schema_field(PolicySerializer)
@@ -270,8 +281,18 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
     class Meta:
         model = Service
         fields = [
-            "name", "team", "status", *DECLARATION_FIELDS, "applied_revision", "proposed",
-            "url", "created_by", "created_at", "updated_at", "decommissioned_at", "workspaces",
+            "name",
+            "team",
+            "status",
+            *DECLARATION_FIELDS,
+            "applied_revision",
+            "proposed",
+            "url",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "decommissioned_at",
+            "workspaces",
         ]
         read_only_fields = ["decommissioned_at"]
 
@@ -290,9 +311,7 @@ class ServiceChangeSerializer(FormValidated, serializers.ModelSerializer):
         fields = ["container_port", "cpu", "memory", "desired_count", "health_check_path", "secrets"]
         extra_kwargs = {name: {"required": False} for name in fields}
 
-    secrets = serializers.DictField(
-        child=serializers.CharField(), required=False, help_text=ServiceRevision._meta.get_field("secrets").help_text
-    )
+    secrets = serializers.DictField(child=serializers.CharField(), required=False, help_text=ServiceRevision._meta.get_field("secrets").help_text)
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping) and self.refused.keys() & data.keys():
@@ -328,8 +347,18 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "time", "action", "actor", "actor_id", "address", "team", "object_type", "object_id", "object_label",
-            "details", "request_id",
+            "id",
+            "time",
+            "action",
+            "actor",
+            "actor_id",
+            "address",
+            "team",
+            "object_type",
+            "object_id",
+            "object_label",
+            "details",
+            "request_id",
         ]
 
     def to_representation(self, event):

@@ -108,12 +108,9 @@ class ServiceLookup:
         description="Active and decommissioning services by default; `status` filters by lifecycle.",
         parameters=[
             OpenApiParameter(
-                "status", str, enum=list(STATUS_FILTERS), description="`live` (active and decommissioning, the "
-                "default), `all`, or one lifecycle state."
+                "status", str, enum=list(STATUS_FILTERS), description="`live` (active and decommissioning, the default), `all`, or one lifecycle state."
             ),
-            OpenApiParameter(
-                "team", str, description="A team's name, or `mine` for your teams; absent, every team you may read."
-            ),
+            OpenApiParameter("team", str, description="A team's name, or `mine` for your teams; absent, every team you may read."),
         ],
         responses={200: ServiceSerializer(many=True), **error_responses(400, 401, 403, 404)},
     ),
@@ -218,11 +215,8 @@ class DeploymentView(KnownQueryParameters, APIView):
         return queued(service, change, status.HTTP_201_CREATED if change else status.HTTP_200_OK)
 
 
-
 def runs_queryset():
-    return Run.objects.select_related(
-        "workspace__service__team", "requested_by", "approved_by", "change__revision__based_on"
-    )
+    return Run.objects.select_related("workspace__service__team", "requested_by", "approved_by", "change__revision__based_on")
 
 
 class RunLookup:
@@ -244,11 +238,7 @@ class RunDetailView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
 
 @extend_schema(
     summary="Follow a run's log",
-    parameters=[
-        OpenApiParameter(
-            "offset", {"type": "integer", "minimum": 0}, description="Characters already read; 0 for the whole log."
-        )
-    ],
+    parameters=[OpenApiParameter("offset", {"type": "integer", "minimum": 0}, description="Characters already read; 0 for the whole log.")],
     responses={200: RunLogSerializer, **error_responses(400, 401, 403, 404)},
 )
 class RunLogView(KnownQueryParameters, RunLookup, generics.RetrieveAPIView):
@@ -279,7 +269,6 @@ class RunActionView(KnownQueryParameters, generics.GenericAPIView):
         self.action(run.change, request.user)
         run = self.get_queryset().get(pk=run.pk)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
-
 
 
 @extend_schema(
@@ -359,13 +348,9 @@ class RunCancelView(RunActionView):
     "the page's export `/audit/export.jsonl` is the same.",
     parameters=[
         OpenApiParameter("action", str, enum=["", *Action.values], description="One kind of action; empty: any."),
-        OpenApiParameter(
-            "format", str, enum=["json", "jsonl"], description="`jsonl`: every selected event, unpaginated, one per line."
-        ),
+        OpenApiParameter("format", str, enum=["json", "jsonl"], description="`jsonl`: every selected event, unpaginated, one per line."),
         OpenApiParameter("actor", {"type": "string", "maxLength": 150}, description="A username, exactly."),
-        OpenApiParameter(
-            "team", {"type": "string", "maxLength": 63}, description="A team's name, exactly: events on its services, changes, runs."
-        ),
+        OpenApiParameter("team", {"type": "string", "maxLength": 63}, description="A team's name, exactly: events on its services, changes, runs."),
         OpenApiParameter("object_type", {"type": "string", "maxLength": 100}, description="e.g. `catalog.service`."),
         OpenApiParameter("object_id", {"type": "string", "maxLength": 64}, description="The object's id."),
         OpenApiParameter("since", {"type": "string", "maxLength": 40}, description="From this date or date-time on (ISO 8601)."),

@@ -19,9 +19,7 @@ from portal.notifications.forms import WebhookForm
 from portal.notifications.models import Delivery, Event, Webhook
 from portal.notifications.views import RECENT_DELIVERIES
 
-WEBHOOK_ID = OpenApiParameter(
-    "id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH, description="The webhook's id."
-)
+WEBHOOK_ID = OpenApiParameter("id", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}, OpenApiParameter.PATH, description="The webhook's id.")
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -30,8 +28,17 @@ class DeliverySerializer(serializers.ModelSerializer):
     class Meta:
         model = Delivery
         fields = [
-            "id", "event", "status", "attempts", "response_code", "outcome", "outcome_text", "created_at",
-            "last_attempt_at", "delivered_at", "next_attempt_at",
+            "id",
+            "event",
+            "status",
+            "attempts",
+            "response_code",
+            "outcome",
+            "outcome_text",
+            "created_at",
+            "last_attempt_at",
+            "delivered_at",
+            "next_attempt_at",
         ]
 
 
@@ -65,8 +72,10 @@ class CreatedWebhookSerializer(WebhookSerializer):
 
 
 def webhooks_of(service):
-    webhooks = Webhook.objects.for_service(service).select_related("service", "created_by").prefetch_related(
-        Prefetch("deliveries", queryset=Delivery.objects.order_by("-created_at"), to_attr="all_deliveries")
+    webhooks = (
+        Webhook.objects.for_service(service)
+        .select_related("service", "created_by")
+        .prefetch_related(Prefetch("deliveries", queryset=Delivery.objects.order_by("-created_at"), to_attr="all_deliveries"))
     )
     return webhooks
 

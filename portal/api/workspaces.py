@@ -64,8 +64,16 @@ class WorkspaceDetailSerializer(WorkspaceSummarySerializer):
 
     class Meta(WorkspaceSummarySerializer.Meta):
         fields = [
-            *WorkspaceSummarySerializer.Meta.fields, "active_run", "behind", "queue_position", "lock", "lock_problem",
-            "lock_held_by_active_run", "unlock_refusal", "releases", "recent_runs",
+            *WorkspaceSummarySerializer.Meta.fields,
+            "active_run",
+            "behind",
+            "queue_position",
+            "lock",
+            "lock_problem",
+            "lock_held_by_active_run",
+            "unlock_refusal",
+            "releases",
+            "recent_runs",
         ]
 
 
@@ -170,8 +178,7 @@ class QueuedRunSerializer(serializers.Serializer):
 
 @extend_schema(
     summary="The workers' queue",
-    description="The runs whose jobs wait for a worker, the next first, as the workspace pages show them. "
-    "403 `no_role`; a page past the end is 404.",
+    description="The runs whose jobs wait for a worker, the next first, as the workspace pages show them. 403 `no_role`; a page past the end is 404.",
     responses={200: QueuedRunSerializer(many=True), **error_responses(400, 401, 403, 404)},
 )
 class QueueView(KnownQueryParameters, generics.ListAPIView):

@@ -34,11 +34,7 @@ def user_saved(sender, instance, created, raw=False, **kwargs):
         record(Action.USER_CREATE, acting_user(), instance, **{f: getattr(instance, f) for f in USER_FIELDS})
         return
     before = getattr(instance, "_audit_before", None) or {}
-    changed = {
-        field: [before.get(field), getattr(instance, field)]
-        for field in USER_FIELDS
-        if before and before.get(field) != getattr(instance, field)
-    }
+    changed = {field: [before.get(field), getattr(instance, field)] for field in USER_FIELDS if before and before.get(field) != getattr(instance, field)}
     password_changed = bool(before) and before.get("password") != instance.password
     if changed or password_changed:
         record(Action.USER_CHANGE, acting_user(), instance, changed=changed, password_changed=password_changed)

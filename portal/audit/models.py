@@ -69,23 +69,17 @@ class AuditEvent(models.Model):
     that deleting a user clears `actor` (its username stays in `actor_username`)."""
 
     action = models.CharField(max_length=40, choices=Action.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_username = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
     time = models.DateTimeField(default=timezone.now)
-    address = models.GenericIPAddressField(
-        null=True, blank=True, help_text="The client's address; empty when a worker or a command acted."
-    )
+    address = models.GenericIPAddressField(null=True, blank=True, help_text="The client's address; empty when a worker or a command acted.")
     object_type = models.CharField(max_length=100, blank=True, help_text="app_label.model, e.g. catalog.service")
     object_id = models.CharField(max_length=64, blank=True)
     object_label = models.CharField(max_length=200, blank=True)
     details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)  # ids, dates and decimals as text
     request_id = models.UUIDField(null=True, blank=True, help_text="Events recorded while serving one request share it.")
     # A name, not a key: the trail keeps what it said when a team is renamed or removed.
-    team = models.CharField(
-        max_length=63, blank=True, help_text="The team owning the service acted on; empty for the platform's and people's own."
-    )
+    team = models.CharField(max_length=63, blank=True, help_text="The team owning the service acted on; empty for the platform's and people's own.")
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -8,9 +8,7 @@ from portal.audit import record
 
 # django-rq's view names (the admin's copies are prefixed `django_rq_`) that change Redis on a POST.
 # `confirm_action` only shows a confirmation page.
-WRITING_VIEWS = frozenset(
-    {"delete_job", "requeue_job", "enqueue_job", "stop_job", "clear", "requeue_all", "delete_failed_jobs", "actions"}
-)
+WRITING_VIEWS = frozenset({"delete_job", "requeue_job", "enqueue_job", "stop_job", "clear", "requeue_all", "delete_failed_jobs", "actions"})
 MOST_JOB_IDS = 100  # a bulk action names its jobs; a page holds at most this many
 
 

@@ -48,12 +48,8 @@ def instance_type_choices(trunking: bool) -> list[tuple[str, list[tuple[str, str
 
 
 class ClusterSettingsForm(forms.Form):
-    instance_type = forms.ChoiceField(
-        help_text="What one instance holds: vCPUs, memory and how many awsvpc tasks (one network interface each)."
-    )
-    min_size = InstancesField(
-        label="Fewest instances", min_value=0, max_value=MAX_INSTANCES, help_text="Managed scaling never goes below it."
-    )
+    instance_type = forms.ChoiceField(help_text="What one instance holds: vCPUs, memory and how many awsvpc tasks (one network interface each).")
+    min_size = InstancesField(label="Fewest instances", min_value=0, max_value=MAX_INSTANCES, help_text="Managed scaling never goes below it.")
     max_size = InstancesField(
         label="Most instances",
         min_value=1,
@@ -77,8 +73,7 @@ class ClusterSettingsForm(forms.Form):
         if None not in sizes and not sizes[0] <= sizes[1] <= sizes[2]:
             self.add_error(
                 "desired_capacity",
-                f"Fewest <= to start with <= most must hold (got {sizes[0]}, {sizes[1]} and {sizes[2]}): "
-                "the autoscaling group refuses anything else.",
+                f"Fewest <= to start with <= most must hold (got {sizes[0]}, {sizes[1]} and {sizes[2]}): the autoscaling group refuses anything else.",
             )
         return cleaned
 

@@ -27,11 +27,15 @@ def offered_instance_types() -> str:
 
 def cluster_defaults(environ: Mapping[str, str]) -> dict:
     """instance_type, min_size, max_size, desired_capacity from PORTAL_CLUSTER_*."""
-    defaults = {"instance_type": read.choice(
-        "PORTAL_CLUSTER_INSTANCE_TYPE", DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES,
-        accepts=f"one of the instance types the portal knows (portal/capacity/instance_types.csv): {offered_instance_types()}",
-        environ=environ,
-    )}
+    defaults = {
+        "instance_type": read.choice(
+            "PORTAL_CLUSTER_INSTANCE_TYPE",
+            DEFAULT_INSTANCE_TYPE,
+            INSTANCE_TYPES,
+            accepts=f"one of the instance types the portal knows (portal/capacity/instance_types.csv): {offered_instance_types()}",
+            environ=environ,
+        )
+    }
     for setting, name, default, smallest in SIZES:
         defaults[name] = read.integer(setting, default, minimum=smallest, maximum=MAX_INSTANCES, unit="instances", environ=environ)
     if not defaults["min_size"] <= defaults["desired_capacity"] <= defaults["max_size"]:

@@ -61,12 +61,7 @@ def cluster_in_effect() -> ClusterSettings:
 
 def pending_cluster_run() -> Run | None:
     """The change of the cluster workspace under way (planned, waiting or applying), if any."""
-    return (
-        Run.objects.active()
-        .filter(workspace__path=cluster_path(), kind=Run.Kind.APPLY)
-        .select_related("requested_by")
-        .first()
-    )
+    return Run.objects.active().filter(workspace__path=cluster_path(), kind=Run.Kind.APPLY).select_related("requested_by").first()
 
 
 def pending_cluster() -> ClusterSettings | None:
@@ -106,9 +101,7 @@ class Placement:
 
     def limit(self) -> str:
         """'one m6i.large holds at most 2 vCPU and 7526 MiB for tasks'."""
-        return " and ".join(
-            f"one {cluster.instance_type}{when} holds at most {cluster.largest_task()} for tasks" for cluster, when in self.clusters
-        )
+        return " and ".join(f"one {cluster.instance_type}{when} holds at most {cluster.largest_task()} for tasks" for cluster, when in self.clusters)
 
 
 def placement() -> Placement:

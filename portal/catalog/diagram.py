@@ -39,8 +39,7 @@ def service_picture(service: Service) -> Picture:
     drawn = drawn_from(service)
     if drawn.service_outputs is None:
         caption = (
-            f"Drawn from the proposed declaration (revision {drawn.revision.number}): nothing is applied yet, "
-            f"so what only AWS can name reads “{AFTER_APPLY}”."
+            f"Drawn from the proposed declaration (revision {drawn.revision.number}): nothing is applied yet, so what only AWS can name reads “{AFTER_APPLY}”."
         )
     else:
         caption = f"Drawn from the applied declaration (revision {drawn.revision.number}) and the outputs of its last apply."
@@ -128,8 +127,7 @@ def ecs_service(drawn: Drawn) -> tuple[str, str, list[Value]]:
     if variables.get("enable_autoscaling"):
         defaults = module_defaults("ecs-service")
         low, high, cpu = (
-            variables.get(name, defaults.get(name))
-            for name in ("autoscaling_min_capacity", "autoscaling_max_capacity", "autoscaling_cpu_target")
+            variables.get(name, defaults.get(name)) for name in ("autoscaling_min_capacity", "autoscaling_max_capacity", "autoscaling_cpu_target")
         )
         values.append(Value(f"autoscaling {low}–{high} tasks at {cpu}% CPU", note=True))
     else:
@@ -173,4 +171,3 @@ def target_group_name(arn: str) -> str:
     """`arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>` -> `<name>`."""
     resource = arn.rsplit(":", 1)[-1].split("/")
     return resource[1] if len(resource) >= 2 else arn
-

@@ -176,8 +176,7 @@ class TaskSizeSelects:
             choices=[(self.memory_group(cpu), [(m, self.memory_label(cpu, m)) for m in self.task_sizes[cpu]]) for cpu in sorted(self.task_sizes)]
         )
         self.fields["cpu"].help_text = (
-            "1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts that the "
-            f"cluster can place ({self.placement.limit()})."
+            f"1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts that the cluster can place ({self.placement.limit()})."
         )
         self.fields["memory"].help_text = "Memory for the task, from the sizes ECS accepts with the CPU chosen."
 
@@ -193,10 +192,7 @@ class TaskSizeSelects:
 
     def task_size_options(self) -> list[dict]:
         """For the page's script: each CPU's memory options, as the memory select labels them."""
-        return [
-            {"cpu": cpu, "memory": [[m, self.memory_label(cpu, m)] for m in self.task_sizes[cpu]]}
-            for cpu in sorted(self.task_sizes)
-        ]
+        return [{"cpu": cpu, "memory": [[m, self.memory_label(cpu, m)] for m in self.task_sizes[cpu]]} for cpu in sorted(self.task_sizes)]
 
     def clean(self):
         cleaned = super().clean()
@@ -243,8 +239,7 @@ class ServicePageForm(TaskSizeSelects, ServiceForm):
         team = self.cleaned_data.get("team") or self.only_team
         if team is None:
             raise ValidationError(
-                "Choose the team that will own it." if self.fields["team"].choices
-                else "You are in no team yet: ask an admin to add you to one.",
+                "Choose the team that will own it." if self.fields["team"].choices else "You are in no team yet: ask an admin to add you to one.",
                 code="required",
             )
         return team
@@ -271,6 +266,4 @@ class DecommissionForm(forms.Form):
 
 
 class MoveForm(forms.Form):
-    team = TeamChoiceField(
-        queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it."
-    )
+    team = TeamChoiceField(queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it.")

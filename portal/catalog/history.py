@@ -17,9 +17,11 @@ PAGE_SIZE = 25
 def changes_page(service: Service, query):
     """The service's changes, newest first, with their revisions, proposers and runs (with their
     approvers, in apply order as `runs_in_apply_order`): four queries however many changes."""
-    changes = service.changes.select_related("requested_by", "revision__based_on").prefetch_related(
-        Prefetch("runs", Run.objects.select_related("workspace", "approved_by").defer(*HEAVY_FIELDS))
-    ).order_by("-created_at")
+    changes = (
+        service.changes.select_related("requested_by", "revision__based_on")
+        .prefetch_related(Prefetch("runs", Run.objects.select_related("workspace", "approved_by").defer(*HEAVY_FIELDS)))
+        .order_by("-created_at")
+    )
     page = page_of(changes, query, PAGE_SIZE, f"{service.name}'s changes")
     for change in page:
         change.runs_in_apply_order = in_apply_order(change.runs.all(), change.destroys)

@@ -51,9 +51,7 @@ def planned_workspaces(service: Service) -> list[Workspace]:
     """The service's workspaces in apply order, unsaved: what registering makes (and what the
     register form's preview shows)."""
     wanted = [(repository_path(service), "ecr-repository"), (service_path(service), "ecs-service")]
-    return [
-        Workspace(path=path, module=module, apply_order=order) for order, (path, module) in enumerate(wanted, start=10)
-    ]
+    return [Workspace(path=path, module=module, apply_order=order) for order, (path, module) in enumerate(wanted, start=10)]
 
 
 def inputs(workspace: Workspace, service: Service, revision: ServiceRevision | None) -> dict:

@@ -32,6 +32,4 @@ def follow_settled_change(sender, change: Change, outcome: str, **kwargs) -> Non
         return
     if outcome == Change.Outcome.APPLIED and change.revision_id is not None:
         # Never backwards: an older revision cannot overwrite a newer applied one.
-        service.filter(
-            Q(applied_revision__isnull=True) | Q(applied_revision__number__lt=change.revision.number)
-        ).update(applied_revision=change.revision_id)
+        service.filter(Q(applied_revision__isnull=True) | Q(applied_revision__number__lt=change.revision.number)).update(applied_revision=change.revision_id)

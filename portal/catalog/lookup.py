@@ -11,10 +11,7 @@ from portal.catalog import rules
 from portal.catalog.models import Lifecycle, Service
 from portal.core.params import InvalidParameter
 
-MALFORMED_NAME = (
-    f"That is not a service name: a name is {rules.NAME_MIN_LENGTH} to {rules.NAME_MAX_LENGTH} lowercase "
-    "letters, digits and single hyphens."
-)
+MALFORMED_NAME = f"That is not a service name: a name is {rules.NAME_MIN_LENGTH} to {rules.NAME_MAX_LENGTH} lowercase letters, digits and single hyphens."
 
 
 def service_named(name: str, queryset=None) -> Service:

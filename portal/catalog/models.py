@@ -23,9 +23,7 @@ class ServiceQuerySet(models.QuerySet):
 
     def named(self, name: str):
         """The service that holds `name` now, else the one that held it last (decommissioned)."""
-        return self.filter(name=name).order_by(
-            models.Case(models.When(status=Lifecycle.DECOMMISSIONED, then=1), default=0), "-created_at"
-        )
+        return self.filter(name=name).order_by(models.Case(models.When(status=Lifecycle.DECOMMISSIONED, then=1), default=0), "-created_at")
 
     def with_declarations(self):
         """Services with their applied revision and, while one is pending, the proposed one
@@ -33,13 +31,8 @@ class ServiceQuerySet(models.QuerySet):
         from portal.runs.models import Change
 
         pending = Change.objects.proposing().filter(service=OuterRef("service"))
-        proposed = (
-            ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1]))
-            .select_related("proposed_by", "based_on")
-        )
-        return self.select_related("created_by", "team", "applied_revision").prefetch_related(
-            Prefetch("revisions", proposed, to_attr="proposed_revisions")
-        )
+        proposed = ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1])).select_related("proposed_by", "based_on")
+        return self.select_related("created_by", "team", "applied_revision").prefetch_related(Prefetch("revisions", proposed, to_attr="proposed_revisions"))
 
     def with_runs(self):
         """Declarations as above, the workspaces, each workspace's latest run (`latest_runs`, at most
@@ -49,16 +42,9 @@ class ServiceQuerySet(models.QuerySet):
         from portal.workspaces.models import Workspace
 
         # Without the log (it can run to megabytes), the inputs and the outputs: a listing needs none.
-        latest_runs = (
-            Run.objects.latest_per_workspace()
-            .select_related("requested_by", "approved_by")
-            .defer("log", "outputs", "variables")
-        )
+        latest_runs = Run.objects.latest_per_workspace().select_related("requested_by", "approved_by").defer("log", "outputs", "variables")
         applied_url = (
-            Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service")
-            .applied()
-            .last_finished_first()
-            .values("outputs__url")[:1]
+            Run.objects.filter(workspace__service=OuterRef("pk"), workspace__module="ecs-service").applied().last_finished_first().values("outputs__url")[:1]
         )
         return (
             self.with_declarations()
@@ -66,9 +52,7 @@ class ServiceQuerySet(models.QuerySet):
             .prefetch_related(
                 Prefetch(
                     "workspaces",
-                    queryset=Workspace.objects.defer("variables").prefetch_related(
-                        Prefetch("runs", latest_runs, to_attr="latest_runs")
-                    ),
+                    queryset=Workspace.objects.defer("variables").prefetch_related(Prefetch("runs", latest_runs, to_attr="latest_runs")),
                 )
             )
         )
@@ -95,9 +79,7 @@ class Service(models.Model):
         related_name="+",
         help_text="The declaration AWS runs; null until the first change has applied.",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services_created"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="services_created")
     team = models.ForeignKey(
         "access.Team",
         on_delete=models.PROTECT,
@@ -199,9 +181,7 @@ class ServiceRevision(models.Model):
         related_name="+",
         help_text="The applied (or registered) revision this one was proposed against.",
     )
-    container_port = models.PositiveIntegerField(
-        validators=rules.port_validators, help_text="The port the container listens on (1-65535)."
-    )
+    container_port = models.PositiveIntegerField(validators=rules.port_validators, help_text="The port the container listens on (1-65535).")
     cpu = models.PositiveIntegerField(
         validators=rules.cpu_validators,
         help_text=f"CPU units for the task: 1024 = 1 vCPU ({rules.CPU_MIN}-{rules.CPU_MAX}).",
@@ -234,9 +214,7 @@ class ServiceRevision(models.Model):
         "variable name => the secret's or parameter's ARN (never its value). The service's execution role is "
         "granted exactly these.",
     )
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="revisions_proposed"
-    )
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="revisions_proposed")
     proposed_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

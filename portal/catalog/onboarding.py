@@ -104,9 +104,7 @@ def decommission_service(service: Service, user) -> Change:
         raise Refused(not_active(service))
     if service.status == Lifecycle.DECOMMISSIONING and service.changes.pending().filter(destroys=True).exists():
         raise Refused(Refusal("decommission_pending", f"{service.name} is being decommissioned already."))
-    change = propose(
-        f"Decommission {service.name}", layout.plans_for(service, None), user, service=service, destroy=True
-    )
+    change = propose(f"Decommission {service.name}", layout.plans_for(service, None), user, service=service, destroy=True)
     # After proposing: superseding an earlier decommission may have put the service back to active.
     Service.objects.filter(pk=service.pk).update(status=Lifecycle.DECOMMISSIONING)
     audit.record("service.decommission", user, service, change=change.pk)

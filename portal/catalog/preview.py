@@ -22,13 +22,7 @@ HOLDS = {
 
 def load_balancer_dns_name() -> str | None:
     """The platform's load balancer, as the cluster workspace was last applied; None before."""
-    run = (
-        Run.objects.filter(workspace__path=cluster_path())
-        .applied()
-        .last_finished_first()
-        .only("outputs")
-        .first()
-    )
+    run = Run.objects.filter(workspace__path=cluster_path()).applied().last_finished_first().only("outputs").first()
     dns_name = run.outputs.get("alb_dns_name") if run and isinstance(run.outputs, dict) else None
     return dns_name if isinstance(dns_name, str) and dns_name else None
 

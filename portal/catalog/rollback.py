@@ -25,13 +25,7 @@ SERVICE_MODULE = "ecs-service"
 
 def last_healthy_revision(service: Service) -> ServiceRevision | None:
     """The latest revision whose service workspace's run ended applied (and healthy)."""
-    return (
-        service.revisions.filter(
-            changes__runs__workspace__module=SERVICE_MODULE, changes__runs__status=RunStatus.APPLIED
-        )
-        .order_by("-number")
-        .first()
-    )
+    return service.revisions.filter(changes__runs__workspace__module=SERVICE_MODULE, changes__runs__status=RunStatus.APPLIED).order_by("-number").first()
 
 
 @dataclass

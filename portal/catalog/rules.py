@@ -24,8 +24,7 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 name_validators = [
     RegexValidator(
         NAME_PATTERN,
-        "Use lowercase letters, digits and single hyphens; start with a letter and end with a "
-        "letter or digit (e.g. sourcing-data-service).",
+        "Use lowercase letters, digits and single hyphens; start with a letter and end with a letter or digit (e.g. sourcing-data-service).",
     ),
     MinLengthValidator(NAME_MIN_LENGTH, f"Use at least {NAME_MIN_LENGTH} characters."),
     MaxLengthValidator(NAME_MAX_LENGTH, f"Use at most {NAME_MAX_LENGTH} characters."),
@@ -49,6 +48,7 @@ def is_well_formed_name(text: str) -> bool:
     """Whether text could be a service's name at all: checked before a name from a URL reaches a
     query (PostgreSQL refuses NUL bytes outright)."""
     return NAME_MIN_LENGTH <= len(text) <= NAME_MAX_LENGTH and bool(NAME_PATTERN.match(text))
+
 
 port_validators = [
     MinValueValidator(1, "A port is between 1 and 65535."),
@@ -93,9 +93,7 @@ def validate_task_size(cpu: int, memory: int, sizes: dict[int, tuple[int, ...]] 
     """Refuses a cpu that is not offered (the error names cpu) or a memory the cpu is not offered
     with (names memory), each saying what to choose instead."""
     if cpu not in sizes:
-        raise ValidationError(
-            {"cpu": ValidationError(f"Choose a task size ECS accepts: {listed(sorted(sizes), 'CPU units')}.", code="task_size")}
-        )
+        raise ValidationError({"cpu": ValidationError(f"Choose a task size ECS accepts: {listed(sorted(sizes), 'CPU units')}.", code="task_size")})
     if memory not in sizes[cpu]:
         raise ValidationError(
             {"memory": ValidationError(f"With {cpu} CPU units ({vcpus(cpu)}), choose {listed(sorted(sizes[cpu]), 'MiB')}.", code="task_size")}
@@ -168,16 +166,20 @@ def validate_secrets(secrets) -> None:
     for name, arn in secrets.items():
         shown = name if isinstance(name, str) and SECRET_NAME_PATTERN.match(name) else None
         if shown is None:
-            problems.append(ValidationError(
-                "A secret's name must be a variable name: letters, digits and underscores, not starting with a digit.",
-                code="secret_name",
-            ))
+            problems.append(
+                ValidationError(
+                    "A secret's name must be a variable name: letters, digits and underscores, not starting with a digit.",
+                    code="secret_name",
+                )
+            )
         elif not isinstance(arn, str) or not SECRET_ARN_PATTERN.match(arn):
-            problems.append(ValidationError(
-                f"{shown}: give the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:"
-                "secret:<name>) or of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>), "
-                "never the secret's value.",
-                code="secret_arn",
-            ))
+            problems.append(
+                ValidationError(
+                    f"{shown}: give the ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:"
+                    "secret:<name>) or of an SSM parameter (arn:aws:ssm:<region>:<account>:parameter/<name>), "
+                    "never the secret's value.",
+                    code="secret_arn",
+                )
+            )
     if problems:
         raise ValidationError(problems)

@@ -35,9 +35,7 @@ SERVICES_PER_PAGE = 100
 @permission_required("catalog.view_service")
 def service_list(request):
     status, team = request.GET.get("status"), request.GET.get("team")
-    services = page_of(
-        services_in(status, team, request.user).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services"
-    )
+    services = page_of(services_in(status, team, request.user).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services")
     return render(
         request,
         "catalog/service_list.html",
@@ -182,6 +180,4 @@ def service_move(request, name):
         else:
             messages.success(request, f"{service.name} now belongs to {form.cleaned_data['team']}.")
             return redirect("catalog:service-detail", name=service.name)
-    return render(
-        request, "catalog/service_move.html", {"service": service, "form": form}, status=400 if form.errors else 200
-    )
+    return render(request, "catalog/service_move.html", {"service": service, "form": form}, status=400 if form.errors else 200)

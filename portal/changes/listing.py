@@ -110,10 +110,7 @@ def page_of(items, query, per_page: int, what: str):
 def runs_page(filters: RunFilters, query):
     """The page of matching runs the query asks for, newest first."""
     runs = (
-        filters.apply(Run.objects.all())
-        .select_related("workspace__service", "requested_by", "approved_by")
-        .defer(*HEAVY_FIELDS)
-        .order_by("-created_at", "-pk")
+        filters.apply(Run.objects.all()).select_related("workspace__service", "requested_by", "approved_by").defer(*HEAVY_FIELDS).order_by("-created_at", "-pk")
     )
     return page_of(runs, query, PAGE_SIZE, "the runs matching")
 

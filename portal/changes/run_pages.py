@@ -18,9 +18,7 @@ view_runs = permission_required("runs.view_run")
 def visible_run(request, run_id) -> Run:
     """The run, when the user may read its workspace's runs (its team's, or the platform's admins)."""
     run = get_object_or_404(
-        Run.objects.select_related(
-            "workspace__service__team", "requested_by", "approved_by", "cancelled_by", "change__revision__based_on"
-        ),
+        Run.objects.select_related("workspace__service__team", "requested_by", "approved_by", "cancelled_by", "change__revision__based_on"),
         pk=run_id,
     )
     permissions.require(permissions.view_runs(request.user, run.workspace))

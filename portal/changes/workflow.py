@@ -124,9 +124,7 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
         )
         return Refusal("platform_permission", message, forbidden=True)
     if change.requested_by_id is not None and user.pk == change.requested_by_id:
-        return Refusal(
-            "own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True
-        )
+        return Refusal("own_change", "A change is approved by someone other than the person who proposed it.", forbidden=True)
     statuses = {run.status for run in runs}
     if statuses & {RunStatus.APPROVED, RunStatus.APPLYING, *APPLIED_STATUSES}:
         return Refusal("already_approved", "This change was approved already.")
@@ -162,24 +160,18 @@ def approve(change: Change, user) -> None:
 # --- discard ---------------------------------------------------------------------------------------
 def may_approve_some(user, runs: list[Run]) -> bool:
     """An approver of these runs: of their services' teams; platform runs need an admin of the platform."""
-    return permissions.approve_runs(user, [run.workspace for run in runs]) is None and (
-        not is_platform(runs) or permissions.is_admin(user)
-    )
+    return permissions.approve_runs(user, [run.workspace for run in runs]) is None and (not is_platform(runs) or permissions.is_admin(user))
 
 
 def discard_refusal(change: Change, user, runs: list[Run] | None = None) -> Refusal | None:
     runs = runs if runs is not None else list(change.runs.select_related("workspace"))
     if user.pk != change.requested_by_id and not may_approve_some(user, runs):
-        return Refusal(
-            "not_allowed", "Only the person who proposed a change or an approver can discard it.", forbidden=True
-        )
+        return Refusal("not_allowed", "Only the person who proposed a change or an approver can discard it.", forbidden=True)
     statuses = {run.status for run in runs}
     if RunStatus.PLANNING in statuses:
         return Refusal("plan_running", "A plan of this change is running; discard it once the plan has finished.")
     if not statuses & {RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL}:
-        return Refusal(
-            "not_discardable", "Nothing of this change waits for approval: it was approved, applied or has ended."
-        )
+        return Refusal("not_discardable", "Nothing of this change waits for approval: it was approved, applied or has ended.")
     return None
 
 
@@ -249,10 +241,7 @@ def advance(change: Change) -> None:
     runs = change.runs_in_order()
     broken = next((run for run in runs if run.status in BREAKING_STATUSES), None)
     if broken is not None:
-        reason = (
-            f"Abandoned: {broken.workspace.path} is {broken.get_status_display().lower()}, so this change "
-            "cannot be applied as approved."
-        )
+        reason = f"Abandoned: {broken.workspace.path} is {broken.get_status_display().lower()}, so this change cannot be applied as approved."
         for run in runs:
             run.abandon(reason)
     elif not any(run.status == RunStatus.APPLYING for run in runs):
@@ -282,12 +271,8 @@ def next_apply(runs: list[Run]) -> Run | None:
 def settle(change: Change, runs: list[Run]) -> None:
     if any(run.is_active for run in runs):
         return
-    outcome = (
-        Change.Outcome.APPLIED if all(run.status in DONE_STATUSES for run in runs) else Change.Outcome.ABANDONED
-    )
-    if Change.objects.filter(pk=change.pk, outcome=Change.Outcome.PENDING).update(
-        outcome=outcome, settled_at=timezone.now()
-    ):
+    outcome = Change.Outcome.APPLIED if all(run.status in DONE_STATUSES for run in runs) else Change.Outcome.ABANDONED
+    if Change.objects.filter(pk=change.pk, outcome=Change.Outcome.PENDING).update(outcome=outcome, settled_at=timezone.now()):
         change.outcome = outcome
         change_settled.send(sender=Change, change=change, outcome=outcome)
 

@@ -84,8 +84,7 @@ def boolean(name: str, default: bool, *, why: str = "", environ: Mapping[str, st
     raise refuse(name, value, BOOLEAN, why=why)
 
 
-def whole_number_accepts(minimum: int | None, maximum: int | None, unit: str = "",
-                         minimum_name: str = "", maximum_name: str = "") -> str:
+def whole_number_accepts(minimum: int | None, maximum: int | None, unit: str = "", minimum_name: str = "", maximum_name: str = "") -> str:
     """'a whole number of seconds from 1 to 3600', 'a whole number, at least 1'."""
     what = f"a whole number of {unit}" if unit else "a whole number"
     low = f"{minimum_name} ({minimum})" if minimum_name else str(minimum)
@@ -99,9 +98,18 @@ def whole_number_accepts(minimum: int | None, maximum: int | None, unit: str = "
     return what
 
 
-def integer(name: str, default: int, *, minimum: int | None = 0, maximum: int | None = None, unit: str = "",
-            minimum_name: str = "", maximum_name: str = "", why: str = "",
-            environ: Mapping[str, str] | None = None) -> int:
+def integer(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = 0,
+    maximum: int | None = None,
+    unit: str = "",
+    minimum_name: str = "",
+    maximum_name: str = "",
+    why: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> int:
     """A whole number written with the digits 0-9 only (not '²', not '1e3', not empty) within
     [minimum, maximum]; unset: the default. minimum_name/maximum_name say which setting a bound
     comes from."""
@@ -118,20 +126,21 @@ def integer(name: str, default: int, *, minimum: int | None = 0, maximum: int | 
     return number
 
 
-def seconds(name: str, default: int, *, minimum: int = 1, maximum: int | None = None, why: str = "",
-            environ: Mapping[str, str] | None = None) -> int:
+def seconds(name: str, default: int, *, minimum: int = 1, maximum: int | None = None, why: str = "", environ: Mapping[str, str] | None = None) -> int:
     """A duration in whole seconds, at least 1 unless said otherwise."""
     return integer(name, default, minimum=minimum, maximum=maximum, unit="seconds", why=why, environ=environ)
 
 
-def days(name: str, default: int, *, minimum: int = 1, maximum: int | None = None, maximum_name: str = "",
-         why: str = "", environ: Mapping[str, str] | None = None) -> int:
+def days(
+    name: str, default: int, *, minimum: int = 1, maximum: int | None = None, maximum_name: str = "", why: str = "", environ: Mapping[str, str] | None = None
+) -> int:
     """A duration in whole days, at least 1 unless said otherwise."""
     return integer(name, default, minimum=minimum, maximum=maximum, maximum_name=maximum_name, why=why, environ=environ)
 
 
-def choice(name: str, default: str, choices: Iterable[str], *, ignore_case: bool = False, accepts: str = "",
-           why: str = "", environ: Mapping[str, str] | None = None) -> str:
+def choice(
+    name: str, default: str, choices: Iterable[str], *, ignore_case: bool = False, accepts: str = "", why: str = "", environ: Mapping[str, str] | None = None
+) -> str:
     """One of choices, spelled exactly (or in any case, given back as choices spell it); unset: the
     default. A long list is better said in `accepts`."""
     choices = tuple(choices)
@@ -147,9 +156,20 @@ def choice(name: str, default: str, choices: Iterable[str], *, ignore_case: bool
     raise refuse(name, value, accepts, why=why)
 
 
-def text(name: str, default: str, *, allow_empty: bool = True, strip: bool = False, pattern: str = "", accepts: str = "",
-         check: Callable[[str], bool] | None = None, secret: bool = False, refused: str | None = None, why: str = "",
-         environ: Mapping[str, str] | None = None) -> str:
+def text(
+    name: str,
+    default: str,
+    *,
+    allow_empty: bool = True,
+    strip: bool = False,
+    pattern: str = "",
+    accepts: str = "",
+    check: Callable[[str], bool] | None = None,
+    secret: bool = False,
+    refused: str | None = None,
+    why: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> str:
     """A string as given (a name, an ARN), or stripped of spaces around it. Refused when empty and
     allow_empty is False, when it does not fullmatch pattern, or when check(value) is false; `accepts`
     says what it takes then. `refused`: a value the setting refuses, where a check right after the
@@ -173,8 +193,9 @@ def text(name: str, default: str, *, allow_empty: bool = True, strip: bool = Fal
     return value
 
 
-def url(name: str, default: str, *, schemes: Iterable[str], allow_empty: bool = False, secret: bool = False,
-        why: str = "", environ: Mapping[str, str] | None = None) -> str:
+def url(
+    name: str, default: str, *, schemes: Iterable[str], allow_empty: bool = False, secret: bool = False, why: str = "", environ: Mapping[str, str] | None = None
+) -> str:
     """A URL with one of schemes and a host (or a path, for file-like schemes such as unix://)."""
     schemes = tuple(schemes)
     accepts = " or ".join(f"{'an' if scheme[0] in 'aeioh' else 'a'} {scheme}:// URL" for scheme in schemes) + (", or empty" if allow_empty else "")
@@ -185,11 +206,7 @@ def url(name: str, default: str, *, schemes: Iterable[str], allow_empty: bool = 
     if value == "" and allow_empty:
         return value
     parsed = urlparse(value)
-    if (
-        parsed.scheme not in schemes
-        or not (parsed.netloc or parsed.path)
-        or any(c.isspace() or not c.isprintable() for c in value)
-    ):
+    if parsed.scheme not in schemes or not (parsed.netloc or parsed.path) or any(c.isspace() or not c.isprintable() for c in value):
         raise refuse(name, value, accepts, why=why, secret=secret)
     try:
         parsed.port  # noqa: B018 - a port that is not a number raises here
@@ -198,8 +215,9 @@ def url(name: str, default: str, *, schemes: Iterable[str], allow_empty: bool = 
     return value
 
 
-def path(name: str, default: str | Path, *, absolute: bool = False, optional: bool = False, why: str = "",
-         environ: Mapping[str, str] | None = None) -> Path | None:
+def path(
+    name: str, default: str | Path, *, absolute: bool = False, optional: bool = False, why: str = "", environ: Mapping[str, str] | None = None
+) -> Path | None:
     """A filesystem path (absolute if asked); unset: the default. optional: empty means none (None)."""
     accepts = ("an absolute path" if absolute else "a path") + (", or empty for none" if optional else "")
     refused = "relative/path" if absolute else (None if optional else "")
@@ -214,9 +232,18 @@ def path(name: str, default: str | Path, *, absolute: bool = False, optional: bo
     return Path(value)
 
 
-def comma_list(name: str, default: str, *, item: Callable[[str], object] | None = None, accepts_item: str = "",
-               minimum: int = 0, maximum: int | None = None, refused: str | None = None, why: str = "",
-               environ: Mapping[str, str] | None = None) -> list:
+def comma_list(
+    name: str,
+    default: str,
+    *,
+    item: Callable[[str], object] | None = None,
+    accepts_item: str = "",
+    minimum: int = 0,
+    maximum: int | None = None,
+    refused: str | None = None,
+    why: str = "",
+    environ: Mapping[str, str] | None = None,
+) -> list:
     """Comma-separated values, each stripped, empty ones dropped; unset: the default's. item(part)
     gives each value as the setting means it, and refuses one with ValueError (or by returning
     False); their count must be within [minimum, maximum]."""
@@ -247,8 +274,7 @@ def comma_list(name: str, default: str, *, item: Callable[[str], object] | None 
     return items
 
 
-def whole_numbers(name: str, default: str, *, minimum: int = 0, unit: str = "", why: str = "",
-                  environ: Mapping[str, str] | None = None) -> list[int]:
+def whole_numbers(name: str, default: str, *, minimum: int = 0, unit: str = "", why: str = "", environ: Mapping[str, str] | None = None) -> list[int]:
     """Comma-separated whole numbers (e.g. retry intervals in seconds); empty: none."""
 
     def number(part: str) -> int:
@@ -258,12 +284,12 @@ def whole_numbers(name: str, default: str, *, minimum: int = 0, unit: str = "", 
         return parsed
 
     each = f"whole numbers of {unit}" if unit else "whole numbers"
-    return comma_list(name, default, item=number, accepts_item=f"{each}, at least {minimum}", refused="10,soon",
-                      why=why, environ=environ)
+    return comma_list(name, default, item=number, accepts_item=f"{each}, at least {minimum}", refused="10,soon", why=why, environ=environ)
 
 
-def json_mapping(name: str, default: dict | None = None, *, example: str = '{"name": "value"}', why: str = "",
-                 environ: Mapping[str, str] | None = None) -> dict:
+def json_mapping(
+    name: str, default: dict | None = None, *, example: str = '{"name": "value"}', why: str = "", environ: Mapping[str, str] | None = None
+) -> dict:
     """A JSON object (what its values mean is for the caller to check); unset or empty: the default."""
     accepts = f"a JSON object, e.g. {example}"
     _record(name, "json_mapping", accepts, '["not", "an", "object"]')

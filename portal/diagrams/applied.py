@@ -41,12 +41,7 @@ def module_defaults(module: str) -> dict:
     module does not set (the cluster's instance counts, the VPC's range). Read once per process."""
     with open(settings.INFRA_MODULES_DIR / module / "variables.tf") as handle:
         blocks = hcl2.load(handle)["variable"]
-    return {
-        name.strip('"'): unquoted(spec["default"])
-        for block in blocks
-        for name, spec in block.items()
-        if "default" in spec
-    }
+    return {name.strip('"'): unquoted(spec["default"]) for block in blocks for name, spec in block.items() if "default" in spec}
 
 
 def unquoted(value):

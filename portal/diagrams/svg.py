@@ -138,9 +138,13 @@ class Canvas:
         """A container drawn behind what it holds (a VPC, a tier of subnets), labelled at its top."""
         self.groups.append(
             format_html(
-                '<rect x="{}" y="{}" width="{}" height="{}" rx="8" fill="{}" fill-opacity="0.05" stroke="{}" '
-                'stroke-width="1.5"{}/>{}',
-                n(rect.x), n(rect.y), n(rect.w), n(rect.h), color, color,
+                '<rect x="{}" y="{}" width="{}" height="{}" rx="8" fill="{}" fill-opacity="0.05" stroke="{}" stroke-width="1.5"{}/>{}',
+                n(rect.x),
+                n(rect.y),
+                n(rect.w),
+                n(rect.h),
+                color,
+                color,
                 mark_safe(' stroke-dasharray="6 4"') if dashed else "",
                 text(rect.x + PAD, rect.y + 20, label, size=VALUE_SIZE, color=color, weight=600),
             )  # fmt: skip
@@ -168,7 +172,12 @@ class Canvas:
                 format_html(
                     '<text x="{}" y="{}" font-family="{}" font-size="{}" fill="{}" text-anchor="middle" '
                     'stroke="#fff" stroke-width="4" stroke-linejoin="round" paint-order="stroke">{}</text>',
-                    n(lx), n(ly), SANS, KIND_SIZE, MUTED, label,
+                    n(lx),
+                    n(ly),
+                    SANS,
+                    KIND_SIZE,
+                    MUTED,
+                    label,
                 )  # fmt: skip
             )
         self.arrows.append(mark_safe("".join(parts)))
@@ -198,11 +207,7 @@ class Canvas:
 
     @staticmethod
     def _value_lines(w: float, values: list[Value]) -> list[tuple[Value, str]]:
-        return [
-            (value, line)
-            for value in values
-            for line in wrap(value.text, w - 2 * PAD, VALUE_SIZE, SANS_ADVANCE if value.note else MONO_ADVANCE)
-        ]
+        return [(value, line) for value in values for line in wrap(value.text, w - 2 * PAD, VALUE_SIZE, SANS_ADVANCE if value.note else MONO_ADVANCE)]
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,7 @@ def refresh_only_plan(workspace: Workspace, variables: dict, on_output) -> list[
 def plan_exit_code(terraform: Terraform, plan_file: Path) -> int:
     """`plan -refresh-only -detailed-exitcode`: 0 no changes, 1 error, 2 changes (Terraform.run
     would take 2 for a failure)."""
-    argv = terraform.command(
-        "plan", input=False, refresh_only=IsFlagged, detailed_exitcode=IsFlagged, lock=False, out=str(plan_file)
-    )
+    argv = terraform.command("plan", input=False, refresh_only=IsFlagged, detailed_exitcode=IsFlagged, lock=False, out=str(plan_file))
     terraform.on_output(f"$ terraform {' '.join(argv[1:])}\n")
     with terraform.supervised("plan", argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
         terraform.on_output(mask_secrets(process.stdout.read()))
@@ -136,9 +134,7 @@ def drifted_attributes(plan: dict) -> list[dict]:
         if change.action == "destroy":
             found.append({"address": change.address, "attribute": "(the resource)", "before": "exists", "after": "deleted"})
         for attribute in change.attributes:
-            found.append(
-                {"address": change.address, "attribute": attribute.path, "before": attribute.before, "after": attribute.after}
-            )
+            found.append({"address": change.address, "attribute": attribute.path, "before": attribute.before, "after": attribute.after})
     return plan_review.masked(found, secret_values())
 
 

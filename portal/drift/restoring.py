@@ -13,7 +13,7 @@ from portal.workspaces.models import Workspace
 
 
 def plan_to_restore(workspace: Workspace, user) -> Change:
-    """"Plan to restore": propose the last applied inputs again, once the latest check found drift.
+    """ "Plan to restore": propose the last applied inputs again, once the latest check found drift.
     Refused (`no_drift`) otherwise; then as restore() refuses."""
     latest = workspace.drift_checks.first()
     variables = applied_variables(workspace)

@@ -125,7 +125,7 @@ def ensure_sweep() -> None:
 
 
 def check_now(workspace: Workspace, user) -> bool:
-    """"Check now": queue a check of the workspace at once (False when one waits already), and make
+    """ "Check now": queue a check of the workspace at once (False when one waits already), and make
     sure the sweep is scheduled; recorded in the audit trail either way. Refused (Refused) when it was
     never applied, or a run is going on there (the check would be thrown away)."""
     from portal.core.refusals import Refusal, Refused

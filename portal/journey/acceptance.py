@@ -140,7 +140,10 @@ def start_workers(prefix: str, count: int = 2) -> list[subprocess.Popen]:
         workers.append(
             subprocess.Popen(
                 [sys.executable, str(ROOT / "manage.py"), "rqworker", queue, f"{queue}-low", "--name", f"{prefix}-{number}-{time.time_ns() % 10**9}"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         )
     return workers
@@ -190,8 +193,10 @@ def clean_up(journey) -> bool:
         except Exception:
             clean = False
     if not clean:
-        journey.out("The platform is not destroyed, so its administrators and state bucket are kept: run "
-                    f"`bin/aws-acceptance --clean-up {os.environ['PORTAL_SERVICE_NAME_PREFIX']}` to try again.")
+        journey.out(
+            "The platform is not destroyed, so its administrators and state bucket are kept: run "
+            f"`bin/aws-acceptance --clean-up {os.environ['PORTAL_SERVICE_NAME_PREFIX']}` to try again."
+        )
         return False
     left = leftovers.what_is_left()
     if "administrators" in left:
@@ -233,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     prefix = args.clean_up or f"acc-{secrets.token_hex(3)}"
     os.environ.update(environment_for(prefix, identity["Account"], args.region))
     print(f"Acceptance run {prefix}: account {identity['Account']}, region {args.region}, as {identity['Arn']}")
-    print(f"  state bucket {os.environ['PORTAL_STATE_BUCKET']}, database {urlparse(os.environ['DATABASE_URL']).path[1:]}, "
-          f"logs under var/acceptance/{prefix}/")
+    print(f"  state bucket {os.environ['PORTAL_STATE_BUCKET']}, database {urlparse(os.environ['DATABASE_URL']).path[1:]}, logs under var/acceptance/{prefix}/")
 
     children = start_database_and_queue()
     workers = []

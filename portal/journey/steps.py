@@ -30,8 +30,7 @@ from portal.workspaces.layout import state_bucket_workspace, sync_platform_works
 from portal.workspaces.models import Workspace
 
 EMULATOR_RUNS_NO_TASK = (
-    "The emulator runs no task: no target ever answers behind its load balancer, so the HTTP 200 is "
-    "checked on AWS only (bin/aws-acceptance)."
+    "The emulator runs no task: no target ever answers behind its load balancer, so the HTTP 200 is checked on AWS only (bin/aws-acceptance)."
 )
 # What is checked after a step applied: the same inputs planned again change nothing.
 NO_CHANGES = {RunStatus.NO_CHANGES}
@@ -143,12 +142,7 @@ class Journey:
             return change
 
     def url(self) -> str:
-        run = (
-            Run.objects.filter(workspace__service=self.service, workspace__module="ecs-service")
-            .applied()
-            .last_finished_first()
-            .first()
-        )
+        run = Run.objects.filter(workspace__service=self.service, workspace__module="ecs-service").applied().last_finished_first().first()
         return run.outputs["url"]
 
     def wait_until_served(self, tag: str, timeout: float = 600) -> None:

@@ -106,11 +106,7 @@ def author_of(user) -> Author:
 
 def message_of(change: Change) -> str:
     title = " ".join(change.title.split()) or f"Change {change.pk}"
-    approvers = {
-        run.approved_by
-        for run in change.runs.select_related("approved_by")
-        if run.approved_by is not None
-    }
+    approvers = {run.approved_by for run in change.runs.select_related("approved_by") if run.approved_by is not None}
     trailers = [f"Approved-by: {a.name} <{a.email}>" for a in sorted(map(author_of, approvers), key=lambda a: a.name)]
     trailers.append(f"Portal-Change: {change.pk}")
     return f"{title}\n\n" + "\n".join(trailers) + "\n"

@@ -41,8 +41,22 @@ SESSION_NAME = "portal-live-repository"
 MODULE_IGNORE = shutil.ignore_patterns("tests", "examples", ".terraform", ".terraform.lock.hcl", "*.tfstate*")
 # What git may see of the portal's environment: enough to find itself, its ssh agent and a proxy.
 GIT_ENV_ALLOWED = [
-    "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSH_AUTH_SOCK", "GIT_SSH_COMMAND",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "SSH_AUTH_SOCK",
+    "GIT_SSH_COMMAND",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 ]
 README = """# Live repository
 
@@ -211,8 +225,17 @@ class LiveRepository:
                     paths.append(f"modules/{folder.module}")
             git(*base, "add", "--all", "--force", "--", *paths, env=env)
             git(
-                *base, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "--allow-empty",
-                "--cleanup=strip", "--file=-", env=env, stdin=message,
+                *base,
+                "-c",
+                "commit.gpgsign=false",
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "--allow-empty",
+                "--cleanup=strip",
+                "--file=-",
+                env=env,
+                stdin=message,
             )
             return git("--git-dir", git_dir, "rev-parse", "HEAD", env=env)
 

@@ -93,9 +93,7 @@ def post(url: str, body: bytes, headers: dict) -> int:
     for address in target.addresses:
         pool = pool_for(target, address)
         try:
-            response = pool.urlopen(
-                "POST", target.path, body=body, headers={**headers, "Host": target.host_header}, redirect=False, assert_same_host=False
-            )
+            response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": target.host_header}, redirect=False, assert_same_host=False)
         except urllib3.exceptions.HTTPError as exc:
             logger.info("Webhook %s: no answer from %s: %r", target.host, address, exc)  # for operators, never a page
             reason = unreachable(exc)

@@ -14,6 +14,4 @@ class WebhookForm(forms.Form):
     def save(self, service, user) -> Webhook:
         # The model's rules again, for rows that arrive any other way; the URL was checked by the field
         # a moment ago, and checking it again would resolve its name a second time.
-        return Webhook.objects.add(
-            service, user, url=self.cleaned_data["url"], events=self.cleaned_data["events"], check_url=False
-        )
+        return Webhook.objects.add(service, user, url=self.cleaned_data["url"], events=self.cleaned_data["events"], check_url=False)

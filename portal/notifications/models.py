@@ -80,9 +80,7 @@ class Webhook(models.Model):
     events = models.JSONField(default=list, validators=[validate_events])
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
     active = models.BooleanField(default=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="webhooks_created"
-    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="webhooks_created")
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WebhookQuerySet.as_manager()
@@ -103,9 +101,7 @@ class Webhook(models.Model):
     @transaction.atomic
     def remove(self, by) -> None:
         """Remove the webhook with its deliveries, recorded in the audit trail."""
-        audit.record(
-            "webhook.remove", by, self, url=self.url, events=self.events, service=self.service.name if self.service_id else None
-        )
+        audit.record("webhook.remove", by, self, url=self.url, events=self.events, service=self.service.name if self.service_id else None)
         self.delete()
 
 

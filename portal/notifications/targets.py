@@ -30,10 +30,29 @@ TEREDO = ipaddress.IPv6Network("2001::/32")  # the client address is obfuscated;
 NOT_GLOBAL = tuple(
     ipaddress.ip_network(block)
     for block in (
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/8", "100::/64", "2001::/23", "2001:db8::/32", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/8",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "fc00::/7",
+        "fe80::/10",
+        "fec0::/10",
+        "ff00::/8",
     )  # fmt: skip
 )
 
@@ -151,9 +170,7 @@ def split(url: str) -> tuple[str, str, int, str]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TargetRefused(Refusal("invalid_url", "Enter a valid URL: http:// or https:// and a host name."))
     if parts.username is not None or parts.password is not None:
-        raise TargetRefused(
-            Refusal("credentials", "A webhook URL must not carry credentials (user:password@); the signature authenticates the portal.")
-        )
+        raise TargetRefused(Refusal("credentials", "A webhook URL must not carry credentials (user:password@); the signature authenticates the portal."))
     try:
         # One spelling for the resolver, the Host header and the certificate's name: IDNA (ASCII).
         host = parts.hostname.encode("idna").decode("ascii")
@@ -161,9 +178,7 @@ def split(url: str) -> tuple[str, str, int, str]:
         raise TargetRefused(Refusal("invalid_url", "Enter a valid URL: the host name is not a valid domain name.")) from None
     port = port if port is not None else (443 if parts.scheme == "https" else 80)
     if port not in WEB_PORTS and port not in UNPRIVILEGED_PORTS:
-        raise TargetRefused(
-            Refusal("port", f"Port {port} is not one a webhook may use: 80, 443 or 1024-65535 (other low ports are other protocols').")
-        )
+        raise TargetRefused(Refusal("port", f"Port {port} is not one a webhook may use: 80, 443 or 1024-65535 (other low ports are other protocols')."))
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query

@@ -45,7 +45,12 @@ def webhooks_page(request, service, *, refusal):
         webhook.recent_deliveries = webhook.all_deliveries[:RECENT_DELIVERIES]
     status = 400 if form.is_bound and form.errors else 200
     context = {
-        "service": service, "webhooks": webhooks, "form": form, "created": created, "may_edit": may_edit, "refusal": refusal,
+        "service": service,
+        "webhooks": webhooks,
+        "form": form,
+        "created": created,
+        "may_edit": may_edit,
+        "refusal": refusal,
     }
     return render(request, "notifications/webhooks.html", context, status=status)
 

@@ -24,9 +24,7 @@ from portal.workspaces.paths import cluster_path, network_path
 
 AFTER_APPLY = "after apply"
 WIDTH = 860
-NOT_PROVISIONED = (
-    "The platform is not provisioned yet: its picture appears here once the network workspace below has applied."
-)
+NOT_PROVISIONED = "The platform is not provisioned yet: its picture appears here once the network workspace below has applied."
 
 
 @dataclass(frozen=True)
@@ -89,10 +87,7 @@ def draw(network: Applied, cluster: Applied | None) -> str:
         (private_x + 10, CONTAINERS, "EC2 Auto Scaling", "Container instances", instances(cluster)),
     ]
     height = max(canvas.box_height(box_w, title, values) for _, _, _, title, values in entry)
-    alb, hosts = (
-        canvas.box(x, top, box_w, kind=kind, title=title, values=values, color=color, min_h=height)
-        for x, color, kind, title, values in entry
-    )
+    alb, hosts = (canvas.box(x, top, box_w, kind=kind, title=title, values=values, color=color, min_h=height) for x, color, kind, title, values in entry)
 
     y = alb.bottom + 16
     for zone in zones(network):

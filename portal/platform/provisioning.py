@@ -112,9 +112,7 @@ def say_nothing(line: str) -> None:
     pass
 
 
-def with_attempts(
-    step: Callable[[str], object], name: str, workspace: Workspace, *, attempts: int, say, pause: float, planned: bool = True
-):
+def with_attempts(step: Callable[[str], object], name: str, workspace: Workspace, *, attempts: int, say, pause: float, planned: bool = True):
     """Run `step(title)` until it succeeds, at most `attempts` times. Between attempts of a planned
     step, what a failed apply left outside the state is cleared (on the emulator; see
     portal.runner.leftovers), so that the next plan does not fail on it the same way. A bootstrap
@@ -140,9 +138,7 @@ def with_attempts(
     raise ProvisioningFailed(f"{failure}{f' [after {attempt} attempts]' if attempt > 1 else ''}", failure.run, retryable=False)
 
 
-def provision_platform(
-    requester, approver, timeout=900, *, attempts: int = 1, say: Callable[[str], None] = say_nothing, pause: float = PAUSE
-) -> list[Change]:
+def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, say: Callable[[str], None] = say_nothing, pause: float = PAUSE) -> list[Change]:
     """Bring the whole platform up to date; needs a running worker. Idempotent. Each step is tried
     up to `attempts` times (one by default: a test that provisions wants to see the first failure)."""
     bootstraps = [
@@ -152,8 +148,13 @@ def provision_platform(
     for name, workspace, bootstrap in bootstraps:
         say(f"{name} (skipped once its state is in the bucket)...")
         with_attempts(
-            lambda title, bootstrap=bootstrap: bootstrap(requester), name, workspace,
-            attempts=attempts, say=say, pause=pause, planned=False,
+            lambda title, bootstrap=bootstrap: bootstrap(requester),
+            name,
+            workspace,
+            attempts=attempts,
+            say=say,
+            pause=pause,
+            planned=False,
         )
     changes = []
     for workspace in sync_platform_workspaces():
@@ -176,4 +177,3 @@ def destroy_platform(requester, approver, timeout=900) -> list[Change]:
     the administrators: the iam administrator cannot remove itself, and every run needs them."""
     workspaces = list(reversed(sync_platform_workspaces()))[:-1]
     return [plan_and_apply(ws, requester, approver, destroy=True, timeout=timeout) for ws in workspaces]
-

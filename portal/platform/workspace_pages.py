@@ -22,9 +22,7 @@ logger = logging.getLogger(__name__)
 
 class UnlockForm(forms.Form):
     lock_id = forms.CharField(max_length=64, help_text="The id of the lock as shown on the page.")
-    confirm = forms.BooleanField(
-        error_messages={"required": "Tick the box to confirm: removing a lock that a live terraform holds can corrupt the state."}
-    )
+    confirm = forms.BooleanField(error_messages={"required": "Tick the box to confirm: removing a lock that a live terraform holds can corrupt the state."})
 
 
 def visible_workspace(request, workspace_id) -> Workspace:

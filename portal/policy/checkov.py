@@ -61,13 +61,10 @@ def run_checkov(program: Path, path: Path, folder: Path) -> subprocess.Completed
     # Only what checkov needs from the environment: not the worker's AWS credentials or database URL.
     environment = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if name in os.environ}
     try:
-        completed = subprocess.run(
-            argv, cwd=folder, env=environment, capture_output=True, text=True, timeout=settings.POLICY_CHECKOV_TIMEOUT
-        )
+        completed = subprocess.run(argv, cwd=folder, env=environment, capture_output=True, text=True, timeout=settings.POLICY_CHECKOV_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise PolicyCheckFailed(
-            f"The policy check could not run: checkov did not finish in {settings.POLICY_CHECKOV_TIMEOUT} s "
-            "(PORTAL_CHECKOV_TIMEOUT); raise it or plan again"
+            f"The policy check could not run: checkov did not finish in {settings.POLICY_CHECKOV_TIMEOUT} s (PORTAL_CHECKOV_TIMEOUT); raise it or plan again"
         ) from None
     except OSError as exc:
         raise PolicyCheckFailed(f"The policy check could not run: {exc.strerror}; {HOW_TO_FIX}") from None

@@ -69,8 +69,7 @@ def approval_refusal(change: Change, user, runs: list[Run]) -> workflow.Refusal 
         return None
     return workflow.Refusal(
         "policy_blocked",
-        f"The policy check blocks this change: {', '.join(blocking)}. An approver who did not propose it may "
-        "override with a written reason, then approve.",
+        f"The policy check blocks this change: {', '.join(blocking)}. An approver who did not propose it may override with a written reason, then approve.",
     )
 
 
@@ -92,9 +91,7 @@ def override(change: Change, user, reason: str) -> Override:
     """Record `user`'s override of the change's blocking findings, with their reason."""
     reason = (reason or "").strip()
     if len(reason) < REASON_MIN_LENGTH:
-        raise workflow.Refused(
-            workflow.Refusal("reason_required", f"Say why in at least {REASON_MIN_LENGTH} characters: the reason is recorded.")
-        )
+        raise workflow.Refused(workflow.Refusal("reason_required", f"Say why in at least {REASON_MIN_LENGTH} characters: the reason is recorded."))
     with transaction.atomic():
         runs = list(Run.objects.select_for_update().filter(change=change).select_related("workspace").order_by("pk"))
         refusal = override_refusal(change, user, runs)
@@ -102,13 +99,9 @@ def override(change: Change, user, reason: str) -> Override:
             raise workflow.Refused(refusal)
         try:
             with transaction.atomic():
-                found = Override.objects.create(
-                    change=change, by=user, by_username=user.get_username(), reason=reason, check_ids=blocking_check_ids(runs)
-                )
+                found = Override.objects.create(change=change, by=user, by_username=user.get_username(), reason=reason, check_ids=blocking_check_ids(runs))
         except IntegrityError:
-            raise workflow.Refused(
-                workflow.Refusal("already_overridden", "The policy findings of this change were overridden already.")
-            ) from None
+            raise workflow.Refused(workflow.Refusal("already_overridden", "The policy findings of this change were overridden already.")) from None
         # It lets HIGH findings through: who, why and which checks belong in the trail as well as on the page.
         audit.record("policy.override", user, change, reason=reason, check_ids=found.check_ids)
         return found

@@ -51,10 +51,15 @@ def severities(name: str) -> dict[str, str]:
 
 def blocking(name: str, default: str) -> frozenset[str]:
     """PORTAL_POLICY_BLOCKING: comma-separated severities that block approval; empty blocks none."""
-    return frozenset(read.comma_list(
-        name, default, item=_severity, accepts_item=f"severities ({', '.join(SEVERITIES)})",
-        refused="HIGH,SEVERE",
-    ))
+    return frozenset(
+        read.comma_list(
+            name,
+            default,
+            item=_severity,
+            accepts_item=f"severities ({', '.join(SEVERITIES)})",
+            refused="HIGH,SEVERE",
+        )
+    )
 
 
 def skips(name: str) -> dict[str, str]:

@@ -53,11 +53,7 @@ class Override(models.Model):
     check_ids = models.JSONField(default=list, help_text="The blocking checks it overrode.")
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(
-                condition=~models.Q(reason=""), name="policy_override_reason_not_blank"
-            )
-        ]
+        constraints = [models.CheckConstraint(condition=~models.Q(reason=""), name="policy_override_reason_not_blank")]
 
     def __str__(self):
         return f"policy override by {self.by_username}"

@@ -125,8 +125,8 @@ def ensure_service_linked_roles() -> list[str]:
             if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
                 lines.append(
                     f"Service-linked role of {service}: could not be checked or made with the portal's own credentials "
-                    f"({code}). The ecs administrator makes it on first use; if that fails with \"Unable to assume the "
-                    f"service linked role\", run `aws iam create-service-linked-role --aws-service-name {service}` once "
+                    f'({code}). The ecs administrator makes it on first use; if that fails with "Unable to assume the '
+                    f'service linked role", run `aws iam create-service-linked-role --aws-service-name {service}` once '
                     "as an account administrator."
                 )
             elif "has been taken" in str(exc) or code == "EntityAlreadyExists":

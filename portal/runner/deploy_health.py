@@ -78,14 +78,12 @@ def judge(seen: Observation, *, require_targets: bool) -> Verdict:
     if seen.rollout_state is not None and seen.rollout_state != "COMPLETED":
         return Verdict(
             False,
-            f"the deployment is still {seen.rollout_state.lower().replace('_', ' ')} "
-            f"({seen.running}/{seen.desired} tasks running)",
+            f"the deployment is still {seen.rollout_state.lower().replace('_', ' ')} ({seen.running}/{seen.desired} tasks running)",
         )
     if seen.rollout_state is None and (seen.deployments != 1 or seen.running != seen.desired):
         return Verdict(
             False,
-            f"the service has not reached a steady state ({seen.deployments} deployments, "
-            f"{seen.running}/{seen.desired} tasks running)",
+            f"the service has not reached a steady state ({seen.deployments} deployments, {seen.running}/{seen.desired} tasks running)",
         )
     unhealthy = {target: state for target, state in seen.targets.items() if state not in LEAVING | {"healthy"}}
     if unhealthy:

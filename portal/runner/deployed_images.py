@@ -35,10 +35,7 @@ def keep_deployed_image(variables: dict, log) -> None:
         ecr = client("ecr", role_arn=identities.role_arn("ecr", "admin"))
         found = ecr.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": image_tag}])["images"]
         if not found:
-            log(
-                f"[portal] {repository}:{image_tag} is not in the repository: ECS cannot start the service's tasks "
-                "until it is pushed there.\n"
-            )
+            log(f"[portal] {repository}:{image_tag} is not in the repository: ECS cannot start the service's tasks until it is pushed there.\n")
             return
         image = found[0]
         extra = {"imageManifestMediaType": image["imageManifestMediaType"]} if image.get("imageManifestMediaType") else {}

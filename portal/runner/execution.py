@@ -141,9 +141,7 @@ def plan(run: Run) -> None:
     inputs_sha256 = inputs_digest(workspace)
     ended(
         run,
-        lambda: run.record_plan(
-            **summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256, plan_changes=plan_changes
-        ),
+        lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256, plan_changes=plan_changes),
     )
 
 
@@ -195,16 +193,12 @@ def apply(run: Run) -> None:
         # those the plan was made with.
         render(workspace, run.variables, identity=identity)
         if inputs_digest(workspace) != run.inputs_sha256:
-            ended(
-                run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again.")
-            )
+            ended(run, lambda: run.mark_stale("The workspace's inputs differ from those of the approved plan; plan again."))
             return
         if not persistently(lambda: run.start_applying(**worker_identity(), **identity_fields(identity))):
             return
         with Attendance(run) as attendance:
-            terraform = Terraform(
-                workspace.directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process
-            )
+            terraform = Terraform(workspace.directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process)
             announce(run, identity)
             terraform.init(workspace.state_key, workspace.module, identity)
             terraform.run("apply", str(out), input=False)

@@ -53,7 +53,7 @@ class Leftover:
 
     @property
     def resource_type(self) -> str:
-        """"ec2:subnet" from arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0abc."""
+        """ "ec2:subnet" from arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-0abc."""
         parts = self.arn.split(":", 5)
         return f"{parts[2]}:{parts[5].split('/', 1)[0]}" if len(parts) == 6 else ""
 
@@ -85,9 +85,7 @@ def state_ids(workspace: Workspace) -> set[str] | None:
 
 def tagged(workspace: Workspace) -> list[str]:
     """The ARNs of the resources that carry the workspace's tag (the Resource Groups Tagging API)."""
-    pages = client("resourcegroupstaggingapi").get_paginator("get_resources").paginate(
-        TagFilters=[{"Key": WORKSPACE_TAG, "Values": [workspace.path]}]
-    )
+    pages = client("resourcegroupstaggingapi").get_paginator("get_resources").paginate(TagFilters=[{"Key": WORKSPACE_TAG, "Values": [workspace.path]}])
     return [item["ResourceARN"] for page in pages for item in page["ResourceTagMappingList"]]
 
 

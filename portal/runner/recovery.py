@@ -39,8 +39,7 @@ logger = logging.getLogger(__name__)
 SETTLE_HINTS = {
     RunStatus.PLANNING: "Nothing was changed: plan again (change the service, or press Plan).",
     RunStatus.APPLYING: (
-        "Part of the apply may have happened, and the state holds it: plan again (change the service, "
-        "or press Plan) to see what is left, then approve it."
+        "Part of the apply may have happened, and the state holds it: plan again (change the service, or press Plan) to see what is left, then approve it."
     ),
 }
 
@@ -52,10 +51,7 @@ class Recovery:
     requeued: list[Run] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return (
-            f"{len(self.settled)} dead run(s) settled, {len(self.released)} lock(s) released, "
-            f"{len(self.requeued)} run(s) queued again"
-        )
+        return f"{len(self.settled)} dead run(s) settled, {len(self.released)} lock(s) released, {len(self.requeued)} run(s) queued again"
 
 
 def recover(*, patient: bool = True) -> Recovery:
@@ -78,10 +74,7 @@ def dead_runs():
     command that runs it has no heartbeat, and settles an interrupted bootstrap itself."""
     cutoff = timezone.now() - timedelta(seconds=settings.RUN_DEAD_AFTER)
     return (
-        Run.objects.running()
-        .exclude(kind=Run.Kind.BOOTSTRAP)
-        .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None))
-        .select_related("workspace", "change")
+        Run.objects.running().exclude(kind=Run.Kind.BOOTSTRAP).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)).select_related("workspace", "change")
     )
 
 
@@ -100,11 +93,7 @@ def settle_dead(run: Run, cause: str, *, known_dead: bool = False, patient: bool
         # The kernel interrupted it when its worker died; give it the grace to write its state.
         stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
     with transaction.atomic():
-        run = (
-            Run.objects.select_for_update(of=("self",))
-            .select_related("workspace", "change", "cancelled_by")
-            .get(pk=run.pk)
-        )
+        run = Run.objects.select_for_update(of=("self",)).select_related("workspace", "change", "cancelled_by").get(pk=run.pk)
         if not run.is_running or not (known_dead or run.worker_silent):
             return False
         phase = "plan" if run.status == RunStatus.PLANNING else "apply"
@@ -191,9 +180,7 @@ def requeue_lost() -> list[Run]:
     overdue = Q(queued_at__lt=cutoff) | Q(queued_at=None, created_at__lt=cutoff)
     requeued = []
     for run in Run.objects.waiting().filter(overdue).select_related("change"):
-        if run.status == RunStatus.APPROVED and (
-            run.change is None or workflow.next_apply(run.change.runs_in_order()) != run
-        ):
+        if run.status == RunStatus.APPROVED and (run.change is None or workflow.next_apply(run.change.runs_in_order()) != run):
             continue  # its turn has not come: no job is due yet
         with transaction.atomic():
             # Locked and read again: two workers' passes at once queue it once (the first one's

@@ -51,11 +51,7 @@ class TerraformStopped(TerraformError):
         self.reason = reason
         self.killed = killed
         what = "was cancelled" if reason == "cancelled" else f"ran past its timeout of {settings.TERRAFORM_COMMAND_TIMEOUT} s"
-        how = (
-            f"it did not stop within {settings.TERRAFORM_INTERRUPT_GRACE} s of the interrupt and was killed"
-            if killed
-            else "it was interrupted and stopped"
-        )
+        how = f"it did not stop within {settings.TERRAFORM_INTERRUPT_GRACE} s of the interrupt and was killed" if killed else "it was interrupted and stopped"
         super().__init__(f"terraform {command} {what}; {how}")
 
 
@@ -302,9 +298,7 @@ class Terraform:
             if state_key is None:
                 self.run("init", input=False)
             else:
-                self.run(
-                    "init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity)
-                )
+                self.run("init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity))
         if state_key is not None:
             marker.write_text(init_fingerprint(self.workdir, state_key, module, identity))
 

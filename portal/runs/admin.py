@@ -25,9 +25,27 @@ class RunAdmin(ReadOnly):
     list_select_related = ["workspace", "requested_by"]
     exclude = ["log", "variables"]
     readonly_fields = [
-        "workspace", "change", "kind", "status", "requested_by", "approved_by", "error", "created_at", "started_at",
-        "planned_at", "approved_at", "finished_at", "queued_at", "worker_name", "worker_host", "worker_pid",
-        "terraform_pid", "heartbeat_at", "lock_id", "cancel_requested_at", "cancelled_by",
+        "workspace",
+        "change",
+        "kind",
+        "status",
+        "requested_by",
+        "approved_by",
+        "error",
+        "created_at",
+        "started_at",
+        "planned_at",
+        "approved_at",
+        "finished_at",
+        "queued_at",
+        "worker_name",
+        "worker_host",
+        "worker_pid",
+        "terraform_pid",
+        "heartbeat_at",
+        "lock_id",
+        "cancel_requested_at",
+        "cancelled_by",
     ]
 
 

@@ -157,9 +157,7 @@ class Change(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
-    service = models.ForeignKey(
-        "catalog.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
-    )
+    service = models.ForeignKey("catalog.Service", null=True, blank=True, on_delete=models.SET_NULL, related_name="changes")
     revision = models.ForeignKey(
         "catalog.ServiceRevision",
         null=True,
@@ -175,9 +173,7 @@ class Change(models.Model):
         default="",
         help_text="Why an admin of the platform must approve this change whatever its plans show; empty when nothing asks it.",
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="changes_requested"
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="changes_requested")
     created_at = models.DateTimeField(default=timezone.now)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -219,9 +215,7 @@ class Run(models.Model):
     change = models.ForeignKey(Change, null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.APPLY)
     status = models.CharField(max_length=24, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="runs_requested"
-    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="runs_requested")
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -234,9 +228,7 @@ class Run(models.Model):
     to_destroy = models.PositiveIntegerField(null=True, blank=True)
     plan_sha256 = models.CharField(max_length=64, blank=True)
     inputs_sha256 = models.CharField(max_length=64, blank=True)
-    variables = models.JSONField(
-        default=dict, blank=True, help_text="The inputs this run plans, written to terraform.tfvars.json."
-    )
+    variables = models.JSONField(default=dict, blank=True, help_text="The inputs this run plans, written to terraform.tfvars.json.")
     plan_changes = models.JSONField(
         null=True,
         blank=True,
@@ -265,9 +257,7 @@ class Run(models.Model):
     )
     step_started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    lock_id = models.CharField(
-        max_length=64, blank=True, help_text="The Terraform state lock this run's terraform holds, from the lockfile."
-    )
+    lock_id = models.CharField(max_length=64, blank=True, help_text="The Terraform state lock this run's terraform holds, from the lockfile.")
 
     # Who the run acted as (portal.workspaces.identities): the type's administrator role, which the
     # AWS provider assumed, with the session name CloudTrail shows. Blank: the portal's own
@@ -277,9 +267,7 @@ class Run(models.Model):
     session_name = models.CharField(max_length=64, blank=True)
 
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
-    cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs_cancelled"
-    )
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs_cancelled")
 
     objects = RunQuerySet.as_manager()
 
@@ -333,9 +321,7 @@ class Run(models.Model):
     # --- state changes -----------------------------------------------------------------------------
     def _move(self, from_statuses, to_status, **fields) -> bool:
         """Change status only if the row is still in one of from_statuses; refresh self on success."""
-        updated = Run.objects.filter(pk=self.pk, status__in=from_statuses).update(
-            status=to_status, **fields
-        )
+        updated = Run.objects.filter(pk=self.pk, status__in=from_statuses).update(status=to_status, **fields)
         if updated:
             self.refresh_from_db()
             transaction.on_commit(lambda: run_moved.send(sender=Run, run=self, status=to_status))
@@ -370,14 +356,10 @@ class Run(models.Model):
 
     def approve(self, user) -> bool:
         """Only through portal.changes.workflow.approve, which decides who may."""
-        return self._move(
-            [RunStatus.AWAITING_APPROVAL], RunStatus.APPROVED, approved_by=user, approved_at=timezone.now()
-        )
+        return self._move([RunStatus.AWAITING_APPROVAL], RunStatus.APPROVED, approved_by=user, approved_at=timezone.now())
 
     def discard(self) -> bool:
-        return self._move(
-            [RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL], RunStatus.DISCARDED, finished_at=timezone.now()
-        )
+        return self._move([RunStatus.QUEUED, RunStatus.AWAITING_APPROVAL], RunStatus.DISCARDED, finished_at=timezone.now())
 
     def mark_stale(self, reason: str) -> bool:
         return self._move(
@@ -397,9 +379,7 @@ class Run(models.Model):
 
     def start_applying(self, **worker) -> bool:
         now = timezone.now()
-        return self._move(
-            [RunStatus.APPROVED], RunStatus.APPLYING, step_started_at=now, heartbeat_at=now, lock_id="", **worker
-        )
+        return self._move([RunStatus.APPROVED], RunStatus.APPLYING, step_started_at=now, heartbeat_at=now, lock_id="", **worker)
 
     def finish_unchanged(self) -> None:
         """A run that applies as it goes (the bootstrap's) found nothing to change."""
@@ -440,9 +420,7 @@ class Run(models.Model):
     def request_cancel(self, user) -> bool:
         """Ask the worker running this run to stop it; it interrupts terraform (portal.runner.attendance)."""
         return bool(
-            Run.objects.filter(pk=self.pk, status__in=RUNNING_STATUSES, cancel_requested_at=None).update(
-                cancel_requested_at=timezone.now(), cancelled_by=user
-            )
+            Run.objects.filter(pk=self.pk, status__in=RUNNING_STATUSES, cancel_requested_at=None).update(cancel_requested_at=timezone.now(), cancelled_by=user)
         )
 
     @property

@@ -48,9 +48,7 @@ def put_on_queue(run_id, job_id: str) -> None:
     # that transaction already updated makes PostgreSQL check its foreign keys again at commit, and
     # locking the workspace row for that deadlocked with a newer change holding it.
     Run.objects.filter(pk=run_id).update(queued_at=timezone.now())
-    django_rq.get_queue(settings.RQ_QUEUE).enqueue(
-        EXECUTE_RUN, str(run_id), job_id=job_id, on_failure=Callback(JOB_ABANDONED, timeout=120)
-    )
+    django_rq.get_queue(settings.RQ_QUEUE).enqueue(EXECUTE_RUN, str(run_id), job_id=job_id, on_failure=Callback(JOB_ABANDONED, timeout=120))
 
 
 def has_live_job(run: Run) -> bool:

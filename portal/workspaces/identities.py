@@ -34,6 +34,7 @@ from portal.workspaces.paths import (  # noqa: F401 (read from here too)
 if TYPE_CHECKING:
     from portal.workspaces.models import Workspace
 
+
 def admin_path() -> str:
     return f"/{settings.SERVICE_NAME_PREFIX}/admins/"
 
@@ -138,8 +139,7 @@ def identity_for(workspace: "Workspace", session_name: str) -> RunIdentity | Ref
         return Refusal(f"The path {workspace.path} names no AWS service type (its first folder must be one of: {known}).")
     if service_type not in declared_administrators():
         return Refusal(
-            f"There is no {service_type} administrator, so {workspace.path} has no identity to run with. "
-            "An admin adds the type on the Administrators page."
+            f"There is no {service_type} administrator, so {workspace.path} has no identity to run with. An admin adds the type on the Administrators page."
         )
     return RunIdentity(
         service_type=service_type,

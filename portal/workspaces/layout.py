@@ -233,16 +233,18 @@ def sync_platform_workspaces() -> list[Workspace]:
             workload_roles_variables(granted_service_secrets()),
         ),
         *(
-            [(
-                access_logs_path(),
-                "access-logs-bucket",
-                {
-                    "bucket_name": access_logs_bucket(),
-                    "log_prefixes": [prefix()],  # the load balancer's name, its access_logs prefix
-                    "require_tls": not settings.AWS_ENDPOINT_URL.startswith("http://"),
-                    "force_destroy": not settings.PLATFORM_DELETION_PROTECTION,
-                },
-            )]
+            [
+                (
+                    access_logs_path(),
+                    "access-logs-bucket",
+                    {
+                        "bucket_name": access_logs_bucket(),
+                        "log_prefixes": [prefix()],  # the load balancer's name, its access_logs prefix
+                        "require_tls": not settings.AWS_ENDPOINT_URL.startswith("http://"),
+                        "force_destroy": not settings.PLATFORM_DELETION_PROTECTION,
+                    },
+                )
+            ]
             if access_logs
             else []
         ),
@@ -261,9 +263,6 @@ def sync_platform_workspaces() -> list[Workspace]:
         (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),
     ]
     return [administrators_workspace()] + [
-        Workspace.objects.update_or_create(
-            path=path, defaults={"module": module, "variables": variables, "apply_order": order}
-        )[0]
+        Workspace.objects.update_or_create(path=path, defaults={"module": module, "variables": variables, "apply_order": order})[0]
         for order, (path, module, variables) in enumerate(wanted, start=2)
     ]
-

@@ -24,9 +24,7 @@ class Workspace(models.Model):
     path = models.CharField(max_length=255, unique=True)
     module = models.CharField(max_length=64, help_text="The folder in infra_modules/ it instantiates.")
     variables = models.JSONField(default=dict, help_text="Written to terraform.tfvars.json.")
-    service = models.ForeignKey(
-        "catalog.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="workspaces"
-    )
+    service = models.ForeignKey("catalog.Service", null=True, blank=True, on_delete=models.CASCADE, related_name="workspaces")
     # Position in an onboarding: lower orders are applied first (the repository before the service).
     apply_order = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -45,9 +45,7 @@ def render(
     return directory
 
 
-def rendered_files(
-    workspace: Workspace, variables: dict, *, identity: RunIdentity | None, module_source: str, with_backend: bool = True
-) -> dict[str, str]:
+def rendered_files(workspace: Workspace, variables: dict, *, identity: RunIdentity | None, module_source: str, with_backend: bool = True) -> dict[str, str]:
     """The workspace's files by name, the module called from `module_source` (the live repository
     writes them into a folder of its own)."""
     root = (ROOTS_DIR / f"{workspace.module}.tf").read_text()

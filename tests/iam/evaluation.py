@@ -15,13 +15,15 @@ from tests.iam.world import World
 # Denials the caller is known to handle as AWS answers them, each with where the caller's code says so.
 TOLERATED = [
     (
-        lambda request, check: request.service == "s3"
-        and request.operation == "ListObjectsV2"
-        and request.params.get("prefix") == "env:/"
-        and check.action == "s3:ListBucket"
-        and not check.because,
+        lambda request, check: (
+            request.service == "s3"
+            and request.operation == "ListObjectsV2"
+            and request.params.get("prefix") == "env:/"
+            and check.action == "s3:ListBucket"
+            and not check.because
+        ),
         (
-            "Terraform's S3 backend lists other workspaces under env:/ and takes AccessDenied as \"none\" "
+            'Terraform\'s S3 backend lists other workspaces under env:/ and takes AccessDenied as "none" '
             "(hashicorp/terraform v1.11.4, internal/backend/remote-state/s3/backend_state.go, Backend.Workspaces)"
         ),
     ),

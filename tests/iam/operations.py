@@ -68,12 +68,12 @@ def key_values(tags, key="Key", value="Value") -> dict[str, str]:
 
 # --- citations of the authorizations AWS makes on the side ---------------------------------------
 EC2_TAG_ON_CREATE = (
-    "tagging on create: ec2:CreateTags with ec2:CreateAction (EC2 User Guide, \"Grant permission to tag Amazon EC2 "
-    "resources during creation\", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)"
+    'tagging on create: ec2:CreateTags with ec2:CreateAction (EC2 User Guide, "Grant permission to tag Amazon EC2 '
+    'resources during creation", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/supported-iam-actions-tagging.html)'
 )
 ECS_TAG_ON_CREATE = (
-    "tagging on create: ecs:TagResource with ecs:CreateAction (ECS Developer Guide, \"Grant permission to tag resources on "
-    "creation\", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html)"
+    'tagging on create: ecs:TagResource with ecs:CreateAction (ECS Developer Guide, "Grant permission to tag resources on '
+    'creation", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html)'
 )
 SAR_DEPENDENT = (
     "a dependent action of {action} when the request carries tags (Service Authorization Reference, "
@@ -82,25 +82,25 @@ SAR_DEPENDENT = (
 PASS_ROLE = "iam:PassRole of a role handed to {service} ({source})"
 PASS_ROLE_ECS = (
     "the task definition's roles are passed to ECS when it is registered: AccessDeniedException \"not authorized to perform: "
-    "iam:PassRole\" from RegisterTaskDefinition (techservicesillinois/terraform-aws-ecs-service#4, "
-    "wellcomecollection/platform#374); ECS Developer Guide, task-iam-roles: \"IAM users also require iam:PassRole permissions "
-    "to use IAM roles for tasks\""
+    'iam:PassRole" from RegisterTaskDefinition (techservicesillinois/terraform-aws-ecs-service#4, '
+    'wellcomecollection/platform#374); ECS Developer Guide, task-iam-roles: "IAM users also require iam:PassRole permissions '
+    'to use IAM roles for tasks"'
 )
 PASS_ROLE_INSTANCE_PROFILE = (
-    "IAM API Reference, AddRoleToInstanceProfile: \"The caller of this operation must be granted the PassRole permission on "
-    "the IAM role\", and iam:AssociatedResourceArn is then arn:aws:ec2:*:<account>:instance/* "
+    'IAM API Reference, AddRoleToInstanceProfile: "The caller of this operation must be granted the PassRole permission on '
+    'the IAM role", and iam:AssociatedResourceArn is then arn:aws:ec2:*:<account>:instance/* '
     "(https://docs.aws.amazon.com/IAM/latest/APIReference/API_AddRoleToInstanceProfile.html)"
 )
 ASG_DEPENDENT = (
-    "EC2 Auto Scaling User Guide, \"Amazon EC2 Auto Scaling API permissions\": CreateAutoScalingGroup needs iam:PassRole for "
+    'EC2 Auto Scaling User Guide, "Amazon EC2 Auto Scaling API permissions": CreateAutoScalingGroup needs iam:PassRole for '
     "a launch template that specifies an instance profile, ec2:RunInstances when a launch template is provided, "
-    "ec2:CreateTags for its tag specifications; \"Control Amazon EC2 launch template usage in Auto Scaling groups\": "
+    'ec2:CreateTags for its tag specifications; "Control Amazon EC2 launch template usage in Auto Scaling groups": '
     "ec2:RunInstances is checked when a group is created or updated with a launch template "
     "(https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-api-permissions.html, "
     "https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html)"
 )
 FLOW_LOGS_PASS_ROLE = (
-    "VPC User Guide, \"IAM role for publishing flow logs to CloudWatch Logs\": the user must be allowed iam:PassRole for the "
+    'VPC User Guide, "IAM role for publishing flow logs to CloudWatch Logs": the user must be allowed iam:PassRole for the '
     "flow log's role (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html)"
 )
 SERVICE_LINKED_ROLES = {
@@ -108,40 +108,40 @@ SERVICE_LINKED_ROLES = {
     "ecs.amazonaws.com": (
         "AWSServiceRoleForECS",
         (
-            "ECS Developer Guide, \"Using service-linked roles for Amazon ECS\": \"When you create a cluster or create or update a "
-            "service ... Amazon ECS creates the service-linked role for you\" (https://docs.aws.amazon.com/AmazonECS/latest/"
+            'ECS Developer Guide, "Using service-linked roles for Amazon ECS": "When you create a cluster or create or update a '
+            'service ... Amazon ECS creates the service-linked role for you" (https://docs.aws.amazon.com/AmazonECS/latest/'
             "developerguide/using-service-linked-roles.html)"
         ),
     ),
     "elasticloadbalancing.amazonaws.com": (
         "AWSServiceRoleForElasticLoadBalancing",
         (
-            "Elastic Load Balancing User Guide, \"Service-linked role for Elastic Load Balancing\": created when you create a load "
+            'Elastic Load Balancing User Guide, "Service-linked role for Elastic Load Balancing": created when you create a load '
             "balancer (https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html)"
         ),
     ),
     "autoscaling.amazonaws.com": (
         "AWSServiceRoleForAutoScaling",
         (
-            "EC2 Auto Scaling User Guide, \"Amazon EC2 Auto Scaling API permissions\": CreateAutoScalingGroup needs "
-            "iam:CreateServiceLinkedRole \"to create the default service-linked role if that role does not yet exist\""
+            'EC2 Auto Scaling User Guide, "Amazon EC2 Auto Scaling API permissions": CreateAutoScalingGroup needs '
+            'iam:CreateServiceLinkedRole "to create the default service-linked role if that role does not yet exist"'
         ),
     ),
     "ecs.application-autoscaling.amazonaws.com": (
         "AWSServiceRoleForApplicationAutoScaling_ECSService",
         (
-            "Application Auto Scaling User Guide: \"When users call RegisterScalableTarget, Application Auto Scaling creates a "
+            'Application Auto Scaling User Guide: "When users call RegisterScalableTarget, Application Auto Scaling creates a '
             "service-linked role in your account, if the role does not exist already ... users must have permissions for the "
-            "iam:CreateServiceLinkedRole action\" (https://docs.aws.amazon.com/autoscaling/application/userguide/"
+            'iam:CreateServiceLinkedRole action" (https://docs.aws.amazon.com/autoscaling/application/userguide/'
             "application-auto-scaling-service-linked-roles.html)"
         ),
     ),
 }
 APPLICATION_AUTO_SCALING_VALIDATION = (
     "Application Auto Scaling validates the caller's permissions on the target service and CloudWatch before it proceeds "
-    "(Application Auto Scaling User Guide, \"Permissions validation for API calls on target resources\", "
+    '(Application Auto Scaling User Guide, "Permissions validation for API calls on target resources", '
     "https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_permission_validation.html; for ECS, "
-    "\"IAM permissions required for Amazon ECS service auto scaling\", https://docs.aws.amazon.com/AmazonECS/latest/"
+    '"IAM permissions required for Amazon ECS service auto scaling", https://docs.aws.amazon.com/AmazonECS/latest/'
     "developerguide/auto-scaling-IAM.html)"
 )
 S3_MISSING_KEY = (
@@ -149,12 +149,12 @@ S3_MISSING_KEY = (
     "HeadObject and GetObject: \"If the object you request doesn't exist, the error that Amazon S3 returns depends on whether "
     "you also have the s3:ListBucket permission. If you have the s3:ListBucket permission on the bucket, Amazon S3 returns an "
     "HTTP status code 404 Not Found error. If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status "
-    "code 403 Forbidden error.\"); Terraform 1.11's S3 backend reads a state with HeadObject and takes only NotFound as \"no "
-    "state yet\" (hashicorp/terraform v1.11.4, internal/backend/remote-state/s3/client.go, RemoteClient.get)"
+    'code 403 Forbidden error."); Terraform 1.11\'s S3 backend reads a state with HeadObject and takes only NotFound as "no '
+    'state yet" (hashicorp/terraform v1.11.4, internal/backend/remote-state/s3/client.go, RemoteClient.get)'
 )
 S3_SSE_KMS = (
     "an object in a bucket encrypted with SSE-KMS needs kms:GenerateDataKey to be written and kms:Decrypt to be read, "
-    "through S3 (S3 User Guide, \"Using server-side encryption with AWS KMS keys (SSE-KMS)\", https://docs.aws.amazon.com/"
+    'through S3 (S3 User Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", https://docs.aws.amazon.com/'
     "AmazonS3/latest/userguide/UsingKMSEncryption.html)"
 )
 
@@ -202,21 +202,51 @@ def unscoped(action_name: str | None = None) -> Builder:
 
 for service, operations in {
     "ec2": [
-        "DescribeAddresses", "DescribeAddressesAttribute", "DescribeAvailabilityZones", "DescribeInternetGateways",
-        "DescribeLaunchTemplateVersions", "DescribeLaunchTemplates", "DescribeNatGateways", "DescribeNetworkAcls",
-        "DescribeRouteTables", "DescribeSecurityGroupRules", "DescribeSecurityGroups", "DescribeSubnets",
-        "DescribeVpcs", "DescribeFlowLogs", "DescribeInstances", "DescribeImages",
-        "DescribeNetworkInterfaces", "DescribeAccountAttributes", "DescribeInstanceTypes", "DescribeTags",
-        "DescribeVolumes", "DescribePrefixLists", "DescribeVpcEndpoints",
+        "DescribeAddresses",
+        "DescribeAddressesAttribute",
+        "DescribeAvailabilityZones",
+        "DescribeInternetGateways",
+        "DescribeLaunchTemplateVersions",
+        "DescribeLaunchTemplates",
+        "DescribeNatGateways",
+        "DescribeNetworkAcls",
+        "DescribeRouteTables",
+        "DescribeSecurityGroupRules",
+        "DescribeSecurityGroups",
+        "DescribeSubnets",
+        "DescribeVpcs",
+        "DescribeFlowLogs",
+        "DescribeInstances",
+        "DescribeImages",
+        "DescribeNetworkInterfaces",
+        "DescribeAccountAttributes",
+        "DescribeInstanceTypes",
+        "DescribeTags",
+        "DescribeVolumes",
+        "DescribePrefixLists",
+        "DescribeVpcEndpoints",
     ],
     "elasticloadbalancing": [
-        "DescribeLoadBalancers", "DescribeTargetGroups", "DescribeListeners", "DescribeRules", "DescribeTags",
-        "DescribeLoadBalancerAttributes", "DescribeTargetGroupAttributes", "DescribeListenerAttributes",
-        "DescribeCapacityReservation", "DescribeTargetHealth", "DescribeListenerCertificates",
+        "DescribeLoadBalancers",
+        "DescribeTargetGroups",
+        "DescribeListeners",
+        "DescribeRules",
+        "DescribeTags",
+        "DescribeLoadBalancerAttributes",
+        "DescribeTargetGroupAttributes",
+        "DescribeListenerAttributes",
+        "DescribeCapacityReservation",
+        "DescribeTargetHealth",
+        "DescribeListenerCertificates",
     ],
     "autoscaling": [
-        "DescribeAutoScalingGroups", "DescribeScalingActivities", "DescribeTags", "DescribeInstanceRefreshes",
-        "DescribeLifecycleHooks", "DescribeAutoScalingInstances", "DescribeWarmPool",
+        "DescribeAutoScalingGroups",
+        "DescribeScalingActivities",
+        "DescribeTags",
+        "DescribeInstanceRefreshes",
+        "DescribeLifecycleHooks",
+        "DescribeAutoScalingInstances",
+        "DescribeWarmPool",
     ],
     "application-autoscaling": ["DescribeScalableTargets", "DescribeScalingPolicies", "DescribeScheduledActions"],
     "ecs": ["DescribeTaskDefinition", "DeregisterTaskDefinition", "ListClusters", "ListTaskDefinitions", "ListAccountSettings"],
@@ -226,9 +256,7 @@ for service, operations in {
     "s3": ["ListBuckets"],
 }.items():
     for operation in operations:
-        TABLE[(service, operation)] = unscoped(
-            {("s3", "ListBuckets"): "s3:ListAllMyBuckets"}.get((service, operation))
-        )
+        TABLE[(service, operation)] = unscoped({("s3", "ListBuckets"): "s3:ListAllMyBuckets"}.get((service, operation)))
 
 
 # =================================================================================================
@@ -242,7 +270,9 @@ def assume_role(request: Request, world: World) -> list[Check]:
     context.update(request_tags(key_values(request.params.get("Tags"))))
     return [
         Check(
-            "sts:AssumeRole", role, context,
+            "sts:AssumeRole",
+            role,
+            context,
             # The role's trust policy is the resource policy AWS evaluates with it.
             resource_policy=Document(f"the trust policy of {role}", trust) if trust else None,
             resource_owner=world.account,
@@ -273,20 +303,49 @@ def _boundary(request: Request, world: World) -> dict:
 
 
 for operation in [
-    "GetRole", "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy", "ListInstanceProfilesForRole", "DeleteRole",
-    "DeleteRolePolicy", "PutRolePolicy", "UpdateRole", "UpdateRoleDescription", "UpdateAssumeRolePolicy", "ListRoleTags",
+    "GetRole",
+    "ListAttachedRolePolicies",
+    "ListRolePolicies",
+    "GetRolePolicy",
+    "ListInstanceProfilesForRole",
+    "DeleteRole",
+    "DeleteRolePolicy",
+    "PutRolePolicy",
+    "UpdateRole",
+    "UpdateRoleDescription",
+    "UpdateAssumeRolePolicy",
+    "ListRoleTags",
     "DeleteRolePermissionsBoundary",
 ]:
     TABLE[("iam", operation)] = _iam("role", "RoleName")
 TABLE[("iam", "AttachRolePolicy")] = TABLE[("iam", "DetachRolePolicy")] = _iam("role", "RoleName", _policy_arn)
 TABLE[("iam", "PutRolePermissionsBoundary")] = _iam("role", "RoleName", _boundary)
-for operation in ["GetPolicy", "GetPolicyVersion", "ListPolicyVersions", "DeletePolicy", "CreatePolicyVersion",
-                  "DeletePolicyVersion", "SetDefaultPolicyVersion", "ListEntitiesForPolicy", "ListPolicyTags"]:
+for operation in [
+    "GetPolicy",
+    "GetPolicyVersion",
+    "ListPolicyVersions",
+    "DeletePolicy",
+    "CreatePolicyVersion",
+    "DeletePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "ListEntitiesForPolicy",
+    "ListPolicyTags",
+]:
     TABLE[("iam", operation)] = _iam("policy", "PolicyArn")
 for operation in [
-    "GetUser", "DeleteUser", "ListGroupsForUser", "ListAttachedUserPolicies", "ListUserPolicies", "ListAccessKeys",
-    "ListSigningCertificates", "ListSSHPublicKeys", "ListServiceSpecificCredentials", "ListMFADevices", "GetLoginProfile",
-    "DeleteLoginProfile", "ListUserTags",
+    "GetUser",
+    "DeleteUser",
+    "ListGroupsForUser",
+    "ListAttachedUserPolicies",
+    "ListUserPolicies",
+    "ListAccessKeys",
+    "ListSigningCertificates",
+    "ListSSHPublicKeys",
+    "ListServiceSpecificCredentials",
+    "ListMFADevices",
+    "GetLoginProfile",
+    "DeleteLoginProfile",
+    "ListUserTags",
 ]:
     TABLE[("iam", operation)] = _iam("user", "UserName")
 TABLE[("iam", "AttachUserPolicy")] = TABLE[("iam", "DetachUserPolicy")] = _iam("user", "UserName", _policy_arn)
@@ -337,7 +396,8 @@ def add_role_to_instance_profile(request: Request, world: World) -> list[Check]:
     return [
         Check("iam:AddRoleToInstanceProfile", world.iam("instance-profile", request.params["InstanceProfileName"])),
         Check(
-            "iam:PassRole", role,
+            "iam:PassRole",
+            role,
             {**resource_tags(world.tags(role)), "iam:AssociatedResourceArn": world.arn("ec2", "instance/*").replace(f":{world.region}:", ":*:")},
             because=PASS_ROLE_INSTANCE_PROFILE,
         ),
@@ -373,9 +433,7 @@ def ec2_create(kind: str, *related: str, tag_type: str | None = None) -> Builder
             for resource_id in as_list(request.params.get(parameter)):
                 checks.append(ec2_existing(request, world, action, resource_id, context))
         if tags:
-            checks.append(
-                Check("ec2:CreateTags", world.ec2_new(kind), {**context, "ec2:CreateAction": request.operation}, because=EC2_TAG_ON_CREATE)
-            )
+            checks.append(Check("ec2:CreateTags", world.ec2_new(kind), {**context, "ec2:CreateAction": request.operation}, because=EC2_TAG_ON_CREATE))
         return checks
 
     return build
@@ -483,7 +541,9 @@ def elb_create(arn_element: str, *existing: str) -> Builder:
         if tags and created:
             checks.append(
                 Check(
-                    "elasticloadbalancing:AddTags", created[0], {**context, "elasticloadbalancing:CreateAction": request.operation},
+                    "elasticloadbalancing:AddTags",
+                    created[0],
+                    {**context, "elasticloadbalancing:CreateAction": request.operation},
                     because=SAR_DEPENDENT.format(action=action, page="list_awselasticloadbalancingv2.html"),
                 )
             )
@@ -510,10 +570,18 @@ def elb_on(parameter: str) -> Builder:
 
 
 for operation, parameter in {
-    "ModifyLoadBalancerAttributes": "LoadBalancerArn", "DeleteLoadBalancer": "LoadBalancerArn", "SetSecurityGroups": "LoadBalancerArn",
-    "SetSubnets": "LoadBalancerArn", "ModifyTargetGroupAttributes": "TargetGroupArn", "ModifyTargetGroup": "TargetGroupArn",
-    "DeleteTargetGroup": "TargetGroupArn", "ModifyListener": "ListenerArn", "DeleteListener": "ListenerArn",
-    "ModifyListenerAttributes": "ListenerArn", "ModifyRule": "RuleArn", "DeleteRule": "RuleArn",
+    "ModifyLoadBalancerAttributes": "LoadBalancerArn",
+    "DeleteLoadBalancer": "LoadBalancerArn",
+    "SetSecurityGroups": "LoadBalancerArn",
+    "SetSubnets": "LoadBalancerArn",
+    "ModifyTargetGroupAttributes": "TargetGroupArn",
+    "ModifyTargetGroup": "TargetGroupArn",
+    "DeleteTargetGroup": "TargetGroupArn",
+    "ModifyListener": "ListenerArn",
+    "DeleteListener": "ListenerArn",
+    "ModifyListenerAttributes": "ListenerArn",
+    "ModifyRule": "RuleArn",
+    "DeleteRule": "RuleArn",
 }.items():
     TABLE[("elasticloadbalancing", operation)] = elb_on(parameter)
 
@@ -648,8 +716,12 @@ def register_task_definition(request: Request, world: World) -> list[Check]:
         role = request.params.get(parameter)
         if role:
             checks.append(
-                Check("iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
-                      because=PASS_ROLE.format(service="ecs-tasks.amazonaws.com", source=PASS_ROLE_ECS))
+                Check(
+                    "iam:PassRole",
+                    role,
+                    {"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+                    because=PASS_ROLE.format(service="ecs-tasks.amazonaws.com", source=PASS_ROLE_ECS),
+                )
             )
     return checks
 
@@ -739,8 +811,18 @@ def update_auto_scaling_group(request: Request, world: World) -> list[Check]:
     return [Check("autoscaling:UpdateAutoScalingGroup", arn, resource_tags(world.tags(arn)))] + asg_launches(request, world, arn)
 
 
-@register("autoscaling", "DeleteAutoScalingGroup", "SetInstanceProtection", "StartInstanceRefresh", "CancelInstanceRefresh",
-          "PutLifecycleHook", "DeleteLifecycleHook", "SuspendProcesses", "ResumeProcesses", "SetDesiredCapacity")
+@register(
+    "autoscaling",
+    "DeleteAutoScalingGroup",
+    "SetInstanceProtection",
+    "StartInstanceRefresh",
+    "CancelInstanceRefresh",
+    "PutLifecycleHook",
+    "DeleteLifecycleHook",
+    "SuspendProcesses",
+    "ResumeProcesses",
+    "SetDesiredCapacity",
+)
 def asg_on(request: Request, world: World) -> list[Check]:
     arn = world.autoscaling_group_arn(request.params["AutoScalingGroupName"])
     return [Check(f"autoscaling:{request.operation}", arn, resource_tags(world.tags(arn)))]
@@ -786,16 +868,24 @@ def register_scalable_target(request: Request, world: World) -> list[Check]:
     checks = [Check("application-autoscaling:RegisterScalableTarget", arn, context)]
     if tags:
         checks.append(
-            Check("application-autoscaling:TagResource", arn, request_tags(tags),
-                  because=SAR_DEPENDENT.format(action="application-autoscaling:RegisterScalableTarget", page="list_awsapplicationautoscaling.html"))
+            Check(
+                "application-autoscaling:TagResource",
+                arn,
+                request_tags(tags),
+                because=SAR_DEPENDENT.format(action="application-autoscaling:RegisterScalableTarget", page="list_awsapplicationautoscaling.html"),
+            )
         )
     if request.params["ServiceNamespace"] == "ecs":
         _, cluster, service = request.params["ResourceId"].split("/")
         service_arn = ecs_service_arn(world, cluster, service)
         when = "RegisterScalableTarget of an ECS service"
         checks += [
-            Check(f"ecs:{action}", service_arn, {"ecs:cluster": ecs_cluster_arn(world, cluster), **resource_tags(world.tags(service_arn))},
-                  because=f"{when}: {APPLICATION_AUTO_SCALING_VALIDATION}")
+            Check(
+                f"ecs:{action}",
+                service_arn,
+                {"ecs:cluster": ecs_cluster_arn(world, cluster), **resource_tags(world.tags(service_arn))},
+                because=f"{when}: {APPLICATION_AUTO_SCALING_VALIDATION}",
+            )
             for action in ("DescribeServices", "UpdateService")
         ]
         checks += cloudwatch_alarm_validation(world, when)
@@ -878,9 +968,21 @@ def describe_repositories(request: Request, world: World) -> list[Check]:
     return [Check("ecr:DescribeRepositories", repository_arn(world, n), resource_tags(world.tags(repository_arn(world, n)))) for n in names]
 
 
-@register("ecr", "GetLifecyclePolicy", "PutLifecyclePolicy", "DeleteLifecyclePolicy", "DeleteRepository", "ListImages",
-          "DescribeImages", "BatchDeleteImage", "PutImageScanningConfiguration", "PutImageTagMutability", "GetRepositoryPolicy",
-          "BatchGetImage", "PutImage")
+@register(
+    "ecr",
+    "GetLifecyclePolicy",
+    "PutLifecyclePolicy",
+    "DeleteLifecyclePolicy",
+    "DeleteRepository",
+    "ListImages",
+    "DescribeImages",
+    "BatchDeleteImage",
+    "PutImageScanningConfiguration",
+    "PutImageTagMutability",
+    "GetRepositoryPolicy",
+    "BatchGetImage",
+    "PutImage",
+)
 def on_repository(request: Request, world: World) -> list[Check]:
     arn = repository_arn(world, request.params["repositoryName"])
     return [Check(f"ecr:{request.operation}", arn, resource_tags(world.tags(arn)))]
@@ -978,8 +1080,14 @@ def kms_through_s3(request: Request, world: World, action: str) -> list[Check]:
         # A customer managed key's policy is the customer's; the default one delegates to IAM.
         return [Check(action, key_arn, context, because=S3_SSE_KMS)]
     return [
-        Check(action, world.arn("kms", "key/aws-managed-key-aws-s3"), context, because=S3_SSE_KMS,
-              resource_policy=aws_managed_key_policy(world, "s3"), resource_owner=world.account)
+        Check(
+            action,
+            world.arn("kms", "key/aws-managed-key-aws-s3"),
+            context,
+            because=S3_SSE_KMS,
+            resource_policy=aws_managed_key_policy(world, "s3"),
+            resource_owner=world.account,
+        )
     ]
 
 
@@ -1017,21 +1125,40 @@ def delete_object(request: Request, world: World) -> list[Check]:
 # for Amazon S3 API operations", https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
 # terraform's aws_s3_bucket reads every subresource of a bucket.
 S3_BUCKET_OPERATIONS = {
-    "CreateBucket": "s3:CreateBucket", "DeleteBucket": "s3:DeleteBucket", "GetBucketLocation": "s3:GetBucketLocation",
-    "GetBucketAcl": "s3:GetBucketAcl", "PutBucketAcl": "s3:PutBucketAcl", "GetBucketCors": "s3:GetBucketCORS",
-    "PutBucketCors": "s3:PutBucketCORS", "DeleteBucketCors": "s3:PutBucketCORS", "GetBucketWebsite": "s3:GetBucketWebsite",
-    "GetBucketVersioning": "s3:GetBucketVersioning", "PutBucketVersioning": "s3:PutBucketVersioning",
-    "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration", "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
-    "GetBucketLogging": "s3:GetBucketLogging", "PutBucketLogging": "s3:PutBucketLogging",
-    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration", "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
-    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration", "GetBucketReplication": "s3:GetReplicationConfiguration",
-    "GetBucketEncryption": "s3:GetEncryptionConfiguration", "PutBucketEncryption": "s3:PutEncryptionConfiguration",
-    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration", "GetBucketTagging": "s3:GetBucketTagging",
-    "PutBucketTagging": "s3:PutBucketTagging", "DeleteBucketTagging": "s3:PutBucketTagging", "GetBucketPolicy": "s3:GetBucketPolicy",
-    "PutBucketPolicy": "s3:PutBucketPolicy", "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
-    "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls", "PutBucketOwnershipControls": "s3:PutBucketOwnershipControls",
-    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock", "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock", "GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
+    "CreateBucket": "s3:CreateBucket",
+    "DeleteBucket": "s3:DeleteBucket",
+    "GetBucketLocation": "s3:GetBucketLocation",
+    "GetBucketAcl": "s3:GetBucketAcl",
+    "PutBucketAcl": "s3:PutBucketAcl",
+    "GetBucketCors": "s3:GetBucketCORS",
+    "PutBucketCors": "s3:PutBucketCORS",
+    "DeleteBucketCors": "s3:PutBucketCORS",
+    "GetBucketWebsite": "s3:GetBucketWebsite",
+    "GetBucketVersioning": "s3:GetBucketVersioning",
+    "PutBucketVersioning": "s3:PutBucketVersioning",
+    "GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "GetBucketRequestPayment": "s3:GetBucketRequestPayment",
+    "GetBucketLogging": "s3:GetBucketLogging",
+    "PutBucketLogging": "s3:PutBucketLogging",
+    "GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "s3:PutLifecycleConfiguration",
+    "GetBucketReplication": "s3:GetReplicationConfiguration",
+    "GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "PutBucketEncryption": "s3:PutEncryptionConfiguration",
+    "GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "GetBucketTagging": "s3:GetBucketTagging",
+    "PutBucketTagging": "s3:PutBucketTagging",
+    "DeleteBucketTagging": "s3:PutBucketTagging",
+    "GetBucketPolicy": "s3:GetBucketPolicy",
+    "PutBucketPolicy": "s3:PutBucketPolicy",
+    "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
+    "GetBucketOwnershipControls": "s3:GetBucketOwnershipControls",
+    "PutBucketOwnershipControls": "s3:PutBucketOwnershipControls",
+    "GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "GetBucketPolicyStatus": "s3:GetBucketPolicyStatus",
     "GetBucketNotificationConfiguration": "s3:GetBucketNotification",
 }
 
@@ -1063,11 +1190,11 @@ def list_bucket(request: Request, world: World) -> list[Check]:
 # =================================================================================================
 TASK_START = (
     "a task of this definition starting: the ECS agent pulls the image, creates the log stream and reads the declared "
-    "secrets with the task execution role (ECS Developer Guide, \"Amazon ECS task execution IAM role\", "
+    'secrets with the task execution role (ECS Developer Guide, "Amazon ECS task execution IAM role", '
     "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html: ecr:GetAuthorizationToken, "
     "ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, logs:CreateLogStream, "
-    "logs:PutLogEvents; ssm:GetParameters, secretsmanager:GetSecretValue, and kms:Decrypt \"only if your secret uses a custom "
-    "KMS key and not the default key\")"
+    'logs:PutLogEvents; ssm:GetParameters, secretsmanager:GetSecretValue, and kms:Decrypt "only if your secret uses a custom '
+    'KMS key and not the default key")'
 )
 
 
@@ -1079,7 +1206,7 @@ def task_start(registration: Request, world: World) -> list[Check]:
         image = container.get("image", "")
         registry = f"{world.account}.dkr.ecr.{region}.amazonaws.com/"
         if image.startswith(registry):
-            repository = image[len(registry):].split("@")[0].split(":")[0]
+            repository = image[len(registry) :].split("@")[0].split(":")[0]
             checks.append(Check("ecr:GetAuthorizationToken", "*", because=TASK_START))
             for action in ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"):
                 checks.append(Check(action, repository_arn(world, repository), because=TASK_START))
@@ -1103,12 +1230,21 @@ def task_start(registration: Request, world: World) -> list[Check]:
                     # ("How AWS Secrets Manager uses AWS KMS", Encryption context: SecretARN and
                     # SecretVersionId), which a policy may condition on.
                     checks.append(
-                        Check("kms:Decrypt", key, {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com", "kms:CallerAccount": world.account,
-                                                   "aws:ViaAWSService": "true", "aws:CalledVia": ["secretsmanager.amazonaws.com"],
-                                                   "kms:EncryptionContext:SecretARN": world.secret_full_arn(secret_arn),
-                                                   "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"]},
-                              because=TASK_START, resource_policy=Document(f"the key policy of {key}", world.key_policy(key)),
-                              resource_owner=world.account)
+                        Check(
+                            "kms:Decrypt",
+                            key,
+                            {
+                                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                                "kms:CallerAccount": world.account,
+                                "aws:ViaAWSService": "true",
+                                "aws:CalledVia": ["secretsmanager.amazonaws.com"],
+                                "kms:EncryptionContext:SecretARN": world.secret_full_arn(secret_arn),
+                                "kms:EncryptionContextKeys": ["SecretARN", "SecretVersionId"],
+                            },
+                            because=TASK_START,
+                            resource_policy=Document(f"the key policy of {key}", world.key_policy(key)),
+                            resource_owner=world.account,
+                        )
                     )
             else:
                 checks.append(Check("ssm:GetParameters", parameter_arn(world, source), because=TASK_START))

@@ -56,7 +56,7 @@ def resource_type_of(action: str, arn: str) -> str | None:
     types = resource_types(action)
     if not types:
         if arn != "*":
-            raise TableError(f"{action} takes no resource type, so AWS authorizes it on \"*\", not on {arn}")
+            raise TableError(f'{action} takes no resource type, so AWS authorizes it on "*", not on {arn}')
         return None
     resources = definition()[prefix]["resources"]
     for name in types:

@@ -17,9 +17,20 @@ from tests.iam.recorder import Recorded
 
 # EC2 id prefix -> the resource type of its ARN (Service Authorization Reference, Amazon EC2).
 EC2_TYPES = {
-    "vpc": "vpc", "subnet": "subnet", "sg": "security-group", "sgr": "security-group-rule", "rtb": "route-table",
-    "igw": "internet-gateway", "nat": "natgateway", "eipalloc": "elastic-ip", "acl": "network-acl",
-    "lt": "launch-template", "i": "instance", "fl": "vpc-flow-log", "eni": "network-interface", "vol": "volume",
+    "vpc": "vpc",
+    "subnet": "subnet",
+    "sg": "security-group",
+    "sgr": "security-group-rule",
+    "rtb": "route-table",
+    "igw": "internet-gateway",
+    "nat": "natgateway",
+    "eipalloc": "elastic-ip",
+    "acl": "network-acl",
+    "lt": "launch-template",
+    "i": "instance",
+    "fl": "vpc-flow-log",
+    "eni": "network-interface",
+    "vol": "volume",
 }
 IAM_ARN = re.compile(r"arn:aws:iam::\d{12}:(role|user|group|policy|instance-profile)(/(?:[^/<\s\"]+/)*)([^/<\s\"]+)")
 
@@ -67,7 +78,10 @@ class World:
     def service_linked_role_created_before(self, service_name: str, seq: int) -> bool:
         """Whether anyone (the bootstrap too) created the service's linked role before that call."""
         return any(
-            call.seq < seq and call.signing_name == "iam" and call.status < 300 and b"CreateServiceLinkedRole" in call.body
+            call.seq < seq
+            and call.signing_name == "iam"
+            and call.status < 300
+            and b"CreateServiceLinkedRole" in call.body
             and service_name in unquote_plus(call.body.decode(errors="replace"))
             for call in self.recording
         )
@@ -178,6 +192,10 @@ class World:
 def _client(service: str, endpoint: str, region: str):
     # The emulator's own credentials: the lookups are the harness's, not a run's.
     return boto3.client(
-        service, endpoint_url=endpoint, region_name=region, aws_access_key_id="emulator",
-        aws_secret_access_key="emulator-secret", config=Config(retries={"max_attempts": 1}),
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="emulator",
+        aws_secret_access_key="emulator-secret",
+        config=Config(retries={"max_attempts": 1}),
     )

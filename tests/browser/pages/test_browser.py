@@ -75,9 +75,7 @@ def test_the_log_and_progress_follow_a_running_run_without_a_reload(screen, peop
 
     run.append_log("$ terraform plan -input=false\nmodule.repository.aws_ecr_repository.this: Refreshing state... [id=x]\n")
     page.wait_for_function("document.getElementById('run-log').textContent.includes('Refreshing state')", timeout=5000)
-    page.wait_for_function(
-        "document.querySelector('#run-live .progress-text').textContent === 'Planning: 1 resource read so far'", timeout=5000
-    )
+    page.wait_for_function("document.querySelector('#run-live .progress-text').textContent === 'Planning: 1 resource read so far'", timeout=5000)
     viewer.shot("planning")
 
     run.record_plan(to_add=1, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64, plan_changes=[REPOSITORY_CREATED])
@@ -104,10 +102,7 @@ def test_the_register_form_shows_each_fields_error_and_saves_nothing(screen, peo
     with page.expect_response(lambda response: response.request.method == "POST") as answer:
         page.click("main form.card button[type=submit]")
     assert answer.value.status == 400
-    errors = {
-        field: page.locator(f"#{field}-errors").inner_text()
-        for field in ("name", "container_port", "desired_count", "health_check_path")
-    }
+    errors = {field: page.locator(f"#{field}-errors").inner_text() for field in ("name", "container_port", "desired_count", "health_check_path")}
     assert all(errors.values()), errors
     assert page.locator("#image_tag-errors").count() == 0
     assert page.input_value("#id_container_port") == "70000"  # what was typed stays, to be corrected

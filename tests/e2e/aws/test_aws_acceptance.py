@@ -59,7 +59,7 @@ def test_it_refuses_a_machine_without_credentials_in_one_sentence(tmp_path):
 
 def test_the_script_runs_the_acceptance_module():
     script = (settings.BASE_DIR / "bin" / "aws-acceptance").read_text()
-    assert "exec .venv/bin/python -m portal.journey.acceptance \"$@\"" in script
+    assert 'exec .venv/bin/python -m portal.journey.acceptance "$@"' in script
     assert os.access(settings.BASE_DIR / "bin" / "aws-acceptance", os.X_OK)
 
 

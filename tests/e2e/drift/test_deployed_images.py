@@ -47,7 +47,7 @@ def expired(policy: dict, images: list[Image], now: datetime) -> set[str]:
         selected = sorted((i for i in images if i.digest not in claimed and matches(rule, i)), key=lambda i: i.pushed_at, reverse=True)
         selection = rule["selection"]
         if selection["countType"] == "imageCountMoreThan":
-            gone |= {i.digest for i in selected[selection["countNumber"]:]}
+            gone |= {i.digest for i in selected[selection["countNumber"] :]}
         else:
             limit = now - timedelta(days=selection["countNumber"])
             gone |= {i.digest for i in selected if i.pushed_at < limit}

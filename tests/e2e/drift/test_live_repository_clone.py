@@ -27,9 +27,7 @@ def test_a_clone_plans_no_changes_against_the_portals_state(live, committers, st
     alice, bob = committers
     workspace = state_bucket_workspace()  # an earlier transactional test may have flushed the bootstrap's row
     change = Change.objects.create(title="The state bucket", requested_by=alice)
-    Run.objects.create(
-        workspace=workspace, change=change, status=RunStatus.APPLIED, approved_by=bob, variables=workspace.variables
-    )
+    Run.objects.create(workspace=workspace, change=change, status=RunStatus.APPLIED, approved_by=bob, variables=workspace.variables)
     assert commit_change(str(change.pk)).sha
 
     clone = tmp_path / "clone"

@@ -17,19 +17,16 @@ def test_module_passes_terraform_test(module):
     env = terraform_environment()
     env.pop("AWS_ENDPOINT_URL")  # the tests mock the provider; nothing may reach an endpoint
 
-    init = subprocess.run(["terraform", "init", "-input=false", "-backend=false", "-no-color"],
-                          cwd=directory, env=env, capture_output=True, text=True)
+    init = subprocess.run(["terraform", "init", "-input=false", "-backend=false", "-no-color"], cwd=directory, env=env, capture_output=True, text=True)
     assert init.returncode == 0, init.stdout + init.stderr
-    result = subprocess.run(["terraform", "test", "-no-color"], cwd=directory, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(["terraform", "test", "-no-color"], cwd=directory, env=env, capture_output=True, text=True)
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 failed" in result.stdout
 
 
 def test_modules_are_formatted():
-    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", str(settings.INFRA_MODULES_DIR)],
-                            capture_output=True, text=True)
+    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", str(settings.INFRA_MODULES_DIR)], capture_output=True, text=True)
     assert result.returncode == 0, f"terraform fmt would change: {result.stdout}"
 
 
@@ -40,9 +37,24 @@ CHECKOV = settings.BASE_DIR / ".venv" / "checkov" / "bin" / "checkov"
 def test_module_passes_checkov_and_every_skip_has_a_reason(module):
     directory = settings.INFRA_MODULES_DIR / module
     result = subprocess.run(
-        [str(CHECKOV), "-d", str(directory), "--framework", "terraform", "--skip-path", "tests",
-         "--skip-path", "examples", "--skip-download", "--compact", "--quiet", "-o", "json"],
-        capture_output=True, text=True,
+        [
+            str(CHECKOV),
+            "-d",
+            str(directory),
+            "--framework",
+            "terraform",
+            "--skip-path",
+            "tests",
+            "--skip-path",
+            "examples",
+            "--skip-download",
+            "--compact",
+            "--quiet",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
     )
     report = json.loads(result.stdout) if result.stdout.strip().startswith(("{", "[")) else {}
     failed = [c["check_id"] for c in report.get("results", {}).get("failed_checks", [])]

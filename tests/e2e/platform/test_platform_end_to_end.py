@@ -116,11 +116,7 @@ def a_discarded_edit_never_reaches_aws(service, author, other_developer, approve
 
 def resource_actions(change) -> dict[str, str]:
     """{address: action} of what the change's plans did, every workspace together."""
-    return {
-        resource["address"]: resource["action"]
-        for run in change.runs.all()
-        for resource in run.plan_changes or []
-    }
+    return {resource["address"]: resource["action"] for run in change.runs.all() for resource in run.plan_changes or []}
 
 
 def every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn):
@@ -218,9 +214,7 @@ def onboard_and_decommission_through_the_api(author, approver, admin, declaratio
     assert {w["latest_run"]["status"] for w in service["workspaces"]} == {"applied"}
 
     # The repository holds an image: the decommission deletes it with the repository.
-    aws_client("ecr").put_image(
-        repositoryName=f"{settings.SERVICE_NAME_PREFIX}-{name}", imageManifest=IMAGE_MANIFEST, imageTag="1.0.0"
-    )
+    aws_client("ecr").put_image(repositoryName=f"{settings.SERVICE_NAME_PREFIX}-{name}", imageManifest=IMAGE_MANIFEST, imageTag="1.0.0")
     decommissioned = token_client(admin).delete(f"/api/v1/services/{name}/")
     assert decommissioned.status_code == 202, decommissioned.content
     assert decommissioned.json()["service"]["status"] == "decommissioning"
@@ -298,9 +292,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
 
     # The wiring in AWS: the ECS service is attached to its target group, the listener routes to it.
     ecs = aws_client("ecs")
-    cluster_arn = next(
-        arn for arn in ecs.list_clusters()["clusterArns"] if ecs.describe_services(cluster=arn, services=[SERVICE])["services"]
-    )
+    cluster_arn = next(arn for arn in ecs.list_clusters()["clusterArns"] if ecs.describe_services(cluster=arn, services=[SERVICE])["services"])
     (ecs_service,) = ecs.describe_services(cluster=cluster_arn, services=[SERVICE])["services"]
     target_group_arn = service_run.outputs["target_group_arn"]
     assert ecs_service["loadBalancers"][0]["targetGroupArn"] == target_group_arn
@@ -339,9 +331,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     journey.plan_every_workspace_again()
 
     # The same through the API only, as CI does it, for a second service.
-    onboard_and_decommission_through_the_api(
-        author, approver, admin, {**service_form_data, "name": "api-onboarded", "container_port": 8083}
-    )
+    onboard_and_decommission_through_the_api(author, approver, admin, {**service_form_data, "name": "api-onboarded", "container_port": 8083})
 
     # Decommission, then destroy the platform.
     journey.decommission()

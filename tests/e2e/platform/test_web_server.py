@@ -47,9 +47,7 @@ def start_gunicorn(collected_static: Path, log: Path, **env_changes: str) -> Ser
         "PORTAL_WEB_THREADS": "4",
         **env_changes,
     }
-    process = subprocess.Popen(
-        GUNICORN, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True
-    )
+    process = subprocess.Popen(GUNICORN, env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     wait_until(lambda: answers(server), 30, message=f"gunicorn to answer (log: {log})")
     return server
@@ -133,7 +131,12 @@ def test_pages_load_their_static_files_through_whitenoise_with_debug_off(web_ser
         static = requests.get(web_server.url + url, timeout=10)
         assert static.status_code == 200, url
         assert static.headers["Content-Type"].split(";")[0] in {
-            "text/css", "text/javascript", "application/javascript", "image/png", "image/svg+xml", "image/x-icon",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "image/png",
+            "image/svg+xml",
+            "image/x-icon",
         }, (url, static.headers["Content-Type"])
         cache = static.headers["Cache-Control"]
         assert "immutable" in cache and int(re.search(r"max-age=(\d+)", cache)[1]) >= TEN_YEARS, (url, cache)
@@ -203,8 +206,11 @@ def test_gunicorn_stops_with_its_workers(django_db_setup, collected_static, tmp_
 
 def test_the_configuration_uses_threaded_workers():
     checked = subprocess.run(
-        [*GUNICORN, "--print-config"], env={**os.environ, "PORTAL_WEB_WORKERS": "3"}, cwd=ROOT,
-        capture_output=True, text=True,
+        [*GUNICORN, "--print-config"],
+        env={**os.environ, "PORTAL_WEB_WORKERS": "3"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
 
     assert checked.returncode == 0, checked.stderr
@@ -220,8 +226,11 @@ def test_the_configuration_uses_threaded_workers():
 @pytest.mark.parametrize("value", ["0", "two", "²", "-1", ""])
 def test_a_bad_worker_or_thread_count_is_refused(name, value):
     refused = subprocess.run(
-        [sys.executable, "-c", "import portal.gunicorn_conf"], env={**os.environ, name: value}, cwd=ROOT,
-        capture_output=True, text=True,
+        [sys.executable, "-c", "import portal.gunicorn_conf"],
+        env={**os.environ, name: value},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
 
     assert refused.returncode != 0
@@ -229,9 +238,7 @@ def test_a_bad_worker_or_thread_count_is_refused(name, value):
 
 
 def files_outside_the_tests() -> list[Path]:
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True
-    )
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True)
     if listed.returncode == 0:
         paths = [ROOT / line for line in listed.stdout.splitlines()]
     else:  # not a git checkout
@@ -242,9 +249,7 @@ def files_outside_the_tests() -> list[Path]:
 
 def test_the_development_server_is_used_nowhere_outside_the_tests():
     files = files_outside_the_tests()
-    using_it = [
-        str(path.relative_to(ROOT)) for path in files if b"runserver" in path.read_bytes()
-    ]
+    using_it = [str(path.relative_to(ROOT)) for path in files if b"runserver" in path.read_bytes()]
 
     assert {"bin/portal", "portal/devstack.py", "docker-compose.yml"} <= {str(p.relative_to(ROOT)) for p in files}
     assert using_it == []
@@ -261,10 +266,7 @@ def test_docker_compose_serves_with_gunicorn_and_collects_the_static_files_into_
 
 def test_a_worker_settles_its_garbage_collector_once_loaded():
     """What benchmarks/api.py measures: frozen start-up objects, collections less often."""
-    script = (
-        "import gc, portal.gunicorn_conf as conf; conf.post_worker_init(None); "
-        "print(gc.get_threshold(), gc.get_freeze_count() > 0)"
-    )
+    script = "import gc, portal.gunicorn_conf as conf; conf.post_worker_init(None); print(gc.get_threshold(), gc.get_freeze_count() > 0)"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
     from portal.garbage_collection import THRESHOLDS
 

@@ -32,9 +32,21 @@ ACCOUNT = "123456789012"
 # action does not take, resources of a type an action named in the policy does not act on,
 # malformed statements, operators and ARNs).
 FAILING = {
-    "MALFORMED_JSON", "MALFORMED", "DUPLICATE_SID", "INVALID_SID", "INVALID_ARN", "INVALID_VERSION", "UNKNOWN_ACTION",
-    "UNKNOWN_PREFIX", "UNKNOWN_CONDITION_FOR_ACTION", "UNKNOWN_OPERATOR", "MISMATCHED_TYPE", "RESOURCE_MISMATCH",
-    "UNKNOWN_PRINCIPAL", "UNKNOWN_FEDERATION_SOURCE", "EXCEPTION",
+    "MALFORMED_JSON",
+    "MALFORMED",
+    "DUPLICATE_SID",
+    "INVALID_SID",
+    "INVALID_ARN",
+    "INVALID_VERSION",
+    "UNKNOWN_ACTION",
+    "UNKNOWN_PREFIX",
+    "UNKNOWN_CONDITION_FOR_ACTION",
+    "UNKNOWN_OPERATOR",
+    "MISMATCHED_TYPE",
+    "RESOURCE_MISMATCH",
+    "UNKNOWN_PRINCIPAL",
+    "UNKNOWN_FEDERATION_SOURCE",
+    "EXCEPTION",
 }
 # Printed, not failing: advice rather than errors. RESOURCE_STAR: an action that could be scoped is
 # given "*" (the modules scope by condition where AWS offers no ARN to scope by, e.g. kms:ViaService);
@@ -47,12 +59,12 @@ NOT_AWS: dict[tuple[str, str], str] = {
     ("ssm:GetParameter", "arn:*:ssm:*:*:parameter/*"): (
         "AWS's public parameters (the ECS-optimized AMI's) belong to no account: their ARN is "
         "arn:aws:ssm:<region>::parameter/aws/service/... (as GetParameter returns it); parliament's ARN matcher "
-        "(is_arn_match) refuses an empty account where its format has \"*\""
+        '(is_arn_match) refuses an empty account where its format has "*"'
     ),
     ("ssm:GetParameters", "arn:*:ssm:*:*:parameter/*"): "as ssm:GetParameter",
     ("ec2:ModifySecurityGroupRules", "arn:*:ec2:*:*:security-group-rule/*"): (
         "the statement's security-group* covers security-group-rule/... ARNs: IAM matches a wildcard in any segment "
-        "of the ARN but the service (IAM User Guide, \"IAM JSON policy elements: Resource\"); parliament's "
+        'of the ARN but the service (IAM User Guide, "IAM JSON policy elements: Resource"); parliament\'s '
         "is_arn_strictly_valid refuses a wildcard over the resource type"
     ),
 }
@@ -71,15 +83,17 @@ def rendered(tmp_path_factory) -> list[tuple[str, dict]]:
     """(where, document) for every policy the modules render for AWS, and the session policies."""
     settings.RUNNER_PRINCIPAL_ARNS = [f"arn:aws:iam::{ACCOUNT}:role/portal-runner"]
     base = tmp_path_factory.mktemp("lint")
-    documents = rendering.plan_documents(
-        "iam-service-admins", iam_admins_path(), administrators_variables(default_administrators()), base / "admins"
-    )
+    documents = rendering.plan_documents("iam-service-admins", iam_admins_path(), administrators_variables(default_administrators()), base / "admins")
     documents += rendering.plan_documents("workload-roles", workload_roles_path(), workload_roles_variables(SECRETS), base / "roles")
     found = [(f"{d.address} ({d.kind})", d.doc) for d in documents]
     for path in (f"ecs/services/{settings.SERVICE_NAME_PREFIX}-billing", iam_admins_path()):
         identity = RunIdentity(
-            service_type=path.split("/")[0], role_arn=role_arn(path.split("/")[0]), state_role_arn=role_arn(path.split("/")[0], "state"),
-            session_name="portal-run-lint", state_key=f"{path}/terraform.tfstate", shared_state_keys=shared_state_keys(),
+            service_type=path.split("/")[0],
+            role_arn=role_arn(path.split("/")[0]),
+            state_role_arn=role_arn(path.split("/")[0], "state"),
+            session_name="portal-run-lint",
+            state_key=f"{path}/terraform.tfstate",
+            shared_state_keys=shared_state_keys(),
         )
         found.append((f"the session policy of a run of {path}", json.loads(identity.session_policy())))
     return found
@@ -98,9 +112,7 @@ def findings(document: dict, trust: bool = False) -> list[tuple[str, str]]:
         for finding in parliament.analyze_policy_string(json.dumps(single), ignore_private_auditors=True).findings:
             detail = finding.detail
             if finding.issue == "RESOURCE_MISMATCH":
-                detail = [
-                    d for d in detail if d["action"].lower() in named and (d["action"], d["required_format"]) not in NOT_AWS
-                ]
+                detail = [d for d in detail if d["action"].lower() in named and (d["action"], d["required_format"]) not in NOT_AWS]
                 if not detail:
                     continue
             # A role's trust policy has no Resource element by AWS's grammar (the role is the
@@ -114,9 +126,14 @@ def findings(document: dict, trust: bool = False) -> list[tuple[str, str]]:
 def test_the_modules_render_every_policy_the_evaluation_relies_on(rendered):
     kinds = " ".join(where for where, _ in rendered)
     for expected in (
-        'aws_iam_policy.admin["ecs"]', "aws_iam_policy.boundary", "aws_iam_policy.runner", 'aws_iam_role_policy.state["ecs"]',
-        'aws_iam_role.admin["iam"] (trust policy)', "aws_iam_role.task_execution (trust policy)",
-        'aws_iam_role_policy.service_secrets["art-service-billing"]', "the session policy of a run",
+        'aws_iam_policy.admin["ecs"]',
+        "aws_iam_policy.boundary",
+        "aws_iam_policy.runner",
+        'aws_iam_role_policy.state["ecs"]',
+        'aws_iam_role.admin["iam"] (trust policy)',
+        "aws_iam_role.task_execution (trust policy)",
+        'aws_iam_role_policy.service_secrets["art-service-billing"]',
+        "the session policy of a run",
     ):
         assert expected in kinds, f"{expected} is not among the rendered documents: {kinds}"
 

@@ -62,9 +62,7 @@ def iam_enforced():
 
 
 def session_of(key_id: str, secret: str, token: str | None = None) -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=settings.AWS_REGION
-    )
+    return boto3.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=settings.AWS_REGION)
 
 
 def client_of(session: boto3.Session, service: str):
@@ -98,9 +96,9 @@ def service_secrets() -> dict[str, str]:
     an SSM parameter, made with the emulator's own credentials before the runs start."""
     owner = session_of("emulator", "emulator-secret")
     key = client_of(owner, "kms").create_key(Description="art-service team key")["KeyMetadata"]["Arn"]
-    secret = client_of(owner, "secretsmanager").create_secret(
-        Name=f"{PREFIX}/least-privilege/db-password", SecretString="not-a-real-password", KmsKeyId=key
-    )["ARN"]
+    secret = client_of(owner, "secretsmanager").create_secret(Name=f"{PREFIX}/least-privilege/db-password", SecretString="not-a-real-password", KmsKeyId=key)[
+        "ARN"
+    ]
     client_of(owner, "ssm").put_parameter(Name=f"/{PREFIX}/least-privilege/api-token", Value="not-a-real-token", Type="String")
     parameter = f"arn:aws:ssm:{settings.AWS_REGION}:{identities.account_id()}:parameter/{PREFIX}/least-privilege/api-token"
     return {"DB_PASSWORD": secret, "API_TOKEN": parameter}

@@ -26,9 +26,7 @@ def changed(run: Run, address: str) -> dict[str, tuple[str, str]]:
     return {a["path"]: (a["before"], a["after"]) for a in resource["attributes"]}
 
 
-def test_a_new_instance_type_is_planned_on_the_emulator_and_approved_like_any_platform_change(
-    client, make_user, rq_worker, state_bucket
-):
+def test_a_new_instance_type_is_planned_on_the_emulator_and_approved_like_any_platform_change(client, make_user, rq_worker, state_bucket):
     admin, other_admin = make_user("admin", "admins"), make_user("other-admin", "admins")
     approver = make_user("approver", "approvers")
     defaults = settings.CLUSTER_DEFAULTS
@@ -39,12 +37,12 @@ def test_a_new_instance_type_is_planned_on_the_emulator_and_approved_like_any_pl
             assert run.status in (RunStatus.APPLIED, RunStatus.NO_CHANGES), (run.workspace.path, run.status, run.error)
 
         # The defaults are what the cluster was made with, and what is in effect.
-        (template,) = aws_client("ec2").describe_launch_templates(
-            Filters=[{"Name": "launch-template-name", "Values": [f"{settings.SERVICE_NAME_PREFIX}-*"]}]
-        )["LaunchTemplates"]
-        version = aws_client("ec2").describe_launch_template_versions(
-            LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"]
-        )["LaunchTemplateVersions"][0]
+        (template,) = aws_client("ec2").describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": [f"{settings.SERVICE_NAME_PREFIX}-*"]}])[
+            "LaunchTemplates"
+        ]
+        version = aws_client("ec2").describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"])[
+            "LaunchTemplateVersions"
+        ][0]
         assert version["LaunchTemplateData"]["InstanceType"] == defaults["instance_type"]
         (group,) = aws_client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
         assert (group["MinSize"], group["MaxSize"]) == (defaults["min_size"], defaults["max_size"])
@@ -60,9 +58,7 @@ def test_a_new_instance_type_is_planned_on_the_emulator_and_approved_like_any_pl
 
         wait_for(run.change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
         run.refresh_from_db()
-        assert changed(run, "module.this.aws_launch_template.this")["instance_type"] == (
-            f'"{defaults["instance_type"]}"', '"c6i.xlarge"'
-        )
+        assert changed(run, "module.this.aws_launch_template.this")["instance_type"] == (f'"{defaults["instance_type"]}"', '"c6i.xlarge"')
         assert changed(run, "module.this.aws_autoscaling_group.this")["max_size"] == (str(defaults["max_size"]), "4")
         assert (run.to_add, run.to_destroy) == (0, 0), "the cluster is updated in place, nothing replaced"
 

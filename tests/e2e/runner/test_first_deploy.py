@@ -180,7 +180,9 @@ def test_a_plan_that_changes_what_the_iam_administrator_may_not_change_about_its
     workspace = layout.administrators_workspace()
     change = Change.objects.create(title="Change the administrators", requested_by=make_user("admin", "admins"))
     run = Run.objects.create(
-        workspace=workspace, change=change, status=RunStatus.AWAITING_APPROVAL,
+        workspace=workspace,
+        change=change,
+        status=RunStatus.AWAITING_APPROVAL,
         plan_changes=[
             {"address": 'module.this.aws_iam_policy.admin["ecs"]', "action": "update"},
             {"address": "module.this.aws_iam_policy.workload_boundary", "action": "update"},

@@ -91,10 +91,7 @@ def provisioned_platform_is_destroyed(state_bucket, make_user):
 
 def platform_runs() -> dict[str, list[Run]]:
     """Each platform workspace's runs, oldest first."""
-    return {
-        workspace.path: list(workspace.runs.order_by("created_at"))
-        for workspace in Workspace.objects.filter(service=None).prefetch_related("runs")
-    }
+    return {workspace.path: list(workspace.runs.order_by("created_at")) for workspace in Workspace.objects.filter(service=None).prefetch_related("runs")}
 
 
 # --- a transient failure ---------------------------------------------------------------------------
@@ -213,10 +210,7 @@ class Devstack:
 
     def group(self) -> list[str]:
         listing = subprocess.run(["ps", "-e", "-o", "pgid=,pid=,stat=,args="], capture_output=True, text=True).stdout
-        return [
-            line for line in listing.splitlines()
-            if line.split()[0] == str(self.process.pid) and not line.split()[2].startswith("Z")
-        ]
+        return [line for line in listing.splitlines() if line.split()[0] == str(self.process.pid) and not line.split()[2].startswith("Z")]
 
     def interrupt(self) -> None:
         """Ctrl-C, as a terminal sends it to the whole foreground group."""
@@ -312,7 +306,9 @@ def test_provisioning_that_fails_for_good_leaves_the_stack_serving_and_the_platf
     again = roles.runs.order_by("-created_at").first()
     assert again.pk not in {run.pk for run in failed}
     wait_until(
-        lambda: Run.objects.get(pk=again.pk).status not in (RunStatus.QUEUED, RunStatus.PLANNING), 300, 1,
+        lambda: Run.objects.get(pk=again.pk).status not in (RunStatus.QUEUED, RunStatus.PLANNING),
+        300,
+        1,
         "bin/portal's worker to plan it",
     )
     again.refresh_from_db()

@@ -179,9 +179,7 @@ def gates(monkeypatch):
 # --- the portal's side -----------------------------------------------------------------------------
 def repository_workspace() -> Workspace:
     name = f"art-service-faults-{uuid.uuid4().hex[:8]}"
-    return Workspace.objects.create(
-        path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True}
-    )
+    return Workspace.objects.create(path=f"ecs/ecr-repositories/{name}", module="ecr-repository", variables={"name": name, "force_delete": True})
 
 
 def propose(workspace: Workspace, author) -> Run:
@@ -223,9 +221,7 @@ def no_terraform_left(pgid: int | None) -> bool:
 
 # --- a worker that dies ----------------------------------------------------------------------------
 @pytest.mark.parametrize("victim", ["work-horse", "whole worker"])
-def test_a_worker_killed_mid_apply_is_noticed_its_lock_released_and_the_workspace_usable(
-    workers, gates, people, victim
-):
+def test_a_worker_killed_mid_apply_is_noticed_its_lock_released_and_the_workspace_usable(workers, gates, people, victim):
     from moto.ecr.models import ECRBackend
 
     author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
@@ -268,9 +264,7 @@ def test_a_worker_killed_mid_apply_is_noticed_its_lock_released_and_the_workspac
 
 
 # --- lost jobs -------------------------------------------------------------------------------------
-def test_runs_whose_jobs_redis_lost_or_never_got_are_queued_again_and_complete(
-    workers, queue, redis_server, people, client
-):
+def test_runs_whose_jobs_redis_lost_or_never_got_are_queued_again_and_complete(workers, queue, redis_server, people, client):
     author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
     approved_workspace, queued_workspace = repository_workspace(), repository_workspace()
     planner = workers("planner")
@@ -302,10 +296,7 @@ def restart_postgres() -> None:
         data_directory = cursor.fetchone()[0]
     connection.close()
     subprocess.run(
-        as_unprivileged(
-            [find_postgres_bin("pg_ctl"), "-D", data_directory, "restart", "-m", "fast", "-w", "-t", "60",
-             "-l", f"{data_directory}/restart.log"]
-        ),
+        as_unprivileged([find_postgres_bin("pg_ctl"), "-D", data_directory, "restart", "-m", "fast", "-w", "-t", "60", "-l", f"{data_directory}/restart.log"]),
         check=True,
         stdout=subprocess.DEVNULL,
         # The restarted server is the machine's, not this session's: without the session's mark, the
@@ -337,9 +328,7 @@ def test_postgresql_restarted_during_a_plan_the_plan_completes_and_the_worker_ca
 
 # --- stopped by the portal -------------------------------------------------------------------------
 @pytest.mark.parametrize("ending", ["cancel", "timeout"])
-def test_an_apply_cancelled_or_past_its_timeout_stops_terraform_releases_the_lock_and_keeps_what_it_did(
-    workers, gates, people, ending
-):
+def test_an_apply_cancelled_or_past_its_timeout_stops_terraform_releases_the_lock_and_keeps_what_it_did(workers, gates, people, ending):
     from moto.ecr.models import ECRBackend
 
     author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
@@ -391,9 +380,7 @@ def test_a_queued_run_is_cancelled_at_once_and_its_change_abandoned(workers, peo
 
 
 # --- any worker, any plan --------------------------------------------------------------------------
-def test_one_worker_plans_another_with_its_own_directory_applies_and_two_approvals_at_once_apply_once(
-    workers, people, tmp_path, make_user
-):
+def test_one_worker_plans_another_with_its_own_directory_applies_and_two_approvals_at_once_apply_once(workers, people, tmp_path, make_user):
     author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
     other_approver = make_user("other-approver", "admins")
     planner = workers("planner", workspaces_dir=tmp_path / "planner")

@@ -85,7 +85,9 @@ def test_a_run_with_a_fresh_heartbeat_or_a_cancel_asked_is_settled_accordingly(p
 def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, settings):
     workspace = platform_workspace()
     bootstrap = Run.objects.create(
-        workspace=workspace, kind=Run.Kind.BOOTSTRAP, status=RunStatus.APPLYING,
+        workspace=workspace,
+        kind=Run.Kind.BOOTSTRAP,
+        status=RunStatus.APPLYING,
         started_at=timezone.now() - timedelta(seconds=settings.RUN_DEAD_AFTER + 60),
     )
 
@@ -94,9 +96,7 @@ def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, 
     assert Run.objects.get(pk=bootstrap.pk).status == RunStatus.APPLYING
 
 
-def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_that_may_wait(
-    people, settings, parked_queue
-):
+def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_that_may_wait(people, settings, parked_queue):
     import socket
 
     settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5  # a stand-in that runs on
@@ -130,9 +130,7 @@ def test_rqs_failure_callback_settles_only_a_silent_run(people, settings, parked
     assert run.status == RunStatus.FAILED and "RQ found its job abandoned" in run.error
 
 
-def test_waiting_runs_without_their_job_are_queued_again_once(
-    people, settings, parked_queue, django_capture_on_commit_callbacks
-):
+def test_waiting_runs_without_their_job_are_queued_again_once(people, settings, parked_queue, django_capture_on_commit_callbacks):
     first, second = platform_workspace(), platform_workspace()
     change = proposed(people["admin"], first, second)
     runs = change.runs_in_order()
@@ -157,9 +155,7 @@ def test_waiting_runs_without_their_job_are_queued_again_once(
     assert "queued it again" in Run.objects.get(pk=lonely.pk).log
 
 
-def test_a_failure_to_queue_leaves_the_run_waiting_and_the_user_gets_no_error(
-    people, client, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_failure_to_queue_leaves_the_run_waiting_and_the_user_gets_no_error(people, client, monkeypatch, django_capture_on_commit_callbacks):
     import django_rq
 
     attempts = []
@@ -326,8 +322,13 @@ def test_the_plugin_cache_lock_is_held_by_one_process_at_a_time(settings):
 def put_lock(workspace, who="root@worker-1", lock_id=None) -> str:
     lock_id = lock_id or str(uuid.uuid4())
     body = {
-        "ID": lock_id, "Operation": "OperationTypeApply", "Info": "", "Who": who, "Version": "1.11.4",
-        "Created": "2026-11-25T10:00:00.123456789Z", "Path": "x",
+        "ID": lock_id,
+        "Operation": "OperationTypeApply",
+        "Info": "",
+        "Who": who,
+        "Version": "1.11.4",
+        "Created": "2026-11-25T10:00:00.123456789Z",
+        "Path": "x",
     }
     aws_client("s3").put_object(Bucket=locks.settings.STATE_BUCKET, Key=locks.lockfile_key(workspace), Body=json.dumps(body))
     return lock_id
@@ -393,11 +394,13 @@ def test_a_lock_left_by_a_dead_run_is_released_once_its_machine_has_no_live_work
         ("  + resource\n\nPlan: 2 to add, 0 to change, 0 to destroy.\n", (2, 0, 0)),
         ("Plan: 1 to import, 1 to add, 3 to change, 1 to destroy.\n", (1, 3, 1)),
         ("\nNo changes. Your infrastructure matches the configuration.\n", (0, 0, 0)),
-        ("Changes to Outputs:\n  + url = \"x\"\n\nYou can apply this plan to save these new output values to the "
-         "Terraform state, without changing any real infrastructure.\n", (0, 0, 0)),
+        (
+            'Changes to Outputs:\n  + url = "x"\n\nYou can apply this plan to save these new output values to the '
+            "Terraform state, without changing any real infrastructure.\n",
+            (0, 0, 0),
+        ),
         # A value in the diff that reads like a summary is indented: only terraform's own line counts.
-        ('      + tag = "Plan: 9 to add, 9 to change, 9 to destroy."\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n',
-         (1, 0, 0)),
+        ('      + tag = "Plan: 9 to add, 9 to change, 9 to destroy."\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n', (1, 0, 0)),
     ],
 )
 def test_the_plan_summary_is_terraforms_own_line(output, expected):

@@ -97,9 +97,7 @@ def test_a_rendered_workspace_carries_its_identity_in_tfvars_only(db, make_user,
     tfvars = json.loads((directory / "terraform.tfvars.json").read_text())
     assert tfvars["portal_identity"]["role_arn"] == identity.role_arn
     assert identity.role_arn not in (directory / "provider.tf").read_text()
-    assert json.loads(render(run.workspace, run.variables).joinpath("terraform.tfvars.json").read_text())[
-        "portal_identity"
-    ] is None
+    assert json.loads(render(run.workspace, run.variables).joinpath("terraform.tfvars.json").read_text())["portal_identity"] is None
 
 
 def applied_administrators(admin, administrators: dict) -> None:

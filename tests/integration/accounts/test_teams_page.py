@@ -28,7 +28,9 @@ def test_an_admin_creates_a_team_and_adds_and_removes_a_member(client, admin, ma
     assert client.post("/teams/billing/members/mia/remove/").status_code == 302
     assert not team.members.exists()
     assert list(AuditEvent.objects.filter(action__startswith="team.").order_by("id").values_list("action", "details__member")) == [
-        ("team.create", None), ("team.member_add", "mia"), ("team.member_remove", "mia")
+        ("team.create", None),
+        ("team.member_add", "mia"),
+        ("team.member_remove", "mia"),
     ]
 
 

@@ -37,18 +37,14 @@ def every_state(people, service_form_data):
 
     applied, change = register_service(dev, **{**service_form_data, "name": "applied-one"})
     plan_approve_apply(change, approver)
-    Run.objects.filter(workspace__service=applied, workspace__module="ecs-service").update(
-        outputs={"url": "http://alb.example/art-service-applied-one/"}
-    )
+    Run.objects.filter(workspace__service=applied, workspace__module="ecs-service").update(outputs={"url": "http://alb.example/art-service-applied-one/"})
     pending = change_service(Service.objects.get(pk=applied.pk), dev, cpu=1024, secrets={"DB_PASSWORD": ARN})
     record_plan(pending.runs_in_order()[0])
 
     _, change = register_service(dev, **{**service_form_data, "name": "worked-one"})
     run = change.runs_in_order()[0]
     run.start_planning(worker_name="worker-1", worker_host="host-a", worker_pid=4242)
-    Run.objects.filter(pk=run.pk).update(
-        identity_type="ecr", role_arn="arn:aws:iam::123456789012:role/ecr-admin", session_name="portal-run"
-    )
+    Run.objects.filter(pk=run.pk).update(identity_type="ecr", role_arn="arn:aws:iam::123456789012:role/ecr-admin", session_name="portal-run")
     run.refresh_from_db()
     run.request_cancel(people["admin"])
     Run.objects.filter(pk=run.pk).update(status=RunStatus.CANCELLED, finished_at=timezone.now(), error="Cancelled.")

@@ -77,9 +77,7 @@ def as_text(value) -> str:
 @schema.hook
 def flatmap_query(ctx, query):
     names = [parameter.name for parameter in ctx.operation.query]
-    return with_hostile_values(query, names).map(
-        lambda q: {k: as_text(v) for k, v in q.items()} if q else q
-    )
+    return with_hostile_values(query, names).map(lambda q: {k: as_text(v) for k, v in q.items()} if q else q)
 
 
 def real_ids(path: str) -> list:
@@ -117,9 +115,7 @@ def flatmap_path_parameters(ctx, path_parameters):
         return with_real_ids(ctx, path_parameters)
     if not path_parameters or "name" not in path_parameters:
         return st.just(path_parameters)
-    return with_hostile_values(path_parameters, ["name"]).map(
-        lambda p: {k: as_text(v) for k, v in p.items()}
-    )
+    return with_hostile_values(path_parameters, ["name"]).map(lambda p: {k: as_text(v) for k, v in p.items()})
 
 
 @schema.hook

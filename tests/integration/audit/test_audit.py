@@ -195,9 +195,7 @@ def put_lock(workspace) -> str:
 def test_a_force_unlock_is_recorded_with_the_admin_and_a_release_by_the_portal_without_an_address(people, client, bucket):
     workspace = Workspace.objects.create(path="ecs/ecr-repositories/art-service-audit", module="ecr-repository", variables={})
     lock_id = put_lock(workspace)
-    as_user(client, people["admin"]).post(
-        reverse("workspace:unlock", args=[workspace.pk]), {"lock_id": lock_id, "confirm": "on"}, REMOTE_ADDR=PAGE_ADDRESS
-    )
+    as_user(client, people["admin"]).post(reverse("workspace:unlock", args=[workspace.pk]), {"lock_id": lock_id, "confirm": "on"}, REMOTE_ADDR=PAGE_ADDRESS)
     again = put_lock(workspace)
     locks.release(workspace, locks.read(workspace), reason="its terraform died")  # what the reaper does
 
@@ -254,8 +252,15 @@ def test_user_and_group_changes_are_recorded_from_the_signals(django_user_model)
 
     actions = [e.action for e in recorded()]
     assert actions == [
-        "user.create", "user.change", "group.create", "user.groups", "group.permissions", "user.groups",
-        "group.change", "group.delete", "user.delete",
+        "user.create",
+        "user.change",
+        "group.create",
+        "user.groups",
+        "group.permissions",
+        "user.groups",
+        "group.change",
+        "group.delete",
+        "user.delete",
     ]
     changed = events("user.change")[0]
     assert changed.details == {"changed": {"email": ["", "newcomer@example.org"]}, "password_changed": True}
@@ -332,7 +337,8 @@ def test_the_trusted_proxy_count_is_validated():
     result = subprocess.run(
         [sys.executable, "-c", "import portal.settings"],
         env={"PORTAL_TRUSTED_PROXY_COUNT": "-1", "DJANGO_DEBUG": "1", "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode != 0 and "PORTAL_TRUSTED_PROXY_COUNT must be a whole number" in result.stderr
 
@@ -442,9 +448,7 @@ def test_the_api_lists_events_newest_first_with_the_same_filters(people, trail):
     assert body["count"] == 2 and len(body["results"]) == 1
     newest = body["results"][0]
     assert (newest["actor"], newest["object_label"], newest["object_type"], newest["team"]) == ("pay-dev", "billing", "catalog.service", "pay")
-    assert set(newest) == {
-        "id", "time", "action", "actor", "actor_id", "address", "team", "object_type", "object_id", "object_label", "details", "request_id"
-    }
+    assert set(newest) == {"id", "time", "action", "actor", "actor_id", "address", "team", "object_type", "object_id", "object_label", "details", "request_id"}
     by_team = api.get("/api/v1/audit/", {"team": "art", "action": "service.register"}).json()
     assert [(event["object_label"], event["team"]) for event in by_team["results"]] == [("sourcing-data-service", "art")]
     token_issued = api.get("/api/v1/audit/", {"action": "token.issue"}).json()["results"][0]

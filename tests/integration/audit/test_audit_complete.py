@@ -125,8 +125,12 @@ class World:
         change = self.awaiting_approval()
         run = change.runs_in_order()[0]
         Finding.objects.create(
-            run=run, check_id="CKV_AWS_51", check_name="ECR tags are immutable", resource_address="module.this.x",
-            severity="HIGH", blocking=True,
+            run=run,
+            check_id="CKV_AWS_51",
+            check_name="ECR tags are immutable",
+            resource_address="module.this.x",
+            severity="HIGH",
+            blocking=True,
         )
         return change
 
@@ -321,7 +325,8 @@ def drift_check(world):
 def drift_restore(world):
     workspace = world.onboarded().workspaces.order_by("apply_order").first()
     DriftCheck.objects.create(
-        workspace=workspace, drifted=True,
+        workspace=workspace,
+        drifted=True,
         drift=[{"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'}],
     )
     return Request(world.people["dev"], "POST", reverse("drift:restore", args=[workspace.pk]))
@@ -468,9 +473,7 @@ WALKS: dict[str, list[Walk]] = {
     "api:platform-plan": [Walk("platform.plan", platform_plan_api)],
     "api:workspace-unlock": [Walk("lock.force_unlock", force_unlock_api, TEAM)],
     "api:administrator-list": [Walk("administrators.change", administrators_add_api)],
-    "api:administrator-detail": [
-        Walk("administrators.change", administrators_scope_api), Walk("administrators.change", administrators_retire_api)
-    ],
+    "api:administrator-detail": [Walk("administrators.change", administrators_scope_api), Walk("administrators.change", administrators_retire_api)],
     "api:platform-webhooks": [Walk("webhook.add", webhook_add_platform_api)],
     "api:service-webhooks": [Walk("webhook.add", webhook_add_service_api, TEAM)],
     "api:webhook-detail": [Walk("webhook.remove", webhook_remove_api, TEAM)],
@@ -602,8 +605,15 @@ def test_the_admin_sites_writes_are_recorded(client, people, django_user_model, 
 
     changed = client.post(
         reverse("admin:notifications_webhook_change", args=[hook.pk]),
-        {"service": service.pk, "url": HOOK["url"], "events": json.dumps(["applied"]), "active": "", "created_by": people["dev"].pk,
-         "created_at_0": "2026-12-01", "created_at_1": "10:00:00"},
+        {
+            "service": service.pk,
+            "url": HOOK["url"],
+            "events": json.dumps(["applied"]),
+            "active": "",
+            "created_by": people["dev"].pk,
+            "created_at_0": "2026-12-01",
+            "created_at_1": "10:00:00",
+        },
     )
     deleted = client.post(reverse("admin:api_apitoken_delete", args=[token.pk]), {"post": "yes"})
 

@@ -57,9 +57,7 @@ def test_the_preview_lists_exactly_the_workspaces_and_state_keys_registering_cre
     assert response.status_code == 302
     created = Workspace.objects.filter(service__name=service_form_data["name"]).order_by("apply_order")
     assert shown["errors"] == []
-    assert [(w["path"], w["state_key"], w["module"]) for w in shown["workspaces"]] == [
-        (w.path, w.state_key, w.module) for w in created
-    ]
+    assert [(w["path"], w["state_key"], w["module"]) for w in shown["workspaces"]] == [(w.path, w.state_key, w.module) for w in created]
     assert all(w["holds"] for w in shown["workspaces"])
 
 
@@ -222,9 +220,7 @@ def test_a_registered_pair_outside_them_is_refused_on_its_field(every_size_fits,
 def test_a_changed_pair_outside_them_is_refused_on_its_field(developer_client, developer, service_form_data):
     service, _ = register_service(developer, **service_form_data)
 
-    response = developer_client.post(
-        reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "cpu": 1024, "memory": 512}
-    )
+    response = developer_client.post(reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "cpu": 1024, "memory": 512})
 
     assert response.status_code == 400
     assert list(response.context["form"].errors) == ["memory"]

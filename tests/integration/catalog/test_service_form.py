@@ -14,9 +14,7 @@ def developer_client(client, make_user):
     return client
 
 
-def test_register_saves_service_renders_workspace_and_queues_plan(
-    developer_client, service_form_data, django_capture_on_commit_callbacks
-):
+def test_register_saves_service_renders_workspace_and_queues_plan(developer_client, service_form_data, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         response = developer_client.post(reverse("catalog:service-register"), service_form_data)
 
@@ -58,9 +56,7 @@ BAD_INPUT = [
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_INPUT)
-def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
-    developer_client, service_form_data, field, value, message
-):
+def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(developer_client, service_form_data, field, value, message):
     response = developer_client.post(reverse("catalog:service-register"), {**service_form_data, field: value})
 
     assert response.status_code == 400, "the form comes back with its messages, as a refusal"
@@ -74,9 +70,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
 
 def test_duplicate_name_is_refused(developer_client, service_form_data):
     developer_client.post(reverse("catalog:service-register"), service_form_data)
-    response = developer_client.post(
-        reverse("catalog:service-register"), {**service_form_data, "container_port": 9000}
-    )
+    response = developer_client.post(reverse("catalog:service-register"), {**service_form_data, "container_port": 9000})
 
     assert response.status_code == 400
     assert "already registered" in " ".join(response.context["form"].errors["name"])

@@ -48,9 +48,9 @@ def test_the_form_takes_name_arn_lines_and_plans_the_grant_first(client, make_us
     assert revision.secrets == {"DB_PASSWORD": DB, "API_TOKEN": TOKEN}
     (change,) = {run.change for run in Run.objects.filter(workspace__service=service)}
     runs = change.runs_in_order()
-    assert [run.workspace.path for run in runs] == [
-        workload_roles_path(), f"ecs/ecr-repositories/{SERVICE}", f"ecs/services/{SERVICE}"
-    ], "the grant applies before the service that needs it"
+    assert [run.workspace.path for run in runs] == [workload_roles_path(), f"ecs/ecr-repositories/{SERVICE}", f"ecs/services/{SERVICE}"], (
+        "the grant applies before the service that needs it"
+    )
     assert runs[0].variables["service_secrets"] == {SERVICE: sorted([DB, TOKEN])}
     assert runs[2].variables["secrets"] == {"DB_PASSWORD": DB, "API_TOKEN": TOKEN}
     # The grant is a platform workspace: a developer's approver may not approve it alone.

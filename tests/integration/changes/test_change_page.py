@@ -28,9 +28,7 @@ def planned(change, plan_changes):
     """Every run of the change planned as a worker records it, with its resource diff."""
     for run in change.runs_in_order():
         run.start_planning()
-        run.record_plan(
-            to_add=1, to_change=0, to_destroy=1, plan_sha256="0" * 64, inputs_sha256="1" * 64, plan_changes=plan_changes
-        )
+        run.record_plan(to_add=1, to_change=0, to_destroy=1, plan_sha256="0" * 64, inputs_sha256="1" * 64, plan_changes=plan_changes)
     advance(change)
     return change.runs_in_order()
 

@@ -61,9 +61,7 @@ def deployed_service(network, *, desired=1):
     name = f"health-{uuid.uuid4().hex[:8]}"
     ecs, elbv2 = aws("ecs"), aws("elbv2")
     ecs.create_cluster(clusterName=name)
-    target_group = elbv2.create_target_group(
-        Name=name, Protocol="HTTP", Port=8082, VpcId=network["vpc"], TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
+    target_group = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8082, VpcId=network["vpc"], TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
     task = ecs.register_task_definition(
         family=name,
         networkMode="awsvpc",
@@ -120,9 +118,9 @@ def test_a_registered_target_that_is_not_healthy_keeps_the_deploy_unhealthy(netw
     outputs = deployed_service(network)
     ec2, elbv2 = aws("ec2"), aws("elbv2")
     # An instance target of a stopped instance: the one unhealthy state moto reports.
-    instances = elbv2.create_target_group(
-        Name=f"inst-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=8082, VpcId=network["vpc"], TargetType="instance"
-    )["TargetGroups"][0]["TargetGroupArn"]
+    instances = elbv2.create_target_group(Name=f"inst-{uuid.uuid4().hex[:8]}", Protocol="HTTP", Port=8082, VpcId=network["vpc"], TargetType="instance")[
+        "TargetGroups"
+    ][0]["TargetGroupArn"]
     image = ec2.describe_images()["Images"][0]["ImageId"]
     instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, SubnetId=network["subnet"])["Instances"][0]["InstanceId"]
     elbv2.register_targets(TargetGroupArn=instances, Targets=[{"Id": instance}])
@@ -205,9 +203,7 @@ def applying_service_run(service, people, **edits):
 
 
 @pytest.mark.django_db
-def test_a_deploy_not_healthy_in_time_ends_applied_unhealthy_and_still_moves_the_declaration(
-    onboarded, people, network, settings
-):
+def test_a_deploy_not_healthy_in_time_ends_applied_unhealthy_and_still_moves_the_declaration(onboarded, people, network, settings):
     settings.DEPLOY_HEALTH_TIMEOUT = 1
     settings.DEPLOY_HEALTH_POLL_INTERVAL = 1
     settings.DEPLOY_HEALTH_REQUIRE_TARGETS = True
@@ -221,8 +217,7 @@ def test_a_deploy_not_healthy_in_time_ends_applied_unhealthy_and_still_moves_the
     run.refresh_from_db()
     assert run.status == RunStatus.APPLIED_UNHEALTHY and run.get_status_display() == "Applied, unhealthy"
     assert run.error.startswith(
-        "Applied, but the deployment did not report healthy: not healthy after 1 s: "
-        "the deployment is still in progress (0/1 tasks running)."
+        "Applied, but the deployment did not report healthy: not healthy after 1 s: the deployment is still in progress (0/1 tasks running)."
     )
     assert "propose going back to the last healthy revision" in run.error
     assert "[portal] Waiting for a healthy deployment: 0/1 tasks running, 0/1 targets healthy" in run.log

@@ -30,9 +30,7 @@ pytestmark = pytest.mark.django_db
 
 SVG = "{http://www.w3.org/2000/svg}"
 REPOSITORY_URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/art-service-sourcing-data-service"
-TARGET_GROUP_ARN = (
-    "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/art-service-sourcing-data-se/0123456789abcdef"
-)
+TARGET_GROUP_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/art-service-sourcing-data-se/0123456789abcdef"
 SERVICE_OUTPUTS = {
     "url": "http://art-service-alb-1.eu-west-1.elb.amazonaws.com/art-service-sourcing-data-service/",
     "target_group_arn": TARGET_GROUP_ARN,
@@ -122,9 +120,7 @@ def test_an_applied_service_is_drawn_from_its_declaration_and_outputs(client, pe
     assert "Drawn from the applied declaration (revision 1)" in page
 
 
-def test_autoscaling_is_drawn_with_its_range_when_the_service_was_applied_with_it(
-    client, people, service_form_data, settings
-):
+def test_autoscaling_is_drawn_with_its_range_when_the_service_was_applied_with_it(client, people, service_form_data, settings):
     settings.SERVICE_AUTOSCALING = True
     onboard(people, service_form_data)
 
@@ -257,9 +253,7 @@ def test_a_platform_not_provisioned_says_so_instead_of_a_picture(client, people)
     assert "<svg" not in page
 
 
-def test_the_service_picture_costs_one_query_however_long_the_history(
-    client, people, service_form_data, django_assert_num_queries
-):
+def test_the_service_picture_costs_one_query_however_long_the_history(client, people, service_form_data, django_assert_num_queries):
     service = onboard(people, service_form_data)
 
     def page_queries() -> int:
@@ -283,9 +277,7 @@ def test_the_service_picture_costs_one_query_however_long_the_history(
     assert "desired count 4" in texts(ET.fromstring(str(picture.svg)))
 
 
-def test_the_platform_picture_costs_one_query_however_long_the_history(
-    client, people, django_assert_max_num_queries
-):
+def test_the_platform_picture_costs_one_query_however_long_the_history(client, people, django_assert_max_num_queries):
     provision(people, {network_path(): NETWORK_OUTPUTS, cluster_path(): CLUSTER_OUTPUTS})
     workspaces = list(Workspace.objects.filter(service=None))
 

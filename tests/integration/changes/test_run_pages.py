@@ -80,12 +80,8 @@ def test_each_filter_narrows_the_list(browser, history, people):
     alpha_service_ws = Workspace.objects.get(path="ecs/services/art-service-alpha")
 
     assert set(listed(browser.get(RUNS, {"status": "queued"}))) == {str(r.pk) for r in every.filter(status="queued")}
-    assert set(listed(browser.get(RUNS, {"service": "beta"}))) == {
-        str(r.pk) for r in every.filter(workspace__service=history["beta"])
-    }
-    assert set(listed(browser.get(RUNS, {"workspace": alpha_service_ws.path}))) == {
-        str(r.pk) for r in alpha_service_ws.runs.all()
-    }
+    assert set(listed(browser.get(RUNS, {"service": "beta"}))) == {str(r.pk) for r in every.filter(workspace__service=history["beta"])}
+    assert set(listed(browser.get(RUNS, {"workspace": alpha_service_ws.path}))) == {str(r.pk) for r in alpha_service_ws.runs.all()}
     # requested by other-developer: the pending change; approved by approver: the onboarding of alpha.
     assert set(listed(browser.get(RUNS, {"user": "other-developer"}))) == {str(r.pk) for r in history["pending"].runs.all()}
     assert set(listed(browser.get(RUNS, {"user": "approver"}))) == {str(r.pk) for r in history["onboarding"].runs.all()}
@@ -103,9 +99,7 @@ def test_filters_combine(browser, history, people):
 
     assert set(by_dev_applied) == {str(r.pk) for r in alpha_runs.filter(status="applied")}
     assert len(by_dev_applied) == 2
-    assert pending_on_one_workspace == [
-        str(r.pk) for r in history["pending"].runs.filter(workspace__path="ecs/services/art-service-alpha")
-    ]
+    assert pending_on_one_workspace == [str(r.pk) for r in history["pending"].runs.filter(workspace__path="ecs/services/art-service-alpha")]
     assert listed(browser.get(RUNS, {"service": "beta", "status": "applied"})) == []
 
 
@@ -277,9 +271,7 @@ def test_the_service_page_links_to_its_history_and_history_needs_no_reserved_nam
 
 
 # --- the services page -----------------------------------------------------------------------------
-def test_the_services_page_costs_the_same_queries_for_3_and_30_services_and_pages_by_100(
-    browser, people, service_form_data, monkeypatch
-):
+def test_the_services_page_costs_the_same_queries_for_3_and_30_services_and_pages_by_100(browser, people, service_form_data, monkeypatch):
 
     def queries():
         with CaptureQueriesContext(connection) as captured:

@@ -41,9 +41,7 @@ def committers(make_user):
 
 def applied_change(proposer, approver, path=FOLDER, *, destroys=False, title="Onboard art-service-live") -> Change:
     """A change whose one run has applied, as the worker leaves it just before the change settles."""
-    workspace, _ = Workspace.objects.get_or_create(
-        path=path, defaults={"module": "ecr-repository", "variables": {"name": path.rsplit("/", 1)[1]}}
-    )
+    workspace, _ = Workspace.objects.get_or_create(path=path, defaults={"module": "ecr-repository", "variables": {"name": path.rsplit("/", 1)[1]}})
     change = Change.objects.create(title=title, requested_by=proposer, destroys=destroys)
     Run.objects.create(
         workspace=workspace,
@@ -68,9 +66,7 @@ def settled(change, parked_queue, capture) -> ChangeCommit:
 
 
 @pytest.mark.django_db
-def test_an_applied_change_is_committed_to_the_folder_of_its_state_key(
-    live, committers, parked_queue, django_capture_on_commit_callbacks
-):
+def test_an_applied_change_is_committed_to_the_folder_of_its_state_key(live, committers, parked_queue, django_capture_on_commit_callbacks):
     alice, bob = committers
     change = applied_change(alice, bob)
 
@@ -143,9 +139,7 @@ def test_a_decommission_removes_the_folder(live, committers, parked_queue, djang
 
 
 @pytest.mark.django_db
-def test_a_bare_repository_is_pushed_to_the_remote(
-    live, committers, parked_queue, django_capture_on_commit_callbacks, settings, tmp_path
-):
+def test_a_bare_repository_is_pushed_to_the_remote(live, committers, parked_queue, django_capture_on_commit_callbacks, settings, tmp_path):
     subprocess.run(["git", "init", "--quiet", "--bare", str(live)], check=True)
     remote = tmp_path / "remote.git"
     subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
@@ -153,9 +147,7 @@ def test_a_bare_repository_is_pushed_to_the_remote(
     alice, bob = committers
 
     first = settled(applied_change(alice, bob), parked_queue, django_capture_on_commit_callbacks)
-    second = settled(
-        applied_change(alice, bob, "ecs/ecr-repositories/art-service-two"), parked_queue, django_capture_on_commit_callbacks
-    )
+    second = settled(applied_change(alice, bob, "ecs/ecr-repositories/art-service-two"), parked_queue, django_capture_on_commit_callbacks)
 
     assert first.pushed and second.pushed and second.error == ""
     assert git(remote, "rev-parse", "HEAD") == second.sha
@@ -163,9 +155,7 @@ def test_a_bare_repository_is_pushed_to_the_remote(
 
 
 @pytest.mark.django_db
-def test_a_failed_push_is_recorded_without_credentials_and_tried_again(
-    live, committers, parked_queue, django_capture_on_commit_callbacks, settings, tmp_path
-):
+def test_a_failed_push_is_recorded_without_credentials_and_tried_again(live, committers, parked_queue, django_capture_on_commit_callbacks, settings, tmp_path):
     remote = tmp_path / "remote.git"
     settings.LIVE_REPOSITORY_REMOTE = f"file://user:s3cret-token@/{remote}"  # not there yet
     alice, bob = committers
@@ -177,9 +167,7 @@ def test_a_failed_push_is_recorded_without_credentials_and_tried_again(
 
     subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
     settings.LIVE_REPOSITORY_REMOTE = str(remote)
-    later = settled(
-        applied_change(alice, bob, "ecs/ecr-repositories/art-service-two"), parked_queue, django_capture_on_commit_callbacks
-    )
+    later = settled(applied_change(alice, bob, "ecs/ecr-repositories/art-service-two"), parked_queue, django_capture_on_commit_callbacks)
 
     failed.refresh_from_db()
     assert later.pushed and failed.pushed and failed.error == ""

@@ -24,16 +24,17 @@ def ecs_service_place():
     group = ec2.create_security_group(VpcId=vpc, GroupName=name, Description="tasks")["GroupId"]
     template = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b"})
     autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name, MinSize=0, MaxSize=1, VPCZoneIdentifier=subnet,
+        AutoScalingGroupName=name,
+        MinSize=0,
+        MaxSize=1,
+        VPCZoneIdentifier=subnet,
         LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"]},
     )
     group_arn = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["AutoScalingGroupARN"]
     ecs.create_cluster(clusterName=name)
     ecs.create_capacity_provider(name=f"{name}-ec2", autoScalingGroupProvider={"autoScalingGroupArn": group_arn})
     ecs.put_cluster_capacity_providers(cluster=name, capacityProviders=[f"{name}-ec2"], defaultCapacityProviderStrategy=[])
-    ecs.register_task_definition(
-        family=name, networkMode="awsvpc", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}]
-    )
+    ecs.register_task_definition(family=name, networkMode="awsvpc", containerDefinitions=[{"name": "web", "image": "nginx", "memory": 128}])
     return {"name": name, "subnet": subnet, "group": group}
 
 
@@ -41,8 +42,12 @@ def test_a_service_placed_by_a_capacity_provider_keeps_its_strategy_and_grace_pe
     ecs, name = client("ecs"), ecs_service_place["name"]
     strategy = [{"capacityProvider": f"{name}-ec2", "weight": 1, "base": 0}]
     ecs.create_service(
-        cluster=name, serviceName="web", taskDefinition=name, desiredCount=1,
-        capacityProviderStrategy=strategy, healthCheckGracePeriodSeconds=30,
+        cluster=name,
+        serviceName="web",
+        taskDefinition=name,
+        desiredCount=1,
+        capacityProviderStrategy=strategy,
+        healthCheckGracePeriodSeconds=30,
         networkConfiguration={"awsvpcConfiguration": {"subnets": [ecs_service_place["subnet"]], "securityGroups": [ecs_service_place["group"]]}},
     )
     service = ecs.describe_services(cluster=name, services=["web"])["services"][0]
@@ -57,7 +62,11 @@ def test_a_service_placed_by_a_capacity_provider_keeps_its_strategy_and_grace_pe
 def test_a_service_with_a_launch_type_still_reports_it(ecs_service_place):
     ecs, name = client("ecs"), ecs_service_place["name"]
     ecs.create_service(
-        cluster=name, serviceName="ec2", taskDefinition=name, desiredCount=0, launchType="EC2",
+        cluster=name,
+        serviceName="ec2",
+        taskDefinition=name,
+        desiredCount=0,
+        launchType="EC2",
         networkConfiguration={"awsvpcConfiguration": {"subnets": [ecs_service_place["subnet"]], "securityGroups": [ecs_service_place["group"]]}},
     )
     service = ecs.describe_services(cluster=name, services=["ec2"])["services"][0]
@@ -67,12 +76,20 @@ def test_a_service_with_a_launch_type_still_reports_it(ecs_service_place):
 def test_a_scalable_target_keeps_its_tags_and_they_can_be_changed(ecs_service_place):
     ecs, scaling, name = client("ecs"), client("application-autoscaling"), ecs_service_place["name"]
     ecs.create_service(
-        cluster=name, serviceName="scaled", taskDefinition=name, desiredCount=1, launchType="EC2",
+        cluster=name,
+        serviceName="scaled",
+        taskDefinition=name,
+        desiredCount=1,
+        launchType="EC2",
         networkConfiguration={"awsvpcConfiguration": {"subnets": [ecs_service_place["subnet"]], "securityGroups": [ecs_service_place["group"]]}},
     )
     arn = scaling.register_scalable_target(
-        ServiceNamespace="ecs", ResourceId=f"service/{name}/scaled", ScalableDimension="ecs:service:DesiredCount",
-        MinCapacity=1, MaxCapacity=3, Tags={"ManagedBy": "infra-portal", "Team": "art"},
+        ServiceNamespace="ecs",
+        ResourceId=f"service/{name}/scaled",
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=3,
+        Tags={"ManagedBy": "infra-portal", "Team": "art"},
     )["ScalableTargetARN"]
     assert scaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"ManagedBy": "infra-portal", "Team": "art"}
 

@@ -37,6 +37,7 @@ def writes_to_one_connection(monkeypatch, request: bytes) -> tuple[bytes, list[i
     # The server writes through one of these: socketserver's unbuffered writer, or a buffered
     # writer over socket.SocketIO.
     for writer in (socketserver._SocketWriter, socket.SocketIO):
+
         def counting(self, data, original=writer.write):
             writes.append((self._sock.getpeername()[1], len(data)))
             return original(self, data)

@@ -26,8 +26,12 @@ TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal":
 def emulator(service: str, credentials: dict | None = None):
     credentials = credentials or {"AccessKeyId": "emulator", "SecretAccessKey": "emulator-secret"}
     return boto3.client(
-        service, endpoint_url=ENDPOINT, region_name=REGION, aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials.get("SessionToken"),
+        service,
+        endpoint_url=ENDPOINT,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials.get("SessionToken"),
         config=Config(retries={"max_attempts": 1}),
     )
 
@@ -88,11 +92,13 @@ def test_a_permissions_boundary_caps_the_identity_policy_and_the_denial_names_it
     assert report.evaluated_calls == 1 and not report.harness_errors
     # The cluster itself is allowed; creating ECS's service-linked role, which a fresh account
     # does not have, is not: the boundary allows no IAM.
-    assert denials(report) == {(
-        "iam:CreateServiceLinkedRole",
-        "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
-        (f"not allowed by the permissions boundary ({credentials['BoundaryArn']})",),
-    )}
+    assert denials(report) == {
+        (
+            "iam:CreateServiceLinkedRole",
+            "arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS",
+            (f"not allowed by the permissions boundary ({credentials['BoundaryArn']})",),
+        )
+    }
 
 
 def test_a_session_policy_narrows_the_role_to_what_it_allows(role):

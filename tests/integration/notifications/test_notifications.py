@@ -166,9 +166,7 @@ def moved(django_capture_on_commit_callbacks):
 # --- the events ------------------------------------------------------------------------------------
 def test_each_run_event_is_delivered_signed_to_the_services_webhook(receiver, queue, moved, dev, settings):
     workspace = service_workspace(dev, "sourcing-data-service")
-    webhook = Webhook.objects.create(
-        service=workspace.service, url=receiver.url, events=["awaiting_approval", "applied", "failed"]
-    )
+    webhook = Webhook.objects.create(service=workspace.service, url=receiver.url, events=["awaiting_approval", "applied", "failed"])
 
     runs = []
     for status in ("awaiting_approval", "applied", "failed"):

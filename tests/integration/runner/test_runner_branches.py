@@ -23,8 +23,16 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 PLAN_BYTES = b"a saved plan, as terraform writes it"
 PLANS_TWO = "\n  # aws_ecr_repository.this will be created\n\nPlan: 2 to add, 0 to change, 1 to destroy.\n"
-SHOW = {"resource_changes": [{"address": "aws_ecr_repository.this", "type": "aws_ecr_repository", "name": "this",
-                              "change": {"actions": ["create"], "before": None, "after": {"name": "x"}, "after_unknown": {}}}]}
+SHOW = {
+    "resource_changes": [
+        {
+            "address": "aws_ecr_repository.this",
+            "type": "aws_ecr_repository",
+            "name": "this",
+            "change": {"actions": ["create"], "before": None, "after": {"name": "x"}, "after_unknown": {}},
+        }
+    ]
+}
 
 
 class FakeTerraform:
@@ -112,9 +120,7 @@ def no_policy_checks():
 @pytest.fixture
 def proposed(people):
     """A proposed change of one ECR repository's workspace: its run queued for a plan."""
-    workspace = Workspace.objects.create(
-        path="ecs/ecr-repositories/art-service-branches", module="ecr-repository", variables={"name": "art-service-branches"}
-    )
+    workspace = Workspace.objects.create(path="ecs/ecr-repositories/art-service-branches", module="ecr-repository", variables={"name": "art-service-branches"})
     change = workflow.propose("One repository", [(workspace, workspace.variables)], people["admin"])
     return change.runs_in_order()[0]
 
@@ -170,9 +176,7 @@ def test_a_plan_whose_output_says_nothing_of_what_it_plans_fails(proposed, terra
 
 def test_a_plan_without_an_identity_for_its_type_fails_with_the_reason_and_runs_no_terraform(proposed, terraform):
     # The administrators declared name no ecr one: the real identity_for refuses, before any AWS call.
-    Workspace.objects.create(
-        path=iam_admins_path(), module="iam-service-admins", variables={"administrators": {"s3": {"name_patterns": ["*"]}}}
-    )
+    Workspace.objects.create(path=iam_admins_path(), module="iam-service-admins", variables={"administrators": {"s3": {"name_patterns": ["*"]}}})
 
     execution.execute_run(str(proposed.pk))
 

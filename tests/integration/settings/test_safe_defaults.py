@@ -25,9 +25,7 @@ from tests.conftest import ROOT, record_applies, record_plan
 def django_process(env_changes: dict, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG")}
     env.update(env_changes)
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT, capture_output=True, text=True)
 
 
 def test_the_portal_refuses_to_start_with_the_built_in_secret_key():
@@ -77,9 +75,7 @@ def test_an_aws_setting_that_would_fail_at_aws_stops_the_portal_at_start(name, v
 
 
 def test_debug_is_off_unless_asked_for():
-    shown = django_process(
-        {"DJANGO_SECRET_KEY": "x" * 60}, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)"
-    )
+    shown = django_process({"DJANGO_SECRET_KEY": "x" * 60}, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
     assert shown.stdout.strip().splitlines()[-1] == "False", shown.stderr
 
 
@@ -87,7 +83,10 @@ def test_served_over_https_the_deployment_checks_pass():
     secret = "a-long-random-secret-key-for-the-deployment-check-" + "k7Qx9" * 6
     checked = django_process(
         {"DJANGO_SECRET_KEY": secret, "PORTAL_HTTPS": "1", "DJANGO_ALLOWED_HOSTS": "portal.example.org"},
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

@@ -28,9 +28,7 @@ def test_module_source_points_at_the_shared_module(make_user, service_form_data,
 
     directory = render(run.workspace, run.variables)
 
-    source = next(
-        line.split('"')[1] for line in (directory / "main.tf").read_text().splitlines() if line.strip().startswith("source")
-    )
+    source = next(line.split('"')[1] for line in (directory / "main.tf").read_text().splitlines() if line.strip().startswith("source"))
     assert (directory / source).resolve() == (settings.INFRA_MODULES_DIR / "ecr-repository").resolve()
 
 

@@ -100,10 +100,7 @@ def test_no_two_modules_import_each_other_however_far_round():
     """Inside an app too: a circle of modules is a knot a newcomer must read all at once."""
     paths = [path for path in PORTAL.rglob("*.py") if "migrations" not in path.parts]
     modules = {module_name(path): path for path in paths}
-    graph = {
-        name: {imported for imported in imported_modules(path) if imported in modules and imported != name}
-        for name, path in modules.items()
-    }
+    graph = {name: {imported for imported in imported_modules(path) if imported in modules and imported != name} for name, path in modules.items()}
     # Tarjan's strongly connected components: any component of more than one module is a circle.
     index, low, stack, on_stack, circles = {}, {}, [], set(), []
 

@@ -55,7 +55,7 @@ Prose that the generator must leave alone.
 More prose.
 """
 
-VARIABLES = '''\
+VARIABLES = """\
 variable "name" {
   type        = string
   description = "Name of the thing | with a pipe."
@@ -87,14 +87,14 @@ variable "key" {
   description = "Optional key, e.g. /<name>/* or `<name>-*`; min <= max."
   default     = null
 }
-'''
+"""
 
-OUTPUTS = '''\
+OUTPUTS = """\
 output "id" {
   description = "ID of the thing."
   value       = var.name
 }
-'''
+"""
 
 
 @pytest.fixture
@@ -149,13 +149,13 @@ def test_check_fails_and_names_a_variable_added_to_the_code(demo_module, capsys)
     module_docs.write(demo_module)
     with (demo_module / "variables.tf").open("a") as variables:
         variables.write(
-            textwrap.dedent('''
+            textwrap.dedent("""
                 variable "replicas" {
                   type        = number
                   description = "How many copies run."
                   default     = 2
                 }
-            ''')
+            """)
         )
 
     stale = "\n".join(module_docs.stale_rows(demo_module))
@@ -168,9 +168,7 @@ def test_check_fails_and_names_a_variable_added_to_the_code(demo_module, capsys)
     assert module_docs.main([str(demo_module)]) == 0
     assert module_docs.main(["--check", str(demo_module)]) == 0
     rows = _table((demo_module / "README.md").read_text(), "inputs")
-    assert rows.index("| replicas | How many copies run. | `number` | `2` | no |") == rows.index(
-        "| extra | n/a | `bool` | `true` | no |"
-    ) - 1
+    assert rows.index("| replicas | How many copies run. | `number` | `2` | no |") == rows.index("| extra | n/a | `bool` | `true` | no |") - 1
 
 
 def test_a_readme_without_markers_is_refused(demo_module, capsys):

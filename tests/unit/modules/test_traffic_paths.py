@@ -65,9 +65,7 @@ def narrowness_problems(module_dir: Path) -> list[str]:
         protocol = str(rule.get("ip_protocol", rule.get("protocol", ""))).strip('"')
         if protocol in {"-1", "all"}:
             problems.append(f"{where}: every protocol")
-        elif rule.get("from_port") != rule.get("to_port") and not (
-            protocol == "tcp" and is_the_load_balancers_rule_to_the_service_tasks(kind, rule)
-        ):
+        elif rule.get("from_port") != rule.get("to_port") and not (protocol == "tcp" and is_the_load_balancers_rule_to_the_service_tasks(kind, rule)):
             problems.append(f"{where}: ports {rule.get('from_port')} to {rule.get('to_port')}")
     return problems
 
@@ -101,9 +99,7 @@ def test_the_load_balancer_reaches_a_task_on_its_container_port_only():
     all_rules = [rule for module in MODULES for rule in rules_of(settings.INFRA_MODULES_DIR / module)]
 
     into_tasks = [
-        (rule["from_port"], rule["to_port"], rule["ip_protocol"], rule["referenced_security_group_id"])
-        for _, kind, rule in service
-        if kind == "ingress"
+        (rule["from_port"], rule["to_port"], rule["ip_protocol"], rule["referenced_security_group_id"]) for _, kind, rule in service if kind == "ingress"
     ]
     assert into_tasks == [("${var.container_port}", "${var.container_port}", '"tcp"', "${var.alb_security_group_id}")]
 
@@ -140,7 +136,7 @@ def test_the_service_workspace_gives_its_tasks_the_networks_shared_group():
 def test_a_range_opening_up_again_is_caught(tmp_path):
     (tmp_path / "main.tf").write_text(
         (settings.INFRA_MODULES_DIR / "ecs-service" / "main.tf").read_text()
-        + '''
+        + """
 resource "aws_vpc_security_group_ingress_rule" "everything_from_alb" {
   security_group_id            = aws_security_group.tasks.id
   ip_protocol                  = "tcp"
@@ -165,7 +161,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_every_port_of_the_tasks" {
   to_port                      = 65535
   referenced_security_group_id = aws_security_group.tasks.id
 }
-'''
+"""
     )
 
     problems = narrowness_problems(tmp_path)
@@ -180,7 +176,7 @@ resource "aws_vpc_security_group_egress_rule" "alb_to_every_port_of_the_tasks" {
 def test_a_rule_into_the_shared_group_is_caught(tmp_path):
     """It would make the load balancer's range a path to every port of every task."""
     (tmp_path / "main.tf").write_text(
-        '''
+        """
 resource "aws_vpc_security_group_ingress_rule" "any_service_port" {
   security_group_id            = var.service_tasks_security_group_id
   ip_protocol                  = "tcp"
@@ -197,7 +193,7 @@ resource "aws_security_group" "service_tasks" {
     cidr_blocks = ["10.0.0.0/16"]
   }
 }
-'''
+"""
     )
 
     assert rules_into_the_service_tasks_group([tmp_path]) == [

@@ -26,8 +26,20 @@ def refusal(reader, *args, **kwargs) -> str:
 # --- boolean ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "value, expected",
-    [("true", True), ("TRUE", True), ("True", True), (" yes ", True), ("1", True), ("on", True),
-     ("false", False), ("FALSE", False), ("0", False), ("no", False), ("Off", False), (" off\n", False)],
+    [
+        ("true", True),
+        ("TRUE", True),
+        ("True", True),
+        (" yes ", True),
+        ("1", True),
+        ("on", True),
+        ("false", False),
+        ("FALSE", False),
+        ("0", False),
+        ("no", False),
+        ("Off", False),
+        (" off\n", False),
+    ],
 )
 def test_a_boolean_takes_true_false_1_0_yes_no_on_off_in_any_case(value, expected):
     assert read.boolean("PORTAL_X", not expected, environ={"PORTAL_X": value}) is expected
@@ -60,9 +72,7 @@ def test_an_integer_that_is_not_a_whole_number_within_bounds_is_refused_saying_t
 
 
 def test_an_integer_says_its_unit_and_open_bounds():
-    assert "PORTAL_X must be a whole number of seconds, at least 1 (got '0')." in refusal(
-        read.seconds, "PORTAL_X", 5, environ={"PORTAL_X": "0"}
-    )
+    assert "PORTAL_X must be a whole number of seconds, at least 1 (got '0')." in refusal(read.seconds, "PORTAL_X", 5, environ={"PORTAL_X": "0"})
     assert "PORTAL_X must be a whole number, at most 10 (got '11')." in refusal(
         read.integer, "PORTAL_X", 5, minimum=None, maximum=10, environ={"PORTAL_X": "11"}
     )
@@ -93,16 +103,19 @@ def test_text_is_taken_as_given_unless_empty_where_a_value_is_needed_or_off_its_
     assert read.text("PORTAL_X", "", strip=True, environ={"PORTAL_X": "  a b "}) == "a b"
     assert read.text("PORTAL_AWS_ACCOUNT_ID", "", pattern="[0-9]{12}", environ={"PORTAL_AWS_ACCOUNT_ID": "123456789012"}) == "123456789012"
 
-    assert refusal(read.text, "RQ_QUEUE", "terraform", allow_empty=False, environ={"RQ_QUEUE": ""}) == (
-        "RQ_QUEUE must be a value that is not empty (got '')."
+    assert refusal(read.text, "RQ_QUEUE", "terraform", allow_empty=False, environ={"RQ_QUEUE": ""}) == ("RQ_QUEUE must be a value that is not empty (got '').")
+    assert (
+        refusal(
+            read.text,
+            "PORTAL_AWS_ACCOUNT_ID",
+            "",
+            pattern="[0-9]{12}",
+            accepts="12 digits, or empty",
+            environ={"PORTAL_AWS_ACCOUNT_ID": "1234"},
+        )
+        == "PORTAL_AWS_ACCOUNT_ID must be 12 digits, or empty (got '1234')."
     )
-    assert refusal(
-        read.text, "PORTAL_AWS_ACCOUNT_ID", "", pattern="[0-9]{12}", accepts="12 digits, or empty",
-        environ={"PORTAL_AWS_ACCOUNT_ID": "1234"},
-    ) == "PORTAL_AWS_ACCOUNT_ID must be 12 digits, or empty (got '1234')."
-    assert "PORTAL_X must be an ARN" in refusal(
-        read.text, "PORTAL_X", "", check=lambda v: v.startswith("arn:"), accepts="an ARN", environ={"PORTAL_X": "role"}
-    )
+    assert "PORTAL_X must be an ARN" in refusal(read.text, "PORTAL_X", "", check=lambda v: v.startswith("arn:"), accepts="an ARN", environ={"PORTAL_X": "role"})
 
 
 # --- url ----------------------------------------------------------------------------------------
@@ -150,10 +163,7 @@ def test_a_comma_list_names_the_entry_it_refuses_and_says_its_count():
     count = refusal(read.comma_list, "PORTAL_X", "", item=ipv4, accepts_item="IPv4 ranges", minimum=1, maximum=2, environ={"PORTAL_X": "1,2,3"})
     empty = refusal(read.comma_list, "PORTAL_X", "", minimum=1, maximum=2, environ={"PORTAL_X": " , "})
 
-    assert entry == (
-        "PORTAL_X: 'intranet' is not an IPv4 range. "
-        "PORTAL_X must be IPv4 ranges, comma-separated (got '10.0.0.0/8,intranet')."
-    )
+    assert entry == ("PORTAL_X: 'intranet' is not an IPv4 range. PORTAL_X must be IPv4 ranges, comma-separated (got '10.0.0.0/8,intranet').")
     assert count == "PORTAL_X must be IPv4 ranges, comma-separated, 1 to 2 (got '1,2,3')."
     assert empty.startswith("PORTAL_X must be values, comma-separated, 1 to 2")
 
@@ -172,9 +182,7 @@ def test_a_json_mapping_is_a_json_object_or_its_default_when_unset_or_empty():
     assert read.json_mapping("PORTAL_X", environ={"PORTAL_X": '{"b": 2}'}) == {"b": 2}
 
     assert refusal(read.json_mapping, "PORTAL_X", environ={"PORTAL_X": "{not json"}).startswith("PORTAL_X is not valid JSON (")
-    assert refusal(read.json_mapping, "PORTAL_X", environ={"PORTAL_X": "[1]"}) == (
-        'PORTAL_X must be a JSON object, e.g. {"name": "value"} (got \'[1]\').'
-    )
+    assert refusal(read.json_mapping, "PORTAL_X", environ={"PORTAL_X": "[1]"}) == ('PORTAL_X must be a JSON object, e.g. {"name": "value"} (got \'[1]\').')
 
 
 # --- secrets ------------------------------------------------------------------------------------
@@ -199,8 +207,9 @@ def test_the_value_of_a_secret_is_never_repeated(name, reader, kwargs):
 
 
 def test_a_value_said_to_be_secret_is_not_repeated_whatever_its_name():
-    says = refusal(read.url, "DATABASE_URL", "postgresql://x/y", schemes=("postgresql",), secret=True,
-                   environ={"DATABASE_URL": "mysql://portal:pa55word@db/portal"})
+    says = refusal(
+        read.url, "DATABASE_URL", "postgresql://x/y", schemes=("postgresql",), secret=True, environ={"DATABASE_URL": "mysql://portal:pa55word@db/portal"}
+    )
 
     assert "DATABASE_URL must be a postgresql:// URL" in says and "pa55word" not in says
 
@@ -219,8 +228,7 @@ def test_every_reader_records_what_it_read_and_a_value_it_refuses():
 # sign-on on, so that its settings are read (and recorded) too.
 LOADED = {"portal.settings": "import portal.settings", "portal.gunicorn_conf": "import portal.gunicorn_conf"}
 LIST_SETTINGS = (
-    "import json, dataclasses; {load}; from portal.core import setting_readers as r; "
-    "print(json.dumps([dataclasses.asdict(s) for s in r.REGISTRY.values()]))"
+    "import json, dataclasses; {load}; from portal.core import setting_readers as r; print(json.dumps([dataclasses.asdict(s) for s in r.REGISTRY.values()]))"
 )
 
 
@@ -237,9 +245,7 @@ def start_environment(**changes) -> dict:
 
 
 def load(module: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", LOADED[module]], check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, "-c", LOADED[module]], check=False, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 
 def typed_settings() -> list:
@@ -247,8 +253,13 @@ def typed_settings() -> list:
     found = []
     for module, statement in LOADED.items():
         listed = subprocess.run(
-            [sys.executable, "-c", LIST_SETTINGS.format(load=statement)], check=False, env=start_environment(), cwd=ROOT,
-            capture_output=True, text=True, timeout=60,
+            [sys.executable, "-c", LIST_SETTINGS.format(load=statement)],
+            check=False,
+            env=start_environment(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert listed.returncode == 0, listed.stderr
         found += [(module, read.Setting(**setting)) for setting in json.loads(listed.stdout)]
@@ -268,9 +279,20 @@ def test_the_start_check_covers_the_settings_it_should():
     names = {setting.name for _, setting in TYPED_SETTINGS if setting.refused is not None}
 
     # A few of each kind, as a guard that the registry is read at all.
-    assert {"DJANGO_DEBUG", "PORTAL_CATALOGUE_OPEN", "PORTAL_HSTS_SECONDS", "PORTAL_NAT_MODE", "PORTAL_LOG_LEVEL",
-            "PORTAL_AWS_PARTITION", "DATABASE_URL", "PORTAL_CHECKOV", "PORTAL_POLICY_SEVERITIES", "PORTAL_OIDC_GROUP_MAP",
-            "PORTAL_CLUSTER_MAX_SIZE", "PORTAL_WEB_WORKERS"} <= names
+    assert {
+        "DJANGO_DEBUG",
+        "PORTAL_CATALOGUE_OPEN",
+        "PORTAL_HSTS_SECONDS",
+        "PORTAL_NAT_MODE",
+        "PORTAL_LOG_LEVEL",
+        "PORTAL_AWS_PARTITION",
+        "DATABASE_URL",
+        "PORTAL_CHECKOV",
+        "PORTAL_POLICY_SEVERITIES",
+        "PORTAL_OIDC_GROUP_MAP",
+        "PORTAL_CLUSTER_MAX_SIZE",
+        "PORTAL_WEB_WORKERS",
+    } <= names
     assert len(names) >= 70
 
 
@@ -296,7 +318,8 @@ def test_the_settings_read_the_environment_through_the_readers_only():
     reader, and the start check above finds it."""
     tree = ast.parse((ROOT / "portal" / "settings.py").read_text())
     direct = [
-        ast.unparse(node) for node in ast.walk(tree)
+        ast.unparse(node)
+        for node in ast.walk(tree)
         if (isinstance(node, ast.Attribute) and ast.unparse(node) in ("os.environ.get", "os.getenv", "os.environ.setdefault"))
         or (isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ")
     ]
@@ -307,8 +330,7 @@ def test_every_setting_read_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     # The single sign-on table shortens the endpoints after the first: `PORTAL_OIDC_AUTHORIZATION_ENDPOINT` / `_TOKEN_ENDPOINT`.
     missing = {
-        setting.name for _, setting in TYPED_SETTINGS
-        if f"`{setting.name}`" not in readme and f"`{setting.name.removeprefix('PORTAL_OIDC')}`" not in readme
+        setting.name for _, setting in TYPED_SETTINGS if f"`{setting.name}`" not in readme and f"`{setting.name.removeprefix('PORTAL_OIDC')}`" not in readme
     }
     assert missing == set()
 

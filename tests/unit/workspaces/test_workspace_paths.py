@@ -26,8 +26,7 @@ def test_the_path_functions_import_nothing_but_the_settings():
 
 def test_the_workspaces_modules_import_one_another_without_a_circle():
     graph = {
-        path.stem: {module.rsplit(".", 1)[-1] for module in imports_of(path) if module.startswith("portal.workspaces.")}
-        for path in WORKSPACES.glob("*.py")
+        path.stem: {module.rsplit(".", 1)[-1] for module in imports_of(path) if module.startswith("portal.workspaces.")} for path in WORKSPACES.glob("*.py")
     }
 
     def reaches(start: str, goal: str, seen=()) -> bool:

@@ -22,9 +22,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--approver", default="admin", help="Username that approves the plans.")
-        parser.add_argument(
-            "--attempts", type=attempts_count, default=ATTEMPTS, help=f"Tries per step, 1 to 10 (default {ATTEMPTS})."
-        )
+        parser.add_argument("--attempts", type=attempts_count, default=ATTEMPTS, help=f"Tries per step, 1 to 10 (default {ATTEMPTS}).")
 
     def handle(self, *args, approver, attempts, **options):
         user = get_user_model().objects.get(username=approver)
