@@ -175,9 +175,10 @@ class TaskSizeSelects:
         self.fields["memory"].widget = forms.Select(
             choices=[(self.memory_group(cpu), [(m, self.memory_label(cpu, m)) for m in self.task_sizes[cpu]]) for cpu in sorted(self.task_sizes)]
         )
-        self.fields["cpu"].help_text = (
-            f"1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts that the cluster can place ({self.placement.limit()})."
-        )
+        placeable = self.placement.limit()
+        self.fields[
+            "cpu"
+        ].help_text = f"1024 CPU units are 1 vCPU. The memory offered follows the CPU: the task sizes ECS accepts that the cluster can place ({placeable})."
         self.fields["memory"].help_text = "Memory for the task, from the sizes ECS accepts with the CPU chosen."
 
     def cpu_label(self, cpu: int) -> str:
