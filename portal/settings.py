@@ -548,6 +548,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The enums' hook (drf-spectacular's default), then the 415 that DRF answers before any view runs.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "portal.api.errors.document_unsupported_media_type"],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "portal.runs.models.RunStatus",
         "LifecycleEnum": "portal.catalog.models.Lifecycle",

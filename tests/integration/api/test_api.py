@@ -407,6 +407,25 @@ def test_schema_and_docs_are_served_without_a_token():
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
 
 
+def test_a_body_in_a_media_type_the_api_does_not_read_is_a_documented_415(api):
+    """DRF refuses it before any view runs; the schema says so for every operation that reads a body,
+    and no operation without one claims it."""
+    admin = api("root", "admins")
+    operations = APIClient().get("/api/schema/", {"format": "json"}).json()["paths"]
+    reading = [(path, method) for path, ops in operations.items() for method, op in ops.items() if "requestBody" in op]
+    assert ("/api/v1/services/", "post") in reading and ("/api/v1/administrators/", "post") in reading
+    for path, ops in operations.items():
+        for method, op in ops.items():
+            assert ("415" in op["responses"]) == ((path, method) in reading), (path, method)
+
+    before = Service.objects.count()
+    for body in (b"name=x", b"\x00"):
+        for content_type in ("", "text/plain", "application/xml"):
+            assert_error(admin.generic("POST", SERVICES, body, content_type=content_type), 415, "unsupported_media_type")
+    assert_error(admin.generic("POST", "/api/v1/administrators/", b"x", content_type=""), 415, "unsupported_media_type")
+    assert Service.objects.count() == before
+
+
 def test_unknown_api_path_and_bad_page_size_answer_in_json(developer):
     assert_error(developer.get("/api/v1/no-such-thing/"), 404, "not_found")
     assert_error(developer.get("/api/v1/runs/not-a-uuid/"), 404, "not_found")
