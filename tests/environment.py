@@ -66,6 +66,13 @@ def start_emulator() -> str:
     return os.environ["AWS_ENDPOINT_URL"]
 
 
+def emulator_server() -> RecordingMotoServer:
+    """The emulator's server itself, started if it was not: for a test that wraps its application.
+    Asked at the time of use, never imported as a name (a name imported before the start is None)."""
+    start_emulator()
+    return _emulator
+
+
 import logging  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the emulator logs every request

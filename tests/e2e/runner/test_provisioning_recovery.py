@@ -35,7 +35,7 @@ from portal.workspaces.layout import network_path, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import default_tags
 from tests.conftest import ROOT, SCREENSHOTS, Screen, free_port, wait_until
-from tests.environment import _emulator
+from tests.environment import emulator_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -74,8 +74,9 @@ class LostAnswer:
 @pytest.fixture
 def lost_answer(monkeypatch):
     def install(matches) -> LostAnswer:
-        wrapper = LostAnswer(_emulator._server.app, matches)
-        monkeypatch.setattr(_emulator._server, "app", wrapper)
+        server = emulator_server()._server
+        wrapper = LostAnswer(server.app, matches)
+        monkeypatch.setattr(server, "app", wrapper)
         return wrapper
 
     return install
