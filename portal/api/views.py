@@ -383,6 +383,9 @@ class AuditListView(KnownQueryParameters, generics.ListAPIView):
         if request.accepted_renderer.format != JSONLinesRenderer.format:
             return super().list(request, *args, **kwargs)
         # ?format=jsonl: every selected event, unpaginated, streamed from the database in chunks.
+        # The paging parameters mean nothing here, but a malformed one is still refused as in JSON.
+        self.paginator.get_page_size(request)
+        self.paginator.get_page_number(request, None)
         return StreamingHttpResponse(self.get_queryset().json_lines(), content_type="application/jsonl; charset=utf-8")
 
 

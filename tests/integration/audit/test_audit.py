@@ -482,3 +482,13 @@ def test_the_api_exports_json_lines_with_a_token(people, trail):
     refused = api_for(people["dev"]).get("/api/v1/audit/", {"format": "jsonl"})
     bad = api_for(people["admin"]).get("/api/v1/audit/", {"format": "jsonl", "since": "soon"})
     assert refused.status_code == 403 and bad.status_code == 400 and b"since" in bad.content
+
+
+@pytest.mark.parametrize("paging", [{"page_size": "832"}, {"page_size": "0"}, {"page": "first"}])
+def test_the_json_lines_export_refuses_malformed_paging_as_the_json_list_does(people, trail, paging):
+    # The export is unpaginated, yet a page_size the schema forbids is refused, never quietly ignored.
+    admin = api_for(people["admin"])
+    as_lines = admin.get("/api/v1/audit/", {"format": "jsonl", **paging})
+    as_json = admin.get("/api/v1/audit/", paging)
+    assert as_lines.status_code == as_json.status_code == 400
+    assert next(iter(paging)) in as_lines.json()["fields"]
