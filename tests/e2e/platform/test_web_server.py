@@ -57,8 +57,9 @@ def answers(server: Server) -> bool:
     if server.process.poll() is not None:
         raise AssertionError(f"gunicorn exited ({server.process.returncode}):\n{server.log.read_text()}")
     try:
-        return requests.get(server.url + "/login/", timeout=2).status_code == 200
-    except requests.ConnectionError:
+        return requests.get(server.url + "/login/", timeout=5).status_code == 200
+    except (requests.ConnectionError, requests.Timeout):
+        # Not listening yet, or a worker still loading Django on a busy machine: asked again.
         return False
 
 
