@@ -14,6 +14,7 @@ from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service
 from portal.catalog.preview import registration_preview
+from portal.changes import inbox
 from portal.changes.listing import page_of
 from portal.changes.workflow import Refused
 from portal.core.aws import client as aws_client
@@ -36,6 +37,7 @@ SERVICES_PER_PAGE = 100
 def service_list(request):
     status, team = request.GET.get("status"), request.GET.get("team")
     services = page_of(services_in(status, team, request.user).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services")
+    inbox.attach_changes_under_way(services)
     return render(
         request,
         "catalog/service_list.html",

@@ -2,6 +2,8 @@
 workspace as a resource diff) and the approve and discard buttons, or why they are not offered.
 It follows the change's runs while they plan and apply, without reloading."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,8 +12,9 @@ from django.views.decorators.http import require_POST
 
 from portal.access import permissions
 from portal.access.decorators import permission_required
-from portal.changes import workflow
-from portal.runs.models import Change, Run, in_apply_order
+from portal.access.models import Team
+from portal.changes import inbox, workflow
+from portal.runs.models import APPROVABLE_STATUSES, Change, Run, RunStatus, in_apply_order
 from portal.runs.progress import progress_of
 
 view_runs = permission_required("runs.view_run")
@@ -38,6 +41,10 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
             "change": change,
             "runs": runs,
             "approved_by": next((run.approved_by for run in runs if run.approved_by_id), None),
+            "next_step": inbox.next_step(change, runs),
+            # Why this person cannot approve is said only while the change waits for approval; before
+            # and after, what happens next says it all.
+            "awaiting_approval": change.is_pending and awaits_approval(runs),
             "approval_refusal": workflow.approval_refusal(change, request.user, runs),
             "discard_refusal": workflow.discard_refusal(change, request.user, runs),
             "refusal": refusal,
@@ -47,6 +54,38 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
             "applied_in_destroy": [run for run in runs if change.destroys and run.kind != Run.Kind.DESTROY],
         },
         status=status,
+    )
+
+
+def awaits_approval(runs: list[Run]) -> bool:
+    statuses = {run.status for run in runs}
+    return RunStatus.AWAITING_APPROVAL in statuses and statuses <= set(APPROVABLE_STATUSES)
+
+
+@view_runs
+def change_list(request):
+    """What waits for my approval (oldest first), what I proposed that is under way, and every change
+    I may read, filtered like the runs page."""
+    filters = inbox.ChangeFilters.from_query(request.GET, request.user)  # a bad value is a 400 that says what it takes
+    waiting = list(inbox.with_runs(inbox.waiting_for(request.user))[: inbox.SECTION_LIMIT + 1])
+    mine = list(inbox.proposed_by(request.user)[: inbox.SECTION_LIMIT])
+    page = inbox.changes_page(filters, request.user, request.GET)
+    for change in [*waiting, *mine, *page]:
+        change.next_step = inbox.next_step(change, list(change.runs.all()))
+    return render(
+        request,
+        "runs/change_list.html",
+        {
+            "waiting": waiting[: inbox.SECTION_LIMIT],
+            "more_waiting": len(waiting) > inbox.SECTION_LIMIT,
+            "may_approve": request.user.has_perm(permissions.ROLE_APPROVER),
+            "mine": mine,
+            "page": page,
+            "filters": filters,
+            "filter_query": urlencode(filters.as_query()),
+            "outcomes": list(inbox.OUTCOMES),
+            "teams": Team.objects.all(),
+        },
     )
 
 

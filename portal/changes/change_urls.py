@@ -4,6 +4,7 @@ from portal.changes import change_pages as views
 
 app_name = "changes"
 urlpatterns = [
+    path("", views.change_list, name="list"),
     path("<uuid:change_id>/", views.change_detail, name="detail"),
     path("<uuid:change_id>/status/", views.change_status, name="status"),
     path("<uuid:change_id>/approve/", views.change_approve, name="approve"),

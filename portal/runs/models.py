@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.dispatch import Signal
 from django.utils import timezone
@@ -63,6 +63,8 @@ WAITING_STATUSES = RunStatus.in_group(RunGroup.WAITING)
 CANCELLABLE_STATUSES = RunStatus.in_group(RunGroup.CANCELLABLE)
 APPLIED_STATUSES = RunStatus.in_group(RunGroup.APPLIED)
 DONE_STATUSES = RunStatus.in_group(RunGroup.DONE)
+# What the runs of a change that can be approved now are in: ready for approval, or nothing to do.
+APPROVABLE_STATUSES = [RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES]
 
 # Newest finished first; a run that never finished (none that is done) last.
 LAST_FINISHED_FIRST = F("finished_at").desc(nulls_last=True)
@@ -141,6 +143,13 @@ class ChangeQuerySet(models.QuerySet):
     def proposing(self):
         """Pending changes that propose a service revision, newest first."""
         return self.pending().filter(revision__isnull=False).order_by("-created_at")
+
+    def awaiting_approval(self):
+        """Changes an approver can act on now: every plan has ended, at least one waits for approval
+        and the others found nothing to change. The status part of the workflow's approval rule
+        (portal.changes.workflow.approval_refusal), asked of many changes at once."""
+        runs = Run.objects.filter(change=OuterRef("pk"))
+        return self.pending().filter(Exists(runs.filter(status=RunStatus.AWAITING_APPROVAL))).exclude(Exists(runs.exclude(status__in=APPROVABLE_STATUSES)))
 
 
 class Change(models.Model):
