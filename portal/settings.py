@@ -58,6 +58,14 @@ ALLOWED_HOSTS = read.comma_list("DJANGO_ALLOWED_HOSTS", ",".join(_default_hosts)
 # cookies only over TLS, HSTS, and plain HTTP redirected.
 HTTPS = read.boolean("PORTAL_HTTPS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# Where people reach the portal, for the links it sends away from its pages (a webhook's payload
+# links its change and run). Behind a proxy or a load balancer, its public address.
+BASE_URL = read.url(
+    "PORTAL_BASE_URL",
+    f"{'https' if HTTPS else 'http'}://{WEB_ADDRESS if not WEB_ADDRESS.startswith(('unix:', 'fd://', '0.0.0.0')) else '127.0.0.1:8000'}",
+    schemes=("http", "https"),
+    why="The portal's address as its users reach it, for links in notifications.",
+).rstrip("/")
 SECURE_SSL_REDIRECT = HTTPS
 # Read (and refused when wrong) over plain HTTP too: turning HTTPS on later must not find a typo.
 _hsts_seconds = read.seconds("PORTAL_HSTS_SECONDS", 31536000, minimum=0)

@@ -3,7 +3,9 @@ detector, when it exists, calls it with drift_found)."""
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.notifications.models import Delivery, Event, Webhook
@@ -37,10 +39,17 @@ def run_moved_receiver(sender, run, status, **kwargs) -> None:
         logger.exception("Could not record the %s notification of run %s.", event, run.pk)
 
 
+def link(name: str, **kwargs) -> str:
+    """The address of one of the portal's pages, as a receiver's reader opens it (settings.BASE_URL)."""
+    return settings.BASE_URL + reverse(name, kwargs=kwargs)
+
+
 def run_payload(run, workspace) -> dict:
     return {
         "run": {
             "id": str(run.pk),
+            "url": link("runs:run-detail", run_id=run.pk),
+            "change_url": link("changes:detail", change_id=run.change_id) if run.change_id else None,
             "status": run.status,
             "kind": run.kind,
             "workspace": workspace.path,

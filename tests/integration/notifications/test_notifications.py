@@ -164,6 +164,25 @@ def moved(django_capture_on_commit_callbacks):
 
 
 # --- the events ------------------------------------------------------------------------------------
+def test_a_payload_links_the_run_and_its_change_at_the_portal_s_public_address(receiver, queue, dev, settings, django_capture_on_commit_callbacks):
+    from portal.changes.workflow import propose
+
+    settings.BASE_URL = "https://portal.art.example"
+    workspace = service_workspace(dev, "sourcing-data-service")
+    webhook = Webhook.objects.create(service=workspace.service, url=receiver.url, events=["awaiting_approval"])
+    change = propose("Change sourcing-data-service", [(workspace, {})], dev)
+    (run,) = change.runs.all()
+    with django_capture_on_commit_callbacks(execute=True):
+        run.start_planning()
+        run.record_plan(to_add=1, to_change=0, to_destroy=0, plan_sha256="0" * 64, inputs_sha256="1" * 64)
+    drain(queue)
+
+    (body,) = [receiver.verify(request, webhook.secret) for request in receiver.received]
+    assert body["run"]["url"] == f"https://portal.art.example/runs/{run.pk}/"
+    assert body["run"]["change_url"] == f"https://portal.art.example/changes/{change.pk}/"
+    assert body["run"]["change"] == str(change.pk)
+
+
 def test_each_run_event_is_delivered_signed_to_the_services_webhook(receiver, queue, moved, dev, settings):
     workspace = service_workspace(dev, "sourcing-data-service")
     webhook = Webhook.objects.create(service=workspace.service, url=receiver.url, events=["awaiting_approval", "applied", "failed"])
