@@ -2,9 +2,10 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from portal.access.models import TEAM_NAME_MAX_LENGTH, Team, team_name_validators
+from portal.core.forms import NoSilentTruncation
 
 
-class TeamForm(forms.Form):
+class TeamForm(NoSilentTruncation, forms.Form):
     name = forms.CharField(
         max_length=TEAM_NAME_MAX_LENGTH,
         validators=team_name_validators,
@@ -19,7 +20,7 @@ class TeamForm(forms.Form):
         return name
 
 
-class MemberForm(forms.Form):
+class MemberForm(NoSilentTruncation, forms.Form):
     username = forms.CharField(max_length=150, help_text="The username of a person with an account here.")
 
     def clean_username(self):

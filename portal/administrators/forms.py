@@ -2,6 +2,7 @@ import re
 
 from django import forms
 
+from portal.core.forms import NoSilentTruncation
 from portal.workspaces import identities
 
 PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}\*?$")
@@ -29,7 +30,7 @@ class ScopeField(forms.CharField):
         return patterns
 
 
-class ScopeForm(forms.Form):
+class ScopeForm(NoSilentTruncation, forms.Form):
     name_patterns = ScopeField(max_length=800, help_text="Names of the resources it may manage, separated by commas, e.g. art-service-*.")
 
 
@@ -41,5 +42,5 @@ class AddTypeForm(ScopeForm):
         self.fields["service_type"].choices = [(key, f"{key}: {description}") for key, description in identities.TYPES.items() if key not in declared]
 
 
-class RetireForm(forms.Form):
+class RetireForm(NoSilentTruncation, forms.Form):
     confirm = forms.BooleanField(required=True, error_messages={"required": "Tick the box to confirm that this administrator goes."})

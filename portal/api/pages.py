@@ -14,6 +14,7 @@ from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
 from portal.catalog.forms import WholeNumberField
 from portal.catalog.models import Service
+from portal.core.forms import NoSilentTruncation
 
 
 def services_to_bind(user):
@@ -22,7 +23,7 @@ def services_to_bind(user):
     return services if permissions.is_admin(user) else services.filter(team_id__in=permissions.team_ids(user))
 
 
-class TokenForm(forms.Form):
+class TokenForm(NoSilentTruncation, forms.Form):
     label = forms.CharField(max_length=100, help_text="Who will use it, e.g. the sourcing-data-service pipeline.")
     scope = forms.ChoiceField(
         choices=TokenScope.choices,

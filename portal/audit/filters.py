@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from portal.audit.models import Action, AuditEvent
+from portal.core.forms import NoSilentTruncation
 from portal.core.params import InvalidParameter
 
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
@@ -30,7 +31,7 @@ def moment(text: str, *, end_of_day: bool) -> datetime:
     return when if timezone.is_aware(when) else timezone.make_aware(when, UTC)
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(NoSilentTruncation, forms.Form):
     action = forms.ChoiceField(choices=[("", "any action"), *Action.choices], required=False)
     actor = forms.CharField(max_length=150, required=False, help_text="A username, exactly.")
     team = forms.CharField(max_length=63, required=False, help_text="A team's name, exactly: what its services went through.")

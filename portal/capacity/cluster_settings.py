@@ -15,6 +15,7 @@ from portal.capacity.model import CapacityRefusal, ClusterSettings, shrink_refus
 from portal.capacity.usage import need, service_uses, take_turns
 from portal.changes.workflow import Refused, propose
 from portal.core import params
+from portal.core.forms import NoSilentTruncation
 from portal.runs.models import Run
 from portal.workspaces.layout import (
     CLUSTER_SIZING,
@@ -47,7 +48,7 @@ def instance_type_choices(trunking: bool) -> list[tuple[str, list[tuple[str, str
     return list(families.items())
 
 
-class ClusterSettingsForm(forms.Form):
+class ClusterSettingsForm(NoSilentTruncation, forms.Form):
     instance_type = forms.ChoiceField(help_text="What one instance holds: vCPUs, memory and how many awsvpc tasks (one network interface each).")
     min_size = InstancesField(label="Fewest instances", min_value=0, max_value=MAX_INSTANCES, help_text="Managed scaling never goes below it.")
     max_size = InstancesField(

@@ -8,6 +8,7 @@ from portal.capacity import usage as capacity
 from portal.catalog import rules
 from portal.catalog.models import DECLARATION_FIELDS, Service, ServiceRevision
 from portal.core import params
+from portal.core.forms import NoSilentTruncation
 
 
 class WholeNumberField(forms.IntegerField):
@@ -86,7 +87,7 @@ class SecretsField(forms.Field):
             return True
 
 
-class DeclarationForm(forms.ModelForm):
+class DeclarationForm(NoSilentTruncation, forms.ModelForm):
     """The declaration of a service: what a change may propose."""
 
     class Meta:
@@ -250,7 +251,7 @@ class ServiceChangePageForm(TaskSizeSelects, ServiceChangeForm):
     """A change on the page; `current` is the size of the declaration it starts from."""
 
 
-class DecommissionForm(forms.Form):
+class DecommissionForm(NoSilentTruncation, forms.Form):
     """Decommissioning is confirmed by typing the service's name."""
 
     confirm_name = forms.CharField(label="Type the service's name to confirm", max_length=200)
@@ -266,5 +267,5 @@ class DecommissionForm(forms.Form):
         return typed
 
 
-class MoveForm(forms.Form):
+class MoveForm(NoSilentTruncation, forms.Form):
     team = TeamChoiceField(queryset=Team.objects.all(), to_field_name="name", empty_label=None, help_text="The team that will own it.")

@@ -1,9 +1,10 @@
 from django import forms
 
+from portal.core.forms import NoSilentTruncation
 from portal.notifications.models import Event, Webhook, validate_webhook_url
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(NoSilentTruncation, forms.Form):
     url = forms.CharField(
         max_length=500,
         validators=[validate_webhook_url],

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from portal.access import permissions
 from portal.access.decorators import permission_required
 from portal.changes.workflow import Refusal, Refused
+from portal.core.forms import NoSilentTruncation
 from portal.runner import locks
 from portal.runner.locks import StateLock
 from portal.runs import queueing
@@ -20,7 +21,7 @@ from portal.workspaces.models import Workspace
 logger = logging.getLogger(__name__)
 
 
-class UnlockForm(forms.Form):
+class UnlockForm(NoSilentTruncation, forms.Form):
     lock_id = forms.CharField(max_length=64, help_text="The id of the lock as shown on the page.")
     confirm = forms.BooleanField(error_messages={"required": "Tick the box to confirm: removing a lock that a live terraform holds can corrupt the state."})
 

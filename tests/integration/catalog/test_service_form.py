@@ -92,3 +92,15 @@ def test_an_anonymous_visitor_is_sent_to_log_in(db, client, service_form_data):
 
     assert response.status_code == 302 and "/login/" in response.url
     assert not Service.objects.exists()
+
+
+def test_a_long_name_is_refused_with_a_message_not_cut_by_the_browser(developer_client, service_form_data):
+    # No maxlength on the inputs: a browser would cut a 73-character name to 32 without a word.
+    page = developer_client.get(reverse("catalog:service-register")).content.decode()
+    assert 'name="name"' in page and "maxlength" not in page
+
+    response = developer_client.post(reverse("catalog:service-register"), {**service_form_data, "name": "a" * 73})
+
+    assert response.status_code == 400
+    assert "Ensure this value has at most 32 characters (it has 73)." in response.content.decode()
+    assert not Service.objects.exists()
