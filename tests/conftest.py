@@ -373,24 +373,46 @@ TIERS = ("unit", "integration", "e2e", "browser")
 
 def pytest_collection_modifyitems(config, items):
     """Each test carries its tier's marker, from its folder (tests/<tier>/...): `-m "not e2e"` and the
-    like select by tier as by folder."""
+    like select by tier as by folder. The unit tier runs first (a broken unit fails in seconds), then
+    the modules marked `long`, then the rest: spread over workers (`-n`, bin/test), the longest runs
+    start at once and the many short tests fill in beside them."""
     for item in items:
         parts = item.path.relative_to(ROOT).parts
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
             item.add_marker(parts[1])
+    items.sort(key=lambda item: 0 if item.get_closest_marker("unit") else 1 if item.get_closest_marker("long") else 2)
 
 
 # --- nothing outlives the session ------------------------------------------------------------------
+LEFT_BY_WORKERS = pytest.StashKey[list]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """An xdist worker's leftovers, gathered by the controller for its own end of session."""
+    left = getattr(node, "workeroutput", {}).get("leftover_processes", [])
+    node.config.stash.setdefault(LEFT_BY_WORKERS, []).extend(left)
+
+
 @pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish has torn the session's fixtures down
 def pytest_sessionfinish(session, exitstatus):
     """Every process a test started (they all carry this session's mark in their environment, orphans
     too) must be gone once the fixtures are torn down. Any that is left is killed and named, and the
     session fails: a leak found is a test's teardown to fix."""
-    left = leftover_processes(SESSION_MARK, os.environ[SESSION_MARK], settle=5)
+    config = session.config
+    if config.pluginmanager.has_plugin("dsession"):
+        # pytest-xdist's controller runs no test: each worker checks its own session's processes
+        # (the workers themselves carry the controller's mark) and hands its findings over here.
+        left = config.stash.get(LEFT_BY_WORKERS, [])
+    else:
+        left = leftover_processes(SESSION_MARK, os.environ[SESSION_MARK], settle=5)
+        stop_processes([p["pid"] for p in left], grace=5)
+        if hasattr(config, "workeroutput"):
+            config.workeroutput["leftover_processes"] = left
+            return
     if not left:
         return
     described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
-    stop_processes([p["pid"] for p in left], grace=5)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     message = f"{len(left)} process(es) started by the tests outlived them (now killed; the session fails):\n{described}"
     if reporter:

@@ -17,6 +17,12 @@ def free_port() -> int:
 
 
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:56379/15")
+# Each pytest-xdist worker is a session of its own (its emulator, queue, workspaces and database):
+# it gets a Redis database of its own too, counting down from the one given, so that RQ's registry
+# of workers (which the health check and recovery read) holds only its own.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    base, _, database = os.environ["REDIS_URL"].rpartition("/")
+    os.environ["REDIS_URL"] = f"{base}/{(int(database or 0) - int(worker.removeprefix('gw'))) % 16}"
 # DEBUG is off in tests, as in production, so the portal wants a secret key of its own.
 os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.pop("DJANGO_DEBUG", None)

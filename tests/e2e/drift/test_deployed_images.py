@@ -18,7 +18,7 @@ from portal.core.aws import client
 from portal.runner.deployed_images import deployed_tag, keep_deployed_image
 from portal.runner.terraform import terraform_environment
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.long, pytest.mark.django_db]
 
 
 @dataclass

@@ -24,7 +24,7 @@ from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
 from tests.fake_registry import FakeRegistry
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 SERVICE = "art-service-sourcing-data-service"
 IMAGE_MANIFEST = json.dumps(

@@ -17,7 +17,7 @@ from portal.platform.provisioning import destroy_platform, provision_platform, w
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.layout import cluster_path
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 
 def changed(run: Run, address: str) -> dict[str, tuple[str, str]]:

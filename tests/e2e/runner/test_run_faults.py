@@ -305,6 +305,7 @@ def restart_postgres() -> None:
     )
 
 
+@pytest.mark.exclusive  # the restart cuts every session's connections: run alone (bin/test)
 def test_postgresql_restarted_during_a_plan_the_plan_completes_and_the_worker_carries_on(workers, gates, people):
     from moto.sts.models import STSBackend
 
