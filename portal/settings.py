@@ -209,7 +209,7 @@ NOTIFICATIONS_ALLOWED_NETWORKS = tuple(
 # A PEM bundle of CAs for HTTPS receivers (an internal receiver's own CA); empty: the system's.
 NOTIFICATIONS_CA_BUNDLE = str(read.path("PORTAL_NOTIFICATIONS_CA_BUNDLE", "", optional=True) or "")
 RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIFICATIONS_TIMEOUT + 30}
-# Drift detection (README, "Drift detection"): every applied workspace gets a refresh-only plan each
+# Drift detection (README, "Drift detection"): every applied workspace gets a drift check (a plan, never applied) each
 # DRIFT_INTERVAL seconds (0: never), on a queue the terraform workers take only when theirs is empty.
 DRIFT_QUEUE = read.text("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low", allow_empty=False)
 DRIFT_INTERVAL = read.seconds("PORTAL_DRIFT_INTERVAL", 3600, minimum=0, why="0 turns drift detection off.")

@@ -64,7 +64,7 @@ class DriftView(KnownQueryParameters, APIView):
 @extend_schema(
     parameters=[WORKSPACE_ID],
     summary="Check a workspace's drift now",
-    description="The badge's **Check now**: queues a refresh-only plan of the workspace (a low-priority job); "
+    description="The badge's **Check now**: queues a drift check of the workspace (a plan, never applied) (a low-priority job); "
     "its result appears in `GET .../drift/`. 403 `no_role`, `other_team`, `platform`; 409 `not_applied` "
     "(nothing to check), `workspace_busy` (a run is going on).",
     request=None,

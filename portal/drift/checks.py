@@ -1,11 +1,21 @@
-"""The drift check of one workspace: a refresh-only plan against its state, as its type's identity.
+"""The drift check of one workspace: a plan against its state and AWS, as its type's identity.
 
-It never touches the state (a refresh-only plan is never applied here) nor the directory a user's
-run works in: it renders the last applied inputs into a directory of its own under
-WORKSPACES_DIR/.drift/, so a check and a run of the same workspace can happen at once. The plan runs
-with `-lock=false`: a refresh-only plan writes nothing to the state, and taking the state lock would
-make a user's plan or apply that starts meanwhile fail on the lock. A check that overlapped a run is
-thrown away (the run may have been changing AWS while terraform read it), and done again later.
+Drift is what changed in AWS outside the portal *and* that the configuration would set back: an
+attribute of a resource's `resource_drift` (AWS against the state) that the plan's own change of that
+resource changes again, or that terraform names among the plan's `relevant_attributes` (an attribute
+of another resource the changes depend on), and any resource deleted outside. What the provider
+computes or another resource of the same configuration manages (a policy's `attachment_count`, a
+role's `managed_policy_arns` beside attachment resources, a security group's inline rules beside rule
+resources) changes in AWS after every apply and is not drift: the plan leaves it alone. A plan with
+no changes (exit code 0) has no drift, whatever the refresh read. Terraform's own "Objects have
+changed outside of Terraform" filters its drift report the same way.
+
+It never touches the state (the plan is never applied here) nor the directory a user's run works in:
+it renders the last applied inputs into a directory of its own under WORKSPACES_DIR/.drift/, so a
+check and a run of the same workspace can happen at once. The plan runs with `-lock=false`: a plan
+writes nothing to the state, and taking the state lock would make a user's plan or apply that starts
+meanwhile fail on the lock. A check that overlapped a run is thrown away (the run may have been
+changing AWS while terraform read it), and done again later.
 """
 
 import json
@@ -69,7 +79,7 @@ def run_check(workspace_id: int) -> DriftCheck | None:
     started_at, started = timezone.now(), time.monotonic()
     output: list[str] = []
     try:
-        drift, error = refresh_only_plan(workspace, variables, output.append), ""
+        drift, error = drift_plan(workspace, variables, output.append), ""
     except (CheckFailed, TerraformError) as exc:
         tail = mask_secrets("".join(output))[-LOG_TAIL:]
         drift, error = [], f"{exc}\n{tail}".strip()
@@ -92,7 +102,7 @@ def run_check(workspace_id: int) -> DriftCheck | None:
     return check
 
 
-def refresh_only_plan(workspace: Workspace, variables: dict, on_output) -> list[dict]:
+def drift_plan(workspace: Workspace, variables: dict, on_output) -> list[dict]:
     identity = identity_for(workspace, f"portal-drift-{workspace.pk}")  # stable: init is skipped when unchanged
     if isinstance(identity, Refusal):
         raise CheckFailed(identity.reason)
@@ -106,7 +116,7 @@ def refresh_only_plan(workspace: Workspace, variables: dict, on_output) -> list[
         if code == 0:
             return []
         if code != 2:
-            raise CheckFailed(f"terraform plan -refresh-only exited with code {code}")
+            raise CheckFailed(f"terraform plan exited with code {code}")
         plan = json.loads(terraform.capture("show", str(plan_file), json=IsFlagged))
     finally:
         plan_file.unlink(missing_ok=True)
@@ -114,18 +124,28 @@ def refresh_only_plan(workspace: Workspace, variables: dict, on_output) -> list[
 
 
 def plan_exit_code(terraform: Terraform, plan_file: Path) -> int:
-    """`plan -refresh-only -detailed-exitcode`: 0 no changes, 1 error, 2 changes (Terraform.run
-    would take 2 for a failure)."""
-    argv = terraform.command("plan", input=False, refresh_only=IsFlagged, detailed_exitcode=IsFlagged, lock=False, out=str(plan_file))
+    """`plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes (Terraform.run would take 2 for a
+    failure)."""
+    argv = terraform.command("plan", input=False, detailed_exitcode=IsFlagged, lock=False, out=str(plan_file))
     terraform.on_output(f"$ terraform {' '.join(argv[1:])}\n")
     with terraform.supervised("plan", argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as process:
         terraform.on_output(mask_secrets(process.stdout.read()))
     return process.returncode
 
 
+def top_level(path: str) -> str:
+    """`tags.Team` -> `tags`, `ingress[0].from_port` -> `ingress`."""
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
 def drifted_attributes(plan: dict) -> list[dict]:
-    """The plan's `resource_drift` as {address, attribute, before (the state), after (AWS)}, read
-    by the plan review's own walk, masked as it masks."""
+    """The drift that counts (see the module's docstring) as {address, attribute, before (the state),
+    after (AWS)}, read by the plan review's own walk, masked as it masks."""
+    set_back = {entry["address"]: plan_review.changed_paths(entry) for entry in plan.get("resource_changes", [])}
+    relevant: dict[str, set[str]] = {}
+    for reference in plan.get("relevant_attributes", []):
+        path = reference.get("attribute") or []
+        relevant.setdefault(reference["resource"], set()).add(str(path[0]) if path else "")
     found = []
     for entry in plan.get("resource_drift", []):
         change = plan_review.resource_change(entry)
@@ -133,8 +153,11 @@ def drifted_attributes(plan: dict) -> list[dict]:
             continue
         if change.action == "destroy":
             found.append({"address": change.address, "attribute": "(the resource)", "before": "exists", "after": "deleted"})
+            continue
+        depended_on = relevant.get(change.address, set())
         for attribute in change.attributes:
-            found.append({"address": change.address, "attribute": attribute.path, "before": attribute.before, "after": attribute.after})
+            if attribute.path in set_back.get(change.address, ()) or "" in depended_on or top_level(attribute.path) in depended_on:
+                found.append({"address": change.address, "attribute": attribute.path, "before": attribute.before, "after": attribute.after})
     return plan_review.masked(found, secret_values())
 
 

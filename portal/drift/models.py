@@ -1,4 +1,4 @@
-"""One refresh-only plan of an applied workspace: whether AWS still matches its state, and where not."""
+"""One drift check of an applied workspace: whether AWS still matches what it declares, and where not."""
 
 from django.db import models
 from django.utils import timezone

@@ -103,6 +103,15 @@ def resource_change(entry: dict) -> ResourceChange | None:
     return result
 
 
+def changed_paths(entry: dict) -> set[str]:
+    """Every attribute path a resource change of the plan changes (none for a no-op or a read), in
+    the form AttributeChange.path has: what the drift check matches drifted attributes against."""
+    actions = tuple(entry.get("change", {}).get("actions", ()))
+    if actions not in ACTIONS:
+        return set()
+    return {attribute.path for attribute in attribute_changes(entry["change"], ACTIONS[actions], set())}
+
+
 def reason_for(action_reason: str, action: str, replace_paths: list[str]) -> str:
     if action_reason == "replace_because_cannot_update" or (action == "replace" and not action_reason):
         if replace_paths:

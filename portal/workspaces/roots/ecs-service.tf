@@ -68,7 +68,7 @@ variable "keep_load_balancer_egress_rule" {
   type        = bool
   description = "Keep the service's own egress rule on the load balancer's group while its tasks move into the shared service tasks group (its first apply since that group exists)."
   # Inputs recorded before this input existed (a drift check renders a service's last applied ones)
-  # leave it out; a refresh-only plan changes nothing whatever it says.
+  # leave it out; a drift check counts only what changed in AWS outside the portal, whatever it plans.
   default = false
 }
 

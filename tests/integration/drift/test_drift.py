@@ -101,33 +101,68 @@ def test_a_bad_interval_is_refused_at_start(value):
     assert result.returncode != 0 and "PORTAL_DRIFT_INTERVAL must be a whole number of seconds" in result.stderr
 
 
-def test_drift_is_read_from_the_plans_resource_drift_with_sensitive_values_masked():
+def update(address: str, type_: str, before: dict, after: dict, **change) -> dict:
+    return {"address": address, "type": type_, "change": {"actions": ["update"], "before": before, "after": after, **change}}
+
+
+REPOSITORY = "module.this.aws_ecr_repository.this"
+
+
+def test_drift_is_what_the_plan_sets_back_with_sensitive_values_masked():
+    sensitive = {"before_sensitive": {"secret": True}, "after_sensitive": {"secret": True}}
     plan = {
         "resource_drift": [
-            {
-                "address": "module.this.aws_ecr_repository.this",
-                "type": "aws_ecr_repository",
-                "change": {
-                    "actions": ["update"],
-                    "before": {"image_tag_mutability": "IMMUTABLE", "tags": {"Team": "a"}, "secret": "s1"},
-                    "after": {"image_tag_mutability": "MUTABLE", "tags": {"Team": "b"}, "secret": "s2"},
-                    "before_sensitive": {"secret": True},
-                    "after_sensitive": {"secret": True},
-                },
-            },
-            {
-                "address": "module.this.aws_ecr_lifecycle_policy.this[0]",
-                "type": "aws_ecr_lifecycle_policy",
-                "change": {"actions": ["delete"], "before": {}, "after": None},
-            },
-        ]
+            update(
+                REPOSITORY,
+                "aws_ecr_repository",
+                {"image_tag_mutability": "IMMUTABLE", "tags": {"Team": "a"}, "secret": "s1", "registry_id": "1"},
+                {"image_tag_mutability": "MUTABLE", "tags": {"Team": "b"}, "secret": "s2", "registry_id": "2"},
+                **sensitive,
+            ),
+            {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "type": "aws_ecr_lifecycle_policy", "change": {"actions": ["delete"], "before": {}, "after": None}},
+        ],
+        # The plan sets the mutability, the tag and the secret back; registry_id is the provider's.
+        "resource_changes": [
+            update(
+                REPOSITORY,
+                "aws_ecr_repository",
+                {"image_tag_mutability": "MUTABLE", "tags": {"Team": "b"}, "secret": "s2", "registry_id": "2"},
+                {"image_tag_mutability": "IMMUTABLE", "tags": {"Team": "a"}, "secret": "s1", "registry_id": "2"},
+                **sensitive,
+            )
+        ],
     }
     assert checks.drifted_attributes(plan) == [
-        {"address": "module.this.aws_ecr_repository.this", "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'},
-        {"address": "module.this.aws_ecr_repository.this", "attribute": "secret", "before": "(sensitive value)", "after": "(sensitive value)"},
-        {"address": "module.this.aws_ecr_repository.this", "attribute": "tags.Team", "before": '"a"', "after": '"b"'},
+        {"address": REPOSITORY, "attribute": "image_tag_mutability", "before": '"IMMUTABLE"', "after": '"MUTABLE"'},
+        {"address": REPOSITORY, "attribute": "secret", "before": "(sensitive value)", "after": "(sensitive value)"},
+        {"address": REPOSITORY, "attribute": "tags.Team", "before": '"a"', "after": '"b"'},
         {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "attribute": "(the resource)", "before": "exists", "after": "deleted"},
     ]
+
+
+# A policy attached by an attachment resource, a role given managed policies by attachments, a group
+# whose rules are resources of their own: AWS's answers move after the apply, the plan leaves them.
+SIDE_EFFECTS = [
+    update("aws_iam_policy.runner", "aws_iam_policy", {"attachment_count": 0}, {"attachment_count": 2}),
+    update("aws_iam_role.task", "aws_iam_role", {"managed_policy_arns": []}, {"managed_policy_arns": ["arn:aws:iam::aws:policy/x"]}),
+    update("aws_security_group.tasks", "aws_security_group", {"ingress": None}, {"ingress": [{"from_port": 8082, "to_port": 8082}]}),
+]
+
+
+def test_what_the_provider_computes_or_another_resource_manages_is_not_drift():
+    assert checks.drifted_attributes({"resource_drift": SIDE_EFFECTS, "resource_changes": []}) == []
+
+
+def test_an_attribute_another_change_depends_on_is_drift():
+    # relevant_attributes: terraform names what the plan's changes read, here the group's ingress.
+    plan = {
+        "resource_drift": SIDE_EFFECTS,
+        "resource_changes": [],
+        "relevant_attributes": [{"resource": "aws_security_group.tasks", "attribute": ["ingress"]}],
+    }
+    found = checks.drifted_attributes(plan)
+    assert found and {item["address"] for item in found} == {"aws_security_group.tasks"}
+    assert all(item["attribute"].startswith("ingress") for item in found)
 
 
 def test_a_check_records_the_drift_and_tells_the_webhooks_only_when_it_is_new(db, monkeypatch, django_capture_on_commit_callbacks):
@@ -136,7 +171,7 @@ def test_a_check_records_the_drift_and_tells_the_webhooks_only_when_it_is_new(db
     Webhook.objects.create(url="https://hooks.example.com/drift", events=["drift_found"])
     workspace = applied_workspace("ecs/ecr-repositories/watched")
     found = {"drift": DRIFT}
-    monkeypatch.setattr(checks, "refresh_only_plan", lambda workspace, variables, on_output: found["drift"])
+    monkeypatch.setattr(checks, "drift_plan", lambda workspace, variables, on_output: found["drift"])
     monkeypatch.setattr("portal.notifications.events.queue_delivery", lambda pk: None)
 
     first = checks.run_check(workspace.pk)
