@@ -154,6 +154,7 @@ def journey_on_aws(journey, image: str) -> None:
     journey.provision_platform()
     journey.onboard(SERVICE, DECLARATION, image_source=image)
     journey.wait_until_served(DECLARATION["image_tag"])
+    journey.check_drift_everywhere()  # freshly applied, on AWS: nothing drifted
     journey.change(**BIGGER)
     journey.wait_until_served(DECLARATION["image_tag"])
     journey.push_image(image, NEW_TAG)

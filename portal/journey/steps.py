@@ -23,6 +23,7 @@ from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.changes.workflow import approve, propose
 from portal.core.aws import client
+from portal.drift import checks as drift_checks
 from portal.journey import images
 from portal.platform import provisioning as platform
 from portal.runs.models import ACTIVE_STATUSES, Change, Run, RunStatus
@@ -233,6 +234,24 @@ class Journey:
     def plan_every_workspace_again(self) -> None:
         with self.step("Plan every workspace again: no changes"):
             self.plan_again(self.every_workspace())
+
+    def check_drift_everywhere(self) -> int:
+        """A drift check of every applied workspace, right after applying: none may be drifted, or
+        the drift alarm would be wrong on day one. Returns how many workspaces were checked."""
+        with self.step("Check every workspace for drift: none drifted"):
+            checked, drifted = 0, {}
+            for workspace in self.every_workspace():
+                check = drift_checks.run_check(workspace.pk)
+                if check is None:  # nothing applied to compare (the bootstrapped state bucket)
+                    continue
+                checked += 1
+                if check.error:
+                    raise JourneyFailed(f"The drift check of {workspace.path} failed: {check.error[-1000:]}")
+                if check.drifted:
+                    drifted[workspace.path] = [f"{item['address']} {item['attribute']}" for item in check.drift][:10]
+            if drifted:
+                raise JourneyFailed(f"Freshly applied, these workspaces show drift: {drifted}")
+            return checked
 
 
 def what_it_plans(run: Run) -> str:

@@ -312,6 +312,8 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     assert service.applied_revision.number == 1
     assert len(journey.every_workspace()) == 8
     journey.plan_every_workspace_again()
+    # And no drift: what the provider computes or another resource manages is not drift.
+    assert journey.check_drift_everywhere() >= 7, "the platform's workspaces and the service's two were checked"
 
     a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)
 

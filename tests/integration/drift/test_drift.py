@@ -119,7 +119,11 @@ def test_drift_is_what_the_plan_sets_back_with_sensitive_values_masked():
                 {"image_tag_mutability": "MUTABLE", "tags": {"Team": "b"}, "secret": "s2", "registry_id": "2"},
                 **sensitive,
             ),
-            {"address": "module.this.aws_ecr_lifecycle_policy.this[0]", "type": "aws_ecr_lifecycle_policy", "change": {"actions": ["delete"], "before": {}, "after": None}},
+            {
+                "address": "module.this.aws_ecr_lifecycle_policy.this[0]",
+                "type": "aws_ecr_lifecycle_policy",
+                "change": {"actions": ["delete"], "before": {}, "after": None},
+            },
         ],
         # The plan sets the mutability, the tag and the secret back; registry_id is the provider's.
         "resource_changes": [
