@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from portal.access import permissions
 from portal.access.decorators import permission_required
@@ -62,6 +62,7 @@ def awaits_approval(runs: list[Run]) -> bool:
     return RunStatus.AWAITING_APPROVAL in statuses and statuses <= set(APPROVABLE_STATUSES)
 
 
+@require_GET
 @view_runs
 def change_list(request):
     """What waits for my approval (oldest first), what I proposed that is under way, and every change
