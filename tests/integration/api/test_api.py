@@ -1,8 +1,6 @@
 """The REST API's contract, status code by status code, on real PostgreSQL and Redis."""
 
-import django_rq
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -101,9 +99,10 @@ def test_issue_token_prints_a_key_that_is_stored_only_as_a_digest(make_user, cap
 # --- services ------------------------------------------------------------------------------------
 
 
-def test_register_returns_the_service_its_workspaces_and_the_queued_runs(developer, service_form_data, django_capture_on_commit_callbacks):
-    queue = django_rq.get_queue(settings.RQ_QUEUE)
-    queue.empty()
+def test_register_returns_the_service_its_workspaces_and_the_queued_runs(developer, service_form_data, parked_queue, django_capture_on_commit_callbacks):
+    # The parked queue: the session's worker (started by an e2e test earlier in the session) must not
+    # take the jobs before they are counted.
+    queue = parked_queue
 
     with django_capture_on_commit_callbacks(execute=True):
         response = developer.post(SERVICES, service_form_data, format="json")
@@ -118,7 +117,6 @@ def test_register_returns_the_service_its_workspaces_and_the_queued_runs(develop
     ]
     assert [run["status"] for run in body["runs"]] == ["queued", "queued"]
     assert {f"run-{run['id']}-queued" for run in body["runs"]} == set(queue.job_ids)
-    queue.empty()
 
 
 @pytest.mark.parametrize(
@@ -329,10 +327,10 @@ def test_unknown_run_is_404(developer):
     assert_error(developer.get("/api/v1/runs/00000000-0000-0000-0000-000000000000/"), 404, "not_found")
 
 
-def test_approve_is_202_and_queues_the_first_apply(approver, registered, django_capture_on_commit_callbacks):
+def test_approve_is_202_and_queues_the_first_apply(approver, registered, parked_queue, django_capture_on_commit_callbacks):
     _, change = registered
     first, second = planned(change)
-    queue = django_rq.get_queue(settings.RQ_QUEUE)
+    queue = parked_queue
     queue.empty()
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -342,7 +340,6 @@ def test_approve_is_202_and_queues_the_first_apply(approver, registered, django_
     assert response.json()["approved_by"] == "approver"
     assert {run.status for run in Run.objects.filter(change=change)} == {RunStatus.APPROVED}
     assert queue.job_ids == [f"run-{first.pk}-approved"]
-    queue.empty()
 
 
 def test_the_author_cannot_approve(api, service_form_data):
