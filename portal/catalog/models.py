@@ -14,16 +14,23 @@ class Lifecycle(ColouredChoices):
     ACTIVE = "active", Colour.GREY, "Active"
     DECOMMISSIONING = "decommissioning", Colour.ORANGE, "Decommissioning"
     DECOMMISSIONED = "decommissioned", Colour.MUTED, "Decommissioned"
+    # Its registration ended without anything applied (discarded, superseded or failed): nothing of
+    # it is in AWS, and its name is free again. Its history stays readable.
+    WITHDRAWN = "withdrawn", Colour.MUTED, "Withdrawn"
+
+
+# A service in one of these holds no name and no listener rule priority: it has ended.
+ENDED_STATUSES = [Lifecycle.DECOMMISSIONED, Lifecycle.WITHDRAWN]
 
 
 class ServiceQuerySet(models.QuerySet):
     def live(self):
-        """Services that hold their name: everything but the decommissioned."""
-        return self.exclude(status=Lifecycle.DECOMMISSIONED)
+        """Services that hold their name: everything but the decommissioned and the withdrawn."""
+        return self.exclude(status__in=ENDED_STATUSES)
 
     def named(self, name: str):
-        """The service that holds `name` now, else the one that held it last (decommissioned)."""
-        return self.filter(name=name).order_by(models.Case(models.When(status=Lifecycle.DECOMMISSIONED, then=1), default=0), "-created_at")
+        """The service that holds `name` now, else the one that held it last (decommissioned or withdrawn)."""
+        return self.filter(name=name).order_by(models.Case(models.When(status__in=ENDED_STATUSES, then=1), default=0), "-created_at")
 
     def with_declarations(self):
         """Services with their applied revision and, while one is pending, the proposed one
@@ -101,17 +108,17 @@ class Service(models.Model):
     class Meta:
         ordering = ["name", "-created_at"]
         constraints = [
-            # A name is held by one service until it is decommissioned; then it can be registered again.
+            # A name is held by one service until it is decommissioned or withdrawn; then it can be registered again.
             models.UniqueConstraint(
                 fields=["name"],
-                condition=~Q(status=Lifecycle.DECOMMISSIONED),
+                condition=~Q(status__in=ENDED_STATUSES),
                 name="one_live_service_per_name",
                 violation_error_message=rules.NAME_TAKEN,
             ),
             # A listener's rules need distinct priorities; a decommissioned service's rule is gone.
             models.UniqueConstraint(
                 fields=["listener_rule_priority"],
-                condition=~Q(status=Lifecycle.DECOMMISSIONED),
+                condition=~Q(status__in=ENDED_STATUSES),
                 name="one_live_service_per_listener_rule_priority",
             ),
         ]
@@ -131,7 +138,14 @@ class Service(models.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.status != Lifecycle.DECOMMISSIONED
+        return self.status not in ENDED_STATUSES
+
+    @property
+    def status_label(self) -> str:
+        """What the pages show: an active service nothing has been applied for yet is not running."""
+        if self.status == Lifecycle.ACTIVE and self.applied_revision_id is None:
+            return "Pending first apply"
+        return self.get_status_display()
 
     @property
     def proposed_revision(self) -> "ServiceRevision | None":

@@ -12,7 +12,7 @@ from portal.access import permissions
 from portal.access.models import Team
 from portal.capacity import usage as capacity
 from portal.catalog import layout, rules
-from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
+from portal.catalog.models import DECLARATION_FIELDS, ENDED_STATUSES, Lifecycle, Service, ServiceRevision
 from portal.changes.workflow import Refusal, Refused, propose
 from portal.runs.models import Change
 
@@ -100,7 +100,7 @@ def decommission_service(service: Service, user) -> Change:
     service is decommissioned once that change has applied."""
     permissions.require(permissions.decommission_service(user, service))
     service = locked(service)
-    if service.status == Lifecycle.DECOMMISSIONED:
+    if service.status in ENDED_STATUSES:
         raise Refused(not_active(service))
     if service.status == Lifecycle.DECOMMISSIONING and service.changes.pending().filter(destroys=True).exists():
         raise Refused(Refusal("decommission_pending", f"{service.name} is being decommissioned already."))
@@ -158,6 +158,8 @@ def active_locked(service: Service) -> Service:
 def not_active(service: Service) -> Refusal:
     if service.status == Lifecycle.DECOMMISSIONED:
         return Refusal("decommissioned", f"{service.name} is decommissioned; register the name again to bring it back.")
+    if service.status == Lifecycle.WITHDRAWN:
+        return Refusal("withdrawn", f"{service.name} was withdrawn before anything of it was applied; register the name again.")
     return Refusal(
         "decommissioning",
         f"{service.name} is being decommissioned; discard that change first to change the service.",

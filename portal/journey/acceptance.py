@@ -175,12 +175,12 @@ def platform_is_up() -> bool:
 def clean_up(journey) -> bool:
     """Remove what the run made, as far as it can; True when the platform and the bootstrap's
     administrators and bucket are gone (or were never made)."""
-    from portal.catalog.models import Lifecycle, Service
+    from portal.catalog.models import ENDED_STATUSES, Service
     from portal.journey import leftovers
     from portal.runs.models import Run
 
     clean = True
-    for service in Service.objects.exclude(status=Lifecycle.DECOMMISSIONED):
+    for service in Service.objects.exclude(status__in=ENDED_STATUSES):
         if not Run.objects.filter(workspace__service=service, kind=Run.Kind.APPLY).applied().exists():
             continue  # never applied: nothing of it is in AWS
         journey.service = service

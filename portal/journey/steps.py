@@ -19,7 +19,7 @@ import requests
 from django.conf import settings
 
 from portal.catalog import layout
-from portal.catalog.models import Lifecycle, Service
+from portal.catalog.models import ENDED_STATUSES, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.changes.workflow import approve, propose
 from portal.core.aws import client
@@ -170,7 +170,7 @@ class Journey:
             change = decommission_service(self.service, self.admin)
             self.apply(change)
             self.service.refresh_from_db()
-            if self.service.status != Lifecycle.DECOMMISSIONED:
+            if self.service.status not in ENDED_STATUSES:
                 raise JourneyFailed(f"{self.service.name} is {self.service.status} after its decommission applied.")
 
     # --- plans, approvals, applies ----------------------------------------------------------------

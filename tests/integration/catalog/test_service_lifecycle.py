@@ -8,6 +8,7 @@ from django.urls import reverse
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.changes import workflow
+from portal.core.refusals import Refused
 from portal.runs.models import Change, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, plan_approve_apply, record_plan
@@ -77,13 +78,23 @@ def test_a_service_being_decommissioned_refuses_changes(people, onboarded):
 
 def test_a_never_applied_service_decommissions_without_an_approval(people, service_form_data):
     service, onboarding = register_service(people["dev"], **service_form_data)
-    workflow.discard(onboarding, people["dev"])
 
-    decommission = decommission_service(service, people["admin"])
+    decommission = decommission_service(service, people["admin"])  # the registration goes stale
     for run in decommission.runs_in_order():
         record_plan(run, to_add=0)
 
     assert Service.objects.get(pk=service.pk).status == Lifecycle.DECOMMISSIONED
+
+
+def test_a_discarded_onboarding_is_withdrawn_with_nothing_left_to_decommission(people, service_form_data):
+    service, onboarding = register_service(people["dev"], **service_form_data)
+    workflow.discard(onboarding, people["dev"])
+
+    with pytest.raises(Refused) as refused:
+        decommission_service(service, people["admin"])
+
+    assert refused.value.refusal.code == "withdrawn"
+    assert Service.objects.get(pk=service.pk).status == Lifecycle.WITHDRAWN
 
 
 def test_decommission_in_the_browser_needs_the_typed_name_and_warns_about_images(client, people, onboarded):
