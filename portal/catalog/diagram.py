@@ -35,7 +35,7 @@ def service_picture(service: Service) -> Picture:
     """The picture for the service page; `service` comes from Service.objects.with_runs(), so this
     adds one query (the last applies of its workspaces), or two before anything was proposed."""
     if not service.is_live:
-        return Picture("Decommissioned: nothing of it runs in AWS, so there is nothing to draw.")
+        return Picture(f"{service.get_status_display()}: nothing of it runs in AWS, so there is nothing to draw.")
     drawn = drawn_from(service)
     if drawn.service_outputs is None:
         caption = (

@@ -26,6 +26,9 @@ def test_a_discarded_registration_withdraws_the_service_and_frees_its_name(clien
     service.refresh_from_db()
 
     assert service.status == Lifecycle.WITHDRAWN and not service.is_live
+    client.force_login(people["dev"])
+    page = client.get(reverse("catalog:service-detail", args=[service.name])).content.decode()
+    assert "before anything of it was applied" in page and "Decommissioned" not in page
     again, _ = register_service(people["dev"], **service_form_data)  # the name is free
     assert again.pk != service.pk and Service.objects.filter(name=service.name).count() == 2
     client.force_login(people["dev"])
