@@ -214,6 +214,15 @@ RQ_QUEUES[NOTIFICATIONS_QUEUE] = {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 3 * NOTIF
 DRIFT_QUEUE = read.text("PORTAL_DRIFT_QUEUE", f"{RQ_QUEUE}-low", allow_empty=False)
 DRIFT_INTERVAL = read.seconds("PORTAL_DRIFT_INTERVAL", 3600, minimum=0, why="0 turns drift detection off.")
 RQ_QUEUES[DRIFT_QUEUE] = RQ_QUEUES[RQ_QUEUE]
+# A change naming an image tag that is not in the service's existing repository (README, "Images"):
+# held with a message on the image tag (hold), or planned with a warning on its change page (warn).
+IMAGE_CHECK = read.choice(
+    "PORTAL_IMAGE_CHECK",
+    "hold",
+    ("hold", "warn"),
+    accepts="hold (a missing tag is refused before planning) or warn (planned, with a warning on the change page)",
+    why="ECS pulls an image only when it starts a task: a tag that is not in the repository fails every task it starts.",
+)
 
 # Logins that resist guessing (README, "Logging in"). django-axes counts failed logins in PostgreSQL;
 # its backend comes first and refuses a locked-out account or address before any password is checked.

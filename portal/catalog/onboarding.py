@@ -15,6 +15,7 @@ from portal.catalog import layout, rules
 from portal.catalog.models import DECLARATION_FIELDS, ENDED_STATUSES, Lifecycle, Service, ServiceRevision
 from portal.changes.workflow import Refusal, Refused, propose
 from portal.runs.models import Change
+from portal.workspaces import images
 
 
 def only_team(user) -> Team | None:
@@ -33,6 +34,9 @@ def register_service(user, *, name: str, team=None, **declaration) -> tuple[Serv
     permissions.require(permissions.register_service(user, team))
     service = Service(name=name, created_by=user, team=team)
     service.full_clean()
+    # The repository is made by the registration's first apply; one that exists already (made
+    # outside the portal, or kept from the name's earlier life) is checked like any other.
+    images.require_image(service.resource_name, declaration["image_tag"])
     service.listener_rule_priority = free_listener_rule_priority()
     try:
         with transaction.atomic():
@@ -74,6 +78,7 @@ def change_service(service: Service, user, *, rollback_to: ServiceRevision | Non
     pending = pending_revision(service)
     if declaration == base.declaration() or (pending and declaration == pending.declaration()):
         return None  # applied already, or proposed already by the change that waits
+    images.require_image(service.resource_name, declaration["image_tag"])
     revision = new_revision(service, user, based_on=base, declaration=declaration)
     summary = ", ".join(str(change) for change in revision.diff())
     plans = layout.plans_for(service, revision)

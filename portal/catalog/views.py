@@ -18,6 +18,7 @@ from portal.changes import inbox
 from portal.changes.listing import page_of
 from portal.changes.workflow import Refused
 from portal.core.aws import client as aws_client
+from portal.workspaces import images
 
 
 def form_status(form) -> int:
@@ -119,6 +120,7 @@ def service_detail(request, name):
     service = service_named(name, Service.objects.with_runs())
     permissions.require(permissions.view_service(request.user, service))
     changes = service.changes.select_related("requested_by", "revision").order_by("-created_at")[:20]
+    declared = service.proposed_revision or service.applied_revision
     return render(
         request,
         "catalog/service_detail.html",
@@ -126,6 +128,7 @@ def service_detail(request, name):
             "service": service,
             "changes": changes,
             "picture": service_picture(service),
+            "image": images.image_section(service, declared.image_tag) if service.is_live and declared else None,
             "change_refusal": permissions.change_service(request.user, service),
             "webhooks_refusal": permissions.manage_webhooks(request.user, service),
             "may_restore": permissions.change_service(request.user, service) is None,

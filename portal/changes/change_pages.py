@@ -16,6 +16,7 @@ from portal.access.models import Team
 from portal.changes import inbox, workflow
 from portal.runs.models import APPROVABLE_STATUSES, Change, Run, RunStatus, in_apply_order
 from portal.runs.progress import progress_of
+from portal.workspaces import images
 
 view_runs = permission_required("runs.view_run")
 
@@ -52,9 +53,20 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
             "settled": not any(run.is_active for run in runs),
             # A decommission's runs that apply rather than destroy: the workload roles, without its grant.
             "applied_in_destroy": [run for run in runs if change.destroys and run.kind != Run.Kind.DESTROY],
+            # While it is under way: whether the tag it deploys is in the repository (a warning when
+            # PORTAL_IMAGE_CHECK=warn let a missing one be planned, or before the repository exists).
+            "image": images.image_section(change.service, change.revision.image_tag)
+            if change.is_pending and change.revision_id and not change.destroys
+            else None,
         },
         status=status,
     )
+
+
+def image_of(change: Change) -> dict | None:
+    if not change.is_pending or change.revision_id is None or change.destroys:
+        return None
+    return images.image_section(change.service, change.revision.image_tag)
 
 
 def awaits_approval(runs: list[Run]) -> bool:

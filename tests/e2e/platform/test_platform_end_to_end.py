@@ -119,7 +119,7 @@ def resource_actions(change) -> dict[str, str]:
     return {resource["address"]: resource["action"] for run in change.runs.all() for resource in run.plan_changes or []}
 
 
-def every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn):
+def every_declared_field_changes_cleanly(journey, ecs, cluster_arn):
     """Port, health check path, size, count, image and secrets, one change each, on the applied
     service. The ECS service is updated by every one of them, never replaced (a service created under
     the name of one draining is refused); resources AWS cannot change are replaced beside the old ones."""
@@ -171,8 +171,8 @@ def every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn):
     assert resource_actions(change) == {"module.this.aws_ecs_service.this[0]": "update"}
     assert ecs_service()["desiredCount"] == 3
 
-    # The image: a new tag copied into the repository first, as a pipeline pushes before it deploys.
-    journey.push_image(registry.reference, "1.1.0")
+    # The image: the new tag was copied into the repository before its first proposal (a pipeline
+    # pushes before it deploys; a tag that is not there is held before planning).
     journey.change(image_tag="1.1.0")
     assert task_definition()["containerDefinitions"][0]["image"].endswith(f"/{SERVICE}:1.1.0")
     journey.wait_until_served("1.1.0")
@@ -317,9 +317,15 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
 
     a_discarded_edit_never_reaches_aws(service, author, other_developer, approver, ecs, cluster_arn)
 
-    # A change is planned, but nothing is applied without approval.
-    task_definition = ecs_service["taskDefinition"]
+    # A tag that is not in the repository is held before anything is planned.
     client.force_login(author)
+    held = client.post(reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "image_tag": "1.1.0"})
+    assert held.status_code == 400 and "1.1.0 is not in the repository" in held.content.decode()
+    assert not service.changes.pending().exists()
+
+    # Pushed, a change is planned, but nothing is applied without approval.
+    journey.push_image(registry.reference, "1.1.0")
+    task_definition = ecs_service["taskDefinition"]
     client.post(reverse("catalog:service-change", kwargs={"name": service.name}), {**service_form_data, "image_tag": "1.1.0"})
     change_run = Run.objects.filter(workspace__path=f"ecs/services/{SERVICE}").order_by("-created_at").first()
     wait_for(change_run.change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
@@ -329,7 +335,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
 
     # Day 2: each declared field of the applied service changed, one change each (the pending change
     # above is superseded by the first), each applied and planned again with no changes.
-    every_declared_field_changes_cleanly(journey, registry, ecs, cluster_arn)
+    every_declared_field_changes_cleanly(journey, ecs, cluster_arn)
     journey.plan_every_workspace_again()
 
     # The same through the API only, as CI does it, for a second service.
