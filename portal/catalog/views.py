@@ -14,6 +14,7 @@ from portal.catalog.lookup import service_named, services_in
 from portal.catalog.models import Lifecycle, Service
 from portal.catalog.onboarding import change_service, decommission_service, move_service, register_service
 from portal.catalog.preview import registration_preview
+from portal.catalog.running import running_now
 from portal.changes import inbox
 from portal.changes.listing import page_of
 from portal.changes.workflow import Refused
@@ -128,6 +129,7 @@ def service_detail(request, name):
             "service": service,
             "changes": changes,
             "picture": service_picture(service),
+            "running": running_now(service) if service.is_live else None,
             "image": images.image_section(service, declared.image_tag) if service.is_live and declared else None,
             "change_refusal": permissions.change_service(request.user, service),
             "webhooks_refusal": permissions.manage_webhooks(request.user, service),

@@ -109,6 +109,10 @@ def observe(outputs: dict, role_arn: str | None) -> Observation:
         if not services:
             return Observation(problem=f"ECS does not know the service {service_arn}")
         service = services[0]
+        # ACTIVE, DRAINING or INACTIVE (ECS API Reference, Service): a deleted service is described a
+        # while after, and runs nothing.
+        if service.get("status", "ACTIVE") != "ACTIVE":
+            return Observation(problem=f"the ECS service {service_arn} is {service['status'].lower()}: it runs nothing")
         descriptions = elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
     except (ClientError, BotoCoreError) as exc:
         return Observation(problem=f"AWS could not be read: {exc}")
