@@ -6,11 +6,23 @@ plan; an admin decommissions it. A screenshot of each step is saved under var/sc
 Called by the end-to-end test once the platform is up (provisioning it again would double the
 suite's time)."""
 
+import json
+
 from django.conf import settings
 
 from portal.catalog.models import Service
+from portal.core.aws import client as aws_client
 
 NAME = "journey-service"
+# An image's manifest as a pipeline's push leaves it (the emulator's registry address takes no docker push).
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "d" * 64},
+        "layers": [],
+    }
+)
 MINUTES = 60_000
 SAVE = "main form.card button[type=submit]"  # not the header's Log out, also a submit button
 
@@ -109,7 +121,11 @@ def browser_journey(screen):
     reviewer.shot("applied")
     service_page = reviewer.goto(f"/services/{NAME}/")
     assert service_page.ok
+    # Nobody pushed 1.0.0 yet: the page says so, and how; a change would be held until it is there.
+    assert "1.0.0 is not in the repository" in reviewer.page.locator("#image").inner_text()
+    assert "docker push" in reviewer.page.locator("#image pre.commands").inner_text()
     reviewer.shot("service-page-after-the-apply")
+    aws_client("ecr").put_image(repositoryName=f"{settings.SERVICE_NAME_PREFIX}-{NAME}", imageManifest=MANIFEST, imageTag="1.0.0")
 
     # The CPU changed: the declaration diff, and the task definition's cpu in the plan.
     page = developer.page

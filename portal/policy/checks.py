@@ -24,8 +24,12 @@ def check_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
     except checkov.PolicyCheckFailed as exc:
         log(f"[portal] Policy: {exc}.\n")
         raise
-    findings, skipped = [], []
+    findings, skipped, untouched = [], [], 0
+    left_alone = unchanged_resources(plan)
     for result in scan.failed:
+        if result.resource_address in left_alone:
+            untouched += 1  # reviewed when a plan last changed it: this plan's review is about what it changes
+            continue
         reason = reason_skipped(run.workspace.module, result.check_id, result.resource_address)
         if reason is not None:
             skipped.append(f"{result.check_id} on {result.resource_address}: {reason}")
@@ -46,6 +50,16 @@ def check_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
         Finding.objects.filter(run=run).delete()  # a plan run again (requeued) finds afresh
         Finding.objects.bulk_create(findings)
     log(summary(findings, skipped, scan.seconds))
+    if untouched:
+        log(f"[portal] Policy: {untouched} more on resources this plan leaves as they are, not counted.\n")
+
+
+def unchanged_resources(plan: dict) -> set[str]:
+    """The addresses the plan neither creates nor updates (no-op, read, or delete). checkov scans
+    every resource of the planned state; a finding on one of these is not this change's to answer."""
+    return {
+        change["address"] for change in plan.get("resource_changes") or [] if not {"create", "update"} & set((change.get("change") or {}).get("actions") or [])
+    }
 
 
 def summary(findings: list[Finding], skipped: list[str], seconds: float) -> str:

@@ -97,6 +97,22 @@ def test_findings_are_recorded_with_the_portals_severities_and_summarised_in_the
     assert "policy-probe" not in json.dumps(list(Finding.objects.filter(run=run).values()), default=str)
 
 
+def test_findings_on_resources_the_plan_leaves_as_they_are_are_not_counted(change, risky_plan):
+    # The risky repository planned as a no-op (as in a later change of the workspace that touches
+    # only the log group): checkov still scans it; its findings are not this change's.
+    plan = json.loads(json.dumps(risky_plan))
+    for resource in plan["resource_changes"]:
+        if resource["address"] == "module.this.aws_ecr_repository.this":
+            resource["change"]["actions"] = ["no-op"]
+
+    lines, _ = checked(change, plan)
+
+    run = change.runs_in_order()[0]
+    assert {f.resource_address for f in Finding.objects.filter(run=run)} == {"module.this.aws_cloudwatch_log_group.this"}
+    assert not Finding.objects.filter(run=run, blocking=True).exists()
+    assert any(line.startswith("[portal] Policy: ") and "leaves as they are, not counted" in line for line in lines)
+
+
 def test_a_blocking_finding_refuses_approval_until_another_approver_overrides_it(change, risky_plan, make_user, client):
     checked(change, risky_plan)
     run = change.runs_in_order()[0]

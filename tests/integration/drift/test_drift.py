@@ -216,6 +216,24 @@ def test_the_service_page_shows_the_drift_and_the_buttons_to_those_who_may_chang
     assert "Drifted" in page and "Plan to restore" not in page
 
 
+def test_a_workspace_never_checked_offers_a_check_at_once_and_a_decommissioned_service_shows_no_drift_nor_webhooks(client, make_user, onboarded):
+    from portal.catalog.onboarding import decommission_service
+
+    client.force_login(onboarded.created_by)
+    page = client.get(reverse("catalog:service-detail", args=[onboarded.name])).content.decode()
+    drift = page.split('id="drift"')[1].split("</div>\n<h2")[0]
+    assert drift.count("Not checked yet") == 2 and drift.count("Check now") == 2, "both workspaces, before the first scheduled check"
+    assert "<h2>Webhooks" in page
+
+    for workspace in onboarded.workspaces.all():
+        checked(workspace, 10)  # in sync, then decommissioned
+    plan_approve_apply(decommission_service(onboarded, make_user("admin", "admins")), make_user("approver3", "approvers"))
+    page = client.get(reverse("catalog:service-detail", args=[onboarded.name])).content.decode()
+    assert "Decommissioned" in page
+    assert 'id="drift"' not in page and "In sync" not in page, "nothing of it is in AWS to be in sync"
+    assert "<h2>Webhooks" not in page
+
+
 def test_plan_to_restore_proposes_the_last_applied_inputs_as_an_ordinary_change(client, onboarded, parked_queue):
     workspace = onboarded.workspaces.order_by("apply_order").first()
     checked(workspace, 10, drifted=True, drift=DRIFT)
