@@ -6,7 +6,9 @@ here) with N services, each with its two workspaces and planned runs, and older 
 there are RUNS runs in all (10 per service by default: 1,000 services, 10,000 runs). Then times, in
 process (Django's WSGI handler, no network), GET /api/v1/services/ (the default page of 50 and
 page_size=200), GET /api/v1/services/{name}/, the runs page (unfiltered and with each filter), the
-services page and a service's history page, and counts the SQL queries of each request.
+services page, a service's page and its history page, and the changes page, and counts the SQL
+queries of each request. A service's page also asks AWS (the emulator of the local stack) what runs
+and whether its image is there, each kept 15 s: the first request pays for it.
 
     bin/portal (or `python -m portal.local_services up`), then:
     .venv/bin/python benchmarks/api.py [N] [REQUESTS] [RUNS]
@@ -185,6 +187,9 @@ def main(count: int, requests: int, total_runs: int):
         "/services/",
         "/services/?status=all",
         f"/services/{middle}/history/",
+        f"/services/{middle}/",
+        "/changes/",
+        "/changes/?outcome=applied",
     ]:
         measure(browser, {}, path, requests)
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from portal.core.aws import client
@@ -27,6 +28,7 @@ from portal.workspaces import identities
 
 # The pages ask while they render: a slow answer is "could not check", not a slow page.
 TIMEOUT_SECONDS = 3
+PAGE_CACHE_SECONDS = 15
 
 
 class Found(StrEnum):
@@ -118,5 +120,14 @@ def push_instructions(service, tag: str) -> PushInstructions:
 
 
 def image_section(service, tag: str) -> dict:
-    """What the pages show of a declared tag: whether it is there, and how to push it."""
-    return {"check": check_image(service.resource_name, tag), "push": push_instructions(service, tag), "on_emulator": settings.ON_EMULATOR}
+    """What the pages show of a declared tag: whether it is there, and how to push it. A tag found is
+    kept PAGE_CACHE_SECONDS (the steady state of a service's page, reloaded by many: ECR is asked at
+    most that often); any other answer is asked again each time, as someone is pushing it now. The
+    hold before planning always asks."""
+    key = f"portal:image-present:{service.resource_name}:{tag}"
+    check = cache.get(key)
+    if check is None:
+        check = check_image(service.resource_name, tag)
+        if check.found == Found.PRESENT:
+            cache.set(key, check, PAGE_CACHE_SECONDS)
+    return {"check": check, "push": push_instructions(service, tag), "on_emulator": settings.ON_EMULATOR}

@@ -231,9 +231,10 @@ def onboard_and_decommission_through_the_api(author, approver, admin, declaratio
     wait_for_runs(ci, runs, {"awaiting_approval"}, timeout=300)
     assert all(Run.objects.get(pk=run["id"]).to_add > 0 for run in runs)
     assert ci.post(f"/api/v1/runs/{runs[0]['id']}/discard/").status_code == 202
-    decommission_the_unapplied = token_client(admin).delete(f"/api/v1/services/{name}/")
-    wait_for_runs(ci, decommission_the_unapplied.json()["runs"], {"no_changes"}, timeout=300)
-    assert ci.get(f"/api/v1/services/{name}/").json()["status"] == "decommissioned"
+    # Discarded before anything of it applied: withdrawn, its name free again, nothing to decommission.
+    assert ci.get(f"/api/v1/services/{name}/").json()["status"] == "withdrawn"
+    refused = token_client(admin).delete(f"/api/v1/services/{name}/")
+    assert (refused.status_code, refused.json()["code"]) == (409, "withdrawn")
 
 
 def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket, screen):
