@@ -108,7 +108,8 @@ def test_healthz_is_answered_by_gunicorn(web_server):
     assert response.status_code == 200, response.text
     assert response.json()["healthy"] is True
     assert response.headers["Server"] == "gunicorn"
-    assert "GET /healthz" in web_server.log.read_text()  # the access log
+    # The access log: gunicorn writes its line once the response is sent, so it may come a moment after.
+    wait_until(lambda: "GET /healthz" in web_server.log.read_text(), 10, message="the access log's line")
 
 
 @pytest.mark.parametrize(
