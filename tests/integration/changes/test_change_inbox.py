@@ -153,7 +153,7 @@ def test_the_services_list_links_a_pending_change_and_says_what_it_waits_for(cli
 
     page = client.get(reverse("catalog:service-list")).content.decode()
 
-    cells = dict(re.findall(r'<a href="/services/([\w-]+)/">.*?<td class="pending-change">(.*?)</td>', page, re.S))
+    cells = dict(re.findall(r'<a href="/services/([\w-]+)/">.*?<td class="pending-change"[^>]*>(.*?)</td>', page, re.S))
     assert f'href="/changes/{first.pk}/"' in cells["sourcing-data-service"] and "waits for approval" in cells["sourcing-data-service"]
     assert f'href="/changes/{planning.pk}/"' in cells["search"] and "planning" in cells["search"]
 
