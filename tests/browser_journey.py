@@ -6,23 +6,14 @@ plan; an admin decommissions it. A screenshot of each step is saved under var/sc
 Called by the end-to-end test once the platform is up (provisioning it again would double the
 suite's time)."""
 
-import json
-
 from django.conf import settings
 
 from portal.catalog.models import Service
 from portal.core.aws import client as aws_client
+from tests.images import image_manifest
 
 NAME = "journey-service"
-# An image's manifest as a pipeline's push leaves it (the emulator's registry address takes no docker push).
-MANIFEST = json.dumps(
-    {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "d" * 64},
-        "layers": [],
-    }
-)
+MANIFEST = image_manifest("d")
 MINUTES = 60_000
 SAVE = "main form.card button[type=submit]"  # not the header's Log out, also a submit button
 

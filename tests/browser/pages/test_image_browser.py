@@ -3,7 +3,6 @@ comes back with the message on the image tag, and the service page's Image secti
 declared tag is there and how to push one, without widening the page. Screenshots under
 var/screenshots/images/."""
 
-import json
 import secrets
 
 import pytest
@@ -13,17 +12,11 @@ from portal.core.aws import client as aws_client
 from portal.runs.models import Run
 from tests.browser.pages.test_capacity_browser import overflow, page_at
 from tests.conftest import SCREENSHOTS, plan_approve_apply
+from tests.images import image_manifest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
 
-MANIFEST = json.dumps(
-    {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "c" * 64},
-        "layers": [],
-    }
-)
+MANIFEST = image_manifest("c")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django.conf import settings
 from portal.core.aws import client
 from portal.runner.deployed_images import deployed_tag, keep_deployed_image
 from portal.runner.terraform import terraform_environment
+from tests.images import image_manifest
 
 pytestmark = [pytest.mark.long, pytest.mark.django_db]
 
@@ -100,14 +101,7 @@ def test_the_model_expires_a_running_image_under_a_count_rule_alone():
     assert "sha256:running" in expired(before, [running, *builds], now)
 
 
-MANIFEST = json.dumps(
-    {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "b" * 64},
-        "layers": [],
-    }
-)
+MANIFEST = image_manifest("b")
 
 
 @pytest.fixture

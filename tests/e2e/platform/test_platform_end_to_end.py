@@ -23,18 +23,12 @@ from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
 from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
 from tests.fake_registry import FakeRegistry
+from tests.images import image_manifest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
 
 SERVICE = "art-service-sourcing-data-service"
-IMAGE_MANIFEST = json.dumps(
-    {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "a" * 64},
-        "layers": [],
-    }
-)
+IMAGE_MANIFEST = image_manifest("a")
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ pages and the API alike, and nothing is kept; with PORTAL_IMAGE_CHECK=warn it is
 change page warns. A registration, whose repository does not exist yet, says when to push. The
 service page says how to push, to the repository's address."""
 
-import json
 import secrets
 
 import pytest
@@ -17,17 +16,11 @@ from portal.core.aws import client as aws_client
 from portal.runs.models import Change, Run
 from portal.workspaces import images
 from tests.conftest import api_for, plan_approve_apply, record_plan
+from tests.images import image_manifest
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("parked_queue")]
 
-MANIFEST = json.dumps(
-    {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 7023, "digest": "sha256:" + "b" * 64},
-        "layers": [],
-    }
-)
+MANIFEST = image_manifest("b")
 
 
 @pytest.fixture
