@@ -47,6 +47,15 @@ def as_unprivileged(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd]
 
 
+def unreachable_for_postgres(path: Path) -> Path | None:
+    """The first directory on the way to `path` that the `postgres` user may not enter (a home of
+    mode 0700, say), or None. Asked of the system as that user, so ACLs and groups count too."""
+    for directory in [*reversed(path.parents), path]:
+        if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(directory)], check=False).returncode != 0:
+            return directory
+    return None
+
+
 def find_postgres_bin(name: str) -> str:
     found = shutil.which(name)
     if found:
@@ -139,6 +148,14 @@ class Postgres(Service):
             # runuser needs to traverse to the data directory.
             for parent in {p.parent for p in paths}:
                 parent.chmod(parent.stat().st_mode | 0o011)
+            for path in paths:
+                blocked = unreachable_for_postgres(path)
+                if blocked is not None:
+                    raise SystemExit(
+                        f"PostgreSQL runs as the `postgres` user (it refuses root), which cannot reach {path}: "
+                        f"{blocked} is private (mode {blocked.stat().st_mode & 0o777:04o}). Clone the project under a directory "
+                        f"others may enter (e.g. /srv or /opt), or set PORTAL_STATE_DIR to one, or run as an ordinary user."
+                    )
 
     def command(self, detach: bool) -> list[str]:
         return as_unprivileged(
