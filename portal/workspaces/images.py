@@ -58,7 +58,7 @@ class ImageCheck:
         if self.found == Found.NO_REPOSITORY:
             return (
                 f"The repository {self.repository} is made by this service's first apply: push {self.tag} to it as soon "
-                "as its workspace (ecs/ecr-repositories/...) has applied, or the service's tasks cannot start."
+                f"as its workspace ecs/ecr-repositories/{self.repository} has applied, or the service's tasks cannot start."
             )
         return f"Whether {image} is in the repository could not be checked ({self.reason})."
 
