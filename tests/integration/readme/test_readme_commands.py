@@ -32,5 +32,5 @@ def test_the_api_section_issues_a_token_as_written(make_user, django_user_model)
     ran = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(issued)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
     assert ran.returncode == 0, ran.stderr
-    assert re.search(r"\bportal_\w{20,}", ran.stdout), ran.stdout
+    assert re.search(r"\bportal_[\w-]{20,}", ran.stdout), ran.stdout
     assert django_user_model.objects.get(username="ci-bot").api_tokens.count() == 1
