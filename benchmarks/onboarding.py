@@ -18,9 +18,12 @@ import time
 import uuid
 from pathlib import Path
 
+# isort: off
+from local_stack import user  # noqa: E402  (first: sets up the stack's environment and Django)
+
+# isort: on
 import django_rq  # noqa: E402
 from django.conf import settings  # noqa: E402
-from local_stack import user  # noqa: E402  (sets up the stack's environment and Django)
 from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402

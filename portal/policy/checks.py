@@ -54,6 +54,16 @@ def check_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
         log(f"[portal] Policy: {untouched} more on resources this plan leaves as they are, not counted.\n")
 
 
+def worker_started(sender, worker, **kwargs) -> None:
+    """A worker that plans runs keeps a checkov loaded for its work-horses' plans."""
+    if settings.RQ_QUEUE in worker.queue_names():
+        checkov.start_resident()
+
+
+def worker_stopping(sender, worker, **kwargs) -> None:
+    checkov.stop_resident()
+
+
 def unchanged_resources(plan: dict) -> set[str]:
     """The addresses the plan neither creates nor updates (no-op, read, or delete). checkov scans
     every resource of the planned state; a finding on one of these is not this change's to answer."""

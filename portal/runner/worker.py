@@ -12,12 +12,19 @@ import time
 
 from django.conf import settings
 from django.db import connections
+from django.dispatch import Signal
 from rq import Worker
 
 from portal.runner import recovery
 from portal.workspaces import identities
 
 logger = logging.getLogger(__name__)
+
+# Sent in the worker itself (never in a work-horse) as it starts working and as it stops, with
+# `worker`: what an app keeps for the worker's lifetime (the policy check's resident checkov) starts
+# and stops on these, and the work-horses it forks inherit it.
+worker_started = Signal()
+worker_stopping = Signal()
 
 
 class RunWorker(Worker):
@@ -32,6 +39,15 @@ class RunWorker(Worker):
             identities.account_id()
         except Exception as exc:  # noqa: BLE001 - a run asks again, and fails with the reason
             logger.warning("Could not ask STS for the AWS account yet: %s", exc)
+
+    def bootstrap(self, *args, **kwargs):
+        super().bootstrap(*args, **kwargs)
+        worker_started.send(sender=RunWorker, worker=self)
+
+    def teardown(self):
+        if not self.is_horse:
+            worker_stopping.send(sender=RunWorker, worker=self)
+        super().teardown()
 
     @property
     def dequeue_timeout(self) -> int:
