@@ -20,9 +20,6 @@ import socket
 import sys
 import tempfile
 
-from checkov.runner_filter import RunnerFilter
-from checkov.terraform.plan_runner import Runner
-
 # Enough of a plan for the runner to load every check's registry once, before any fork.
 BUCKET = {"address": "aws_s3_bucket.warm", "mode": "managed", "type": "aws_s3_bucket", "name": "warm"}
 WARM_UP = {
@@ -35,6 +32,11 @@ WARM_UP = {
 
 def report(path: str) -> dict:
     """checkov's report of one plan JSON, as its CLI builds it for `--framework terraform_plan`."""
+    # Imported here, loaded by the warm-up before any fork: the portal's own interpreter, which
+    # imports every module of the package in its tests, has no checkov.
+    from checkov.runner_filter import RunnerFilter
+    from checkov.terraform.plan_runner import Runner
+
     result = Runner().run(root_folder=None, files=[path], runner_filter=RunnerFilter(framework=["terraform_plan"], download_external_modules=False))
     return result.get_dict(is_quiet=True)
 
