@@ -8,6 +8,12 @@ plugin cache and CLI config). Prints the medians and the ratio portal / bare (ta
 `terraform init` and disk per workspace.
 
     .venv/bin/python benchmarks/onboarding.py [N]
+    .venv/bin/python benchmarks/onboarding.py --burst [N]
+
+`--burst` registers N services at once instead (a team's morning): the time until every plan of
+every change is shown, beside N times the bare floor of one service measured in the same run
+(target <= 0.6), then every change approved at once and the time until every one is applied; the
+queue's length is printed while it drains.
 """
 
 import shutil
@@ -28,7 +34,7 @@ from rq import Worker  # noqa: E402
 
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.changes.workflow import approve  # noqa: E402
-from portal.platform.provisioning import wait_for  # noqa: E402
+from portal.platform.provisioning import ProvisioningFailed, wait_for  # noqa: E402
 from portal.runner.terraform import backend_config, terraform_environment  # noqa: E402
 from portal.runs.models import RunStatus  # noqa: E402
 from portal.workspaces.rendering import RENDERED_FILES  # noqa: E402
@@ -60,6 +66,62 @@ def bare_init_and_plan(workspaces) -> float:
 
 def median_line(label: str, values: list[float]) -> str:
     return f"{label} median {statistics.median(values):6.2f} s (min {min(values):.2f}, max {max(values):.2f})"
+
+
+def register(author, name: str):
+    _, change = register_service(
+        author,
+        name=name,
+        container_port=8080,
+        cpu=256,
+        memory=512,
+        desired_count=1,
+        health_check_path="/health",
+        image_tag="1.0.0",
+    )
+    return change
+
+
+def wait_all(changes, statuses, timeout: float, queue) -> float:
+    """Seconds until every run of every change is in `statuses`, saying the queue's length every 10 s."""
+    started, said = time.monotonic(), 0.0
+    for change in changes:
+        while True:
+            try:
+                wait_for(change, statuses, 10)
+                break
+            except ProvisioningFailed as exc:
+                if exc.retryable or time.monotonic() - started > timeout:  # a run failed, or it is too late
+                    raise
+            if time.monotonic() - said >= 10:
+                said = time.monotonic()
+                done = sum(all(run.status in statuses for run in c.runs.all()) for c in changes)
+                print(f"  {said - started:5.0f} s: {done}/{len(changes)} changes there, {len(queue)} jobs queued", flush=True)
+    return time.monotonic() - started
+
+
+def burst(count: int) -> None:
+    author, approver = user("bench-author", "developers"), user("bench-approver", "approvers")
+    queue = django_rq.get_queue(settings.RQ_QUEUE)
+    started = time.monotonic()
+    changes = [register(author, f"bench-{uuid.uuid4().hex[:8]}") for _ in range(count)]
+    registered = time.monotonic() - started
+    wait_all(changes, {RunStatus.AWAITING_APPROVAL}, 1800, queue)
+    to_plan = time.monotonic() - started
+    floor = statistics.median(bare_init_and_plan([run.workspace for run in changes[0].runs_in_order()]) for _ in range(3))
+    approved = time.monotonic()
+    for change in changes:
+        approve(change, approver)
+    wait_all(changes, {RunStatus.APPLIED}, 3600, queue)
+    to_apply = time.monotonic() - approved
+    failed = sum(run.status != RunStatus.APPLIED for change in changes for run in change.runs.all())
+    workers = len(Worker.all(connection=django_rq.get_connection(settings.RQ_QUEUE)))
+    print(f"burst of {count} services (each: repository + service workspace, one change); workers: {workers}")
+    print(f"registered, all {count}:                {registered:7.2f} s")
+    print(f"register -> every plan shown:         {to_plan:7.2f} s")
+    print(f"bare init && plan of one service:     {floor:7.2f} s (median of 3, same run)")
+    print(f"ratio portal / (N x bare) (<= 0.6):   {to_plan / (count * floor):7.2f}")
+    print(f"approve all -> every one applied:     {to_apply:7.2f} s; runs not applied: {failed}")
 
 
 def main(count: int) -> None:
@@ -107,4 +169,8 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--burst"]:
+        burst(int(arguments[1]) if len(arguments) > 1 else 10)
+    else:
+        main(int(arguments[0]) if arguments else 5)
