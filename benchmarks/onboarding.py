@@ -131,16 +131,7 @@ def main(count: int) -> None:
         name = f"bench-{uuid.uuid4().hex[:8]}"
         started = time.monotonic()
         # One change: the repository and the service workspace, planned, then applied in order.
-        _, change = register_service(
-            author,
-            name=name,
-            container_port=8080,
-            cpu=256,
-            memory=512,
-            desired_count=1,
-            health_check_path="/health",
-            image_tag="1.0.0",
-        )
+        change = register(author, name)
         wait_for(change, {RunStatus.AWAITING_APPROVAL}, 600)
         to_plan.append(time.monotonic() - started)
         # After the portal's plans, so that the two never compete for the cores.
