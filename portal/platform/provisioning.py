@@ -1,7 +1,9 @@
-"""Provisioning the shared platform: the state bucket, then network, cluster and IAM administrators.
+"""Provisioning the shared platform: the state bucket and the IAM administrators, then the workloads'
+roles, the access log bucket, the network and the cluster.
 
-Each platform workspace reads the outputs of the ones before it, so each is planned only after the
-previous one is applied: one change per workspace, in order.
+A platform workspace that reads the outputs of others (or needs their resources) is planned only
+once they are applied (portal.workspaces.layout.platform_needs); those that need nothing pending are
+planned and applied side by side. One change per workspace.
 
 A step that fails is tried again, a bounded number of times (`attempts`): a failed apply leaves
 what it did in the state, so a new plan of the workspace holds only what is left, and applying it
@@ -12,6 +14,9 @@ it, and `say` tells the operator (the terminal of bin/portal) what failed and wh
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+from django.db import connections
 
 from portal import audit
 from portal.changes.workflow import Refusal, Refused, approve, propose
@@ -21,6 +26,7 @@ from portal.runner.terraform import TerraformError
 from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
 from portal.workspaces.layout import (
     administrators_workspace,
+    platform_needs,
     state_bucket_workspace,
     sync_platform_workspaces,
 )
@@ -156,20 +162,62 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
             pause=pause,
             planned=False,
         )
-    changes = []
-    for workspace in sync_platform_workspaces():
-        say(f"{workspace.path}: planning and applying...")
-        changes.append(
-            with_attempts(
-                lambda title, workspace=workspace: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
-                f"Provision {workspace.path}",
-                workspace,
-                attempts=attempts,
-                say=say,
-                pause=pause,
-            )
-        )
-    return changes
+    return side_by_side(
+        sync_platform_workspaces(),
+        platform_needs(),
+        lambda workspace: with_attempts(
+            lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
+            f"Provision {workspace.path}",
+            workspace,
+            attempts=attempts,
+            say=say,
+            pause=pause,
+        ),
+        say,
+    )
+
+
+def side_by_side(workspaces: list[Workspace], needs: dict[str, set[str]], step: Callable[[Workspace], Change], say) -> list[Change]:
+    """`step(workspace)` for each workspace once every workspace it needs (of those given) has been
+    stepped; the ones whose needs are met run at the same time, each in a thread of its own (they
+    mostly wait on the workers). A step that fails for good starts nothing more: the steps under
+    way finish (an apply is not stopped half way), then its failure is raised. The changes come back
+    in the order of `workspaces`."""
+    given = {workspace.path for workspace in workspaces}
+    waiting = list(workspaces)
+    done: dict[str, Change] = {}
+    failure: ProvisioningFailed | None = None
+    with ThreadPoolExecutor(max_workers=max(len(workspaces), 1), thread_name_prefix="provision") as pool:
+        running: dict = {}
+        while True:
+            ready = [w for w in waiting if needs.get(w.path, set()) & given <= done.keys()] if failure is None else []
+            for workspace in ready:
+                waiting.remove(workspace)
+                say(f"{workspace.path}: planning and applying...")
+                running[pool.submit(in_own_connection, step, workspace)] = workspace
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                workspace = running.pop(future)
+                try:
+                    done[workspace.path] = future.result()
+                except ProvisioningFailed as exc:
+                    failure = failure or exc
+    if failure is not None:
+        raise failure
+    if waiting:  # needs that no order can meet: a cycle, or a workspace waiting for itself
+        raise ProvisioningFailed(f"These platform workspaces need each other: {', '.join(w.path for w in waiting)}", retryable=False)
+    return [done[workspace.path] for workspace in workspaces]
+
+
+def in_own_connection(step, workspace):
+    # Each thread opens its own database connection (Django's are per thread); it is closed when
+    # the step ends rather than left to the server's idle timeout.
+    try:
+        return step(workspace)
+    finally:
+        connections.close_all()
 
 
 def destroy_platform(requester, approver, timeout=900) -> list[Change]:

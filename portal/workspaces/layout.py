@@ -220,6 +220,27 @@ def cluster_variables(sizing: dict) -> dict:
     }
 
 
+def platform_needs() -> dict[str, set[str]]:
+    """What each platform workspace needs applied before it is planned: the workspaces whose outputs
+    it reads (terraform_remote_state) or whose resources AWS checks when it creates its own. Those
+    that need nothing still pending are provisioned side by side (portal.platform.provisioning).
+
+    Every run acts with an administrator, whose policies the administrators' workspace applies, so
+    that one comes first. The network reads the workloads' roles (its flow logs' role). The cluster
+    reads the network and the roles, and its load balancer's access logs need the bucket and its
+    policy in place: AWS checks that the load balancer may write there when the attribute is set
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)."""
+    admins, roles, network = iam_admins_path(), workload_roles_path(), network_path()
+    access_logs = [access_logs_path()] if settings.LOAD_BALANCER_ACCESS_LOGS else []
+    return {
+        admins: set(),
+        roles: {admins},
+        **{path: {admins} for path in access_logs},
+        network: {admins, roles},
+        cluster_path(): {admins, roles, network, *access_logs},
+    }
+
+
 def sync_platform_workspaces() -> list[Workspace]:
     """The shared platform after the state bucket, in apply order: the administrators (made by the
     bootstrap, then run by the iam administrator), the workloads' roles, the load balancer's access

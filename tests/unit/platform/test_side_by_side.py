@@ -1,0 +1,113 @@
+"""Provisioning's order: each platform workspace once what it needs is applied, the independent ones
+at the same time (portal.platform.provisioning.side_by_side), with a stand-in for plan-and-apply."""
+
+import threading
+
+import pytest
+from django.test import override_settings
+
+from portal.platform.provisioning import ProvisioningFailed, side_by_side
+from portal.workspaces.layout import platform_needs
+from portal.workspaces.models import Workspace
+from portal.workspaces.paths import access_logs_path, cluster_path, iam_admins_path, network_path, workload_roles_path
+
+PLATFORM = [iam_admins_path(), workload_roles_path(), access_logs_path(), network_path(), cluster_path()]
+
+
+class Recorder:
+    """Records when each step starts and ends; `hold` names steps that wait until `release` names
+    them (or a timeout, which fails the test rather than hanging it)."""
+
+    def __init__(self, fail=(), hold=()):
+        self.events: list[str] = []
+        self.fail, self.hold = set(fail), {path: threading.Event() for path in hold}
+        self.lock = threading.Lock()
+
+    def note(self, event):
+        with self.lock:
+            self.events.append(event)
+
+    def step(self, workspace):
+        self.note(f"start {workspace.path}")
+        if workspace.path in self.hold:
+            assert self.hold[workspace.path].wait(10), f"{workspace.path} was never released"
+        if workspace.path in self.fail:
+            self.note(f"failed {workspace.path}")
+            raise ProvisioningFailed(f"{workspace.path}: it failed")
+        self.note(f"end {workspace.path}")
+        return f"change of {workspace.path}"
+
+    def release(self, path):
+        self.hold[path].set()
+
+    def index(self, event):
+        return self.events.index(event)
+
+
+def workspaces(paths):
+    return [Workspace(path=path) for path in paths]
+
+
+def test_each_workspace_waits_for_what_it_needs_and_the_changes_come_back_in_the_given_order():
+    recorder = Recorder()
+    changes = side_by_side(workspaces(PLATFORM), platform_needs(), recorder.step, say=lambda line: None)
+    assert changes == [f"change of {path}" for path in PLATFORM]
+    needs = platform_needs()
+    for path in PLATFORM:
+        for needed in needs[path]:
+            assert recorder.index(f"end {needed}") < recorder.index(f"start {path}"), (path, needed, recorder.events)
+
+
+def test_the_roles_and_the_access_log_bucket_are_applied_at_the_same_time():
+    # The roles' step holds until the bucket's step has started: one after the other, it never would.
+    recorder = Recorder(hold=[workload_roles_path()])
+    started = threading.Event()
+    original = recorder.step
+
+    def step(workspace):
+        if workspace.path == access_logs_path():
+            started.set()
+        elif workspace.path == workload_roles_path():
+            threading.Thread(target=lambda: started.wait(10) and recorder.release(workload_roles_path())).start()
+        return original(workspace)
+
+    side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None)
+    assert started.is_set()
+    assert recorder.index(f"start {access_logs_path()}") < recorder.index(f"end {workload_roles_path()}")
+
+
+def test_a_failure_starts_nothing_that_needs_it_lets_the_step_under_way_finish_and_is_raised():
+    # The roles fail while the bucket is still applying: the bucket's apply finishes, and neither the
+    # network nor the cluster (which need the roles) is started.
+    recorder = Recorder(fail=[workload_roles_path()], hold=[access_logs_path()])
+
+    def step(workspace):
+        try:
+            return recorder.step(workspace)
+        finally:
+            if workspace.path == workload_roles_path():
+                recorder.release(access_logs_path())
+
+    with pytest.raises(ProvisioningFailed, match="workload-roles"):
+        side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None)
+    assert f"end {access_logs_path()}" in recorder.events
+    assert f"start {network_path()}" not in recorder.events
+    assert f"start {cluster_path()}" not in recorder.events
+
+
+@override_settings(LOAD_BALANCER_ACCESS_LOGS=False)
+def test_without_access_logs_the_cluster_needs_no_bucket_and_still_comes_last():
+    paths = [p for p in PLATFORM if p != access_logs_path()]
+    needs = platform_needs()
+    assert access_logs_path() not in needs and access_logs_path() not in needs[cluster_path()]
+    recorder = Recorder()
+    side_by_side(workspaces(paths), needs, recorder.step, say=lambda line: None)
+    assert recorder.events[-1] == f"end {cluster_path()}"
+
+
+def test_needs_no_order_can_meet_are_refused_with_the_workspaces_named():
+    needs = {"a": {"b"}, "b": {"a"}, "c": set()}
+    recorder = Recorder()
+    with pytest.raises(ProvisioningFailed, match="need each other: a, b"):
+        side_by_side(workspaces(["a", "b", "c"]), needs, recorder.step, say=lambda line: None)
+    assert recorder.events == ["start c", "end c"]
