@@ -158,6 +158,13 @@ def measure(client, headers, path, requests):
     )
 
 
+def deep_place() -> str:
+    """Where page 100 of the runs page starts, as its Older links give it (portal.changes.listing)."""
+    from portal.changes.listing import PAGE_SIZE, place
+
+    return place(Run.objects.order_by("-created_at", "-pk")[99 * PAGE_SIZE - 1])
+
+
 def main(count: int, requests: int, total_runs: int):
     create_database()
     developer = fill(count)
@@ -184,6 +191,7 @@ def main(count: int, requests: int, total_runs: int):
         f"/runs/?service={middle}",
         f"/runs/?workspace=ecs/services/art-service-{middle}&status=applied",
         "/runs/?page=100",
+        f"/runs/?older={deep_place()}",  # the same depth as page 100, through the Older links
         "/services/",
         "/services/?status=all",
         f"/services/{middle}/history/",

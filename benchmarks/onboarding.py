@@ -32,6 +32,7 @@ import django_rq  # noqa: E402
 from django.conf import settings  # noqa: E402
 from rq import Worker  # noqa: E402
 
+from portal.capacity import usage as capacity_usage  # noqa: E402
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.changes.workflow import approve  # noqa: E402
 from portal.platform.provisioning import ProvisioningFailed, wait_for  # noqa: E402
@@ -102,6 +103,12 @@ def wait_all(changes, statuses, timeout: float, queue) -> float:
 
 def burst(count: int) -> None:
     author, approver = user("bench-author", "developers"), user("bench-approver", "approvers")
+    # The default cluster places six tasks (3 instances x 2 task network interfaces), and the
+    # registration refuses what it cannot place (portal.capacity). What is measured here is planning
+    # and applying, which the emulator does whatever the room (it runs no task): the room check is
+    # lifted in this process only, and said so.
+    capacity_usage.ensure_room = lambda plans: None
+    print("capacity check lifted for the burst (the default cluster places 6 tasks)")
     queue = django_rq.get_queue(settings.RQ_QUEUE)
     started = time.monotonic()
     changes = [register(author, f"bench-{uuid.uuid4().hex[:8]}") for _ in range(count)]

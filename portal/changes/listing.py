@@ -3,7 +3,10 @@ match its filters (newest first), and what each workspace with an active run is 
 run, where that run stands in the workers' queue, and the runs of its change behind it)."""
 
 import logging
+import re
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Q
@@ -107,12 +110,75 @@ def page_of(items, query, per_page: int, what: str):
         raise Http404(f"There is no page {number}: {what} fill {paginator.num_pages}.") from None
 
 
-def runs_page(filters: RunFilters, query):
-    """The page of matching runs the query asks for, newest first."""
-    runs = (
-        filters.apply(Run.objects.all()).select_related("workspace__service", "requested_by", "approved_by").defer(*HEAVY_FIELDS).order_by("-created_at", "-pk")
-    )
-    return page_of(runs, query, PAGE_SIZE, "the runs matching")
+def runs_page(filters: RunFilters, query) -> "RunsPage":
+    """The page of matching runs the query asks for, newest first: the newest PAGE_SIZE, or those just
+    older (`older=`) or just newer (`newer=`) than a run's place, as the page's links give it. A
+    deep page costs what the first does: the query seeks to the place in the index on created_at
+    rather than counting its way past every newer run (an OFFSET). `page=N` (a link from before)
+    is still served, by offset."""
+    runs = filters.apply(Run.objects.all()).select_related("workspace__service", "requested_by", "approved_by").defer(*HEAVY_FIELDS)
+    if "page" in query:
+        numbered = page_of(runs.order_by("-created_at", "-pk"), query, PAGE_SIZE, "the runs matching")
+        listed = list(numbered)
+        return RunsPage(
+            listed, numbered.paginator.count, older=place(listed[-1]) if numbered.has_next() else "", newer=place(listed[0]) if numbered.has_previous() else ""
+        )
+    older, newer = query.get("older"), query.get("newer")
+    if older is not None and newer is not None:
+        raise InvalidParameter("older", "give older or newer, not both.")
+    if newer is not None:
+        created, pk = parse_place("newer", newer)
+        after = list(runs.filter(created_at__gte=created).exclude(created_at=created, pk__lte=pk).order_by("created_at", "pk")[: PAGE_SIZE + 1])
+        if len(after) > PAGE_SIZE:  # newer runs still above these: a page in the middle
+            listed = after[:PAGE_SIZE][::-1]
+            return RunsPage(listed, runs.count(), older=place(listed[-1]), newer=place(listed[0]))
+        older = None  # these reach the newest run: the first page, full
+    if older is not None:
+        created, pk = parse_place("older", older)
+        runs_before = runs.filter(created_at__lte=created).exclude(created_at=created, pk__gte=pk)
+    else:
+        runs_before = runs
+    listed = list(runs_before.order_by("-created_at", "-pk")[: PAGE_SIZE + 1])
+    more, listed = len(listed) > PAGE_SIZE, listed[:PAGE_SIZE]
+    # Reached through an older place: the newer page starts at this one's first run (or at the place
+    # itself when nothing is older any more, say the runs there were removed since).
+    newer = (place(listed[0]) if listed else older) if older is not None else ""
+    return RunsPage(listed, runs.count(), older=place(listed[-1]) if more else "", newer=newer)
+
+
+@dataclass
+class RunsPage:
+    """A page of runs and where the pages beside it start: `older` and `newer` are the places to
+    give back as `older=` and `newer=` ("" where there is no such page); `count` is every run that
+    matches."""
+
+    runs: list
+    count: int
+    older: str = ""
+    newer: str = ""
+
+    def __iter__(self):
+        return iter(self.runs)
+
+    def __len__(self):
+        return len(self.runs)
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+PLACE = re.compile(r"([0-9]{1,17})\.([0-9a-f]{32})", re.ASCII)
+
+
+def place(run: Run) -> str:
+    """A run's place in the newest-first order: its creation time in microseconds, then its id."""
+    return f"{(run.created_at - EPOCH) // timedelta(microseconds=1)}.{run.pk.hex}"
+
+
+def parse_place(name: str, text: str) -> tuple[datetime, uuid.UUID]:
+    match = PLACE.fullmatch(text)
+    if match is None:
+        raise InvalidParameter(name, "give a place as the page's Newer and Older links do (microseconds.run id).")
+    # 17 digits reach the year 5138 at most: no overflow.
+    return EPOCH + timedelta(microseconds=int(match[1])), uuid.UUID(hex=match[2])
 
 
 @dataclass

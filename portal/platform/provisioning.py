@@ -221,7 +221,24 @@ def in_own_connection(step, workspace):
 
 
 def destroy_platform(requester, approver, timeout=900) -> list[Change]:
-    """Destroy the cluster, network and workload roles. Not the state bucket (prevent_destroy), nor
-    the administrators: the iam administrator cannot remove itself, and every run needs them."""
+    """Destroy the cluster, network, access log bucket and workload roles, each once every workspace
+    that needs it is destroyed (the needs read backwards: the cluster first, then the network and
+    the bucket side by side, then the roles). Not the state bucket (prevent_destroy), nor the
+    administrators: the iam administrator cannot remove itself, and every run needs them. The
+    changes come back in the order they may be applied: the cluster's first."""
     workspaces = list(reversed(sync_platform_workspaces()))[:-1]
-    return [plan_and_apply(ws, requester, approver, destroy=True, timeout=timeout) for ws in workspaces]
+    return side_by_side(
+        workspaces,
+        needed_by(platform_needs()),
+        lambda workspace: plan_and_apply(workspace, requester, approver, destroy=True, timeout=timeout),
+        say_nothing,
+    )
+
+
+def needed_by(needs: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The needs read backwards: for each workspace, those that need it (and are to go first)."""
+    backwards: dict[str, set[str]] = {path: set() for path in needs}
+    for path, needed in needs.items():
+        for other in needed:
+            backwards.setdefault(other, set()).add(path)
+    return backwards

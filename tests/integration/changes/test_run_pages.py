@@ -124,6 +124,16 @@ def test_a_page_past_the_last_is_404(browser, history):
     assert browser.get(RUNS, {"page": "9"}).status_code == 404
 
 
+def page_links(response) -> dict[str, str]:
+    """The page's Newest, Newer and Older links: each its query string."""
+    block = re.search(r'<p class="pages" id="pages">(.*?)</p>', response.content.decode(), re.S)
+    return {name: href.replace("&amp;", "&") for href, name in re.findall(r'<a href="\?([^"]*)">(\w+)</a>', block[1])} if block else {}
+
+
+def follow(browser, query: str):
+    return browser.get(f"{RUNS}?{query}")
+
+
 def test_pages_hold_fifty_runs_and_keep_the_filters(browser, people, service_form_data):
     service, _ = register_service(people["dev"], **service_form_data)
     workspace = service.workspaces.first()
@@ -131,11 +141,95 @@ def test_pages_hold_fifty_runs_and_keep_the_filters(browser, people, service_for
         finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
 
     first = browser.get(RUNS, {"user": "dev"})
-    second = browser.get(RUNS, {"user": "dev", "page": "2"})
+    links = page_links(first)
+    assert set(links) == {"Older"} and links["Older"].startswith("user=dev&older=")
+    second = follow(browser, links["Older"])
 
     # and the two plans its registration queued
     assert len(listed(first)) == 50 and len(listed(second)) == 12
-    assert "user=dev&amp;page=2" in first.content.decode()
+    assert not set(listed(first)) & set(listed(second))
+    assert listed(first) + listed(second) == [str(r.pk) for r in Run.objects.filter(requested_by=people["dev"]).order_by("-created_at", "-pk")]
+    assert set(page_links(second)) == {"Newest", "Newer"}
+    assert listed(follow(browser, page_links(second)["Newer"])) == listed(first)
+    assert "(62)" in second.content.decode()  # the count is of every matching run, on every page
+
+
+def test_runs_created_at_the_same_moment_are_paged_by_id_none_lost_or_shown_twice(browser, people, service_form_data):
+    # 120 runs, ten to a microsecond: a page boundary falls among runs of one moment.
+    service, _ = register_service(people["dev"], **service_form_data)
+    Run.objects.all().delete()
+    workspace = service.workspaces.first()
+    moment = timezone.now()
+    for index in range(120):
+        run = finished_run(workspace, requested_by=people["dev"])
+        Run.objects.filter(pk=run.pk).update(created_at=moment - timedelta(microseconds=index // 10))
+    expected = [str(r.pk) for r in Run.objects.order_by("-created_at", "-pk")]
+
+    pages, response = [], browser.get(RUNS)
+    while True:
+        pages.append(listed(response))
+        if "Older" not in page_links(response):
+            break
+        response = follow(browser, page_links(response)["Older"])
+    assert [len(page) for page in pages] == [50, 50, 20]
+    assert sum(pages, []) == expected
+
+    # and back up again, newer page by newer page, to the newest
+    backwards = [pages[-1]]
+    while "Newer" in page_links(response):
+        response = follow(browser, page_links(response)["Newer"])
+        backwards.append(listed(response))
+    assert backwards[::-1] == pages and "Newer" not in page_links(response)
+
+
+def test_a_page_from_before_by_number_is_still_served_and_links_on_by_place(browser, people, service_form_data):
+    service, _ = register_service(people["dev"], **service_form_data)
+    workspace = service.workspaces.first()
+    for minutes in range(120):
+        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+    second = browser.get(RUNS, {"page": "2"})
+    third = follow(browser, page_links(second)["Older"])
+    first = follow(browser, page_links(second)["Newer"])
+
+    assert listed(first) == listed(browser.get(RUNS))
+    ordered = [str(r.pk) for r in Run.objects.order_by("-created_at", "-pk")]
+    assert listed(second) == ordered[50:100] and listed(third) == ordered[100:]
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"older": "yesterday"}, "older: give a place as the page&#x27;s Newer and Older links do"),
+        ({"newer": "1.2"}, "newer: give a place as the page&#x27;s Newer and Older links do"),
+        ({"older": "1" * 18 + "." + "0" * 32}, "older: give a place"),  # past the year 9999
+        ({"older": "1." + "0" * 31 + "G"}, "older: give a place"),
+        ({"older": "1." + "0" * 32, "newer": "1." + "0" * 32}, "older: give older or newer, not both."),
+    ],
+)
+def test_a_bad_place_is_a_400_that_says_what_it_takes(browser, query, message):
+    response = browser.get(RUNS, query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_a_deep_page_costs_the_queries_of_the_first(browser, people, service_form_data):
+    service, _ = register_service(people["dev"], **service_form_data)
+    workspace = service.workspaces.first()
+    for minutes in range(200):
+        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+    first = browser.get(RUNS)
+    with CaptureQueriesContext(connection) as on_first:
+        browser.get(RUNS)
+    response = first
+    for _ in range(4):
+        response = follow(browser, page_links(response)["Older"])
+    with CaptureQueriesContext(connection) as on_second:
+        follow(browser, page_links(first)["Older"])
+    assert len(listed(response)) == 2  # 200 runs and the 2 queued plans: 50, 50, 50, 50, 2
+    assert len(on_second) == len(on_first)
+    sql = " ".join(query["sql"] for query in on_second.captured_queries if '"runs_run"."created_at" <=' in query["sql"])
+    assert "OFFSET" not in sql and sql, "an older page seeks to its place, it does not count past the newer runs"
 
 
 def test_the_page_needs_the_permission(client, make_user):

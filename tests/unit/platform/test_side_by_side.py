@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.test import override_settings
 
-from portal.platform.provisioning import ProvisioningFailed, side_by_side
+from portal.platform.provisioning import ProvisioningFailed, needed_by, side_by_side
 from portal.workspaces.layout import platform_needs
 from portal.workspaces.models import Workspace
 from portal.workspaces.paths import access_logs_path, cluster_path, iam_admins_path, network_path, workload_roles_path
@@ -111,3 +111,22 @@ def test_needs_no_order_can_meet_are_refused_with_the_workspaces_named():
     with pytest.raises(ProvisioningFailed, match="need each other: a, b"):
         side_by_side(workspaces(["a", "b", "c"]), needs, recorder.step, say=lambda line: None)
     assert recorder.events == ["start c", "end c"]
+
+
+def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_bucket_together():
+    # Destroying: a workspace goes once every workspace that needs it has gone; the administrators
+    # stay (destroy_platform leaves them out).
+    recorder = Recorder(hold=[network_path()])
+    original = recorder.step
+
+    def step(workspace):
+        if workspace.path == access_logs_path():
+            recorder.release(network_path())  # the network's destroy is still under way
+        return original(workspace)
+
+    going = [cluster_path(), network_path(), access_logs_path(), workload_roles_path()]
+    side_by_side(workspaces(going), needed_by(platform_needs()), step, say=lambda line: None)
+    assert recorder.events[:2] == [f"start {cluster_path()}", f"end {cluster_path()}"]
+    assert recorder.index(f"start {access_logs_path()}") < recorder.index(f"end {network_path()}")
+    assert recorder.index(f"start {workload_roles_path()}") > recorder.index(f"end {network_path()}")
+    assert needed_by(platform_needs())[iam_admins_path()] == {workload_roles_path(), access_logs_path(), network_path(), cluster_path()}
