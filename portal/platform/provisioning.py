@@ -204,6 +204,9 @@ def side_by_side(workspaces: list[Workspace], needs: dict[str, set[str]], step: 
                     done[workspace.path] = future.result()
                 except ProvisioningFailed as exc:
                     failure = failure or exc
+                    if running:  # the operator hears now, not once the others have ended
+                        under_way = ", ".join(sorted(w.path for w in running.values()))
+                        say(f"{workspace.path} failed; provisioning stops once what is under way ends ({under_way}).")
     if failure is not None:
         raise failure
     if waiting:  # needs that no order can meet: a cycle, or a workspace waiting for itself

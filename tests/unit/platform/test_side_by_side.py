@@ -81,16 +81,18 @@ def test_a_failure_starts_nothing_that_needs_it_lets_the_step_under_way_finish_a
     # network nor the cluster (which need the roles) is started.
     recorder = Recorder(fail=[workload_roles_path()], hold=[access_logs_path()])
 
-    def step(workspace):
-        try:
-            return recorder.step(workspace)
-        finally:
-            if workspace.path == workload_roles_path():
-                recorder.release(access_logs_path())
+    said = []
+
+    def say(line):
+        said.append(line)
+        if "failed" in line:
+            recorder.release(access_logs_path())
 
     with pytest.raises(ProvisioningFailed, match="workload-roles"):
-        side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None)
+        side_by_side(workspaces(PLATFORM), platform_needs(), recorder.step, say=say)
     assert f"end {access_logs_path()}" in recorder.events
+    # The operator hears of the failure while the bucket is still applying, not once it has ended.
+    assert f"{workload_roles_path()} failed; provisioning stops once what is under way ends ({access_logs_path()})." in said
     assert f"start {network_path()}" not in recorder.events
     assert f"start {cluster_path()}" not in recorder.events
 
