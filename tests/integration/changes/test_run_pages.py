@@ -130,15 +130,20 @@ def page_links(response) -> dict[str, str]:
     return {name: href.replace("&amp;", "&") for href, name in re.findall(r'<a href="\?([^"]*)">(\w+)</a>', block[1])} if block else {}
 
 
+def finished_runs_of_a_new_service(people, service_form_data, count: int) -> None:
+    """A service registered by dev (its two plans queued), and `count` older finished runs, a minute apart."""
+    service, _ = register_service(people["dev"], **service_form_data)
+    workspace = service.workspaces.first()
+    for minutes in range(count):
+        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+
+
 def follow(browser, query: str):
     return browser.get(f"{RUNS}?{query}")
 
 
 def test_pages_hold_fifty_runs_and_keep_the_filters(browser, people, service_form_data):
-    service, _ = register_service(people["dev"], **service_form_data)
-    workspace = service.workspaces.first()
-    for minutes in range(60):
-        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+    finished_runs_of_a_new_service(people, service_form_data, 60)
 
     first = browser.get(RUNS, {"user": "dev"})
     links = page_links(first)
@@ -183,10 +188,7 @@ def test_runs_created_at_the_same_moment_are_paged_by_id_none_lost_or_shown_twic
 
 
 def test_a_page_from_before_by_number_is_still_served_and_links_on_by_place(browser, people, service_form_data):
-    service, _ = register_service(people["dev"], **service_form_data)
-    workspace = service.workspaces.first()
-    for minutes in range(120):
-        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+    finished_runs_of_a_new_service(people, service_form_data, 120)
     second = browser.get(RUNS, {"page": "2"})
     third = follow(browser, page_links(second)["Older"])
     first = follow(browser, page_links(second)["Newer"])
@@ -214,10 +216,7 @@ def test_a_bad_place_is_a_400_that_says_what_it_takes(browser, query, message):
 
 
 def test_a_deep_page_costs_the_queries_of_the_first(browser, people, service_form_data):
-    service, _ = register_service(people["dev"], **service_form_data)
-    workspace = service.workspaces.first()
-    for minutes in range(200):
-        finished_run(workspace, requested_by=people["dev"], minutes_ago=minutes + 1)
+    finished_runs_of_a_new_service(people, service_form_data, 200)
     first = browser.get(RUNS)
     with CaptureQueriesContext(connection) as on_first:
         browser.get(RUNS)
