@@ -5,6 +5,7 @@ there is none (outside a worker, or while the resident is still loading).
 The JSON holds every input in clear, so it is on disk only while checkov reads it: in the
 workspace's `.plans/` folder (0700, the saved plan's), as a 0600 file, removed in `finally`."""
 
+import contextlib
 import json
 import logging
 import os
@@ -153,7 +154,7 @@ def interpreter(program: Path) -> str | None:
 def start_resident() -> Resident | None:
     """Start this worker's resident checkov, loading in the background (plans meanwhile run checkov
     as a process of their own). None when PORTAL_CHECKOV is not a Python console script."""
-    global RESIDENT
+    global RESIDENT, started_at
     python = interpreter(Path(settings.POLICY_CHECKOV))
     if RESIDENT is not None or python is None:
         return RESIDENT
@@ -173,7 +174,32 @@ def start_resident() -> Resident | None:
             stderr=errors,
         )
     RESIDENT = Resident(process, address)
+    started_at = time.monotonic()
     return RESIDENT
+
+
+# A resident that died is started again on the worker's maintenance pass, at most this often: one
+# that cannot load (a broken checkov install) is not restarted in a loop, and plans meanwhile run
+# checkov as a process of their own.
+RESTART_AFTER = 60.0
+started_at = 0.0
+
+
+def keep_resident() -> Resident | None:
+    """In the worker, on its maintenance pass: if its resident has ended (crashed, killed, out of
+    memory), say so, reap it and start another, at most once every RESTART_AFTER seconds."""
+    global RESIDENT
+    if RESIDENT is None or RESIDENT.process.poll() is None:
+        return RESIDENT
+    if time.monotonic() - started_at < RESTART_AFTER:
+        return RESIDENT
+    errors = os.path.join(os.path.dirname(RESIDENT.address), "errors")
+    logger.warning("The resident checkov ended (exit code %s; see %s); starting another.", RESIDENT.process.returncode, errors)
+    gone, RESIDENT = RESIDENT, None
+    # Its errors file is left for the operator; the socket goes (nothing listens on it).
+    with contextlib.suppress(OSError):
+        os.unlink(gone.address)
+    return start_resident()
 
 
 def stop_resident() -> None:
@@ -201,7 +227,9 @@ def ask_resident(path: Path):
         try:
             connection.connect(RESIDENT.address)
         except OSError:
-            if RESIDENT.process.returncode is not None or not pid_alive(RESIDENT.process.pid):
+            # A work-horse cannot wait() on its worker's child: it asks the kernel. A resident that
+            # died stays a zombie (alive to kill 0) until the worker's maintenance pass reaps it.
+            if not pid_alive(RESIDENT.process.pid):
                 logger.warning("The resident checkov is gone (see %s); running checkov afresh.", os.path.join(os.path.dirname(RESIDENT.address), "errors"))
             return None
         deadline = time.monotonic() + timeout

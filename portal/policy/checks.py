@@ -64,6 +64,10 @@ def worker_stopping(sender, worker, **kwargs) -> None:
     checkov.stop_resident()
 
 
+def worker_maintained(sender, worker, **kwargs) -> None:
+    checkov.keep_resident()
+
+
 def unchanged_resources(plan: dict) -> set[str]:
     """The addresses the plan neither creates nor updates (no-op, read, or delete). checkov scans
     every resource of the planned state; a finding on one of these is not this change's to answer."""

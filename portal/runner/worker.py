@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 # and stops on these, and the work-horses it forks inherit it.
 worker_started = Signal()
 worker_stopping = Signal()
+worker_maintained = Signal()  # after each maintenance pass of the worker (never in a work-horse)
 
 
 class RunWorker(Worker):
@@ -64,6 +65,7 @@ class RunWorker(Worker):
         finally:
             self.log.setLevel(level)
         self.recover(patient=True)
+        worker_maintained.send(sender=RunWorker, worker=self)
 
     def maintain_heartbeats(self, job, execution):
         super().maintain_heartbeats(job, execution)

@@ -4,6 +4,7 @@ plan to be checked, and ends with the worker that started it."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import psutil
 import pytest
 
 from portal.policy import checkov
+from portal.runner.worker import RunWorker, worker_maintained
 from tests.conftest import ROOT, wait_until
 from tests.e2e.policy.test_policy import MILD, RISKY, plan_json
 
@@ -73,6 +75,35 @@ def test_each_scan_starts_afresh_so_one_plan_never_colours_the_next(risky_plan, 
 
     assert first == third
     assert second and not any("ecr_repository" in address for _, address in second)
+
+
+def test_a_resident_that_died_is_started_again_on_the_workers_maintenance_pass_at_most_once_a_minute(risky_plan, resident, tmp_path, monkeypatch, caplog):
+    first = resident
+    os.kill(first.process.pid, signal.SIGKILL)
+    wait_until(lambda: first.process.poll() is not None, 10, interval=0.1, message="the resident to die")
+
+    # Within a minute of its start it is left dead (one that cannot load is not restarted in a loop):
+    # the plan is checked by checkov's own process meanwhile, and the log says why.
+    assert checkov.keep_resident() is first
+    answers = []
+    ask = checkov.ask_resident
+    monkeypatch.setattr(checkov, "ask_resident", lambda path: answers.append(ask(path)) or answers[-1])
+    while_dead = findings(checkov.scan(risky_plan, tmp_path, "dead.json"))
+    assert answers == [None] and "The resident checkov is gone" in caplog.text
+
+    monkeypatch.setattr(checkov, "RESTART_AFTER", 0)
+    worker_maintained.send(sender=RunWorker, worker=None)  # what the worker's next maintenance pass sends
+    again = checkov.RESIDENT
+    try:
+        assert again is not None and again is not first and again.process.pid != first.process.pid
+        assert "The resident checkov ended (exit code -9" in caplog.text
+        assert not os.path.exists(first.address)
+        wait_until(lambda: answering(again.address), 60, interval=0.1, message="the new resident to listen")
+        assert findings(checkov.scan(risky_plan, tmp_path, "again.json")) == while_dead
+        assert answers[-1] is not None, "the new resident answered the scan"
+        assert checkov.keep_resident() is again  # alive: left as it is
+    finally:
+        shutil.rmtree(os.path.dirname(first.address), ignore_errors=True)
 
 
 class FakeResident:
