@@ -14,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
@@ -131,6 +131,7 @@ RESIDENT_PROGRAM = Path(__file__).with_name("checkov_resident.py")
 class Resident:
     process: subprocess.Popen
     address: str
+    started_at: float = field(default_factory=time.monotonic)
 
 
 # Set in an RQ worker (start_resident) and inherited by the work-horses it forks, which ask it.
@@ -154,7 +155,7 @@ def interpreter(program: Path) -> str | None:
 def start_resident() -> Resident | None:
     """Start this worker's resident checkov, loading in the background (plans meanwhile run checkov
     as a process of their own). None when PORTAL_CHECKOV is not a Python console script."""
-    global RESIDENT, started_at
+    global RESIDENT
     python = interpreter(Path(settings.POLICY_CHECKOV))
     if RESIDENT is not None or python is None:
         return RESIDENT
@@ -174,7 +175,6 @@ def start_resident() -> Resident | None:
             stderr=errors,
         )
     RESIDENT = Resident(process, address)
-    started_at = time.monotonic()
     return RESIDENT
 
 
@@ -182,7 +182,6 @@ def start_resident() -> Resident | None:
 # that cannot load (a broken checkov install) is not restarted in a loop, and plans meanwhile run
 # checkov as a process of their own.
 RESTART_AFTER = 60.0
-started_at = 0.0
 
 
 def keep_resident() -> Resident | None:
@@ -191,7 +190,7 @@ def keep_resident() -> Resident | None:
     global RESIDENT
     if RESIDENT is None or RESIDENT.process.poll() is None:
         return RESIDENT
-    if time.monotonic() - started_at < RESTART_AFTER:
+    if time.monotonic() - RESIDENT.started_at < RESTART_AFTER:
         return RESIDENT
     errors = os.path.join(os.path.dirname(RESIDENT.address), "errors")
     logger.warning("The resident checkov ended (exit code %s; see %s); starting another.", RESIDENT.process.returncode, errors)
