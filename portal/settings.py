@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.access import sso_settings
 from portal.capacity import defaults as cluster_capacity_defaults
 from portal.core import setting_readers as read
+from portal.costs.config import cost_assumptions
 from portal.notifications.targets import parse_networks
 from portal.policy import config as policy_config
 
@@ -105,6 +106,7 @@ INSTALLED_APPS = [
     "portal.liverepo",
     "portal.audit",
     "portal.policy",
+    "portal.costs",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -164,6 +166,11 @@ POLICY_SEVERITIES = policy_config.severities("PORTAL_POLICY_SEVERITIES")
 POLICY_DEFAULT_SEVERITY = policy_config.severity("PORTAL_POLICY_DEFAULT_SEVERITY", "MEDIUM")
 POLICY_BLOCKING = policy_config.blocking("PORTAL_POLICY_BLOCKING", "HIGH,CRITICAL")
 POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS")
+
+# The cost before the approval (README, "Cost estimates"): every plan priced from the region's table
+# in portal/costs/prices/; a change adding more than this many USD a month waits for an admin.
+COST_HOLD_ABOVE = read.integer("PORTAL_COST_HOLD_ABOVE", 500, unit="USD a month")
+COST_ASSUMPTIONS = cost_assumptions("PORTAL_COST_ASSUMPTIONS")
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.

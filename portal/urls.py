@@ -21,6 +21,7 @@ urlpatterns = [
     path("runs/", include("portal.changes.run_urls")),
     path("changes/", include("portal.changes.change_urls")),
     path("changes/", include("portal.policy.urls")),
+    path("changes/", include("portal.costs.urls")),
     path("platform/", include("portal.platform.platform_urls")),
     path("platform/cluster/", include("portal.platform.cluster_urls")),
     path("workspaces/", include("portal.platform.workspace_urls")),

@@ -240,6 +240,11 @@ def manage_platform(user) -> Refusal | None:
     return None if is_admin(user) else forbidden("no_role", "The platform is managed by its admins.")
 
 
+def override_cost_hold(user) -> Refusal | None:
+    """Letting a change above the cost policy's limit be approved is the platform's admins' call."""
+    return None if is_admin(user) else forbidden("no_role", "A change held by the cost policy is let through by an admin of the platform.")
+
+
 def manage_administrators(user) -> Refusal | None:
     if not user.has_perm("workspaces.manage_administrators"):
         return forbidden("no_role", "The administrator IAM users are managed by an admin.")
@@ -285,6 +290,7 @@ TOKEN_ACTIONS = {
     "discard": ("discard a change", False, True),
     "cancel": ("cancel a run", False, True),
     "override_policy": ("override a policy check", False, True),
+    "override_cost": ("lift a cost hold", False, True),
 }
 TOKEN_ENDED = ("token_expired", "token_revoked")  # the refusals that are 401, not 403
 

@@ -9,6 +9,7 @@ from rest_framework.settings import api_settings
 from portal.audit.models import AuditEvent
 from portal.catalog.forms import ServiceChangeForm, ServiceForm
 from portal.catalog.models import DECLARATION_FIELDS, Lifecycle, Service, ServiceRevision
+from portal.costs.policy import cost_of
 from portal.policy.checks import policy_of
 from portal.policy.models import REASON_MIN_LENGTH
 from portal.runs.models import Run
@@ -83,6 +84,26 @@ class PolicySerializer(serializers.Serializer):
     override = PolicyOverrideSerializer(allow_null=True, help_text="The change's override, if an approver wrote one.")
 
 
+class CostOverrideSerializer(serializers.Serializer):
+    by = serializers.CharField(source="by_username")
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+    increase = serializers.CharField(help_text="The monthly increase it let through, as shown then ('unknown' when unpriced).")
+
+
+class CostSerializer(serializers.Serializer):
+    """The plan's monthly estimate (USD): null amounts when it could not be priced (`error` says why)."""
+
+    before = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, source="estimate.before")
+    after = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, source="estimate.after")
+    difference = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, source="estimate.difference")
+    error = serializers.CharField(source="estimate.error", help_text="Why the plan could not be priced; empty when it was.")
+    detail = serializers.JSONField(
+        source="estimate.detail", help_text="Per resource: before, after and how it was priced; the table's region and date; the assumptions."
+    )
+    override = CostOverrideSerializer(allow_null=True, help_text="An admin's lifting of the cost policy's hold on the change.")
+
+
 class PolicyOverrideRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(min_length=REASON_MIN_LENGTH, help_text="Why the blocking findings are acceptable; recorded and shown.")
 
@@ -106,6 +127,7 @@ class RunSerializer(serializers.ModelSerializer):
         help_text="What the run's change proposes against the declaration it started from; empty for platform changes and decommissions."
     )
     policy = serializers.SerializerMethodField(help_text="What the policy check (checkov) found in the run's plan, and its change's override.")
+    cost = serializers.SerializerMethodField(help_text="The plan's monthly cost estimate and its change's cost override; null before the plan is read.")
 
     class Meta:
         model = Run
@@ -133,11 +155,17 @@ class RunSerializer(serializers.ModelSerializer):
             "identity",
             "log_url",
             "policy",
+            "cost",
         ]
 
     @extend_schema_field(PolicySerializer)
     def get_policy(self, run) -> dict:
         return PolicySerializer(policy_of(run)).data
+
+    @extend_schema_field(CostSerializer(allow_null=True))
+    def get_cost(self, run) -> dict | None:
+        cost = cost_of(run)
+        return None if cost["estimate"] is None else CostSerializer(cost).data
 
     @extend_schema_field(WorkerSerializer(allow_null=True))
     def get_worker(self, run) -> dict | None:
@@ -162,10 +190,10 @@ class RunSerializer(serializers.ModelSerializer):
 
 class RunSummarySerializer(RunSerializer):
     """A run inside a service's listing: the service's `proposed` already shows the diff; the policy
-    findings are on the run's own representation (a listing would read them run by run)."""
+    findings and the cost are on the run's own representation (a listing would read them run by run)."""
 
     class Meta(RunSerializer.Meta):
-        fields = [name for name in RunSerializer.Meta.fields if name not in ("declaration_diff", "policy")]
+        fields = [name for name in RunSerializer.Meta.fields if name not in ("declaration_diff", "policy", "cost")]
 
 
 class RunLogSerializer(serializers.Serializer):

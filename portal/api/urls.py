@@ -14,6 +14,7 @@ urlpatterns = [
     path("v1/runs/<uuid:pk>/discard/", views.RunDiscardView.as_view(), name="run-discard"),
     path("v1/runs/<uuid:pk>/cancel/", views.RunCancelView.as_view(), name="run-cancel"),
     path("v1/runs/<uuid:pk>/policy-override/", views.RunPolicyOverrideView.as_view(), name="run-policy-override"),
+    path("v1/runs/<uuid:pk>/cost-override/", views.RunCostOverrideView.as_view(), name="run-cost-override"),
     path("v1/audit/", views.AuditListView.as_view(), name="audit-list"),
     # What the other pages do (issue 21): changes, drift, webhooks, workspaces, the platform, administrators.
     path("v1/changes/<uuid:pk>/", changes.ChangeDetailView.as_view(), name="change-detail"),

@@ -36,6 +36,7 @@ from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, decommission_service, register_service
 from portal.changes import workflow
 from portal.core import params
+from portal.costs import policy as cost_policy
 from portal.policy import checks as policy
 from portal.runs.models import Run
 
@@ -318,6 +319,28 @@ class RunPolicyOverrideView(RunActionView):
         body = PolicyOverrideRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         policy.override(run.change, request.user, body.validated_data["reason"])
+        return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="Lift the cost policy's hold on a run's change",
+    description="Records an admin's written reason for letting a change be approved whose monthly increase is above "
+    "PORTAL_COST_HOLD_ABOVE, or whose plan could not be priced (one override per change). 403 `no_role` (not an admin), "
+    "`own_change` (the proposer cannot); 409 `nothing_to_override`, `already_overridden`, `not_pending`; 400 when the "
+    "reason is shorter than 20 characters.",
+    request=PolicyOverrideRequestSerializer,
+    responses={201: RunSerializer, **error_responses(400, 401, 403, 404, 409)},
+)
+class RunCostOverrideView(RunActionView):
+    token_actions = {"POST": "override_cost"}
+
+    def post(self, request, pk):
+        run = self.get_object()
+        if run.change is None:
+            raise workflow.Refused(workflow.Refusal("no_change", "This run belongs to no change; there is nothing to decide."))
+        body = PolicyOverrideRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        cost_policy.override(run.change, request.user, body.validated_data["reason"])
         return Response(RunSerializer(self.get_queryset().get(pk=run.pk)).data, status=status.HTTP_201_CREATED)
 
 

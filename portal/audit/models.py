@@ -20,6 +20,7 @@ class Action(models.TextChoices):
     SERVICE_ROLLBACK = "service.rollback", "going back to a healthy revision proposed"
     RUN_CANCEL = "run.cancel", "run cancelled"
     POLICY_OVERRIDE = "policy.override", "policy findings overridden"
+    COST_OVERRIDE = "cost.override", "cost policy's hold overridden"
     PLATFORM_PLAN = "platform.plan", "platform workspace planned"
     CLUSTER_CHANGE = "cluster.change", "cluster settings change proposed"
     DRIFT_CHECK = "drift.check", "drift check asked for"

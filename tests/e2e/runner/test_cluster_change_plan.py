@@ -6,6 +6,8 @@ The emulator cannot apply it: a new launch template version makes the provider s
 refresh, and moto has no StartInstanceRefresh (README, "Against the local AWS emulator"). The
 refresh itself is covered by the ecs-cluster module's tests."""
 
+from decimal import Decimal
+
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -13,6 +15,8 @@ from django.urls import reverse
 from portal.capacity import usage
 from portal.changes.workflow import approval_refusal, discard
 from portal.core.aws import client as aws_client
+from portal.costs.estimate import load_table
+from portal.costs.models import CostEstimate
 from portal.platform.provisioning import destroy_platform, provision_platform, wait_for
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.layout import cluster_path
@@ -61,6 +65,19 @@ def test_a_new_instance_type_is_planned_on_the_emulator_and_approved_like_any_pl
         assert changed(run, "module.this.aws_launch_template.this")["instance_type"] == (f'"{defaults["instance_type"]}"', '"c6i.xlarge"')
         assert changed(run, "module.this.aws_autoscaling_group.this")["max_size"] == (str(defaults["max_size"]), "4")
         assert (run.to_add, run.to_destroy) == (0, 0), "the cluster is updated in place, nothing replaced"
+
+        # The cost of the real plan, by hand from the region's table: the group's instances at the
+        # new type's hourly price instead of the old one's (the volumes stay; the desired count is
+        # the group's own, which terraform leaves to the autoscaler).
+        table = load_table(settings.AWS_REGION)
+        hourly = {name: Decimal(str(table.prices["ec2_instance_hour"][name])) for name in (defaults["instance_type"], "c6i.xlarge")}
+        expected = group["DesiredCapacity"] * (hourly["c6i.xlarge"] - hourly[defaults["instance_type"]]) * 730
+        found = CostEstimate.objects.get(run=run)
+        assert found.difference == expected.quantize(Decimal("0.01")), found.detail
+        (line,) = [line for line in found.detail["lines"] if line["address"] == "module.this.aws_autoscaling_group.this"]
+        assert f"{group['DesiredCapacity']} × c6i.xlarge at" in line["basis"]
+        assert {line["address"] for line in found.detail["lines"]} >= {"module.this.aws_lb.this", "module.this.aws_autoscaling_group.this"}
+        assert found.detail["not_priced"] == [], "every resource the cluster module makes has a price rule or is free"
 
         # Approved like any platform change: by another admin, not by its proposer, not by an approver.
         assert approval_refusal(run.change, admin).code == "own_change"

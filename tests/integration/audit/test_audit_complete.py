@@ -23,6 +23,7 @@ from portal.catalog.models import Service
 from portal.catalog.onboarding import change_service, register_service
 from portal.changes import workflow
 from portal.core.aws import client as aws_client
+from portal.costs.models import CostEstimate
 from portal.drift.models import DriftCheck
 from portal.notifications.models import Event, Webhook
 from portal.policy.models import Finding
@@ -132,6 +133,11 @@ class World:
             severity="HIGH",
             blocking=True,
         )
+        return change
+
+    def held_by_cost(self):
+        change = self.awaiting_approval()
+        CostEstimate.objects.create(run=change.runs_in_order()[0], before=0, after=900, difference=900)
         return change
 
     def declaration(self, **edits) -> dict:
@@ -265,6 +271,19 @@ def override_page(world):
 def override_api(world):
     change = world.blocked_by_policy()
     return Request(world.people["approver"], "POST", f"/api/v1/runs/{first_run(change).pk}/policy-override/", OVERRIDE_REASON, api=True)
+
+
+COST_REASON = {"reason": "The load test needs the larger cluster for one week."}
+
+
+def cost_override_page(world):
+    change = world.held_by_cost()
+    return Request(world.people["admin"], "POST", reverse("costs:override", args=[change.pk]), COST_REASON)
+
+
+def cost_override_api(world):
+    change = world.held_by_cost()
+    return Request(world.people["admin"], "POST", f"/api/v1/runs/{first_run(change).pk}/cost-override/", COST_REASON, api=True)
 
 
 def platform_plan(world):
@@ -446,6 +465,7 @@ WALKS: dict[str, list[Walk]] = {
     "changes:approve": [Walk("change.approve", approve_change_page, TEAM)],
     "changes:discard": [Walk("change.discard", discard_change_page, TEAM)],
     "policy:override": [Walk("policy.override", override_page, TEAM)],
+    "costs:override": [Walk("cost.override", cost_override_page, TEAM)],
     "platform:plan": [Walk("platform.plan", platform_plan)],
     "capacity:change-cluster": [Walk("cluster.change", cluster_change)],
     "workspace:unlock": [Walk("lock.force_unlock", force_unlock, TEAM)],
@@ -468,6 +488,7 @@ WALKS: dict[str, list[Walk]] = {
     "api:run-discard": [Walk("change.discard", discard_api, TEAM)],
     "api:run-cancel": [Walk("run.cancel", cancel_api, TEAM)],
     "api:run-policy-override": [Walk("policy.override", override_api, TEAM)],
+    "api:run-cost-override": [Walk("cost.override", cost_override_api, TEAM)],
     "api:change-approve": [Walk("change.approve", approve_change_api, TEAM)],
     "api:change-discard": [Walk("change.discard", discard_change_api, TEAM)],
     "api:platform-plan": [Walk("platform.plan", platform_plan_api)],

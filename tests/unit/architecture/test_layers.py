@@ -16,6 +16,7 @@ LAYERS = [
     "journey",  # the acceptance journey on AWS: drives everything below
     "api",  # the REST API: the pages' functions, for CI
     "policy",  # policy checks of plans
+    "costs",  # each plan's monthly cost, and the cost policy's hold
     "platform",  # the Platform page, its provisioning, the workspaces' pages, the cluster page
     "drift",  # drift checks and their restoring
     "notifications",  # webhooks
