@@ -212,7 +212,9 @@ def estimate(plan: dict, table: PriceTable, assumptions: dict | None = None) -> 
 
 
 def money(amount: Decimal) -> str:
-    return f"${amount.quantize(Decimal('0.0001')).normalize():f}"
+    """A rate as AWS writes it: cents at least, up to four decimals ($0.10, $0.0228)."""
+    exact = amount.quantize(Decimal("0.0001")).normalize()
+    return f"${exact.quantize(CENT) if exact.as_tuple().exponent > -2 else exact:f}"
 
 
 def autoscaling_group(values, table, assumed, side):
