@@ -9,6 +9,7 @@ from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.changes.workflow import Refused
 from portal.platform.diagram import platform_picture
+from portal.platform.module_versions import module_report
 from portal.platform.provisioning import plan_workspace
 from portal.runs.models import Run
 from portal.workspaces.layout import sync_platform_workspaces
@@ -30,7 +31,13 @@ def platform_page(request, *, status: int = 200, **context):
     return render(
         request,
         "workspaces/platform.html",
-        {"workspaces": workspaces, "state_bucket_path": state_bucket_path(), "picture": platform_picture(workspaces), **context},
+        {
+            "workspaces": workspaces,
+            "state_bucket_path": state_bucket_path(),
+            "picture": platform_picture(workspaces),
+            "modules": module_report(),
+            **context,
+        },
         status=status,
     )
 

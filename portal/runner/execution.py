@@ -26,6 +26,7 @@ from portal.runner.terraform import Terraform, TerraformError, TerraformStopped
 from portal.runs import plans
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.identities import Refusal, RunIdentity, identity_for
+from portal.workspaces.modules import module_digest
 from portal.workspaces.rendering import inputs_digest, render
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def plan(run: Run) -> None:
         return
     workspace = run.workspace
     directory = render(workspace, run.variables, identity=identity)
+    module_sha256 = module_digest(workspace.module)  # what terraform is about to read
     with Attendance(run) as attendance:
         terraform = Terraform(directory, log_to(run), stop=attendance.stop, on_process=attendance.on_process)
         announce(run, identity)
@@ -141,7 +143,7 @@ def plan(run: Run) -> None:
     inputs_sha256 = inputs_digest(workspace)
     ended(
         run,
-        lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256, plan_changes=plan_changes),
+        lambda: run.record_plan(**summary, plan_sha256=plan_sha256, inputs_sha256=inputs_sha256, plan_changes=plan_changes, module_sha256=module_sha256),
     )
 
 

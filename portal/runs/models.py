@@ -237,6 +237,11 @@ class Run(models.Model):
     to_destroy = models.PositiveIntegerField(null=True, blank=True)
     plan_sha256 = models.CharField(max_length=64, blank=True)
     inputs_sha256 = models.CharField(max_length=64, blank=True)
+    module_sha256 = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The version of its module the plan was made with (portal.workspaces.modules); empty for runs planned before versions were recorded.",
+    )
     variables = models.JSONField(default=dict, blank=True, help_text="The inputs this run plans, written to terraform.tfvars.json.")
     plan_changes = models.JSONField(
         null=True,
@@ -348,7 +353,7 @@ class Run(models.Model):
             **worker,
         )
 
-    def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256, plan_changes=None) -> None:
+    def record_plan(self, *, to_add, to_change, to_destroy, plan_sha256, inputs_sha256, plan_changes=None, module_sha256="") -> None:
         status = RunStatus.AWAITING_APPROVAL if (to_add or to_change or to_destroy) else RunStatus.NO_CHANGES
         self._move(
             [RunStatus.PLANNING],
@@ -359,6 +364,7 @@ class Run(models.Model):
             plan_sha256=plan_sha256,
             inputs_sha256=inputs_sha256,
             plan_changes=plan_changes,
+            module_sha256=module_sha256,
             planned_at=timezone.now(),
             finished_at=timezone.now() if status == RunStatus.NO_CHANGES else None,
         )

@@ -18,6 +18,7 @@ from portal.runs.models import Change, Run, RunStatus, SavedPlan
 from portal.workspaces.identities import Refusal, RunIdentity
 from portal.workspaces.layout import iam_admins_path
 from portal.workspaces.models import Workspace
+from portal.workspaces.modules import module_digest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("parked_queue")]
 
@@ -152,6 +153,7 @@ def test_a_plan_records_terraforms_counts_keeps_the_plan_and_offers_it(proposed,
     assert bytes(SavedPlan.objects.get(run=run).content) == PLAN_BYTES
     assert [change["address"] for change in run.plan_changes] == ["aws_ecr_repository.this"]
     assert "Acting as the ecr administrator" in run.log
+    assert run.module_sha256 == module_digest("ecr-repository"), "the version of the module the plan was made with"
 
 
 def test_a_plan_with_no_changes_is_not_shown_to_the_review_and_offers_nothing(proposed, terraform, identity, no_policy_checks):
