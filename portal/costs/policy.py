@@ -2,6 +2,7 @@
 PORTAL_COST_HOLD_ABOVE (or that could not be priced) held from approval until an admin overrides it
 with a reason, as blocking policy findings are."""
 
+import logging
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from portal.costs import estimate
 from portal.costs.models import REASON_MIN_LENGTH, CostEstimate, CostOverride
 from portal.runs.models import Change, Run
 
+logger = logging.getLogger(__name__)
+
 
 def price_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
     """plan_read's receiver: price the plan and say the total in the run's log. A plan that cannot
@@ -21,8 +24,12 @@ def price_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
     try:
         found = estimate.estimate(plan, estimate.load_table(settings.AWS_REGION), settings.COST_ASSUMPTIONS)
     except estimate.PriceTableError as exc:
-        CostEstimate.objects.update_or_create(run=run, defaults={"before": None, "after": None, "difference": None, "detail": {}, "error": str(exc)})
-        log(f"[portal] Cost: not estimated: {exc}\n")
+        unpriced(run, log, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - a flaw in the estimate holds the change; it does not fail the plan
+        # Only the exception's type is told: its text may quote the plan, which holds every input in clear.
+        logger.exception("The cost estimate of run %s failed", run.pk)
+        unpriced(run, log, f"the estimate failed ({type(exc).__name__}); the worker's log has the traceback")
         return
     CostEstimate.objects.update_or_create(
         run=run,
@@ -35,6 +42,11 @@ def price_plan(sender, run: Run, plan: dict, log, **kwargs) -> None:
         + (f"; {len(found.not_priced)} resource(s) of types the table does not price" if found.not_priced else "")
         + ".\n"
     )
+
+
+def unpriced(run: Run, log, why: str) -> None:
+    CostEstimate.objects.update_or_create(run=run, defaults={"before": None, "after": None, "difference": None, "detail": {}, "error": why})
+    log(f"[portal] Cost: not estimated: {why}\n")
 
 
 def money(amount: Decimal) -> str:

@@ -114,6 +114,18 @@ def test_a_plan_that_cannot_be_priced_holds_its_change_and_says_why(change, peop
     assert api_for(people["approver"]).get(f"/api/v1/runs/{run.pk}/").json()["cost"]["before"] is None
 
 
+def test_a_flaw_in_the_estimate_holds_the_change_without_failing_the_plan_or_telling_the_plans_values(change, people, settings):
+    settings.COST_HOLD_ABOVE = 100000
+    plan = cluster_plan("t3.small", 1)
+    # A shape the rules do not expect, holding a value that must not reach the log or the page.
+    plan["resource_changes"][1]["change"]["after"]["desired_capacity"] = {"secret": "hunter2-value"}
+    lines = planned(change, plan)
+    assert lines[0] == "[portal] Cost: not estimated: the estimate failed (TypeError); the worker's log has the traceback\n"
+    assert "hunter2" not in "".join(lines) and "hunter2" not in CostEstimate.objects.first().error
+    assert {run.status for run in change.runs.all()} == {RunStatus.AWAITING_APPROVAL}
+    assert workflow.approval_refusal(change, people["approver"]).code == "cost_held"
+
+
 def test_the_proposer_may_not_lift_the_hold_on_their_own_change_even_as_an_admin(people, service_form_data, settings):
     from portal.catalog.onboarding import register_service
 
