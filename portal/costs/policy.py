@@ -54,23 +54,27 @@ def money(amount: Decimal) -> str:
 
 
 # --- the hold --------------------------------------------------------------------------------------
-def increase_of(runs: list[Run]) -> Decimal | None:
+def estimates_of(runs: list[Run]) -> list[tuple[str, Decimal | None]]:
+    """(error, difference) of each run's estimate: one query, without the per-resource detail."""
+    return list(CostEstimate.objects.filter(run__in=runs).values_list("error", "difference"))
+
+
+def increase_of(runs: list[Run], found: list | None = None) -> Decimal | None:
     """The change's monthly increase over its runs' latest estimates; None when one could not be priced."""
-    total = Decimal(0)
-    for found in CostEstimate.objects.filter(run__in=runs):
-        if found.error:
-            return None
-        total += found.difference
-    return total
+    found = estimates_of(runs) if found is None else found
+    if any(error for error, _ in found):
+        return None
+    return sum((difference for _, difference in found), Decimal(0))
 
 
 def hold_of(runs: list[Run]) -> str | None:
     """Why the cost policy holds these runs' change, or None."""
-    unpriced = CostEstimate.objects.filter(run__in=runs).exclude(error="").values_list("error", flat=True).first()
+    found = estimates_of(runs)
+    unpriced = next((error for error, _ in found if error), None)
     if unpriced:
         return f"a plan of this change could not be priced ({unpriced})"
-    increase = increase_of(runs)
-    if increase is not None and increase > settings.COST_HOLD_ABOVE:
+    increase = increase_of(runs, found)
+    if increase > settings.COST_HOLD_ABOVE:
         return f"it adds {money(increase)} a month, above the cost policy's {money(Decimal(settings.COST_HOLD_ABOVE))} (PORTAL_COST_HOLD_ABOVE)"
     return None
 

@@ -6,6 +6,7 @@ and while a job runs with RQ's heartbeats of it, impatient there (it never waits
 stop while its own job is being watched), so that busy workers do not leave the dead unattended.
 """
 
+import contextlib
 import logging
 import os
 import time
@@ -14,6 +15,8 @@ from django.conf import settings
 from django.db import connections
 from django.dispatch import Signal
 from rq import Worker
+from rq.exceptions import StopRequested
+from rq.worker import WorkerStatus
 
 from portal.runner import recovery
 from portal.workspaces import identities
@@ -34,6 +37,7 @@ class RunWorker(Worker):
         kwargs.setdefault("job_monitoring_interval", min(30, settings.RUN_RECOVERY_INTERVAL))
         super().__init__(*args, **kwargs)
         self.recovered_at = 0.0
+        self.deferring_stop = False
         try:
             # The account the roles live in, asked of STS once here rather than inside a run (the
             # answer is cached and inherited by every work-horse).
@@ -56,21 +60,44 @@ class RunWorker(Worker):
         # recovery pass wants to run every RUN_RECOVERY_INTERVAL while the worker is idle.
         return max(1, min(super().dequeue_timeout, settings.RUN_RECOVERY_INTERVAL))
 
-    def run_maintenance_tasks(self):
-        # RQ reports each of its passes at INFO; every RUN_RECOVERY_INTERVAL that would drown the log.
-        level = self.log.level
-        self.log.setLevel(max(level, logging.WARNING))
+    def _shutdown(self):
+        # An idle worker's SIGTERM raises StopRequested from the signal handler, wherever the worker
+        # is. Inside the portal's own passes that is an Exception like any other: the recovery pass
+        # caught it as its own failure and the worker went on working, deaf to the warm shutdown an
+        # operator's restart sends. There the stop is noted and taken once the pass has ended.
+        if self.deferring_stop:
+            self._stop_requested = True
+            self.set_shutdown_requested_date()
+            return
+        super()._shutdown()
+
+    @contextlib.contextmanager
+    def stop_deferred(self):
+        self.deferring_stop = True
         try:
-            super().run_maintenance_tasks()
+            yield
         finally:
-            self.log.setLevel(level)
-        self.recover(patient=True)
-        worker_maintained.send(sender=RunWorker, worker=self)
+            self.deferring_stop = False
+        if self._stop_requested and self.get_state() != WorkerStatus.BUSY:
+            raise StopRequested()  # what RQ would have raised; a busy worker stops after its job
+
+    def run_maintenance_tasks(self):
+        with self.stop_deferred():
+            # RQ reports each pass at INFO; every RUN_RECOVERY_INTERVAL that would drown the log.
+            level = self.log.level
+            self.log.setLevel(max(level, logging.WARNING))
+            try:
+                super().run_maintenance_tasks()
+            finally:
+                self.log.setLevel(level)
+            self.recover(patient=True)
+            worker_maintained.send(sender=RunWorker, worker=self)
 
     def maintain_heartbeats(self, job, execution):
         super().maintain_heartbeats(job, execution)
         if time.monotonic() - self.recovered_at >= settings.RUN_RECOVERY_INTERVAL:
-            self.recover(patient=False)
+            with self.stop_deferred():
+                self.recover(patient=False)
 
     def recover(self, *, patient: bool) -> None:
         self.recovered_at = time.monotonic()
@@ -85,7 +112,7 @@ class RunWorker(Worker):
         if not job.args:
             return
         how = f"ended without finishing it (process {retpid}{death_signal(ret_val)})"
-        with no_connection_left():
+        with self.stop_deferred(), no_connection_left():
             try:
                 recovery.horse_died(job.args[0], how)
             except Exception:
