@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.access import sso_settings
+from portal.approvals.rules import approval_policy
 from portal.capacity import defaults as cluster_capacity_defaults
 from portal.core import setting_readers as read
 from portal.costs.config import cost_assumptions
@@ -107,6 +108,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.policy",
     "portal.costs",
+    "portal.approvals",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -171,6 +173,9 @@ POLICY_SKIPS = policy_config.skips("PORTAL_POLICY_SKIPS")
 # in portal/costs/prices/; a change adding more than this many USD a month waits for an admin.
 COST_HOLD_ABOVE = read.integer("PORTAL_COST_HOLD_ABOVE", 500, unit="USD a month")
 COST_ASSUMPTIONS = cost_assumptions("PORTAL_COST_ASSUMPTIONS")
+# How many approvals a change needs, decided from its plans (portal/approvals/rules.py): unset, one
+# approval for every change, as always; e.g. {"image_deploys": 0, "two_approvals_for": ["aws_lb"]}.
+APPROVAL_POLICY = approval_policy("PORTAL_APPROVAL_POLICY")
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.

@@ -22,6 +22,7 @@ urlpatterns = [
     path("changes/", include("portal.changes.change_urls")),
     path("changes/", include("portal.policy.urls")),
     path("changes/", include("portal.costs.urls")),
+    path("approval-policy/", include("portal.approvals.urls")),
     path("platform/", include("portal.platform.platform_urls")),
     path("platform/cluster/", include("portal.platform.cluster_urls")),
     path("workspaces/", include("portal.platform.workspace_urls")),

@@ -12,6 +12,7 @@ from portal.access import permissions
 from portal.api.errors import error_responses
 from portal.api.serializers import RunSummarySerializer
 from portal.api.views import KnownQueryParameters
+from portal.approvals import policy as approval_policy
 from portal.changes import workflow
 from portal.runs.models import Change
 
@@ -30,6 +31,15 @@ def refusal_json(refusal) -> dict | None:
     return None if refusal is None else RefusalSerializer(refusal).data
 
 
+class ApprovalsSerializer(serializers.Serializer):
+    """What the approval policy decided of the change once its plans had all finished."""
+
+    needed = serializers.IntegerField(help_text="0: the portal approves it under its own name; 1 or 2: that many people, none the proposer.")
+    rule = serializers.CharField(help_text="two_approvals, image_deploy or one_approval.")
+    reason = serializers.CharField()
+    given = serializers.ListField(child=serializers.CharField(), help_text="Who approved it so far, when it needs two.")
+
+
 class ChangeSerializer(serializers.ModelSerializer):
     """A change and its runs, in the order they apply (a decommission's reversed). `context["user"]`
     is who reads it: `approval_refusal` and `discard_refusal` answer for them."""
@@ -39,6 +49,7 @@ class ChangeSerializer(serializers.ModelSerializer):
     runs = serializers.SerializerMethodField()
     approval_refusal = serializers.SerializerMethodField(help_text="Why you may not approve it now; null when you may.")
     discard_refusal = serializers.SerializerMethodField(help_text="Why you may not discard it now; null when you may.")
+    approvals = serializers.SerializerMethodField(help_text="How many approvals it needs and why; null until its plans have all finished.")
 
     class Meta:
         model = Change
@@ -53,6 +64,7 @@ class ChangeSerializer(serializers.ModelSerializer):
             "created_at",
             "settled_at",
             "runs",
+            "approvals",
             "approval_refusal",
             "discard_refusal",
         ]
@@ -69,6 +81,10 @@ class ChangeSerializer(serializers.ModelSerializer):
     @extend_schema_field(RefusalSerializer(allow_null=True))
     def get_approval_refusal(self, change) -> dict | None:
         return refusal_json(workflow.approval_refusal(change, self.context["user"], self.ordered_runs(change)))
+
+    @extend_schema_field(ApprovalsSerializer(allow_null=True))
+    def get_approvals(self, change) -> dict | None:
+        return approval_policy.approvals_of(change)
 
     @extend_schema_field(RefusalSerializer(allow_null=True))
     def get_discard_refusal(self, change) -> dict | None:
@@ -113,9 +129,10 @@ class ChangeDecisionView(KnownQueryParameters, APIView):
     parameters=[CHANGE_ID],
     summary="Approve a change",
     description="The change page's **Approve and apply**: approves every plan of the change and queues the "
-    "applies, in order. 403: `no_role`/`other_team`/`platform` (you may not read it), `not_approver`, "
+    "applies, in order. A change the approval policy asks two approvals of (`approvals.needed`) waits after "
+    "the first, which `approvals.given` lists. 403: `no_role`/`other_team`/`platform` (you may not read it), `not_approver`, "
     "`other_team`, `platform_permission`, `own_change`. 409: `already_approved`, `discarded`, `stale`, "
-    "`cancelled`, `plan_failed`, `plan_running`, `nothing_to_approve`, and the policy check's "
+    "`cancelled`, `plan_failed`, `plan_running`, `nothing_to_approve`, `approved_by_you`, and the policy check's "
     "(`policy_blocked`) and the administrators' (`bootstrap_identity_needed`).",
     request=None,
     responses={202: ChangeSerializer, **error_responses(401, 403, 404, 409)},

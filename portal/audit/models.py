@@ -17,6 +17,7 @@ class Action(models.TextChoices):
     TEAM_MEMBER_REMOVE = "team.member_remove", "member removed from a team"
     CHANGE_APPROVE = "change.approve", "change approved"
     CHANGE_DISCARD = "change.discard", "change discarded"
+    CHANGE_APPROVALS_DECIDED = "change.approvals_decided", "approvals a change needs decided by the approval policy"
     SERVICE_ROLLBACK = "service.rollback", "going back to a healthy revision proposed"
     RUN_CANCEL = "run.cancel", "run cancelled"
     POLICY_OVERRIDE = "policy.override", "policy findings overridden"

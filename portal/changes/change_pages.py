@@ -42,6 +42,7 @@ def change_page(request, change: Change, refusal: workflow.Refusal | None = None
             "change": change,
             "runs": runs,
             "approved_by": next((run.approved_by for run in runs if run.approved_by_id), None),
+            "approved_by_portal": any(run.approved_at and not run.approved_by_id for run in runs),
             "next_step": inbox.next_step(change, runs),
             # Why this person cannot approve is said only while the change waits for approval; before
             # and after, what happens next says it all.
@@ -141,9 +142,11 @@ def decide(request, change: Change, decision: str, refused, done_url: str):
     409) with `refused(refusal)`, the page that offered the button with the reason."""
     action, done = DECISIONS[decision]
     try:
-        action(change, request.user)
+        tally = action(change, request.user)
     except workflow.Refused as exc:
         return refused(exc.refusal)
+    if tally is not None and tally[0] < tally[1]:
+        done = f"Your approval is recorded ({tally[0]} of {tally[1]}): the change waits for another approver, who did not propose it."
     messages.success(request, done)
     return redirect(done_url)
 

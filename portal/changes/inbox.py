@@ -40,7 +40,8 @@ def waiting_for(user):
     of many changes at once; a further check (a blocking policy finding) may still ask for more."""
     if not user.has_perm(permissions.ROLE_APPROVER):
         return Change.objects.none()
-    changes = Change.objects.awaiting_approval().exclude(requested_by=user)
+    # Nor one they approved already and that waits for a second person (portal.approvals' Approval).
+    changes = Change.objects.awaiting_approval().exclude(requested_by=user).exclude(approvals__user=user)
     if not permissions.is_admin(user):
         outside = Run.objects.filter(change=OuterRef("pk")).exclude(workspace__service__team_id__in=permissions.team_ids(user))
         changes = changes.filter(platform_approval="").exclude(Exists(outside))

@@ -24,6 +24,7 @@ from portal.core.refusals import Refusal, Refused  # noqa: F401 (also imported f
 from portal.runs import plans, queueing
 from portal.runs.models import (
     APPLIED_STATUSES,
+    APPROVABLE_STATUSES,
     BREAKING_STATUSES,
     CANCELLABLE_STATUSES,
     DONE_STATUSES,
@@ -152,9 +153,36 @@ def approval_refusal(change: Change, user, runs: list[Run] | None = None) -> Ref
 approval_checks: list = []
 
 
-def approve(change: Change, user) -> None:
-    """Approve every plan of the change and queue the first apply, in order."""
-    decide(change, user, approval_refusal, lambda run: run.status == RunStatus.AWAITING_APPROVAL and run.approve(user), "change.approve")
+# How many approvals the change has, counting this one, and how many it needs: (given, needed).
+# One of one unless an app says otherwise (portal.approvals, in its AppConfig.ready()).
+def approval_tally(change: Change, user, runs: list[Run]) -> tuple[int, int]:
+    return 1, 1
+
+
+# Called inside advance() once every plan of a change has finished and one waits for approval, with
+# (change, runs): the approval policy decides there how many approvals the change needs.
+planned_hooks: list = []
+
+
+@transaction.atomic
+def approve(change: Change, user) -> tuple[int, int]:
+    """Approve the change: once it has the approvals it needs, every plan of it is approved and the
+    first apply queued, in order; before, the approval is counted and the plans wait. Answers
+    (approvals given, approvals needed)."""
+    runs = locked_runs_of(change)
+    refusal = approval_refusal(change, user, runs)
+    if refusal:
+        raise Refused(refusal)
+    given, needed = approval_tally(change, user, runs)
+    if given < needed:
+        audit.record("change.approve", user, change, runs=[str(run.pk) for run in runs], approvals=f"{given} of {needed}")
+        return given, needed
+    for run in runs:
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            run.approve(user)
+    audit.record("change.approve", user, change, runs=[str(run.pk) for run in runs], **({"approvals": f"{given} of {needed}"} if needed > 1 else {}))
+    advance(change)
+    return given, needed
 
 
 # --- discard ---------------------------------------------------------------------------------------
@@ -244,8 +272,13 @@ def advance(change: Change) -> None:
         reason = f"Abandoned: {broken.workspace.path} is {broken.get_status_display().lower()}, so this change cannot be applied as approved."
         for run in runs:
             run.abandon(reason)
-    elif not any(run.status == RunStatus.APPLYING for run in runs):
-        queue_next_apply(runs)
+    else:
+        statuses = {run.status for run in runs}
+        if RunStatus.AWAITING_APPROVAL in statuses and statuses <= set(APPROVABLE_STATUSES):
+            for hook in planned_hooks:
+                hook(change, runs)
+        if not any(run.status == RunStatus.APPLYING for run in runs):
+            queue_next_apply(runs)
     plans.delete([run for run in runs if not run.is_active])
     settle(change, runs)
 

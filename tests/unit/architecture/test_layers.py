@@ -17,6 +17,7 @@ LAYERS = [
     "api",  # the REST API: the pages' functions, for CI
     "policy",  # policy checks of plans
     "costs",  # each plan's monthly cost, and the cost policy's hold
+    "approvals",  # the approval policy: how many approvals a change needs, from its plans
     "platform",  # the Platform page, its provisioning, the workspaces' pages, the cluster page
     "drift",  # drift checks and their restoring
     "notifications",  # webhooks
