@@ -93,10 +93,9 @@ def approval_refusal(change: Change, user, runs: list[Run]) -> workflow.Refusal 
         return None
     rule = ApprovalRule.objects.filter(change=change).first()
     needed = rule.approvals if rule else 1
-    return workflow.Refusal(
-        "approved_by_you",
-        f"You approved this change already; the approval policy asks {needed} approvals of it, from different people ({rule.reason if rule else ''}).",
-    )
+    why = f": {rule.reason}" if rule else "."
+    message = f"You approved this change already; the approval policy asks {needed} approvals of it, from different people{why}"
+    return workflow.Refusal("approved_by_you", message)
 
 
 def tally(change: Change, user, runs: list[Run]) -> tuple[int, int]:

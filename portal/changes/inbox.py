@@ -59,7 +59,7 @@ def with_runs(changes):
     """The changes with what their rows show: service, team, proposer and their runs' statuses (no
     logs, plans or inputs), in three queries."""
     runs = Run.objects.select_related("workspace", "approved_by").defer(*HEAVY_FIELDS)
-    return changes.select_related("service__team", "requested_by").prefetch_related(Prefetch("runs", queryset=runs))
+    return changes.select_related("service__team", "requested_by").prefetch_related(Prefetch("runs", queryset=runs), "approvals__user")
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def next_step(change: Change, runs: list[Run]) -> str:
     if applying:
         approver = next((run.approved_by for run in runs if run.approved_by_id), None)
         done = sum(run.status not in (RunStatus.APPROVED, RunStatus.APPLYING, RunStatus.AWAITING_APPROVAL) for run in runs)
-        by = f" by {approver}" if approver else ""
+        by = f" by {approver}" if approver else " by the portal, under the approval policy"
         return f"Approved{by}; applying, {done} of {len(statuses)} done. Nothing more is asked of anyone."
     if RunStatus.AWAITING_APPROVAL in statuses:
         if change.platform_approval or any(run.workspace.is_platform for run in runs):
@@ -142,6 +142,10 @@ def next_step(change: Change, runs: list[Run]) -> str:
         else:
             who = "an approver (approvers or admins)"
         proposer = f", not {change.requested_by}, who proposed it" if change.requested_by_id else ""
+        # Approvals of a change the approval policy asks two of (portal.approvals' Approval, prefetched by with_runs).
+        given = [approval.user.get_username() for approval in change.approvals.all() if approval.user is not None]
+        if given:
+            return f"Approved by {', '.join(given)}; waiting for a second approval, from another person: {who}{proposer}."
         return f"Waiting for {who}{proposer}; nobody has approved it yet."
     return "Every plan found nothing to change; the change ends without an apply."
 

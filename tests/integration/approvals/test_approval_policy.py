@@ -62,6 +62,8 @@ def test_a_change_that_destroys_a_guarded_resource_needs_two_people(applied_serv
     first = client.post(reverse("changes:approve", args=[change.pk]), follow=True)
     assert "Your approval is recorded (1 of 2)" in first.content.decode()
     assert {run.status for run in change.runs_in_order()} <= {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}
+    page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
+    assert "Approved by approver; waiting for a second approval, from another person" in page and 'id="approvals-given">approver<' in page
     assert change not in inbox.waiting_for(people["approver"]) and change in inbox.waiting_for(people["other-admin"])
     again = client.post(reverse("changes:approve", args=[change.pk]))
     assert again.status_code == 409 and b'data-code="approved_by_you"' in again.content
@@ -92,6 +94,7 @@ def test_an_image_only_deploy_after_a_healthy_one_is_approved_by_the_portal(appl
     page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
     assert 'data-rule="image_deploy"' in page and "None needed: the portal approves it under its own name." in page
     assert 'approved by <span id="approved-by">the portal</span>' in page
+    assert "Approved by the portal, under the approval policy; applying" in page
     run_page = client.get(reverse("runs:run-detail", args=[deploy.pk])).content.decode()
     assert "the portal, under the approval policy" in run_page
 
