@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "portal.policy",
     "portal.costs",
     "portal.approvals",
+    "portal.environments",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
 ]
@@ -176,6 +177,11 @@ COST_ASSUMPTIONS = cost_assumptions("PORTAL_COST_ASSUMPTIONS")
 # How many approvals a change needs, decided from its plans (portal/approvals/rules.py): unset, one
 # approval for every change, as always; e.g. {"image_deploys": 0, "two_approvals_for": ["aws_lb"]}.
 APPROVAL_POLICY = approval_policy("PORTAL_APPROVAL_POLICY")
+# Environments that end (portal/environments/): their team's webhooks hear `service_ending` this many
+# hours before the end; the workers look for ends every so many seconds between jobs.
+ENVIRONMENT_WARN_BEFORE = timedelta(hours=read.integer("PORTAL_ENVIRONMENT_WARN_HOURS", 24, minimum=1, maximum=24 * 30, unit="hours"))
+ENVIRONMENT_SWEEP_INTERVAL = read.integer("PORTAL_ENVIRONMENT_SWEEP_INTERVAL", 60, minimum=5, maximum=3600, unit="seconds")
+
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.

@@ -55,7 +55,7 @@ RUN_COLUMNS = (
     "cancelled_by__username",
 )
 STATUS_DISPLAY = dict(RunStatus.choices)
-SERVICE_TIMES = ("created_at", "updated_at", "decommissioned_at")
+SERVICE_TIMES = ("created_at", "updated_at", "decommissioned_at", "ends_at")
 RUN_TIMES = ("created_at", "started_at", "planned_at", "approved_at", "finished_at", "heartbeat_at", "cancel_requested_at")
 
 
@@ -180,6 +180,7 @@ class Writer:
             "created_at": self.when(row["created_at_text"]),
             "updated_at": self.when(row["updated_at_text"]),
             "decommissioned_at": self.when(row["decommissioned_at_text"]),
+            "ends_at": self.when(row["ends_at_text"]),
             "workspaces": [self.workspace(workspace, run) for workspace, run in workspaces],
         }
 

@@ -320,6 +320,7 @@ class ServiceSerializer(FormValidated, serializers.ModelSerializer):
             "created_at",
             "updated_at",
             "decommissioned_at",
+            "ends_at",
             "workspaces",
         ]
         read_only_fields = ["decommissioned_at"]

@@ -52,8 +52,21 @@ def image_deploy_refusal(change: Change, runs: list[Run]) -> str | None:
     return None
 
 
+def environment_ended(change: Change) -> str | None:
+    """The end of the service this change decommissions, when the portal proposed it at that end."""
+    service = change.service
+    if not change.destroys or change.requested_by_id is not None or service is None or service.ends_at is None:
+        return None
+    return f"at {service.ends_at:%Y-%m-%d %H:%M} UTC" if service.ends_at <= change.created_at else None
+
+
 def decision_for(change: Change, runs: list[Run]) -> rules.Decision:
-    return rules.decide(settings.APPROVAL_POLICY, facts_of(runs), image_deploy_allowed=image_deploy_refusal(change, runs))
+    return rules.decide(
+        settings.APPROVAL_POLICY,
+        facts_of(runs),
+        image_deploy_allowed=image_deploy_refusal(change, runs),
+        environment_ended=environment_ended(change),
+    )
 
 
 def rule_of(change: Change, runs: list[Run]) -> ApprovalRule:

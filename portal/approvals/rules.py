@@ -21,9 +21,15 @@ TASK_DEFINITION, SERVICE = "aws_ecs_task_definition", "aws_ecs_service"
 class Policy:
     image_deploys: int  # approvals an image-only deploy needs after a healthy deploy: 0 or 1
     two_approvals_for: frozenset[str]  # resource types whose destroy or replacement needs two
+    ended_environments: int = 1  # approvals the portal's decommission of a service at its end needs: 0 or 1
 
     def as_text(self) -> list[str]:
         lines = []
+        if self.ended_environments == 0:
+            lines.append(
+                "No approval for the decommission the portal proposes when a service registered with an end reaches it: "
+                "its team chose the end when they registered it, and were told a while before."
+            )
         if self.two_approvals_for:
             lines.append(f"Two approvals, from two people, for a change that destroys or replaces any of: {', '.join(sorted(self.two_approvals_for))}.")
         if self.image_deploys == 0:
@@ -46,18 +52,19 @@ def approval_policy(name: str) -> Policy:
         example='{"image_deploys": 0, "two_approvals_for": ["aws_ecr_repository", "aws_lb"]}',
         why="How many approvals a change needs.",
     )
-    unknown = set(given) - {"image_deploys", "two_approvals_for"}
+    unknown = set(given) - {"image_deploys", "two_approvals_for", "ended_environments"}
     if unknown:
-        raise ImproperlyConfigured(
-            f"{name} has {', '.join(sorted(map(repr, unknown)))}; it takes image_deploys (0 or 1) and two_approvals_for (resource types)."
-        )
-    image_deploys = given.get("image_deploys", DEFAULT_POLICY.image_deploys)
-    if isinstance(image_deploys, bool) or image_deploys not in (0, 1):
-        raise ImproperlyConfigured(f"{name}'s image_deploys must be 0 or 1 (got {image_deploys!r}).")
+        named = ", ".join(sorted(map(repr, unknown)))
+        raise ImproperlyConfigured(f"{name} has {named}; it takes image_deploys (0 or 1), two_approvals_for (resource types) and ended_environments (0 or 1).")
+    counts = {}
+    for key in ("image_deploys", "ended_environments"):
+        counts[key] = given.get(key, getattr(DEFAULT_POLICY, key))
+        if isinstance(counts[key], bool) or counts[key] not in (0, 1):
+            raise ImproperlyConfigured(f"{name}'s {key} must be 0 or 1 (got {counts[key]!r}).")
     types = given.get("two_approvals_for", [])
     if not isinstance(types, list) or not all(isinstance(t, str) and RESOURCE_TYPE.match(t) for t in types):
         raise ImproperlyConfigured(f'{name}\'s two_approvals_for must be a list of AWS resource types such as "aws_ecr_repository" (got {types!r}).')
-    return Policy(image_deploys=image_deploys, two_approvals_for=frozenset(types))
+    return Policy(image_deploys=counts["image_deploys"], two_approvals_for=frozenset(types), ended_environments=counts["ended_environments"])
 
 
 # --- a plan's facts ---------------------------------------------------------------------------------
@@ -173,14 +180,17 @@ def strip_image(container: dict) -> dict:
 @dataclass(frozen=True)
 class Decision:
     approvals: int
-    rule: str  # "two_approvals", "image_deploy" or "one_approval"
+    rule: str  # "environment_ended", "two_approvals", "image_deploy" or "one_approval"
     reason: str
 
 
-def decide(policy: Policy, plans: list[PlanFacts], *, image_deploy_allowed: str | None) -> Decision:
+def decide(policy: Policy, plans: list[PlanFacts], *, image_deploy_allowed: str | None, environment_ended: str | None = None) -> Decision:
     """`plans`: the facts of the change's plans that change something. `image_deploy_allowed`: None
     when the change may go without approval if its plans are image-only (a service's deploy whose last
-    deploy was healthy); otherwise why not."""
+    deploy was healthy); otherwise why not. `environment_ended`: for the portal's decommission of a
+    service at its end, that end; None for any other change."""
+    if environment_ended is not None and policy.ended_environments == 0:
+        return Decision(0, "environment_ended", f"The portal's decommission of a service registered to end {environment_ended}.")
     flagged = [(address, action) for facts in plans for address, type_, action in facts.removed if type_ in policy.two_approvals_for]
     if flagged:
         shown = ", ".join(f"{address} ({action})" for address, action in flagged[:5])

@@ -1,5 +1,9 @@
+import datetime
+
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from portal.access import permissions
 from portal.access.models import Team
@@ -114,6 +118,16 @@ class TeamChoiceField(forms.ModelChoiceField):
         return super().to_python(value)
 
 
+class MomentField(forms.DateTimeField):
+    """A date and time as one string (ISO 8601, as the page's datetime-local input sends it): Django's
+    field also takes a [date, time] list from a split widget, and fails on one it cannot combine."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not isinstance(value, str | datetime.datetime):
+            raise ValidationError("Enter a date and time as one text, e.g. 2026-12-24T18:00:00Z.", code="invalid")
+        return super().to_python(value)
+
+
 class ServiceForm(DeclarationForm):
     """Registration: a name, then the first declaration."""
 
@@ -132,7 +146,27 @@ class ServiceForm(DeclarationForm):
         error_messages={"invalid_choice": "No team has this name."},
     )
 
-    field_order = ["name", "team", *DECLARATION_FIELDS]
+    ends_at = MomentField(
+        required=False,
+        label="Ends at, UTC (optional)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="For an environment that ends, such as a branch's preview or a load test: the team's webhooks are told "
+        "{warn} before, and at this time the portal proposes its decommission. Leave empty for a service that stays.",
+    )
+
+    field_order = ["name", "team", *DECLARATION_FIELDS, "ends_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        hours = int(settings.ENVIRONMENT_WARN_BEFORE.total_seconds() // 3600)
+        warn = "a day" if hours == 24 else f"{hours} hour{'s' if hours != 1 else ''}"
+        self.fields["ends_at"].help_text = self.fields["ends_at"].help_text.format(warn=warn)
+
+    def clean_ends_at(self):
+        ends_at = self.cleaned_data.get("ends_at")
+        if ends_at is not None and (refusal := rules.end_refusal(ends_at, timezone.now())):
+            raise ValidationError(refusal, code="ends_at")
+        return ends_at
 
     def clean_name(self):
         name = self.cleaned_data["name"]

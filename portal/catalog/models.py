@@ -96,6 +96,12 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decommissioned_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the portal decommissions an environment that ends (a branch's preview, a load test); null: it stays.",
+    )
+    end_warned_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="When its owners were told that it ends soon.")
     listener_rule_priority = models.PositiveIntegerField(
         null=True,
         blank=True,

@@ -25,14 +25,15 @@ def only_team(user) -> Team | None:
 
 
 @transaction.atomic
-def register_service(user, *, name: str, team=None, **declaration) -> tuple[Service, Change]:
+def register_service(user, *, name: str, team=None, ends_at=None, **declaration) -> tuple[Service, Change]:
     """Register a validated declaration as revision 1 of a service of `team` (the user's only team
-    when None), and plan its workspaces as one change."""
+    when None), and plan its workspaces as one change. `ends_at`: when the portal decommissions it
+    (portal.environments), None for a service that stays."""
     team = team or only_team(user)
     if team is None and permissions.team_ids(user):
         raise ValidationError({"team": ["Choose the team that will own it: you are in more than one."]})
     permissions.require(permissions.register_service(user, team))
-    service = Service(name=name, created_by=user, team=team)
+    service = Service(name=name, created_by=user, team=team, ends_at=ends_at)
     service.full_clean()
     # The repository is made by the registration's first apply; one that exists already (made
     # outside the portal, or kept from the name's earlier life) is checked like any other.
@@ -55,7 +56,8 @@ def register_service(user, *, name: str, team=None, **declaration) -> tuple[Serv
         revision=revision,
         platform_approval=layout.secrets_newly_granted(service, revision),
     )
-    audit.record("service.register", user, service, change=change.pk, team=team.name, declaration=declaration)
+    ends = {"ends_at": ends_at.isoformat()} if ends_at else {}
+    audit.record("service.register", user, service, change=change.pk, team=team.name, declaration=declaration, **ends)
     return service, change
 
 
@@ -99,11 +101,20 @@ def change_service(service: Service, user, *, rollback_to: ServiceRevision | Non
     return change
 
 
-@transaction.atomic
 def decommission_service(service: Service, user) -> Change:
     """Plan the destruction of the service's workspaces (service first, repository last). The
     service is decommissioned once that change has applied."""
     permissions.require(permissions.decommission_service(user, service))
+    return decommission(service, user, why="")
+
+
+def decommission_at_its_end(service: Service) -> Change:
+    """The portal's own decommission of a service whose end (Service.ends_at) has come."""
+    return decommission(service, None, why=f"its end, {service.ends_at:%Y-%m-%d %H:%M} UTC, has come")
+
+
+@transaction.atomic
+def decommission(service: Service, user, *, why: str) -> Change:
     service = locked(service)
     if service.status in ENDED_STATUSES:
         raise Refused(not_active(service))
@@ -112,7 +123,7 @@ def decommission_service(service: Service, user) -> Change:
     change = propose(f"Decommission {service.name}", layout.plans_for(service, None), user, service=service, destroy=True)
     # After proposing: superseding an earlier decommission may have put the service back to active.
     Service.objects.filter(pk=service.pk).update(status=Lifecycle.DECOMMISSIONING)
-    audit.record("service.decommission", user, service, change=change.pk)
+    audit.record("service.decommission", user, service, change=change.pk, **({"why": why} if why else {}))
     return change
 
 

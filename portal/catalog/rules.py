@@ -5,6 +5,7 @@ clear message before anything is rendered.
 """
 
 import re
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 from django.core.exceptions import ValidationError
@@ -183,3 +184,18 @@ def validate_secrets(secrets) -> None:
             )
     if problems:
         raise ValidationError(problems)
+
+
+# --- environments that end ----------------------------------------------------------------------
+# An end date this close is refused: the portal must have time to warn before it decommissions.
+ENDS_AT_LEAST_AHEAD = timedelta(hours=1)
+ENDS_AT_MOST_AHEAD = timedelta(days=365)
+
+
+def end_refusal(ends_at: datetime, now: datetime) -> str | None:
+    """Why `ends_at` cannot be a service's end; None when it can."""
+    if ends_at < now + ENDS_AT_LEAST_AHEAD:
+        return "The end must be at least an hour from now: the portal warns the team before it decommissions the service."
+    if ends_at > now + ENDS_AT_MOST_AHEAD:
+        return "The end must be within a year; a service that lives longer is registered without one."
+    return None

@@ -16,6 +16,7 @@ class Event(models.TextChoices):
     APPLIED = "applied", "A run applied"
     FAILED = "failed", "A run failed"
     DRIFT_FOUND = "drift_found", "Drift found"
+    SERVICE_ENDING = "service_ending", "A service's end is near"
 
 
 def validate_webhook_url(url: str) -> None:

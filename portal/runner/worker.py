@@ -91,7 +91,8 @@ class RunWorker(Worker):
             finally:
                 self.log.setLevel(level)
             self.recover(patient=True)
-            worker_maintained.send(sender=RunWorker, worker=self)
+            with no_connection_left():  # a receiver's queries (the environments' sweep) open one
+                worker_maintained.send(sender=RunWorker, worker=self)
 
     def maintain_heartbeats(self, job, execution):
         super().maintain_heartbeats(job, execution)

@@ -132,6 +132,15 @@ def test_each_branch_of_the_decision():
     assert {decide(DEFAULT_POLICY, [facts], image_deploy_allowed=None).approvals for facts in (deploy, destroy, other)} == {1}
 
 
+def test_the_portals_decommission_at_an_end_needs_none_only_when_the_policy_says_so():
+    destroy = PlanFacts(removed=(("module.this.aws_ecr_repository.this", "aws_ecr_repository", "destroy"),), image_only=False)
+    ending = Policy(image_deploys=1, two_approvals_for=GUARDED.two_approvals_for, ended_environments=0)
+    decision = decide(ending, [destroy], image_deploy_allowed="n/a", environment_ended="at 2026-12-05 10:00 UTC")
+    assert (decision.approvals, decision.rule) == (0, "environment_ended") and "2026-12-05 10:00 UTC" in decision.reason
+    assert decide(GUARDED, [destroy], image_deploy_allowed="n/a", environment_ended="at 2026-12-05 10:00 UTC").approvals == 2, "the default asks"
+    assert decide(ending, [destroy], image_deploy_allowed="n/a").approvals == 2, "anyone else's decommission"
+
+
 def test_a_long_list_of_guarded_resources_is_shortened():
     many = PlanFacts(removed=tuple((f"aws_lb.n{i}", "aws_lb", "destroy") for i in range(8)), image_only=False)
     assert decide(GUARDED, [many], image_deploy_allowed=None).reason.endswith("aws_lb.n4 (destroy) and 3 more.")
@@ -145,6 +154,7 @@ def test_the_setting_is_read_strictly():
         ('{"image_deploy": 0}', "it takes image_deploys"),
         ('{"image_deploys": 2}', "must be 0 or 1"),
         ('{"image_deploys": true}', "must be 0 or 1"),
+        ('{"ended_environments": 3}', "ended_environments must be 0 or 1"),
         ('{"two_approvals_for": "aws_lb"}', "list of AWS resource types"),
         ('{"two_approvals_for": ["aws_lb", "lb"]}', "list of AWS resource types"),
         ("[0]", "a JSON object"),
