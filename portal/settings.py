@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "portal.policy",
     "portal.costs",
     "portal.approvals",
+    "portal.rollouts",
     "portal.environments",
     # Last: its post_migrate hook grants permissions that the apps above create.
     "portal.access",
@@ -181,7 +182,11 @@ APPROVAL_POLICY = approval_policy("PORTAL_APPROVAL_POLICY")
 # hours before the end; the workers look for ends every so many seconds between jobs.
 ENVIRONMENT_WARN_BEFORE = timedelta(hours=read.integer("PORTAL_ENVIRONMENT_WARN_HOURS", 24, minimum=1, maximum=24 * 30, unit="hours"))
 ENVIRONMENT_SWEEP_INTERVAL = read.integer("PORTAL_ENVIRONMENT_SWEEP_INTERVAL", 60, minimum=5, maximum=3600, unit="seconds")
-
+# Module rollouts (portal/rollouts/): the services behind a module's version are planned in waves of
+# these sizes, the last repeated (a first wave of one service, then larger ones).
+ROLLOUT_WAVE_SIZES = read.whole_numbers("PORTAL_ROLLOUT_WAVES", "1,5,10", minimum=1, unit="services")
+if not ROLLOUT_WAVE_SIZES:
+    raise read.refuse("PORTAL_ROLLOUT_WAVES", "", "whole numbers of services, at least 1, comma-separated (e.g. 1,5,10)")
 
 # Runs that survive faults (README, "Runs that survive faults"). Each terraform command is
 # interrupted past its timeout, then killed after the grace period if it has not stopped.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("approval-policy/", include("portal.approvals.urls")),
     path("platform/", include("portal.platform.platform_urls")),
     path("platform/cluster/", include("portal.platform.cluster_urls")),
+    path("platform/rollouts/", include("portal.rollouts.urls")),
     path("workspaces/", include("portal.platform.workspace_urls")),
     path("administrators/", include("portal.administrators.urls")),
     path("webhooks/", include("portal.notifications.urls")),

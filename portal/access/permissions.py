@@ -240,6 +240,12 @@ def manage_platform(user) -> Refusal | None:
     return None if is_admin(user) else forbidden("no_role", "The platform is managed by its admins.")
 
 
+def roll_out(user) -> Refusal | None:
+    """A rollout plans every team's workspaces made from a module: proposing and resuming one is the
+    platform's admins' call (each wave is still approved by someone else, as any change)."""
+    return None if is_admin(user) else forbidden("no_role", "A module is rolled out by an admin of the platform.")
+
+
 def override_cost_hold(user) -> Refusal | None:
     """Letting a change above the cost policy's limit be approved is the platform's admins' call."""
     return None if is_admin(user) else forbidden("no_role", "A change held by the cost policy is let through by an admin of the platform.")

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from portal.api import administrators, changes, drift, platform, views, webhooks, workspaces
+from portal.api import administrators, changes, drift, platform, rollouts, views, webhooks, workspaces
 
 app_name = "api"
 urlpatterns = [
@@ -32,6 +32,9 @@ urlpatterns = [
     path("v1/webhooks/<int:pk>/", webhooks.WebhookDetailView.as_view(), name="webhook-detail"),
     path("v1/platform/", platform.PlatformView.as_view(), name="platform"),
     path("v1/platform/workspaces/<int:pk>/plan/", platform.PlatformPlanView.as_view(), name="platform-plan"),
+    path("v1/rollouts/", rollouts.RolloutListView.as_view(), name="rollouts"),
+    path("v1/rollouts/<int:pk>/", rollouts.RolloutView.as_view(), name="rollout"),
+    path("v1/rollouts/<int:pk>/resume/", rollouts.RolloutResumeView.as_view(), name="rollout-resume"),
     path("v1/administrators/", administrators.AdministratorListView.as_view(), name="administrator-list"),
     path("v1/administrators/<slug:service_type>/", administrators.AdministratorDetailView.as_view(), name="administrator-detail"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

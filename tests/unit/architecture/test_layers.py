@@ -18,6 +18,7 @@ LAYERS = [
     "policy",  # policy checks of plans
     "costs",  # each plan's monthly cost, and the cost policy's hold
     "approvals",  # the approval policy: how many approvals a change needs, from its plans
+    "rollouts",  # a module's version brought to every workspace behind it, wave by wave
     "environments",  # environments that end: warned, then decommissioned by the portal
     "platform",  # the Platform page, its provisioning, the workspaces' pages, the cluster page
     "drift",  # drift checks and their restoring
