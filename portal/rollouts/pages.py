@@ -14,7 +14,7 @@ from portal.rollouts.rollout import behind, propose_rollout, resume_rollout, wav
 from portal.runs.models import Run, RunStatus
 
 
-@allowed(permissions.manage_platform)
+@allowed(permissions.roll_out)
 @require_POST
 def propose(request):
     try:
@@ -25,7 +25,7 @@ def propose(request):
     return redirect("rollouts:detail", rollout_id=rollout.pk)
 
 
-@allowed(permissions.manage_platform)
+@allowed(permissions.roll_out)
 @require_POST
 def resume(request, rollout_id):
     rollout = get_object_or_404(Rollout, pk=rollout_id)

@@ -425,6 +425,34 @@ def drift_restore_api(world):
     return Request(world.people["dev"], "POST", f"/api/v1/workspaces/{workspace_id}/drift/restore/", api=True)
 
 
+def rollout_propose(world):
+    world.onboarded()  # applied before module versions were recorded: behind ecs-service's version
+    return Request(world.people["admin"], "POST", reverse("rollouts:propose"), {"module": "ecs-service"})
+
+
+def rollout_propose_api(world):
+    world.onboarded()
+    return Request(world.people["admin"], "POST", "/api/v1/rollouts/", {"module": "ecs-service"}, api=True)
+
+
+def halted_rollout(world):
+    """A rollout of one wave, halted: its wave did not apply."""
+    from portal.rollouts import rollout as rollouts
+
+    world.onboarded()
+    proposed = rollouts.propose_rollout("ecs-service", world.people["admin"])
+    rollouts.halt(proposed, proposed.waves.get(), "Wave 1 did not apply.")
+    return proposed
+
+
+def rollout_resume(world):
+    return Request(world.people["admin"], "POST", reverse("rollouts:resume", args=[halted_rollout(world).pk]))
+
+
+def rollout_resume_api(world):
+    return Request(world.people["admin"], "POST", f"/api/v1/rollouts/{halted_rollout(world).pk}/resume/", api=True)
+
+
 def queue_job_delete(world, route: str = "django_rq:delete_job"):
     """A job waiting in the first queue, deleted by a superuser on django-rq's dashboard."""
     from django.contrib.auth import get_user_model
@@ -477,6 +505,8 @@ WALKS: dict[str, list[Walk]] = {
     "notifications:remove": [Walk("webhook.remove", webhook_remove, TEAM)],
     "drift:check": [Walk("drift.check", drift_check, TEAM)],
     "drift:restore": [Walk("drift.restore", drift_restore, TEAM)],
+    "rollouts:propose": [Walk("rollout.propose", rollout_propose)],
+    "rollouts:resume": [Walk("rollout.resume", rollout_resume)],
     "tokens": [Walk("token.issue", token_issue)],
     "token-revoke": [Walk("token.revoke", token_revoke)],
     "django_rq:delete_job": [Walk("queue.change", queue_job_delete)],
@@ -495,6 +525,8 @@ WALKS: dict[str, list[Walk]] = {
     "api:workspace-unlock": [Walk("lock.force_unlock", force_unlock_api, TEAM)],
     "api:administrator-list": [Walk("administrators.change", administrators_add_api)],
     "api:administrator-detail": [Walk("administrators.change", administrators_scope_api), Walk("administrators.change", administrators_retire_api)],
+    "api:rollouts": [Walk("rollout.propose", rollout_propose_api)],
+    "api:rollout-resume": [Walk("rollout.resume", rollout_resume_api)],
     "api:platform-webhooks": [Walk("webhook.add", webhook_add_platform_api)],
     "api:service-webhooks": [Walk("webhook.add", webhook_add_service_api, TEAM)],
     "api:webhook-detail": [Walk("webhook.remove", webhook_remove_api, TEAM)],
