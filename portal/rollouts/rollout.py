@@ -52,7 +52,10 @@ def propose_rollout(module, user) -> Rollout:
                 raise Refused(Refusal("rollout_halted", f"A rollout of this version of {module} is halted: resume it rather than start another."))
             other.status = Rollout.Status.SUPERSEDED
             other.finished_at = timezone.now()
-            other.save(update_fields=["status", "finished_at"])
+            # Its page no longer offers a resume: say what took its place instead.
+            halted = other.halted_because.removesuffix(RESUME).strip()
+            other.halted_because = f"{halted} A rollout of a newer version of {module} took its place.".strip()
+            other.save(update_fields=["status", "finished_at", "halted_because"])
         report = next((report for report in module_report() if report.version.module == module), None)
         if report is None:
             raise Refused(Refusal("never_applied", f"No workspace made from {module} has been applied yet: there is nothing to roll out."))

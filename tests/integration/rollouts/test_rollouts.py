@@ -226,6 +226,12 @@ def test_a_resume_after_the_module_changed_is_refused(services, people, monkeypa
     assert refused.value.refusal.code == "module_changed"
     rollout.refresh_from_db()
     assert rollout.status == Rollout.Status.HALTED and rollout.waves.filter(replaced=True).count() == 0
+    # The new version is rolled out instead: the halted rollout is superseded and no longer says to resume.
+    newer = rollouts.propose_rollout("ecs-service", people["admin"])
+    rollout.refresh_from_db()
+    assert newer.sha256 == "f" * 64 and rollout.status == Rollout.Status.SUPERSEDED
+    assert rollout.halted_because.startswith("Wave 1 did not apply") and "Resume" not in rollout.halted_because
+    assert rollout.halted_because.endswith("A rollout of a newer version of ecs-service took its place.")
 
 
 def test_a_platform_wave_that_changes_outputs_has_their_readers_planned_again_after_it_applied(services, people):
