@@ -67,6 +67,9 @@ def by_hand(table, assumed, *, log_groups, repositories, buckets, platform: bool
                     f"load balancer {balancer['LoadBalancerName']}: 730 h x ({rate['alb_hour']} + {assumed['alb_lcus']} LCU x {rate['alb_lcu_hour']})",
                     HOURS * (rate["alb_hour"] + Decimal(assumed["alb_lcus"]) * rate["alb_lcu_hour"]),
                 )
+                if balancer.get("Scheme") == "internet-facing":  # a public IPv4 address in each of its zones
+                    zones = len(balancer.get("AvailabilityZones") or [])
+                    add(f"its {zones} public IPv4 addresses: {zones} x 730 h x {rate['public_ipv4_hour']}", zones * HOURS * rate["public_ipv4_hour"])
         for group in client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]:
             spec = group.get("LaunchTemplate") or (group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate", {}).get("LaunchTemplateSpecification")
             version = ec2.describe_launch_template_versions(LaunchTemplateId=spec["LaunchTemplateId"], Versions=[spec.get("Version") or "$Latest"])

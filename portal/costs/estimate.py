@@ -260,7 +260,15 @@ def load_balancer(values, table, assumed, side):
         return Decimal(0), f"a {values.get('load_balancer_type')} load balancer: not priced"
     lcus = Decimal(str(assumed["alb_lcus"]))
     amount = HOURS_PER_MONTH * (table.rate("alb_hour") + lcus * table.rate("alb_lcu_hour"))
-    return amount, f"730 h at {money(table.rate('alb_hour'))}/h + {lcus} LCU at {money(table.rate('alb_lcu_hour'))}/LCU-hour"
+    basis = f"730 h at {money(table.rate('alb_hour'))}/h + {lcus} LCU at {money(table.rate('alb_lcu_hour'))}/LCU-hour"
+    if values.get("internal"):
+        return amount, basis
+    # An internet-facing load balancer has a public IPv4 address in each zone it is enabled in, and
+    # AWS charges those as any other public IPv4 address. Its zones are its subnets; a plan that does
+    # not know them yet is priced at two, the fewest an application load balancer takes.
+    zones = len(values.get("subnets") or values.get("subnet_mapping") or []) or 2
+    addresses = HOURS_PER_MONTH * zones * table.rate("public_ipv4_hour")
+    return amount + addresses, f"{basis} + {zones} public IPv4 addresses (one per zone), 730 h at {money(table.rate('public_ipv4_hour'))}/h each"
 
 
 def nat_gateway(values, table, assumed, side):

@@ -30,7 +30,7 @@ def cluster_plan(instance_type: str, count: int) -> dict:
         "resource_changes": [
             created("module.this.aws_launch_template.this", "aws_launch_template", template),
             created("module.this.aws_autoscaling_group.this", "aws_autoscaling_group", group),
-            created("module.this.aws_lb.this", "aws_lb", {"load_balancer_type": "application"}),
+            created("module.this.aws_lb.this", "aws_lb", {"load_balancer_type": "application", "internal": False, "subnets": ["subnet-a", "subnet-b"]}),
         ]
     }
 
@@ -58,6 +58,7 @@ def test_a_change_above_the_limit_waits_for_an_admins_written_override(change, p
     table = load_table(settings.AWS_REGION)
     one = Decimal(str(table.prices["ec2_instance_hour"]["m5.xlarge"])) * 730 + 30 * Decimal(str(table.prices["ebs_gp3_gb_month"]))
     one += 730 * (Decimal(str(table.prices["alb_hour"])) + Decimal(str(table.prices["alb_lcu_hour"])))
+    one += 2 * 730 * Decimal(str(table.prices["public_ipv4_hour"]))  # the load balancer's address in each of its 2 zones
     runs = change.runs_in_order()
     assert [CostEstimate.objects.get(run=run).difference for run in runs] == [one.quantize(Decimal("0.01"))] * len(runs)
     assert lines[0].startswith("[portal] Cost: $0.00 -> $") and f"the {settings.AWS_REGION} table" in lines[0]

@@ -43,14 +43,14 @@ def test_a_new_cluster_is_priced_instance_hours_and_root_volumes_and_the_load_ba
         "resource_changes": [
             change("module.this.aws_launch_template.this", "aws_launch_template", ["create"], None, template("t3.small", 30)),
             change("module.this.aws_autoscaling_group.this", "aws_autoscaling_group", ["create"], None, group(2)),
-            change("module.this.aws_lb.this", "aws_lb", ["create"], None, {"load_balancer_type": "application"}),
+            change("module.this.aws_lb.this", "aws_lb", ["create"], None, {"load_balancer_type": "application", "internal": False, "subnets": ["a", "b", "c"]}),
             change("module.this.aws_ecs_cluster.this", "aws_ecs_cluster", ["create"], None, {"name": "art"}),
         ]
     }
     found = estimate.estimate(plan, TABLE, {"alb_lcus": 2})
     by_address = {line.address: line for line in found.lines}
     instances = 2 * (Decimal("0.0228") * 730 + 30 * P["ebs_gp3_gb_month"])
-    balancer = 730 * (P["alb_hour"] + 2 * P["alb_lcu_hour"])
+    balancer = 730 * (P["alb_hour"] + 2 * P["alb_lcu_hour"]) + 3 * 730 * P["public_ipv4_hour"]  # internet-facing in 3 zones
     assert by_address["module.this.aws_autoscaling_group.this"].after == instances
     assert by_address["module.this.aws_autoscaling_group.this"].before is None
     assert by_address["module.this.aws_lb.this"].after == balancer
@@ -60,6 +60,23 @@ def test_a_new_cluster_is_priced_instance_hours_and_root_volumes_and_the_load_ba
     assert found.not_priced == []
     assert (found.before, found.after, found.difference) == (0, instances + balancer, instances + balancer)
     assert found.as_json()["after"] == str((instances + balancer).quantize(Decimal("0.01")))
+
+
+@pytest.mark.parametrize(
+    "values, addresses",
+    [
+        ({"internal": True, "subnets": ["a", "b"]}, 0),  # private addresses only
+        ({"internal": False, "subnets": ["a", "b"]}, 2),
+        ({"internal": False, "subnet_mapping": [{"subnet_id": "a"}, {"subnet_id": "b"}, {"subnet_id": "c"}]}, 3),
+        ({"internal": False, "subnets": None}, 2),  # zones not known at plan time: the two an ALB needs at least
+        ({}, 2),  # internal unset: AWS's default scheme is internet-facing
+    ],
+)
+def test_an_internet_facing_load_balancer_pays_a_public_ipv4_address_per_zone(values, addresses):
+    plan = {"resource_changes": [change("aws_lb.this", "aws_lb", ["create"], None, {"load_balancer_type": "application", **values})]}
+    [line] = estimate.estimate(plan, TABLE).lines
+    assert line.after == 730 * (P["alb_hour"] + P["alb_lcu_hour"]) + addresses * 730 * P["public_ipv4_hour"]
+    assert (f"{addresses} public IPv4 addresses" in line.basis) == bool(addresses)
 
 
 def test_a_new_instance_type_is_the_difference_of_the_two_types_hours_on_each_side():
