@@ -67,7 +67,8 @@ def by_hand(table, assumed, *, log_groups, repositories, buckets, platform: bool
                     f"load balancer {balancer['LoadBalancerName']}: 730 h x ({rate['alb_hour']} + {assumed['alb_lcus']} LCU x {rate['alb_lcu_hour']})",
                     HOURS * (rate["alb_hour"] + Decimal(assumed["alb_lcus"]) * rate["alb_lcu_hour"]),
                 )
-                if balancer.get("Scheme") == "internet-facing":  # a public IPv4 address in each of its zones
+                # A public IPv4 address in each of its zones. The emulator leaves Scheme out; AWS's default is internet-facing.
+                if balancer.get("Scheme", "internet-facing") == "internet-facing":
                     zones = len(balancer.get("AvailabilityZones") or [])
                     add(f"its {zones} public IPv4 addresses: {zones} x 730 h x {rate['public_ipv4_hour']}", zones * HOURS * rate["public_ipv4_hour"])
         for group in client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]:
