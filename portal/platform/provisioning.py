@@ -11,27 +11,34 @@ carries on where the failed one stopped. Each new change's title names the run t
 it, and `say` tells the operator (the terminal of bin/portal) what failed and what happens next.
 """
 
+import json
 import re
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
 from django.db import connections
 
 from portal import audit
 from portal.changes.workflow import Refusal, Refused, approve, propose
+from portal.core.aws import client
 from portal.runner import leftovers
-from portal.runner.bootstrap import bootstrap_administrators, bootstrap_state_bucket
+from portal.runner.bootstrap import bootstrap_administrators, start_state_bucket
 from portal.runner.terraform import TerraformError
 from portal.runs.models import BREAKING_STATUSES, Change, Run, RunStatus
+from portal.workspaces import identities
 from portal.workspaces.layout import (
+    access_logs_bucket,
+    access_logs_path,
     administrators_workspace,
     platform_needs,
     state_bucket_workspace,
     sync_platform_workspaces,
 )
 from portal.workspaces.models import Workspace
-from portal.workspaces.paths import state_bucket_path
+from portal.workspaces.paths import prefix, state_bucket_path
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
@@ -146,58 +153,145 @@ def with_attempts(step: Callable[[str], object], name: str, workspace: Workspace
 
 def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, say: Callable[[str], None] = say_nothing, pause: float = PAUSE) -> list[Change]:
     """Bring the whole platform up to date; needs a running worker. Idempotent. Each step is tried
-    up to `attempts` times (one by default: a test that provisions wants to see the first failure)."""
-    bootstraps = [
-        ("Bootstrap the state bucket", state_bucket_workspace(), bootstrap_state_bucket),
-        ("Bootstrap the IAM administrators", administrators_workspace(), bootstrap_administrators),
-    ]
-    for name, workspace, bootstrap in bootstraps:
-        say(f"{name} (skipped once its state is in the bucket)...")
-        with_attempts(
-            lambda title, bootstrap=bootstrap: bootstrap(requester),
-            name,
-            workspace,
-            attempts=attempts,
-            say=say,
-            pause=pause,
-            planned=False,
-        )
-    return side_by_side(
-        sync_platform_workspaces(),
-        platform_needs(),
-        lambda workspace: with_attempts(
-            lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
-            f"Provision {workspace.path}",
-            workspace,
-            attempts=attempts,
-            say=say,
-            pause=pause,
-        ),
-        say,
+    up to `attempts` times (one by default: a test that provisions wants to see the first failure).
+
+    The state bucket's bootstrap ends in two parts: what the bucket needs before it holds state
+    comes first, and the rest of it (its lifecycle rule, 55 s of the provider's waiting) is applied
+    beside the administrators and the platform, which need only the first part."""
+    state_bucket = state_bucket_workspace()
+    say("Bootstrap the state bucket (skipped once its state is in the bucket)...")
+    started = with_attempts(
+        lambda title: start_state_bucket(requester),
+        "Bootstrap the state bucket",
+        state_bucket,
+        attempts=attempts,
+        say=say,
+        pause=pause,
+        planned=False,
     )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-bucket") as background:
+        finishing = None
+        if started is not None:
+            finishing = background.submit(
+                in_own_connection,
+                lambda workspace: with_attempts(
+                    finishing_step(started, requester),
+                    "Bootstrap the state bucket (its lifecycle rule)",
+                    workspace,
+                    attempts=attempts,
+                    say=say,
+                    pause=pause,
+                    planned=False,
+                ),
+                state_bucket,
+            )
+        try:
+            say("Bootstrap the IAM administrators (skipped once its state is in the bucket)...")
+            with_attempts(
+                lambda title: bootstrap_administrators(requester),
+                "Bootstrap the IAM administrators",
+                administrators_workspace(),
+                attempts=attempts,
+                say=say,
+                pause=pause,
+                planned=False,
+            )
+            changes = side_by_side(
+                sync_platform_workspaces(),
+                platform_needs(),
+                lambda workspace: with_attempts(
+                    lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
+                    f"Provision {workspace.path}",
+                    workspace,
+                    attempts=attempts,
+                    say=say,
+                    pause=pause,
+                ),
+                say,
+                ready_before_applied(),
+            )
+        except ProvisioningFailed:
+            if finishing is not None:
+                wait([finishing])  # the bucket's apply is not stopped half way; the first failure is the one told
+            raise
+    if finishing is not None:
+        finishing.result()
+    return changes
 
 
-def side_by_side(workspaces: list[Workspace], needs: dict[str, set[str]], step: Callable[[Workspace], Change], say) -> list[Change]:
+def ready_before_applied() -> dict[str, Callable[[], bool]]:
+    """The platform workspaces whose dependents may start before their apply ends. The cluster needs
+    of the access log bucket only that AWS may check, when the load balancer's access_logs are set,
+    that the load balancer may write there: the bucket and its policy
+    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html),
+    made in the first seconds of that bucket's apply, whose lifecycle rule then takes the provider
+    55 s (see portal.runner.bootstrap.READY_FOR_STATE)."""
+    if not settings.LOAD_BALANCER_ACCESS_LOGS:
+        return {}
+    return {access_logs_path(): load_balancer_may_write_logs}
+
+
+def load_balancer_may_write_logs() -> bool:
+    """Whether the access log bucket's policy lets Elastic Load Balancing write under the load
+    balancer's prefix; read as the s3 administrator, which runs that bucket's workspace."""
+    try:
+        policy = client("s3", role_arn=identities.role_arn("s3", "admin")).get_bucket_policy(Bucket=access_logs_bucket())["Policy"]
+    except (ClientError, BotoCoreError):  # no bucket or no policy yet, or no answer: not known to be in place
+        return False
+    wanted = f":::{access_logs_bucket()}/{prefix()}/AWSLogs/"
+    for statement in json.loads(policy).get("Statement", []):
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if statement.get("Effect") == "Allow" and "s3:PutObject" in str(statement.get("Action")) and any(wanted in r for r in resources):
+            return True
+    return False
+
+
+def finishing_step(started, requester) -> Callable[[str], object]:
+    """The step that applies what is left of the state bucket: the bootstrap begun, then, should
+    that fail, a new bootstrap run that carries on from the state in the bucket."""
+    first = [started]
+
+    def step(title):
+        bootstrap = first.pop() if first else start_state_bucket(requester)
+        return bootstrap.finish() if bootstrap is not None else None
+
+    return step
+
+
+def side_by_side(
+    workspaces: list[Workspace],
+    needs: dict[str, set[str]],
+    step: Callable[[Workspace], Change],
+    say,
+    ready: dict[str, Callable[[], bool]] | None = None,
+) -> list[Change]:
     """`step(workspace)` for each workspace once every workspace it needs (of those given) has been
-    stepped; the ones whose needs are met run at the same time, each in a thread of its own (they
-    mostly wait on the workers). A step that fails for good starts nothing more: the steps under
-    way finish (an apply is not stopped half way), then its failure is raised. The changes come back
-    in the order of `workspaces`."""
+    stepped, or, for a workspace in `ready`, once its step is under way and `ready[path]()` says
+    that what the others need of it is in place; the ones whose needs are met run at the same time,
+    each in a thread of its own (they mostly wait on the workers). A step that fails for good starts
+    nothing more: the steps under way finish (an apply is not stopped half way), then its failure is
+    raised. The changes come back in the order of `workspaces`."""
+    ready = ready or {}
     given = {workspace.path for workspace in workspaces}
     waiting = list(workspaces)
     done: dict[str, Change] = {}
     failure: ProvisioningFailed | None = None
     with ThreadPoolExecutor(max_workers=max(len(workspaces), 1), thread_name_prefix="provision") as pool:
         running: dict = {}
+        met: set[str] = set()  # stepped, or under way with what the others need of it in place
         while True:
-            ready = [w for w in waiting if needs.get(w.path, set()) & given <= done.keys()] if failure is None else []
-            for workspace in ready:
+            met |= done.keys() | {w.path for w in running.values() if w.path in ready and w.path not in met and ready[w.path]()}
+            startable = [w for w in waiting if needs.get(w.path, set()) & given <= met] if failure is None else []
+            for workspace in startable:
                 waiting.remove(workspace)
                 say(f"{workspace.path}: planning and applying...")
                 running[pool.submit(in_own_connection, step, workspace)] = workspace
             if not running:
                 break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            # While a step that others could start before it ends is under way, look again each second.
+            early = bool(waiting) and any(w.path in ready and w.path not in met for w in running.values())
+            finished, _ = wait(running, timeout=1 if early else None, return_when=FIRST_COMPLETED)
             for future in finished:
                 workspace = running.pop(future)
                 try:

@@ -30,19 +30,30 @@ from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
 
 
-def state_exists(workspace: Workspace) -> bool:
-    """Whether the workspace's state is in the bucket. Asked with the portal's own credentials, and
-    once those may no longer read state (after the bootstrap), as the type's state role."""
+def read_state(workspace: Workspace) -> dict | None:
+    """The workspace's state as it is in the bucket; None when it is not there. Read with the
+    portal's own credentials, and once those may no longer read state (after the bootstrap), as the
+    type's state role."""
     refused = None
     for role_arn in (None, identities.role_arn(identities.type_of(workspace.path), "state")):
         try:
-            client("s3", role_arn=role_arn).head_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)
-            return True
+            body = client("s3", role_arn=role_arn).get_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)["Body"]
+            return json.loads(body.read())
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
-                return False
+                return None
             refused = exc
     raise refused
+
+
+def state_exists(workspace: Workspace) -> bool:
+    """Whether the workspace's state is in the bucket."""
+    return read_state(workspace) is not None
+
+
+def addresses(state: dict) -> set[str]:
+    """The addresses of the resources a state holds (module.this.aws_s3_bucket.this)."""
+    return {".".join(filter(None, (r.get("module"), r["type"], r["name"]))) for r in state.get("resources", []) if r.get("mode") == "managed"}
 
 
 def bootstrap_run(workspace: Workspace, user) -> Run:
@@ -59,21 +70,69 @@ def bootstrap_run(workspace: Workspace, user) -> Run:
         )
 
 
-def bootstrap_state_bucket(user=None) -> Run | None:
-    """Create the bucket and put its own state in it. None when that was done already."""
+# What the state bucket must have before any state is written to it: owned by the account, closed to
+# the public, encrypted, versioned and (with require_tls) TLS only. Its lifecycle rule, which expires
+# old state versions, may come after: the provider takes 55 s to apply one, whatever S3 answers (it
+# reads the rule back until it has matched ten times, five seconds apart, after ten seconds:
+# waitLifecycleConfigEquals in the provider's internal/service/s3/bucket_lifecycle_configuration.go),
+# and nothing else needs to wait for that.
+READY_FOR_STATE = tuple(
+    f"module.this.{resource}"
+    for resource in (
+        "aws_s3_bucket_ownership_controls.this",
+        "aws_s3_bucket_public_access_block.this",
+        "aws_s3_bucket_server_side_encryption_configuration.this",
+        "aws_s3_bucket_versioning.this",
+        "aws_s3_bucket_policy.this",
+    )
+)
+LIFECYCLE = "module.this.aws_s3_bucket_lifecycle_configuration.this"
+
+
+class StateBucketBootstrap:
+    """A state bucket that holds its own state, and what is left to apply to it (its lifecycle
+    rule): `finish()` applies the whole workspace from that state and ends the bootstrap's run."""
+
+    def __init__(self, run: Run, directory):
+        self.run = run
+        self.directory = directory
+
+    def finish(self) -> Run:
+        try:
+            terraform = Terraform(self.directory, self.run.append_log)
+            terraform.run("apply", input=False, auto_approve=IsFlagged)
+            outputs = json.loads(terraform.capture("output", json=True))
+        except TerraformError as exc:
+            self.run.fail(f"{exc}. See the log; running the bootstrap again applies what is left.")
+            raise
+        self.run.finish_applied({name: o["value"] for name, o in outputs.items()})
+        return self.run
+
+
+def start_state_bucket(user=None) -> StateBucketBootstrap | None:
+    """Make the state bucket ready to hold state and put its own state in it: the bucket and
+    READY_FOR_STATE, applied with a local backend, then that state migrated into the bucket. None
+    when the bucket's state is there with its lifecycle rule; when only the rule is missing (a
+    bootstrap interrupted after the migration), what is left is to finish."""
     workspace = state_bucket_workspace()
-    if state_exists(workspace):
+    state = read_state(workspace)
+    if state is not None and LIFECYCLE in addresses(state):
         return None
     run = bootstrap_run(workspace, user)
     try:
+        if state is not None:
+            run.append_log("[portal] The bucket holds its own state already: applying what is left to it.\n")
+            directory = render(workspace, workspace.variables, with_backend=True)
+            Terraform(directory, run.append_log).init(workspace.state_key, workspace.module)
+            return StateBucketBootstrap(run, directory)
         directory = render(workspace, workspace.variables, with_backend=False)
         # A bucket that vanished (a restarted emulator) leaves .terraform pointing at the S3 backend,
         # which `init -reconfigure` does not forget. Local state of an interrupted bootstrap stays.
         shutil.rmtree(directory / ".terraform", ignore_errors=True)
         terraform = Terraform(directory, run.append_log)
         terraform.run("init", input=False)
-        terraform.run("apply", input=False, auto_approve=IsFlagged)
-        outputs = json.loads(terraform.capture("output", json=True))
+        run.append_log("[portal] First what the bucket needs before it holds state; its lifecycle rule after the migration.\n")
+        terraform.run("apply", input=False, auto_approve=IsFlagged, target=list(READY_FOR_STATE))
         render(workspace, workspace.variables, with_backend=True)
         terraform.run(
             "init",
@@ -83,12 +142,18 @@ def bootstrap_state_bucket(user=None) -> Run | None:
             backend_config=backend_config(workspace.state_key),
         )
     except TerraformError as exc:
-        run.fail(f"{exc}. See the log; running the bootstrap again resumes from the local state.")
+        run.fail(f"{exc}. See the log; running the bootstrap again resumes from the state it wrote.")
         raise
     for leftover in ("terraform.tfstate", "terraform.tfstate.backup"):
         (directory / leftover).unlink(missing_ok=True)
-    run.finish_applied({name: o["value"] for name, o in outputs.items()})
-    return run
+    return StateBucketBootstrap(run, directory)
+
+
+def bootstrap_state_bucket(user=None) -> Run | None:
+    """Create the bucket and put its own state in it, all of it applied. None when that was done
+    already."""
+    started = start_state_bucket(user)
+    return started.finish() if started is not None else None
 
 
 # The service-linked roles the platform's services need: ECS (clusters, capacity providers,

@@ -132,3 +132,53 @@ def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_b
     assert recorder.index(f"start {access_logs_path()}") < recorder.index(f"end {network_path()}")
     assert recorder.index(f"start {workload_roles_path()}") > recorder.index(f"end {network_path()}")
     assert needed_by(platform_needs())[iam_admins_path()] == {workload_roles_path(), access_logs_path(), network_path(), cluster_path()}
+
+
+def test_a_workspace_ready_before_its_apply_ends_lets_what_needs_it_start_while_it_is_still_under_way():
+    # The access log bucket's step holds (its lifecycle rule) until the cluster has started: the
+    # cluster needs only what `ready` says is in place, which here is the moment the bucket started.
+    recorder = Recorder(hold=[access_logs_path()])
+    original = recorder.step
+
+    def step(workspace):
+        if workspace.path == cluster_path():
+            recorder.release(access_logs_path())
+        return original(workspace)
+
+    in_place = threading.Event()
+    checks = []
+
+    def bucket_ready():
+        checks.append(in_place.is_set())
+        return in_place.is_set()
+
+    def step_marking(workspace):
+        if workspace.path == network_path():
+            in_place.set()  # what the cluster needs of the bucket is there by the time the network ends
+        return step(workspace)
+
+    changes = side_by_side(workspaces(PLATFORM), platform_needs(), step_marking, say=lambda line: None, ready={access_logs_path(): bucket_ready})
+    assert changes == [f"change of {path}" for path in PLATFORM]
+    assert recorder.index(f"start {cluster_path()}") < recorder.index(f"end {access_logs_path()}")
+    assert recorder.index(f"end {network_path()}") < recorder.index(f"start {cluster_path()}")
+    assert False in checks and checks[-1] is True  # asked until it was in place, then no more
+
+
+def test_a_workspace_not_ready_holds_what_needs_it_until_its_apply_ends():
+    recorder = Recorder()
+    side_by_side(workspaces(PLATFORM), platform_needs(), recorder.step, say=lambda line: None, ready={access_logs_path(): lambda: False})
+    assert recorder.index(f"end {access_logs_path()}") < recorder.index(f"start {cluster_path()}")
+
+
+def test_a_ready_workspace_that_fails_later_is_still_the_failure_raised():
+    recorder = Recorder(fail=[access_logs_path()], hold=[access_logs_path()])
+    original = recorder.step
+
+    def step(workspace):
+        if workspace.path == cluster_path():
+            recorder.release(access_logs_path())
+        return original(workspace)
+
+    with pytest.raises(ProvisioningFailed, match="access-logs"):
+        side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={access_logs_path(): lambda: True})
+    assert f"end {cluster_path()}" in recorder.events  # the cluster under way was let finish
