@@ -187,18 +187,25 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
             )
         try:
             say("Bootstrap the IAM administrators (skipped once its state is in the bucket)...")
-            with_attempts(
+            administrators = administrators_workspace()
+            bootstrapped = with_attempts(
                 lambda title: bootstrap_administrators(requester),
                 "Bootstrap the IAM administrators",
-                administrators_workspace(),
+                administrators,
                 attempts=attempts,
                 say=say,
                 pause=pause,
                 planned=False,
             )
+            needs = platform_needs()
+            if bootstrapped is not None:
+                # The bootstrap has just applied the administrators' configuration, which is what the
+                # others need of that workspace; its own plan, as the iam administrator (nothing to
+                # change, unless someone changed it in between), runs beside them.
+                needs = {path: needed - {administrators.path} for path, needed in needs.items()}
             changes = side_by_side(
                 sync_platform_workspaces(),
-                platform_needs(),
+                needs,
                 lambda workspace: with_attempts(
                     lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
                     f"Provision {workspace.path}",
