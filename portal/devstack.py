@@ -128,9 +128,12 @@ class Supervisor:
 
     def __init__(self):
         self.processes: dict[str, tuple[subprocess.Popen, Callable[[], subprocess.Popen | None]]] = {}
+        self.service_names: set[str] = set()  # PostgreSQL, Redis, the emulator: what the others use
 
-    def add(self, name: str, process: subprocess.Popen, start: Callable[[], subprocess.Popen | None]) -> None:
+    def add(self, name: str, process: subprocess.Popen, start: Callable[[], subprocess.Popen | None], *, service: bool = False) -> None:
         self.processes[name] = (process, start)
+        if service:
+            self.service_names.add(name)
 
     def watch(self) -> None:
         for name, (process, start) in list(self.processes.items()):
@@ -147,18 +150,27 @@ class Supervisor:
     def all(self) -> list[subprocess.Popen]:
         return [process for process, _ in self.processes.values()]
 
+    def services(self) -> list[subprocess.Popen]:
+        return [process for name, (process, _) in self.processes.items() if name in self.service_names]
+
+    def users_of_services(self) -> list[subprocess.Popen]:
+        return [process for name, (process, _) in self.processes.items() if name not in self.service_names]
+
 
 def main() -> None:
     supervisor = Supervisor()
     provisioning = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # A closed terminal stops everything too: the services are in sessions of their own (see
+    # portal.local_services), out of reach of the hang-up the terminal sends its group.
+    signal.signal(signal.SIGHUP, lambda *_: sys.exit(0))
     # Ctrl-C stops everything even when the shell that started us ignored SIGINT (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     attempts = provision_attempts()
     try:
         print("Starting local services:")
         for service, child in local_services.start_each(detach=False):
-            supervisor.add(service.name, child, lambda service=service: service.start(detach=False))
+            supervisor.add(service.name, child, lambda service=service: service.start(detach=False), service=True)
         print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
         if not os.environ.get("PORTAL_RUNNER_PRINCIPAL_ARNS"):
             name, credentials = local_services.runner_identity()
@@ -194,7 +206,10 @@ def main() -> None:
         print(f"Start-up step failed: {' '.join(exc.cmd[1:])}", file=sys.stderr)
         sys.exit(1)
     finally:
-        local_services.stop_children(supervisor.all() + ([provisioning.process] if provisioning else []))
+        # The workers, the web and provisioning first, while PostgreSQL, Redis and the emulator they
+        # talk to as they stop still answer; then those.
+        local_services.stop_children(supervisor.users_of_services() + ([provisioning.process] if provisioning else []))
+        local_services.stop_children(supervisor.services())
 
 
 if __name__ == "__main__":

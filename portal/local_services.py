@@ -113,7 +113,10 @@ class Service:
             stdout=log,
             stderr=subprocess.STDOUT,
             env=self.environment(),
-            start_new_session=detach,
+            # A session of its own, in the foreground too: a terminal's Ctrl-C reaches bin/portal's
+            # group, not the services, which bin/portal stops itself once the processes that use
+            # them (workers finishing a job, the web) have ended.
+            start_new_session=True,
         )
         wait_for_port(self.host, self.port, self.name)
         self.after_start()
