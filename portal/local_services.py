@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 STATE_DIR = Path(os.environ.get("PORTAL_STATE_DIR", ROOT / "var"))
 
@@ -293,15 +295,41 @@ def start_all(detach: bool) -> list[subprocess.Popen]:
     return [child for _, child in start_each(detach)]
 
 
-def stop_children(children: list[subprocess.Popen]) -> None:
-    for child in children:
+def stop_children(children: list[subprocess.Popen], *, warm: float = 5, cold: float = 10) -> None:
+    """Stop `children` and whatever they started. SIGTERM first (an idle RQ worker stops at once, a
+    busy one once its job ends); after `warm` seconds SIGTERM again to those still running (an RQ
+    worker's cold shutdown: it kills its work-horse, whose terraform then gets the interrupt its
+    parent's death sends it, see portal.runner.terraform.spawn); after `cold` seconds more SIGKILL to
+    what is left of them and of every process seen under them (a work-horse leads a session of its own,
+    out of reach of its worker's group)."""
+    running = [child for child in children if child.poll() is None]
+    seen = {process.pid: process for child in running for process in descendants(child.pid)}
+    for signum, grace in ((signal.SIGTERM, warm), (signal.SIGTERM, cold)):
+        for child in running:
+            if child.poll() is None:
+                child.send_signal(signum)
+                seen.update((process.pid, process) for process in descendants(child.pid))
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline and any(child.poll() is None for child in running):
+            time.sleep(0.2)
+    for child in running:
         if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+    # What they started ends with them (terraform writes its state as it stops): given the same time.
+    _, alive = psutil.wait_procs(list(seen.values()), timeout=cold)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def main() -> None:
