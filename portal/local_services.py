@@ -323,6 +323,7 @@ def stop_children(children: list[subprocess.Popen], *, warm: float = 5, cold: fl
             process.kill()
         except psutil.Error:
             pass
+    psutil.wait_procs(alive, timeout=5)
 
 
 def descendants(pid: int) -> list[psutil.Process]:
