@@ -142,9 +142,16 @@ def parked_queue(monkeypatch):
     queue.empty()
 
 
+# As many RQ workers as bin/portal starts on this machine (one per core): a change's workspaces are
+# planned side by side and provisioning's independent workspaces applied side by side, as they are
+# for the portal's users, rather than one after another behind one worker.
+SESSION_WORKERS = max(2, min(4, os.cpu_count() or 1))
+
+
 @pytest.fixture(scope="session")
 def rq_worker(django_db_setup, django_db_blocker):
-    """A real `manage.py rqworker` on the test database and this session's queue."""
+    """Real `manage.py rqworker` processes (SESSION_WORKERS of them) on the test database and this
+    session's queue."""
     import django_rq
     from django.conf import settings
     from django.db import connection
@@ -153,22 +160,26 @@ def rq_worker(django_db_setup, django_db_blocker):
     db = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env[WORKERS_MARK] = mark = f"session-worker-{os.getpid()}"  # its work-horses and terraform inherit it
+    env[WORKERS_MARK] = mark = f"session-worker-{os.getpid()}"  # their work-horses and terraform inherit it
     redis = django_rq.get_connection(settings.RQ_QUEUE)
-    log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "worker.log", "wb")
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", settings.RQ_QUEUE, settings.DRIFT_QUEUE],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its own process group: terraform children go down with it
-    )
-    wait_until(lambda: Worker.all(connection=redis), 30, message="the RQ worker to register")
-    yield worker
+    workers = []
+    for number in range(1, SESSION_WORKERS + 1):
+        log = open(Path(os.environ["PORTAL_WORKSPACES_DIR"]) / f"worker-{number}.log", "wb")
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "rqworker", settings.RQ_QUEUE, settings.DRIFT_QUEUE],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: terraform children go down with it
+            )
+        )
+    wait_until(lambda: len(Worker.all(connection=redis)) >= SESSION_WORKERS, 30, message="the RQ workers to register")
+    yield workers
     # A warm shutdown waits for the running job; a failed test must not leave terraform running. The
     # work-horse and terraform each lead a group of their own, so the worker's group is not enough.
-    stop_processes([worker], grace=30, mark=(WORKERS_MARK, mark))
+    stop_processes(workers, grace=30, mark=(WORKERS_MARK, mark))
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ from portal.runs.models import Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators, iam_admins_path, last_applied_variables, workload_roles_path
 from portal.workspaces.models import Workspace
-from tests.conftest import ROOT, wait_until
+from tests.conftest import ROOT, SESSION_WORKERS, wait_until
 from tests.environment import RECORDER
 from tests.iam import rendering
 from tests.iam.evaluation import Evaluation
@@ -130,20 +130,23 @@ def runner_worker(as_runner, monkeypatch, tmp_path):
         "RQ_QUEUE": QUEUE,
         "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
     }
-    name = f"least-privilege-{os.getpid()}"
-    worker = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "rqworker", QUEUE, "--name", name],
-        env=env,
-        cwd=ROOT,
-        stdout=open(Path(tmp_path) / "worker.log", "wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_until(lambda: name in {w.name for w in Worker.all(connection=redis)}, 30, message="the runner's worker")
-    yield worker
+    names = [f"least-privilege-{os.getpid()}-{number}" for number in range(1, SESSION_WORKERS + 1)]  # as many as bin/portal's
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "rqworker", QUEUE, "--name", name],
+            env=env,
+            cwd=ROOT,
+            stdout=open(Path(tmp_path) / f"{name}.log", "wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for name in names
+    ]
+    wait_until(lambda: set(names) <= {w.name for w in Worker.all(connection=redis)}, 30, message="the runner's workers")
+    yield workers
     # A warm shutdown, as before; one that does not end in time is an error, and the worker is killed
     # with its work-horse and terraform (groups of their own) rather than left running.
-    assert stop_processes([worker], grace=60), "the runner's worker did not stop within 60 s of SIGTERM"
+    assert stop_processes(workers, grace=60), "the runner's workers did not stop within 60 s of SIGTERM"
     queue.empty()
 
 
