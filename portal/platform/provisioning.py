@@ -158,45 +158,25 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
     The state bucket's bootstrap ends in two parts: what the bucket needs before it holds state
     comes first, and the rest of it (its lifecycle rule, 55 s of the provider's waiting) is applied
     beside the administrators and the platform, which need only the first part."""
+
+    def tried(step, name: str, workspace: Workspace, planned: bool = True):
+        return with_attempts(step, name, workspace, attempts=attempts, say=say, pause=pause, planned=planned)
+
     state_bucket = state_bucket_workspace()
     say("Bootstrap the state bucket (skipped once its state is in the bucket)...")
-    started = with_attempts(
-        lambda title: start_state_bucket(requester),
-        "Bootstrap the state bucket",
-        state_bucket,
-        attempts=attempts,
-        say=say,
-        pause=pause,
-        planned=False,
-    )
+    started = tried(lambda title: start_state_bucket(requester), "Bootstrap the state bucket", state_bucket, planned=False)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-bucket") as background:
         finishing = None
         if started is not None:
             finishing = background.submit(
                 in_own_connection,
-                lambda workspace: with_attempts(
-                    finishing_step(started, requester),
-                    "Bootstrap the state bucket (its lifecycle rule)",
-                    workspace,
-                    attempts=attempts,
-                    say=say,
-                    pause=pause,
-                    planned=False,
-                ),
+                lambda workspace: tried(finishing_step(started, requester), "Bootstrap the state bucket (its lifecycle rule)", workspace, planned=False),
                 state_bucket,
             )
         try:
             say("Bootstrap the IAM administrators (skipped once its state is in the bucket)...")
             administrators = administrators_workspace()
-            bootstrapped = with_attempts(
-                lambda title: bootstrap_administrators(requester),
-                "Bootstrap the IAM administrators",
-                administrators,
-                attempts=attempts,
-                say=say,
-                pause=pause,
-                planned=False,
-            )
+            bootstrapped = tried(lambda title: bootstrap_administrators(requester), "Bootstrap the IAM administrators", administrators, planned=False)
             needs = platform_needs()
             if bootstrapped is not None:
                 # The bootstrap has just applied the administrators' configuration, which is what the
@@ -206,13 +186,8 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
             changes = side_by_side(
                 sync_platform_workspaces(),
                 needs,
-                lambda workspace: with_attempts(
-                    lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title),
-                    f"Provision {workspace.path}",
-                    workspace,
-                    attempts=attempts,
-                    say=say,
-                    pause=pause,
+                lambda workspace: tried(
+                    lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title), f"Provision {workspace.path}", workspace
                 ),
                 say,
                 ready_before_applied(),
