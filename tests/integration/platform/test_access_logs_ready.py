@@ -15,6 +15,13 @@ from portal.workspaces.paths import access_logs_path, prefix
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def own_platform(settings):
+    """A platform prefix of these tests' own: the session's emulator may hold the default platform's
+    access log bucket, with its policy, from the end-to-end tests that ran before."""
+    settings.SERVICE_NAME_PREFIX = "readiness-check"
+
+
 def policy(log_prefix: str, effect: str = "Allow") -> str:
     bucket = access_logs_bucket()
     return json.dumps(
