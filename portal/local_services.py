@@ -317,13 +317,13 @@ def stop_children(children: list[subprocess.Popen], *, warm: float = 5, cold: fl
             child.kill()
             child.wait()
     # What they started ends with them (terraform writes its state as it stops): given the same time.
-    _, alive = psutil.wait_procs(list(seen.values()), timeout=cold)
+    alive = still_running(list(seen.values()), cold)
     for process in alive:
         try:
             process.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(alive, timeout=5)
+    still_running(alive, 5)
 
 
 def descendants(pid: int) -> list[psutil.Process]:
@@ -331,6 +331,22 @@ def descendants(pid: int) -> list[psutil.Process]:
         return psutil.Process(pid).children(recursive=True)
     except psutil.Error:
         return []
+
+
+def still_running(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those of `processes` still running after up to `timeout` seconds. A zombie has ended: an
+    orphan's is reaped by init when init gets to it, which is nothing to wait for here."""
+
+    def running(process: psutil.Process) -> bool:
+        try:
+            return process.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + timeout
+    while (alive := [process for process in processes if running(process)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return alive
 
 
 def main() -> None:

@@ -216,15 +216,16 @@ def ready_before_applied() -> dict[str, Callable[[], bool]]:
 def load_balancer_may_write_logs() -> bool:
     """Whether the access log bucket's policy lets Elastic Load Balancing write under the load
     balancer's prefix; read as the s3 administrator, which runs that bucket's workspace."""
+    bucket = access_logs_bucket()
     try:
-        policy = client("s3", role_arn=identities.role_arn("s3", "admin")).get_bucket_policy(Bucket=access_logs_bucket())["Policy"]
+        policy = client("s3", role_arn=identities.role_arn("s3", "admin")).get_bucket_policy(Bucket=bucket)["Policy"]
     except (ClientError, BotoCoreError):  # no bucket or no policy yet, or no answer: not known to be in place
         return False
-    wanted = f":::{access_logs_bucket()}/{prefix()}/AWSLogs/"
+    wanted = f":::{bucket}/{prefix()}/AWSLogs/"
     for statement in json.loads(policy).get("Statement", []):
-        resources = statement.get("Resource", [])
-        resources = [resources] if isinstance(resources, str) else resources
-        if statement.get("Effect") == "Allow" and "s3:PutObject" in str(statement.get("Action")) and any(wanted in r for r in resources):
+        actions, resources = (statement.get(key, []) for key in ("Action", "Resource"))
+        actions, resources = ([value] if isinstance(value, str) else value for value in (actions, resources))
+        if statement.get("Effect") == "Allow" and {"s3:PutObject", "s3:*"} & set(actions) and any(wanted in r for r in resources):
             return True
     return False
 

@@ -30,15 +30,14 @@ from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import render
 
 
-def read_state(workspace: Workspace) -> dict | None:
-    """The workspace's state as it is in the bucket; None when it is not there. Read with the
+def asked_of_state(workspace: Workspace, ask):
+    """`ask(s3)` about the workspace's state object, None when it is not there. Asked with the
     portal's own credentials, and once those may no longer read state (after the bootstrap), as the
     type's state role."""
     refused = None
     for role_arn in (None, identities.role_arn(identities.type_of(workspace.path), "state")):
         try:
-            body = client("s3", role_arn=role_arn).get_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)["Body"]
-            return json.loads(body.read())
+            return ask(client("s3", role_arn=role_arn))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
                 return None
@@ -46,9 +45,14 @@ def read_state(workspace: Workspace) -> dict | None:
     raise refused
 
 
+def read_state(workspace: Workspace) -> dict | None:
+    """The workspace's state as it is in the bucket; None when it is not there."""
+    return asked_of_state(workspace, lambda s3: json.loads(s3.get_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)["Body"].read()))
+
+
 def state_exists(workspace: Workspace) -> bool:
-    """Whether the workspace's state is in the bucket."""
-    return read_state(workspace) is not None
+    """Whether the workspace's state is in the bucket (its head only: a state can be large)."""
+    return asked_of_state(workspace, lambda s3: s3.head_object(Bucket=settings.STATE_BUCKET, Key=workspace.state_key)) is not None
 
 
 def addresses(state: dict) -> set[str]:
