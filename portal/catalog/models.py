@@ -32,14 +32,19 @@ class ServiceQuerySet(models.QuerySet):
         """The service that holds `name` now, else the one that held it last (decommissioned or withdrawn)."""
         return self.filter(name=name).order_by(models.Case(models.When(status__in=ENDED_STATUSES, then=1), default=0), "-created_at")
 
-    def with_declarations(self):
+    def with_declarations(self, *, people: bool = True):
         """Services with their applied revision and, while one is pending, the proposed one
-        (`proposed_revisions`, at most one): a fixed number of queries however many services."""
+        (`proposed_revisions`, at most one): a fixed number of queries however many services. The
+        services list names nobody (`people=False`): a page of a hundred services is then two
+        hundred fewer users built."""
         from portal.runs.models import Change
 
         pending = Change.objects.proposing().filter(service=OuterRef("service"))
-        proposed = ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1])).select_related("proposed_by", "based_on")
-        return self.select_related("created_by", "team", "applied_revision").prefetch_related(Prefetch("revisions", proposed, to_attr="proposed_revisions"))
+        proposed = ServiceRevision.objects.filter(pk=Subquery(pending.values("revision")[:1])).select_related("based_on")
+        services = self.select_related("team", "applied_revision")
+        if people:
+            proposed, services = proposed.select_related("proposed_by"), services.select_related("created_by")
+        return services.prefetch_related(Prefetch("revisions", proposed, to_attr="proposed_revisions"))
 
     def with_runs(self):
         """Declarations as above, the workspaces, each workspace's latest run (`latest_runs`, at most

@@ -38,7 +38,7 @@ SERVICES_PER_PAGE = 100
 @permission_required("catalog.view_service")
 def service_list(request):
     status, team = request.GET.get("status"), request.GET.get("team")
-    services = page_of(services_in(status, team, request.user).with_declarations(), request.GET, SERVICES_PER_PAGE, "the services")
+    services = page_of(services_in(status, team, request.user).with_declarations(people=False), request.GET, SERVICES_PER_PAGE, "the services")
     inbox.attach_changes_under_way(services)
     return render(
         request,

@@ -85,7 +85,7 @@ def change_list(request):
     mine = list(inbox.proposed_by(request.user)[: inbox.SECTION_LIMIT])
     page = inbox.changes_page(filters, request.user, request.GET)
     for change in [*waiting, *mine, *page]:
-        change.next_step = inbox.next_step(change, list(change.runs.all()))
+        change.next_step = inbox.next_step(change, change.listed_runs)
     return render(
         request,
         "runs/change_list.html",

@@ -58,9 +58,23 @@ def has_live_job(run: Run) -> bool:
     return job is not None and job.get_status(refresh=False) in LIVE_JOB_STATUSES
 
 
+# Redis clients the pages read the queue with, one per URL in a process. django_rq makes a new
+# client, with a connection pool and a TCP connection of its own, at each call: on the runs page
+# that connection was most of the time reading the queue took. redis-py's pool opens new
+# connections after a fork and after a connection fails.
+_page_clients: dict = {}
+
+
+def page_client():
+    url = settings.RQ_QUEUES[settings.RQ_QUEUE]["URL"]
+    if url not in _page_clients:
+        _page_clients[url] = django_rq.get_connection(settings.RQ_QUEUE)
+    return _page_clients[url]
+
+
 def waiting_runs() -> list[Run]:
     """The runs whose jobs wait in the workers' queue, first to be taken first."""
-    queue = django_rq.get_queue(settings.RQ_QUEUE)
+    queue = django_rq.get_queue(settings.RQ_QUEUE, connection=page_client())
     ids = [run_id for run_id in map(run_id_of, queue.get_job_ids()) if run_id]
     runs = {str(run.pk): run for run in Run.objects.filter(pk__in=ids).select_related("workspace")}
     return [runs[run_id] for run_id in ids if run_id in runs]

@@ -4,6 +4,8 @@ two approvals from two people, the portal's own approval of an image-only deploy
 worker's `plan_read` step on `terraform show -json` excerpts (tests/unit/approvals); the same branches
 on plans terraform made are in tests/e2e/approvals/."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -64,6 +66,11 @@ def test_a_change_that_destroys_a_guarded_resource_needs_two_people(applied_serv
     assert {run.status for run in change.runs_in_order()} <= {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}
     page = client.get(reverse("changes:detail", args=[change.pk])).content.decode()
     assert "Approved by approver; waiting for a second approval, from another person" in page and 'id="approvals-given">approver<' in page
+    client.force_login(people["other-admin"])  # the list says it too, in the row of the change waiting for them
+    listed = client.get(reverse("changes:list")).content.decode()
+    row = re.search(rf'<tr data-change="{change.pk}">.*?</tr>', listed, re.S)[0]
+    assert "Approved by approver; waiting for a second approval, from another person" in row
+    client.force_login(people["approver"])
     assert change not in inbox.waiting_for(people["approver"]) and change in inbox.waiting_for(people["other-admin"])
     again = client.post(reverse("changes:approve", args=[change.pk]))
     assert again.status_code == 409 and b'data-code="approved_by_you"' in again.content

@@ -146,6 +146,22 @@ def test_the_page_costs_the_same_queries_for_3_and_30_changes(client, people, se
     assert queries_with(3) == queries_with(30)
 
 
+def test_the_services_list_costs_the_same_queries_for_3_and_30_services_with_changes_under_way(client, people, service_form_data):
+    client.force_login(people["dev"])
+
+    def queries_with(count: int) -> int:
+        for number in range(count - inbox.Change.objects.count()):
+            change = register_service(people["author"], **{**service_form_data, "name": f"svc-{count}-{number}"})[1]
+            if number % 2:
+                planned(change)  # waits for approval; the others are still planning
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(reverse("catalog:service-list")).content.decode()
+        assert page.count('<td class="pending-change"') == count and "waits for approval" in page and "planning" in page
+        return len(captured)
+
+    assert queries_with(3) == queries_with(30)
+
+
 def test_the_services_list_links_a_pending_change_and_says_what_it_waits_for(client, people, service_form_data):
     first, _ = two_waiting(people, service_form_data)
     planning = register_service(people["author"], **{**service_form_data, "name": "search"})[1]
@@ -191,5 +207,5 @@ def test_next_step_while_planning_applying_and_after_a_failure(people, service_f
     assert inbox.next_step(change, runs) == (
         f"Ended without applying ({second.workspace.path}: Failed). Nothing more happens; propose the change again to go on."
     )
-    assert inbox.stage(runs) == inbox.Stage.STOPPED
+    assert inbox.stage({run.status for run in runs}) == inbox.Stage.STOPPED
     assert RunStatus.FAILED in {run.status for run in runs}
