@@ -177,6 +177,7 @@ def main(count: int, requests: int, total_runs: int):
     # loaded (portal/gunicorn_conf.py); what this process made while filling the database is frozen likewise.
     garbage_collection.settle()
     middle = f"service-{count // 2:05d}"
+    workspace = Workspace.objects.filter(service__name=middle).order_by("pk").first().pk
     print("API")
     measure(client, headers, "/api/v1/services/", requests)
     measure(client, headers, "/api/v1/services/?page_size=200", requests)
@@ -198,8 +199,25 @@ def main(count: int, requests: int, total_runs: int):
         f"/services/{middle}/",
         "/changes/",
         "/changes/?outcome=applied",
+        f"/workspaces/{workspace}/",
+        "/tokens/",
+        "/teams/",
     ]:
         measure(browser, {}, path, requests)
+    # What an admin reads: every team's services and runs, the approver's inbox with every change
+    # waiting in it (the navigation's count on each page), the audit trail, the platform.
+    admin, _ = User.objects.get_or_create(username="benchmark-admin")
+    admin.groups.add(Group.objects.get(name="admins"))
+    _, admin_key = ApiToken.objects.issue(admin, label="benchmark")
+    print("An admin's API")
+    admin_headers = {"HTTP_AUTHORIZATION": f"Token {admin_key}"}
+    for path in ["/api/v1/workspaces/", "/api/v1/workspaces/?page=20", "/api/v1/audit/", "/api/v1/administrators/"]:
+        measure(client, admin_headers, path, requests)
+    print("An admin's pages")
+    as_admin = Client()
+    as_admin.force_login(admin)
+    for path in ["/services/", "/runs/", "/changes/", "/audit/", "/platform/", "/administrators/"]:
+        measure(as_admin, {}, path, requests)
 
 
 if __name__ == "__main__":
