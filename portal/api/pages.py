@@ -14,12 +14,12 @@ from portal.access.permissions import TokenScope
 from portal.api.models import ApiToken
 from portal.catalog.forms import WholeNumberField
 from portal.catalog.models import Service
-from portal.core.forms import NoSilentTruncation
+from portal.core.forms import LongSelect, NoSilentTruncation
 
 
 def services_to_bind(user):
     """The services a token of `user` may be bound to: those of the teams they act for."""
-    services = Service.objects.live().select_related("team").order_by("name")
+    services = Service.objects.live().only("pk", "name").order_by("name")
     return services if permissions.is_admin(user) else services.filter(team_id__in=permissions.team_ids(user))
 
 
@@ -35,6 +35,7 @@ class TokenForm(NoSilentTruncation, forms.Form):
         queryset=Service.objects.none(),
         required=False,
         empty_label="Every service I may act on",
+        widget=LongSelect,
         help_text="Bound to one service, it reads the catalogue but acts on, and reads the runs of, that one only.",
     )
     password = forms.CharField(
