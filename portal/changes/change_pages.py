@@ -81,7 +81,7 @@ def change_list(request):
     """What waits for my approval (oldest first), what I proposed that is under way, and every change
     I may read, filtered like the runs page."""
     filters = inbox.ChangeFilters.from_query(request.GET, request.user)  # a bad value is a 400 that says what it takes
-    waiting = list(inbox.with_runs(inbox.waiting_for(request.user))[: inbox.SECTION_LIMIT + 1])
+    waiting, waiting_count = inbox.waiting_section(request.user, inbox.SECTION_LIMIT)
     mine = list(inbox.proposed_by(request.user)[: inbox.SECTION_LIMIT])
     page = inbox.changes_page(filters, request.user, request.GET)
     for change in [*waiting, *mine, *page]:
@@ -90,8 +90,9 @@ def change_list(request):
         request,
         "runs/change_list.html",
         {
-            "waiting": waiting[: inbox.SECTION_LIMIT],
-            "more_waiting": len(waiting) > inbox.SECTION_LIMIT,
+            "waiting": waiting,
+            "more_waiting": waiting_count > len(waiting),
+            "changes_waiting": waiting_count,  # the navigation's count, found with the section
             "may_approve": request.user.has_perm(permissions.ROLE_APPROVER),
             "mine": mine,
             "page": page,

@@ -63,6 +63,23 @@ def test_an_approver_sees_two_waiting_changes_oldest_first_and_their_count_in_th
     assert 'title="1 change waits for your approval">1</span>' in page
 
 
+def test_more_waiting_than_the_section_lists_shows_the_oldest_and_counts_them_all(client, people, service_form_data, monkeypatch):
+    first, second = two_waiting(people, service_form_data)
+    third = planned(register_service(people["author"], **{**service_form_data, "name": "search"})[1])
+    monkeypatch.setattr(inbox, "SECTION_LIMIT", 2)
+
+    client.force_login(people["approver"])
+    page = client.get(reverse("changes:list")).content.decode()
+
+    assert waiting_ids(page, "waiting") == [str(first.pk), str(second.pk)]
+    assert str(third.pk) in page.split('id="changes"', 1)[1], "the newest is still in the list of all changes"
+    assert re.search(r'id="waiting-heading">Waiting for you <span class="help">\(3\)</span>', page)
+    assert 'id="more-waiting">The 2 oldest of them are listed' in page
+    assert 'title="3 changes wait for your approval">3</span>' in page
+    assert inbox.waiting_section(people["approver"], 2)[1] == inbox.waiting_count(people["approver"]) == 3
+    assert inbox.waiting_section(people["author"], 2) == ([], 0), "their own changes wait for someone else"
+
+
 def test_the_proposer_finds_their_changes_under_way_and_nothing_to_approve(client, people, service_form_data):
     first, second = two_waiting(people, service_form_data)
 
