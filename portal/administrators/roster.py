@@ -21,6 +21,8 @@ from portal.workspaces.paths import iam_admins_path
 # The iam administrator runs the administrators' own workspace and may not widen itself: it stays,
 # and its scope changes only through the bootstrap identity (see the README).
 SELF_TYPE = "iam"
+# The page names this many of a type's workspaces, in path order, and counts the rest.
+LISTED_WORKSPACES = 10
 
 
 @dataclass
@@ -40,6 +42,15 @@ class Row:
     def editable(self) -> bool:
         return self.service_type != SELF_TYPE
 
+    @property
+    def listed_workspaces(self) -> list[Workspace]:
+        """The workspaces the page names; the others it counts (a type may run thousands)."""
+        return self.workspaces[:LISTED_WORKSPACES]
+
+    @property
+    def unlisted_workspaces(self) -> int:
+        return max(0, len(self.workspaces) - LISTED_WORKSPACES)
+
 
 def applied_outputs(workspace: Workspace | None) -> dict:
     run = workspace and workspace.runs.applied().last_finished_first().first()
@@ -48,7 +59,7 @@ def applied_outputs(workspace: Workspace | None) -> dict:
 
 def workspaces_by_type() -> dict[str | None, list[Workspace]]:
     grouped: dict[str | None, list[Workspace]] = {}
-    for workspace in Workspace.objects.order_by("path"):
+    for workspace in Workspace.objects.only("pk", "path").order_by("path"):  # what the page and the API show
         grouped.setdefault(identities.type_of(workspace.path), []).append(workspace)
     return grouped
 

@@ -143,6 +143,24 @@ def test_only_admins_see_the_administrators_page(client, make_user, admins):
     assert "art-service*" in page
 
 
+def test_the_page_names_the_first_workspaces_of_a_type_and_counts_the_rest_the_api_names_all(client, admins):
+    from portal.administrators.roster import LISTED_WORKSPACES
+
+    paths = [f"ecs/services/art-service-many-{number:02d}" for number in range(LISTED_WORKSPACES + 3)]
+    for path in paths:
+        Workspace.objects.create(path=path, module="ecs-service")
+    ecs = sorted(w.path for w in Workspace.objects.all() if type_of(w.path) == "ecs")
+    client.force_login(admins[0])
+
+    page = client.get(reverse("administrators:list")).content.decode()
+    row = page.split('id="type-ecs"', 1)[1].split("</tr>", 1)[0]
+
+    assert [path for path in ecs if f"<code>{path}</code>" in row] == ecs[:LISTED_WORKSPACES]
+    assert f"and {len(ecs) - LISTED_WORKSPACES} more" in row
+    listed = {entry["service_type"]: entry["workspaces"] for entry in api_for(admins[0]).get("/api/v1/administrators/").json()["administrators"]}
+    assert listed["ecs"] == ecs
+
+
 def test_an_admin_plans_a_scope_change_and_another_admin_approves_it(client, admins, parked_queue):
     admin, other = admins
     client.force_login(admin)
