@@ -6,6 +6,7 @@ database there); the administrators as declared in portal.workspaces.declared. W
 the platform through `terraform_remote_state` on the platform's state keys (see README).
 """
 
+import json
 import re
 
 from django.conf import settings
@@ -164,13 +165,20 @@ def administrators_variables(administrators: dict[str, dict]) -> dict:
     }
 
 
+def kept(path: str, fields: dict, row: Workspace | None) -> Workspace:
+    """The workspace at `path` with these fields, `row` being what the database holds (None: no
+    row): written only when they differ. The pages that show the platform ask this on every view;
+    writing each row every time held its lock and cost ten queries a view."""
+    stored = {**fields, "variables": json.loads(json.dumps(fields["variables"]))}  # tuples as JSON keeps them
+    if row is not None and all(getattr(row, name) == value for name, value in stored.items()):
+        return row
+    return Workspace.objects.update_or_create(path=path, defaults=fields)[0]
+
+
 def administrators_workspace() -> Workspace:
     """The administrators' workspace, with the declared administrators and today's settings."""
-    variables = administrators_variables(declared_administrators())
-    workspace, _ = Workspace.objects.update_or_create(
-        path=iam_admins_path(), defaults={"module": "iam-service-admins", "variables": variables, "apply_order": 1}
-    )
-    return workspace
+    fields = {"module": "iam-service-admins", "variables": administrators_variables(declared_administrators()), "apply_order": 1}
+    return kept(iam_admins_path(), fields, Workspace.objects.filter(path=iam_admins_path()).first())
 
 
 # The cluster's instance type and size: platform settings an admin changes through a planned, approved
@@ -283,7 +291,8 @@ def sync_platform_workspaces() -> list[Workspace]:
         ),
         (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),
     ]
+    rows = Workspace.objects.in_bulk([path for path, _, _ in wanted], field_name="path")
     return [administrators_workspace()] + [
-        Workspace.objects.update_or_create(path=path, defaults={"module": module, "variables": variables, "apply_order": order})[0]
+        kept(path, {"module": module, "variables": variables, "apply_order": order}, rows.get(path))
         for order, (path, module, variables) in enumerate(wanted, start=2)
     ]
