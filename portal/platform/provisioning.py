@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from urllib.parse import unquote
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
@@ -33,9 +34,12 @@ from portal.workspaces.layout import (
     access_logs_bucket,
     access_logs_path,
     administrators_workspace,
+    flow_logs_role_arn,
+    platform_early_needs,
     platform_needs,
     state_bucket_workspace,
     sync_platform_workspaces,
+    workload_roles_path,
 )
 from portal.workspaces.models import Workspace
 from portal.workspaces.paths import prefix, state_bucket_path
@@ -191,6 +195,7 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
                 ),
                 say,
                 ready_before_applied(),
+                platform_early_needs(),
             )
         except ProvisioningFailed:
             if finishing is not None:
@@ -202,15 +207,62 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
 
 
 def ready_before_applied() -> dict[str, Callable[[], bool]]:
-    """The platform workspaces whose dependents may start before their apply ends. The cluster needs
-    of the access log bucket only that AWS may check, when the load balancer's access_logs are set,
-    that the load balancer may write there: the bucket and its policy
+    """The platform workspaces whose dependents may start before their apply ends (those of them
+    platform_early_needs names). The cluster needs of the access log bucket only that AWS may check,
+    when the load balancer's access_logs are set, that the load balancer may write there: the bucket
+    and its policy
     (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html),
     made in the first seconds of that bucket's apply, whose lifecycle rule then takes the provider
-    55 s (see portal.runner.bootstrap.READY_FOR_STATE)."""
-    if not settings.LOAD_BALANCER_ACCESS_LOGS:
-        return {}
-    return {access_logs_path(): load_balancer_may_write_logs}
+    55 s (see portal.runner.bootstrap.READY_FOR_STATE). The network needs of the roles only its flow
+    logs' role, with its trust and its policy, made in the first seconds of the roles' apply (whose
+    instance profile and the provider's waits on IAM then take the rest of it)."""
+    ready = {}
+    if settings.PLATFORM_FLOW_LOGS:
+        ready[workload_roles_path()] = flow_logs_may_write
+    if settings.LOAD_BALANCER_ACCESS_LOGS:
+        ready[access_logs_path()] = load_balancer_may_write_logs
+    return ready
+
+
+def flow_logs_may_write() -> bool:
+    """Whether the flow logs' role (flow_logs_role_arn) is there for VPC Flow Logs: trusted by
+    vpc-flow-logs.amazonaws.com, with its policy allowing logs:PutLogEvents; read as the iam
+    administrator, which runs the roles' workspace. VPC Flow Logs assume the role to publish to
+    CloudWatch Logs (https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html)."""
+    name = flow_logs_role_arn().rsplit("/", 1)[-1]
+    iam = client("iam", role_arn=identities.role_arn("iam", "admin"))
+    try:
+        role = iam.get_role(RoleName=name)["Role"]
+        policy = iam.get_role_policy(RoleName=name, PolicyName=FLOW_LOGS_POLICY)["PolicyDocument"]
+    except (ClientError, BotoCoreError):  # no role or no policy yet, or no answer: not known to be in place
+        return False
+    return (
+        role["Arn"] == flow_logs_role_arn()
+        and allows(role["AssumeRolePolicyDocument"], "sts:AssumeRole", lambda statement: "vpc-flow-logs.amazonaws.com" in principals(statement))
+        and allows(policy, "logs:PutLogEvents", lambda statement: True)
+    )
+
+
+# The flow logs' role's own policy, as infra_modules/workload-roles names it.
+FLOW_LOGS_POLICY = "write-flow-logs"
+
+
+def allows(document, action: str, also: Callable[[dict], bool]) -> bool:
+    """Whether a policy document (JSON, URL-encoded JSON as IAM returns it, or parsed) allows `action`
+    in a statement that `also` accepts."""
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    for statement in document.get("Statement", []):
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if statement.get("Effect") == "Allow" and action in actions and also(statement):
+            return True
+    return False
+
+
+def principals(statement: dict) -> list[str]:
+    services = (statement.get("Principal") or {}).get("Service", [])
+    return [services] if isinstance(services, str) else services
 
 
 def load_balancer_may_write_logs() -> bool:
@@ -248,24 +300,32 @@ def side_by_side(
     step: Callable[[Workspace], Change],
     say,
     ready: dict[str, Callable[[], bool]] | None = None,
+    early: dict[str, set[str]] | None = None,
 ) -> list[Change]:
     """`step(workspace)` for each workspace once every workspace it needs (of those given) has been
     stepped, or, for a workspace in `ready`, once its step is under way and `ready[path]()` says
     that what the others need of it is in place; the ones whose needs are met run at the same time,
-    each in a thread of its own (they mostly wait on the workers). A step that fails for good starts
-    nothing more: the steps under way finish (an apply is not stopped half way), then its failure is
-    raised. The changes come back in the order of `workspaces`."""
+    each in a thread of its own (they mostly wait on the workers). `early` names, for a workspace,
+    which of its needs it may start on while they are under way and ready (None: any of them; a
+    workspace that reads another's outputs waits for its apply to end). A step that fails for good
+    starts nothing more: the steps under way finish (an apply is not stopped half way), then its
+    failure is raised. The changes come back in the order of `workspaces`."""
     ready = ready or {}
     given = {workspace.path for workspace in workspaces}
     waiting = list(workspaces)
     done: dict[str, Change] = {}
     failure: ProvisioningFailed | None = None
+
+    def needs_met(workspace: Workspace) -> bool:
+        allowed = in_place if early is None else in_place & early.get(workspace.path, set())
+        return needs.get(workspace.path, set()) & given <= done.keys() | allowed
+
     with ThreadPoolExecutor(max_workers=max(len(workspaces), 1), thread_name_prefix="provision") as pool:
         running: dict = {}
-        met: set[str] = set()  # stepped, or under way with what the others need of it in place
+        in_place: set[str] = set()  # under way, with what the others need of it in place
         while True:
-            met |= done.keys() | {w.path for w in running.values() if w.path in ready and w.path not in met and ready[w.path]()}
-            startable = [w for w in waiting if needs.get(w.path, set()) & given <= met] if failure is None else []
+            in_place |= {w.path for w in running.values() if w.path in ready and w.path not in in_place and ready[w.path]()}
+            startable = [w for w in waiting if needs_met(w)] if failure is None else []
             for workspace in startable:
                 waiting.remove(workspace)
                 say(f"{workspace.path}: planning and applying...")
@@ -273,8 +333,8 @@ def side_by_side(
             if not running:
                 break
             # While a step that others could start before it ends is under way, look again each second.
-            early = bool(waiting) and any(w.path in ready and w.path not in met for w in running.values())
-            finished, _ = wait(running, timeout=1 if early else None, return_when=FIRST_COMPLETED)
+            looking = bool(waiting) and any(w.path in ready and w.path not in in_place for w in running.values())
+            finished, _ = wait(running, timeout=1 if looking else None, return_when=FIRST_COMPLETED)
             for future in finished:
                 workspace = running.pop(future)
                 try:

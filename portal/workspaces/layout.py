@@ -69,6 +69,13 @@ def state_bucket_workspace() -> Workspace:
 WORKLOAD_ROLE_PATH = "/art-service/workloads/"
 
 
+def flow_logs_role_arn() -> str:
+    """The role VPC Flow Logs write with, as the workload-roles module names it
+    (`<path><prefix>-vpc-flow-logs`): the network names it rather than reading it from the roles'
+    state, so it may be planned once the role exists, before the roles' apply ends."""
+    return f"arn:{settings.AWS_PARTITION}:iam::{account_id()}:role{WORKLOAD_ROLE_PATH}{prefix()}-vpc-flow-logs"
+
+
 def granted_service_secrets() -> dict[str, list[str]]:
     """ECS service name -> the secret ARNs its own execution role may read, as last applied to the
     workload roles workspace (each service's changes add or replace its own entry)."""
@@ -234,26 +241,37 @@ def platform_needs() -> dict[str, set[str]]:
     that need nothing still pending are provisioned side by side (portal.platform.provisioning).
 
     Every run acts with an administrator, whose policies the administrators' workspace applies, so
-    that one comes first. The network reads the workloads' roles (its flow logs' role). The cluster
-    reads the network and the roles, and its load balancer's access logs need the bucket and its
-    policy in place: AWS checks that the load balancer may write there when the attribute is set
-    (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)."""
+    that one comes first. The network's flow logs write with a role of the workloads' roles. The
+    cluster reads the network and the roles, and its load balancer's access logs need the bucket
+    and its policy in place: AWS checks that the load balancer may write there when the attribute
+    is set (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html)."""
     admins, roles, network = iam_admins_path(), workload_roles_path(), network_path()
     access_logs = [access_logs_path()] if settings.LOAD_BALANCER_ACCESS_LOGS else []
     return {
         admins: set(),
         roles: {admins},
         **{path: {admins} for path in access_logs},
-        network: {admins, roles},
+        network: {admins, roles} if settings.PLATFORM_FLOW_LOGS else {admins},
         cluster_path(): {admins, roles, network, *access_logs},
     }
+
+
+def platform_early_needs() -> dict[str, set[str]]:
+    """The needs of platform_needs() a workspace may start on while they are still being applied,
+    once what it uses of them is in place (portal.platform.provisioning.ready_before_applied): the
+    network uses of the roles only its flow logs' role, which it names (flow_logs_role_arn); the
+    cluster of the access log bucket only the bucket's policy. The cluster reads the roles' and the
+    network's outputs, which their state holds once their apply has ended."""
+    early = {network_path(): {workload_roles_path()}} if settings.PLATFORM_FLOW_LOGS else {}
+    if settings.LOAD_BALANCER_ACCESS_LOGS:
+        early[cluster_path()] = {access_logs_path()}
+    return early
 
 
 def sync_platform_workspaces() -> list[Workspace]:
     """The shared platform after the state bucket, in apply order: the administrators (made by the
     bootstrap, then run by the iam administrator), the workloads' roles, the load balancer's access
     log bucket, network, cluster."""
-    state = remote_state_config()
     access_logs = settings.LOAD_BALANCER_ACCESS_LOGS
     wanted = [
         (
@@ -285,8 +303,7 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "nat_mode": settings.PLATFORM_NAT_MODE,
                 "enable_flow_logs": settings.PLATFORM_FLOW_LOGS,
                 "alb_ingress_cidrs": settings.LOAD_BALANCER_INGRESS_CIDRS,
-                "state": state,
-                "roles_state_key": state_key(workload_roles_path()),
+                "flow_logs_role_arn": flow_logs_role_arn() if settings.PLATFORM_FLOW_LOGS else None,
             },
         ),
         (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),

@@ -14,39 +14,20 @@ variable "enable_flow_logs" {
   description = "Send the VPC's flow logs to CloudWatch Logs, with the workload roles' flow log role."
 }
 
+variable "flow_logs_role_arn" {
+  type        = string
+  default     = null
+  description = "The workload roles' flow log role, named by the portal as the workload-roles module names it (null with flow logs off): not read from their state, so the network may be planned once the role exists, before the roles' apply ends."
+}
+
 variable "alb_ingress_cidrs" {
   type        = list(string)
   description = "IPv4 ranges that may reach the load balancer on 80 and 443."
 }
 
-variable "state" {
-  type = object({
-    bucket         = string
-    region         = string
-    use_path_style = bool
-  })
-  description = "Where the platform's state is read from."
-}
-
-variable "roles_state_key" {
-  type        = string
-  description = "State key of the workload roles workspace."
-}
-
 variable "default_tags" {
   type        = map(string)
   description = "Tags on every resource of this workspace."
-}
-
-data "terraform_remote_state" "roles" {
-  backend = "s3"
-  config = {
-    bucket         = var.state.bucket
-    region         = var.state.region
-    use_path_style = var.state.use_path_style
-    assume_role    = local.remote_state_assume_role
-    key            = var.roles_state_key
-  }
 }
 
 module "this" {
@@ -57,7 +38,7 @@ module "this" {
   alb_ingress_cidrs = var.alb_ingress_cidrs
 
   enable_flow_logs   = var.enable_flow_logs
-  flow_logs_role_arn = data.terraform_remote_state.roles.outputs.flow_logs_role_arn
+  flow_logs_role_arn = var.flow_logs_role_arn
 }
 
 # Read by the cluster and service workspaces through terraform_remote_state.

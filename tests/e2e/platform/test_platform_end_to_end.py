@@ -20,6 +20,8 @@ from portal.journey.leftovers import BOOTSTRAP, what_is_left
 from portal.journey.steps import Journey
 from portal.platform.provisioning import wait_for
 from portal.runs.models import ACTIVE_STATUSES, Run, RunStatus, SavedPlan
+from portal.workspaces.layout import flow_logs_role_arn
+from portal.workspaces.paths import workload_roles_path
 from tests.browser_journey import browser_journey
 from tests.conftest import api_for, wait_until
 from tests.fake_registry import FakeRegistry
@@ -246,6 +248,9 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
         (run,) = change.runs.all()
         expected = RunStatus.NO_CHANGES if run.workspace.path.startswith("iam/service-admins/") else RunStatus.APPLIED
         assert run.status == expected, (run.workspace.path, run.status, run.error)
+        if run.workspace.path == workload_roles_path():
+            # The network names the flow logs' role rather than reading it from the roles' state.
+            assert run.outputs["flow_logs_role_arn"] == flow_logs_role_arn()
 
     # A service's whole life in Chromium, as its developer, its approver and an admin see it.
     with journey.step("A service's life in Chromium (tests/browser_journey.py)"):

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from portal.core.aws import client
-from portal.platform.provisioning import load_balancer_may_write_logs, ready_before_applied
+from portal.platform.provisioning import flow_logs_may_write, load_balancer_may_write_logs, ready_before_applied
 from portal.workspaces.layout import access_logs_bucket
-from portal.workspaces.paths import access_logs_path, prefix
+from portal.workspaces.paths import access_logs_path, prefix, workload_roles_path
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,9 @@ def test_a_bucket_is_ready_only_once_its_policy_lets_the_load_balancer_write_und
     assert load_balancer_may_write_logs() is True
 
 
-def test_only_the_access_log_bucket_is_ready_before_applied(settings):
-    assert ready_before_applied() == {access_logs_path(): load_balancer_may_write_logs}
+def test_what_is_ready_before_applied_follows_the_settings(settings):
+    assert ready_before_applied() == {workload_roles_path(): flow_logs_may_write, access_logs_path(): load_balancer_may_write_logs}
     settings.LOAD_BALANCER_ACCESS_LOGS = False
+    assert ready_before_applied() == {workload_roles_path(): flow_logs_may_write}
+    settings.PLATFORM_FLOW_LOGS = False
     assert ready_before_applied() == {}

@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 
 from portal.platform.provisioning import ProvisioningFailed, needed_by, side_by_side
-from portal.workspaces.layout import platform_needs
+from portal.workspaces.layout import platform_early_needs, platform_needs
 from portal.workspaces.models import Workspace
 from portal.workspaces.paths import access_logs_path, cluster_path, iam_admins_path, network_path, workload_roles_path
 
@@ -182,3 +182,38 @@ def test_a_ready_workspace_that_fails_later_is_still_the_failure_raised():
     with pytest.raises(ProvisioningFailed, match="access-logs"):
         side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={access_logs_path(): lambda: True})
     assert f"end {cluster_path()}" in recorder.events  # the cluster under way was let finish
+
+
+def test_a_ready_workspace_lets_only_those_early_names_start_before_it_ends():
+    # The roles are ready from the moment they start: the network (which names their flow logs' role)
+    # starts while they are under way; the cluster (which reads their outputs) waits for their end.
+    # The roles' step holds until a moment after the network's has ended: long enough for a cluster
+    # let start on the roles' readiness to be seen starting.
+    recorder = Recorder(hold=[workload_roles_path()])
+    original = recorder.step
+
+    def step(workspace):
+        change = original(workspace)
+        if workspace.path == network_path():
+            threading.Timer(0.5, recorder.release, [workload_roles_path()]).start()
+        return change
+
+    changes = side_by_side(
+        workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={workload_roles_path(): lambda: True}, early=platform_early_needs()
+    )
+    assert changes == [f"change of {path}" for path in PLATFORM]
+    assert recorder.index(f"start {network_path()}") < recorder.index(f"end {workload_roles_path()}")
+    assert recorder.index(f"end {workload_roles_path()}") < recorder.index(f"start {cluster_path()}")
+
+
+def test_the_early_needs_are_needs_and_the_cluster_starts_early_on_nothing_whose_outputs_it_reads():
+    needs, early = platform_needs(), platform_early_needs()
+    assert early == {network_path(): {workload_roles_path()}, cluster_path(): {access_logs_path()}}
+    for path, allowed in early.items():
+        assert allowed <= needs[path]
+
+
+@override_settings(PLATFORM_FLOW_LOGS=False)
+def test_without_flow_logs_the_network_needs_no_roles():
+    assert platform_needs()[network_path()] == {iam_admins_path()}
+    assert network_path() not in platform_early_needs()
