@@ -1,5 +1,5 @@
 """Onboarding timings against a running local stack (`bin/portal` in another terminal, which starts
-one worker per core: two on a two-core machine).
+one worker more than the cores: three on a two-core machine).
 
 Registers N services, waits until every plan of each is shown, approves each as a second user and
 waits for the apply. Beside the portal, the same two workspaces are planned bare, one after the

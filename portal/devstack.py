@@ -1,8 +1,8 @@
 """The whole portal on one machine, in the foreground: `bin/portal`.
 
 Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
-collects the static files, then runs PORTAL_WORKERS RQ workers (default: one per core, so the plans
-of one change run side by side) and the web server (gunicorn, configured by portal/gunicorn_conf.py;
+collects the static files, then runs PORTAL_WORKERS RQ workers (default: one more than the cores, so
+the plans of one change run side by side and an apply waiting on AWS leaves no core idle) and the web server (gunicorn, configured by portal/gunicorn_conf.py;
 WhiteNoise serves the static files) until Ctrl-C, which stops every process started here. A process
 that stops by itself is started again.
 
@@ -47,7 +47,10 @@ def setting(reader, *args, **kwargs):
 
 
 def worker_count() -> int:
-    return setting(read.integer, "PORTAL_WORKERS", os.cpu_count() or 1, minimum=1)
+    # One more than the cores: an apply spends much of its time in the provider's waits on AWS (55 s
+    # of a bucket's lifecycle rule, 60 s of a load balancer), using no core, and with one worker per
+    # core such a wait held the platform's next workspace in the queue while a core stood idle.
+    return setting(read.integer, "PORTAL_WORKERS", (os.cpu_count() or 1) + 1, minimum=1)
 
 
 def spawn_web() -> subprocess.Popen:

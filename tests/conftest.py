@@ -142,10 +142,10 @@ def parked_queue(monkeypatch):
     queue.empty()
 
 
-# As many RQ workers as bin/portal starts on this machine (one per core): a change's workspaces are
-# planned side by side and provisioning's independent workspaces applied side by side, as they are
-# for the portal's users, rather than one after another behind one worker.
-SESSION_WORKERS = max(2, min(4, os.cpu_count() or 1))
+# As many RQ workers as bin/portal starts on this machine (one more than the cores, portal.devstack):
+# a change's workspaces are planned side by side and provisioning's independent workspaces applied
+# side by side, as they are for the portal's users, rather than one after another behind one worker.
+SESSION_WORKERS = max(2, min(4, (os.cpu_count() or 1) + 1))
 
 
 @pytest.fixture(scope="session")
