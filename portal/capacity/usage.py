@@ -269,7 +269,7 @@ def room() -> Room:
         cluster=cluster_in_effect(),
         pending=pending,
         pending_run=pending_run,
-        used=in_use(uses),
+        used=counted.steady,  # in_use(uses), added up once
         kept=counted.largest_rollout,
         services=sum(1 for use in uses.values() if use.asked),
     )
