@@ -3,11 +3,13 @@ Redis of the local stack).
 
 Fills a database of its own (`portal_benchmark`, or PORTAL_BENCHMARK_DATABASE; created and migrated
 here) with N services, each with its two workspaces and planned runs, and older finished runs until
-there are RUNS runs in all (10 per service by default: 1,000 services, 10,000 runs). Then times, in
-process (Django's WSGI handler, no network), GET /api/v1/services/ (the default page of 50 and
-page_size=200), GET /api/v1/services/{name}/, the runs page (unfiltered and with each filter), the
-services page, a service's page and its history page, and the changes page, and counts the SQL
-queries of each request. A service's page also asks AWS (the emulator of the local stack) what runs
+there are RUNS runs in all (10 per service by default: 1,000 services, 10,000 runs), and the platform's
+workspaces as applied (services run on a provisioned platform). Then times, in process (Django's
+WSGI handler, no network), GET /api/v1/services/ (the default page of 50 and page_size=200),
+GET /api/v1/services/{name}/, the runs page (unfiltered and with each filter), the services page, a
+service's page and its history page, the changes page and the other list pages, and what an admin
+reads (the API's admin lists, the audit trail, the Platform and Administrators pages), and counts
+the SQL queries of each request. A service's page also asks AWS (the emulator of the local stack) what runs
 and whether its image is there, each kept 15 s: the first request pays for it.
 
     bin/portal (or `python -m portal.local_services up`), then:
@@ -102,7 +104,7 @@ def fill(count: int) -> User:
 
 def fill_history(total: int, developer: User) -> None:
     """Older finished runs of the services' workspaces until there are `total` runs: applied (approved
-    by another user), planned without changes, failed."""
+    by another user), planned without changes, failed; each with its workspace's inputs."""
     from portal.access.teams import join
 
     approver, _ = User.objects.get_or_create(username="benchmark-approver")
@@ -113,16 +115,21 @@ def fill_history(total: int, developer: User) -> None:
         return
     started = time.monotonic()
     workspaces = list(Workspace.objects.filter(service__isnull=False).only("pk"))
+    planned = dict(Run.objects.filter(workspace__in=workspaces).values_list("workspace_id", "variables"))
     rng = random.Random(1)
     now = timezone.now()
     runs = []
     for index in range(missing):
         status = rng.choice([RunStatus.APPLIED] * 6 + [RunStatus.NO_CHANGES, RunStatus.FAILED])
         created = now - timedelta(days=1, minutes=index)
+        workspace = workspaces[index % len(workspaces)]
         runs.append(
             Run(
-                workspace=workspaces[index % len(workspaces)],
+                workspace=workspace,
                 status=status,
+                # What the run applied (or found applied): what the capacity panel and the module
+                # versions read. Recorded before module versions were: every workspace is behind.
+                variables=planned.get(workspace.pk, {}),
                 requested_by=developer,
                 approved_by=approver if status == RunStatus.APPLIED else None,
                 to_add=rng.randint(0, 5),
@@ -139,6 +146,26 @@ def fill_history(total: int, developer: User) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     print(f"added {missing} finished runs in {time.monotonic() - started:.1f} s")
+
+
+def fill_platform(developer: User) -> None:
+    """The platform's workspaces as applied, once: services are applied onto a provisioned platform, and
+    what the pages read of it (the administrators' trusted runner, the cluster in effect) comes from
+    those applies, not from AWS on every view."""
+    from portal.workspaces.layout import sync_platform_workspaces
+
+    for workspace in sync_platform_workspaces():
+        if not workspace.runs.settled().exists():
+            finished = timezone.now() - timedelta(days=30)
+            Run.objects.create(
+                workspace=workspace,
+                status=RunStatus.APPLIED,
+                variables=workspace.variables,
+                requested_by=developer,
+                created_at=finished,
+                planned_at=finished,
+                finished_at=finished,
+            )
 
 
 def measure(client, headers, path, requests):
@@ -169,6 +196,7 @@ def main(count: int, requests: int, total_runs: int):
     create_database()
     developer = fill(count)
     fill_history(total_runs, developer)
+    fill_platform(developer)
     _, key = ApiToken.objects.issue(developer, label="benchmark")
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     client = Client()

@@ -65,7 +65,11 @@ def pending_cluster_run() -> Run | None:
 
 
 def pending_cluster() -> ClusterSettings | None:
-    run = pending_cluster_run()
+    return cluster_proposed_by(pending_cluster_run())
+
+
+def cluster_proposed_by(run: Run | None) -> ClusterSettings | None:
+    """The cluster `run`, a change of the cluster workspace under way, would make."""
     if run is None or not all(name in run.variables for name in CLUSTER_SIZING):
         return None
     return cluster_from(run.variables)
@@ -260,14 +264,14 @@ def gib(mib: int) -> str:
     return f"{mib / 1024:.1f}"
 
 
-def room() -> Room:
+def room(applied_inputs: dict | None = None) -> Room:
+    """`applied_inputs`: the cluster's applied_cluster_inputs(), when the caller read them already."""
     uses = service_uses()
     pending_run = pending_cluster_run()
-    pending = pending_cluster()
     counted = need(uses)
     return Room(
-        cluster=cluster_in_effect(),
-        pending=pending,
+        cluster=cluster_from(applied_inputs or applied_cluster_inputs()),
+        pending=cluster_proposed_by(pending_run),
         pending_run=pending_run,
         used=counted.steady,  # in_use(uses), added up once
         kept=counted.largest_rollout,

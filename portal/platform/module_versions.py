@@ -12,29 +12,45 @@ from portal.workspaces.modules import ModuleVersion, version_of
 class Behind:
     workspace: Workspace
     applied: str  # the digest it was applied with; "" when applied before versions were recorded
-    run: Run
+
+
+# The Platform page names this many workspaces behind a module and counts the rest: after a module's
+# new version every service's workspace is behind it, and a list of them all made the page slow to
+# build and to read. Roll out plans them all.
+LISTED_BEHIND = 10
 
 
 @dataclass
 class ModuleReport:
     version: ModuleVersion
     current: int = 0  # workspaces whose last apply used this version
-    behind: list[Behind] = field(default_factory=list)
+    behind_count: int = 0  # workspaces whose last apply used another
+    behind: list[Behind] = field(default_factory=list)  # by path; only the first `listed` when asked so
+
+    @property
+    def unlisted_behind(self) -> int:
+        return self.behind_count - len(self.behind)
 
 
-def module_report() -> list[ModuleReport]:
-    """Every module some workspace was applied with, in name order, with the workspaces behind it."""
+def module_report(listed: int | None = None, module: str | None = None) -> list[ModuleReport]:
+    """Every module some workspace was applied with (or `module` alone), in name order, with the
+    workspaces behind it: all of them, or the first `listed` of each by path and the count of all.
+    One query for every workspace's last apply, then one for the workspaces named."""
+    runs = Run.objects.filter(workspace__module=module) if module else Run.objects.all()
+    last = sorted(runs.last_applied_values("workspace__path", "workspace_id", "workspace__module", "module_sha256"))
     reports: dict[str, ModuleReport] = {}
-    last = Run.objects.last_applied_per_workspace().select_related("workspace").only("pk", "module_sha256", "finished_at", "workspace")
-    for run in last:
-        module = run.workspace.module
-        if module not in reports:
-            reports[module] = ModuleReport(version_of(module))
-        report = reports[module]
-        if run.module_sha256 == report.version.sha256:
+    named: list[tuple[ModuleReport, int, str]] = []
+    for _, workspace_id, name, applied in last:
+        if name not in reports:
+            reports[name] = ModuleReport(version_of(name))
+        report = reports[name]
+        if applied == report.version.sha256:
             report.current += 1
-        else:
-            report.behind.append(Behind(run.workspace, run.module_sha256, run))
-    for report in reports.values():
-        report.behind.sort(key=lambda item: item.workspace.path)
+            continue
+        report.behind_count += 1
+        if listed is None or report.behind_count <= listed:
+            named.append((report, workspace_id, applied))
+    workspaces = Workspace.objects.in_bulk([workspace_id for _, workspace_id, _ in named])
+    for report, workspace_id, applied in named:
+        report.behind.append(Behind(workspaces[workspace_id], applied))
     return [reports[name] for name in sorted(reports)]

@@ -8,11 +8,11 @@ from django.views.decorators.http import require_POST
 from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.changes.workflow import Refused
+from portal.platform import module_versions
 from portal.platform.diagram import platform_picture
-from portal.platform.module_versions import module_report
 from portal.platform.provisioning import plan_workspace
 from portal.runs.models import Run
-from portal.workspaces.layout import sync_platform_workspaces
+from portal.workspaces.layout import applied_cluster_inputs, sync_platform_workspaces
 from portal.workspaces.models import Workspace
 from portal.workspaces.paths import state_bucket_path
 
@@ -25,7 +25,8 @@ def platform(request):
 def platform_page(request, *, status: int = 200, **context):
     """The page, with `context` for what it includes (the cluster settings form sent back with its
     errors, portal.platform.cluster_pages)."""
-    sync_platform_workspaces()
+    cluster_inputs = applied_cluster_inputs()  # read once for the workspaces and the capacity panel
+    sync_platform_workspaces(cluster_inputs)
     latest_runs = Prefetch("runs", Run.objects.latest_per_workspace(), to_attr="latest_runs")
     workspaces = Workspace.objects.filter(service=None).prefetch_related(latest_runs)
     return render(
@@ -35,7 +36,8 @@ def platform_page(request, *, status: int = 200, **context):
             "workspaces": workspaces,
             "state_bucket_path": state_bucket_path(),
             "picture": platform_picture(workspaces),
-            "modules": module_report(),
+            "modules": module_versions.module_report(listed=module_versions.LISTED_BEHIND),
+            "cluster_inputs": cluster_inputs,
             **context,
         },
         status=status,

@@ -56,7 +56,7 @@ def propose_rollout(module, user) -> Rollout:
             halted = other.halted_because.removesuffix(RESUME).strip()
             other.halted_because = f"{halted} A rollout of a newer version of {module} took its place.".strip()
             other.save(update_fields=["status", "finished_at", "halted_because"])
-        report = next((report for report in module_report() if report.version.module == module), None)
+        report = next(iter(module_report(module=module)), None)
         if report is None:
             raise Refused(Refusal("never_applied", f"No workspace made from {module} has been applied yet: there is nothing to roll out."))
         targets = [item.workspace for item in report.behind]
@@ -85,7 +85,7 @@ def propose_rollout(module, user) -> Rollout:
 
 def behind(module: str) -> list[Workspace]:
     """The workspaces made from `module` whose last apply used another version than today's."""
-    report = next((report for report in module_report() if report.version.module == module), None)
+    report = next(iter(module_report(module=module)), None)
     return [item.workspace for item in report.behind] if report else []
 
 

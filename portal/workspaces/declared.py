@@ -23,10 +23,15 @@ def declared_administrators() -> dict[str, dict]:
     """The administrators as last applied: type -> {"name_patterns": [...]}. Before the administrators
     workspace exists in this database, the configured defaults (what the bootstrap makes)."""
     workspace = Workspace.objects.filter(path=iam_admins_path()).first()
+    return administrators_in(workspace, last_applied_variables(workspace) if workspace else None)
+
+
+def administrators_in(workspace: Workspace | None, applied: dict | None) -> dict[str, dict]:
+    """declared_administrators() from the administrators' workspace row and its last applied inputs,
+    for a caller that read them already."""
     if workspace is None:
         return default_administrators()
-    variables = last_applied_variables(workspace)
-    return (variables if variables is not None else workspace.variables).get("administrators") or default_administrators()
+    return (applied if applied is not None else workspace.variables).get("administrators") or default_administrators()
 
 
 def last_applied_variables(workspace: Workspace) -> dict | None:

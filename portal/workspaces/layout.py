@@ -12,6 +12,7 @@ import re
 from django.conf import settings
 
 from portal.workspaces.declared import (  # noqa: F401 (also read from here)
+    administrators_in,
     declared_administrators,
     default_administrators,
     last_applied_variables,
@@ -117,7 +118,14 @@ def runner_principal_arns() -> list[str]:
     if settings.RUNNER_PRINCIPAL_ARNS:
         return list(settings.RUNNER_PRINCIPAL_ARNS)
     workspace = Workspace.objects.filter(path=iam_admins_path()).first()
-    applied = last_applied_variables(workspace) if workspace else None
+    return trusted_runners(last_applied_variables(workspace) if workspace else None)
+
+
+def trusted_runners(applied: dict | None) -> list[str]:
+    """runner_principal_arns() from the administrators' last applied inputs (`applied`, None: never
+    applied), for a caller that read them already."""
+    if settings.RUNNER_PRINCIPAL_ARNS:
+        return list(settings.RUNNER_PRINCIPAL_ARNS)
     if applied and applied.get("runner_principal_arns"):
         return list(applied["runner_principal_arns"])
     return [caller_principal_arn()]
@@ -156,15 +164,16 @@ def caller_trusted(principal_arns: list[str]) -> bool:
         return False
 
 
-def administrators_variables(administrators: dict[str, dict]) -> dict:
-    """The inputs of the administrators workspace for these declared administrators."""
+def administrators_variables(administrators: dict[str, dict], runners: list[str] | None = None) -> dict:
+    """The inputs of the administrators workspace for these declared administrators (`runners`: the
+    runner_principal_arns() the caller read already)."""
     return {
         "name_prefix": prefix(),
         "administrators": {t: {"name_patterns": list(a["name_patterns"])} for t, a in sorted(administrators.items())},
         "state_bucket_name": settings.STATE_BUCKET,
         "state_key_prefixes": {t: STATE_KEY_PREFIXES[t] for t in sorted(administrators)},
         "shared_state_keys": list(shared_state_keys()),
-        "runner_principal_arns": runner_principal_arns(),
+        "runner_principal_arns": runner_principal_arns() if runners is None else runners,
         # moto sees "*" as the resource of most calls; see infra_modules/iam-service-admins.
         "emulator_wildcard_resources": settings.ON_EMULATOR,
         # moto neither keeps a user's boundary nor implements PutUserPermissionsBoundary.
@@ -184,8 +193,10 @@ def kept(path: str, fields: dict, row: Workspace | None) -> Workspace:
 
 def administrators_workspace() -> Workspace:
     """The administrators' workspace, with the declared administrators and today's settings."""
-    fields = {"module": "iam-service-admins", "variables": administrators_variables(declared_administrators()), "apply_order": 1}
-    return kept(iam_admins_path(), fields, Workspace.objects.filter(path=iam_admins_path()).first())
+    row = Workspace.objects.filter(path=iam_admins_path()).first()
+    applied = last_applied_variables(row) if row else None
+    variables = administrators_variables(administrators_in(row, applied), runners=trusted_runners(applied))
+    return kept(iam_admins_path(), {"module": "iam-service-admins", "variables": variables, "apply_order": 1}, row)
 
 
 # The cluster's instance type and size: platform settings an admin changes through a planned, approved
@@ -211,9 +222,10 @@ def applied_cluster_inputs() -> dict:
     return {name: applied.get(name, before) for name, before in CLUSTER_SIZING_BEFORE_INPUTS.items()}
 
 
-def declared_cluster_sizing() -> dict:
-    """The sizing the next plan of the cluster keeps: what is applied."""
-    applied = applied_cluster_inputs()
+def declared_cluster_sizing(applied: dict | None = None) -> dict:
+    """The sizing the next plan of the cluster keeps: what is applied (`applied`: the
+    applied_cluster_inputs() the caller read already)."""
+    applied = applied or applied_cluster_inputs()
     return {name: applied[name] for name in CLUSTER_SIZING}
 
 
@@ -268,10 +280,10 @@ def platform_early_needs() -> dict[str, set[str]]:
     return early
 
 
-def sync_platform_workspaces() -> list[Workspace]:
+def sync_platform_workspaces(cluster_inputs: dict | None = None) -> list[Workspace]:
     """The shared platform after the state bucket, in apply order: the administrators (made by the
     bootstrap, then run by the iam administrator), the workloads' roles, the load balancer's access
-    log bucket, network, cluster."""
+    log bucket, network, cluster (`cluster_inputs`: the applied_cluster_inputs() the caller read)."""
     access_logs = settings.LOAD_BALANCER_ACCESS_LOGS
     wanted = [
         (
@@ -306,7 +318,7 @@ def sync_platform_workspaces() -> list[Workspace]:
                 "flow_logs_role_arn": flow_logs_role_arn() if settings.PLATFORM_FLOW_LOGS else None,
             },
         ),
-        (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing())),
+        (cluster_path(), "ecs-cluster", cluster_variables(declared_cluster_sizing(cluster_inputs))),
     ]
     rows = Workspace.objects.in_bulk([path for path, _, _ in wanted], field_name="path")
     return [administrators_workspace()] + [

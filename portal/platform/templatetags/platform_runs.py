@@ -13,7 +13,7 @@ FAILED = {RunStatus.FAILED, RunStatus.ABANDONED}
 @register.simple_tag
 def failed_platform_runs(workspaces) -> list[Run]:
     """The latest run of each platform workspace, where it failed; from the runs the page prefetched."""
-    latest = [next(iter(workspace.runs.all()), None) for workspace in workspaces]
+    latest = [workspace.latest_run() for workspace in workspaces]
     return [run for run in latest if run is not None and run.status in FAILED]
 
 

@@ -10,6 +10,7 @@ from portal.capacity.usage import last_applied_service
 from portal.catalog.preview import load_balancer_dns_name
 from portal.diagrams.applied import last_applied
 from portal.drift.checks import applied_variables
+from portal.platform.module_versions import module_report
 from portal.runs.models import Run, RunStatus
 from portal.workspaces import layout
 from portal.workspaces.models import Workspace
@@ -34,6 +35,8 @@ def test_a_workspace_whose_last_apply_destroyed_it_has_nothing_applied_for_every
     assert last_applied([roles]) == {}, "the diagrams"
     assert layout.last_applied_variables(roles) is None, "the layout: a destroyed workspace was not last brought to its inputs"
     assert layout.granted_service_secrets() == {}, "the destroyed workload roles grant no secret"
+    assert Run.objects.last_applied_values("workspace_id") == [], "the runs' own one-pass read"
+    assert module_report() == [], "the module versions: a destroyed workspace runs no version"
 
 
 def test_a_destroyed_service_runs_nothing_for_capacity(db):
@@ -57,6 +60,9 @@ def test_an_apply_after_a_destroy_is_applied_again(db):
 
     assert layout.last_applied_variables(roles) == variables == applied_variables(roles)
     assert layout.granted_service_secrets() == SECRETS
+    assert Run.objects.last_applied_values("workspace_id", "variables") == [(roles.pk, variables)]
+    (report,) = module_report()
+    assert (report.current, report.behind_count, [item.workspace for item in report.behind]) == (0, 1, [roles])
 
 
 def test_the_load_balancer_of_a_cluster_applied_unhealthy_is_named_as_any_applied_one(db):
