@@ -141,7 +141,7 @@ def tasks_of(row: dict) -> ServiceTasks | None:
     if row["kind"] != Run.Kind.APPLY:
         return None
     cpu, memory, count = row["variables__cpu"], row["variables__memory"], row["variables__desired_count"]
-    if not all(isinstance(value, int) for value in (cpu, memory, count)):
+    if not all(type(value) is int for value in (cpu, memory, count)):  # JSON's true is not a number
         return None
     return ServiceTasks(row["workspace__service__name"] or row["workspace__path"].rsplit("/", 1)[-1], TaskSize(cpu, memory), count)
 

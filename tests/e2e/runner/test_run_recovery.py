@@ -4,6 +4,7 @@ groups), `terraform init` skipped when nothing changed, and the workspace page's
 force-unlock (the lockfile written in a bucket of the emulator's)."""
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -100,7 +101,9 @@ def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_th
     import socket
 
     settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5  # a stand-in that runs on
-    stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    # SIGINT's default action whatever the tests inherited: a shell's background job starts with SIGINT
+    # ignored and its children inherit that, while terraform (a Go program) takes SIGINT either way.
+    stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
     Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), terraform_pid=stand_in.pid)
 
