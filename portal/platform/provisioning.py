@@ -247,17 +247,22 @@ def flow_logs_may_write() -> bool:
 FLOW_LOGS_POLICY = "write-flow-logs"
 
 
-def allows(document, action: str, also: Callable[[dict], bool]) -> bool:
-    """Whether a policy document (JSON, URL-encoded JSON as IAM returns it, or parsed) allows `action`
-    in a statement that `also` accepts."""
+def allows(document, action: str | set[str], also: Callable[[dict], bool]) -> bool:
+    """Whether a policy document (URL-encoded JSON as IAM returns it, or parsed) allows `action` (or
+    any of a set, e.g. the action and its service's wildcard) in a statement that `also` accepts."""
     if isinstance(document, str):
         document = json.loads(unquote(document))
+    wanted = {action} if isinstance(action, str) else action
     for statement in document.get("Statement", []):
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if statement.get("Effect") == "Allow" and action in actions and also(statement):
+        if statement.get("Effect") == "Allow" and wanted & set(listed(statement, "Action")) and also(statement):
             return True
     return False
+
+
+def listed(statement: dict, key: str) -> list[str]:
+    """A statement's Action, Resource and the like as a list: IAM writes one value as a string."""
+    values = statement.get(key, [])
+    return [values] if isinstance(values, str) else values
 
 
 def principals(statement: dict) -> list[str]:
@@ -274,12 +279,8 @@ def load_balancer_may_write_logs() -> bool:
     except (ClientError, BotoCoreError):  # no bucket or no policy yet, or no answer: not known to be in place
         return False
     wanted = f":::{bucket}/{prefix()}/AWSLogs/"
-    for statement in json.loads(policy).get("Statement", []):
-        actions, resources = (statement.get(key, []) for key in ("Action", "Resource"))
-        actions, resources = ([value] if isinstance(value, str) else value for value in (actions, resources))
-        if statement.get("Effect") == "Allow" and {"s3:PutObject", "s3:*"} & set(actions) and any(wanted in r for r in resources):
-            return True
-    return False
+    # S3 returns the policy as plain JSON (IAM's documents come URL-encoded): parsed here.
+    return allows(json.loads(policy), {"s3:PutObject", "s3:*"}, lambda statement: any(wanted in r for r in listed(statement, "Resource")))
 
 
 def finishing_step(started, requester) -> Callable[[str], object]:
