@@ -1,0 +1,80 @@
+"""What a terraform leaves in its process group when it is killed or exits on a second interrupt: its
+provider plugins, still running. The recovery pass kills them once terraform itself has stopped, and
+nothing else: not a group whose leader runs, not a group with anything but terraform's in it. Real
+processes, named as terraform's are."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from portal.runner.terraform import command_name, group_alive, group_members, reap_group, running
+
+
+@pytest.fixture
+def named(tmp_path):
+    """`sleep` under another name: what `ps` and /proc show as the program's name."""
+
+    def copy(name: str) -> str:
+        path = tmp_path / name
+        shutil.copy(shutil.which("sleep"), path)
+        return str(path)
+
+    return copy
+
+
+def left_by_a_leader(program: str, *, leader_stays: bool = False) -> int:
+    """A process group whose leader (a shell, as terraform would be) starts `program` in it, then
+    exits (or stays); the group's id."""
+    script = f"'{program}' 300 & " + ("sleep 300" if leader_stays else "exit 0")
+    leader = subprocess.Popen(["sh", "-c", script], start_new_session=True)
+    if not leader_stays:
+        leader.wait()
+    name = Path(program).name
+    assert within(lambda: any(command_name(pid) == name for pid in group_members(leader.pid))), f"{name} to start"
+    return leader.pid
+
+
+def within(condition, seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stopped(pgid: int) -> bool:
+    """Nothing of the group runs (a killed orphan may stay a zombie until init reaps it)."""
+    return within(lambda: not any(running(pid) for pid in group_members(pgid)))
+
+
+def test_the_providers_left_by_a_stopped_terraform_are_killed(named):
+    pgid = left_by_a_leader(named("terraform-provider-aws_v5.100.0_x5"))
+    assert group_alive(pgid) and not running(pgid), "the leader gone, its provider left"
+
+    assert reap_group(pgid) is True
+    assert stopped(pgid)
+    assert reap_group(pgid) is False, "nothing left the second time"
+
+
+def test_a_group_whose_leader_runs_is_left_to_the_interrupt(named):
+    pgid = left_by_a_leader(named("terraform-provider-aws_v5.100.0_x5"), leader_stays=True)
+    try:
+        assert reap_group(pgid) is False
+        assert group_alive(pgid)
+    finally:
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_group_with_anything_but_terraform_in_it_is_not_killed(named):
+    pgid = left_by_a_leader(named("not-terraform"))
+    try:
+        assert reap_group(pgid) is False
+        assert group_alive(pgid)
+    finally:
+        os.killpg(pgid, signal.SIGKILL)
