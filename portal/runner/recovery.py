@@ -30,7 +30,7 @@ from rq import Worker
 
 from portal.changes import workflow
 from portal.runner import locks
-from portal.runner.terraform import running, stop_group
+from portal.runner.terraform import command_name, reap_group, running, stop_group
 from portal.runs import queueing
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
 
@@ -92,6 +92,8 @@ def settle_dead(run: Run, cause: str, *, known_dead: bool = False, patient: bool
             return False  # left to a pass that may wait
         # The kernel interrupted it when its worker died; give it the grace to write its state.
         stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
+    elif on_this_machine(run) and run.terraform_pid:
+        reap_group(run.terraform_pid)  # terraform ended with its worker; its providers may not have
     with transaction.atomic():
         run = Run.objects.select_for_update(of=("self",)).select_related("workspace", "change", "cancelled_by").get(pk=run.pk)
         if not run.is_running or not (known_dead or run.worker_silent):
@@ -137,11 +139,7 @@ def on_this_machine(run: Run) -> bool:
 
 def is_terraform(pgid: int) -> bool:
     """Whether the process group's leader still runs terraform (a process id can be reused; a zombie is dead)."""
-    try:
-        command = Path(f"/proc/{pgid}/cmdline").read_bytes().split(b"\0")[0]
-    except OSError:
-        return False
-    return running(pgid) and Path(command.decode(errors="replace")).name == Path(settings.TERRAFORM_BIN).name
+    return running(pgid) and command_name(pgid) == Path(settings.TERRAFORM_BIN).name
 
 
 def holder_dead(run: Run) -> bool:
@@ -163,6 +161,8 @@ def release_pending_locks(*, patient: bool = True) -> list[LockRelease]:
             if not patient:
                 continue
             stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
+        elif on_this_machine(run):
+            reap_group(run.terraform_pid)
         if not holder_dead(run):
             continue
         with transaction.atomic():

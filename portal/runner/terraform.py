@@ -147,6 +147,43 @@ def running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def group_members(pgid: int) -> list[int]:
+    """The processes of a process group, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid):
+            members.append(int(entry.name))
+    return members
+
+
+def command_name(pid: int) -> str:
+    """The file name of the program a process runs ("" when it is gone)."""
+    try:
+        return Path((Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]).decode(errors="replace")).name
+    except OSError:
+        return ""
+
+
+def reap_group(pgid: int) -> bool:
+    """Kill what is left of a terraform's process group once terraform itself has stopped: the
+    provider plugins that a terraform killed, or one that exited on a second interrupt, leaves
+    running (each holds a few hundred MB). Only a group whose leader has stopped and whose members
+    are all terraform's: while a group has members, Linux gives its id to no new process, so it is
+    still the group terraform led. True when something was killed."""
+    if running(pgid):
+        return False
+    members = [pid for pid in group_members(pgid) if running(pid)]
+    if not members or not all(command_name(pid).startswith("terraform") for pid in members):
+        return False
+    return signal_group(pgid, signal.SIGKILL)
+
+
 def stop_group(pgid: int, grace: float, exited: Callable[[], bool] | None = None) -> bool:
     """Interrupt a process group, wait up to `grace` seconds, then kill what is left. True when it
     had to be killed. `exited` tells when the group's leader has stopped (by default: it no longer
