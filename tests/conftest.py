@@ -17,7 +17,7 @@ import pytest
 
 from tests.builders import TEAM, cast
 from tests.environment import SESSION_MARK, free_port, start_emulator  # noqa: F401  (free_port: re-exported for tests)
-from tests.processes import WORKERS_MARK, leftover_processes, stop_processes
+from tests.processes import WORKERS_MARK, leftover_processes, stop_processes, working_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -403,6 +403,25 @@ def run_first(item) -> int:
 
 
 # --- nothing outlives the session ------------------------------------------------------------------
+def stray_terraform(session) -> None:
+    """Terraform processes still working in the session's workspaces (a provider that a killed
+    terraform left) are killed and named. They do not fail the session yet: the recovery pass now
+    kills what a stopped terraform leaves (portal.runner.terraform.reap_group), and this shows
+    whether anything still escapes it."""
+    left = working_in(os.environ["PORTAL_WORKSPACES_DIR"])
+    if not left:
+        return
+    stop_processes([p["pid"] for p in left], grace=2)
+    described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
+    message = f"{len(left)} terraform process(es) outlived their runs in this session's workspaces (now killed):\n{described}"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_sep("=", "STRAY TERRAFORM", yellow=True, bold=True)
+        reporter.write_line(message)
+    else:
+        print(message, file=sys.stderr)
+
+
 LEFT_BY_WORKERS = pytest.StashKey[list]()
 
 
@@ -426,6 +445,7 @@ def pytest_sessionfinish(session, exitstatus):
     else:
         left = leftover_processes(SESSION_MARK, os.environ[SESSION_MARK], settle=5)
         stop_processes([p["pid"] for p in left], grace=5)
+        stray_terraform(session)
         if hasattr(config, "workeroutput"):
             config.workeroutput["leftover_processes"] = left
             return

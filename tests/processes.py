@@ -69,6 +69,21 @@ def marked(mark: str, value: str) -> list[psutil.Process]:
     return found
 
 
+def working_in(folder: str) -> list[dict]:
+    """Running processes whose working directory is under `folder`: terraform and its providers in
+    the session's workspaces, which the runner starts with an environment of its own (no session
+    mark), so that a provider an interrupted terraform left behind is found all the same."""
+    root = os.path.realpath(folder) + os.sep
+    left = []
+    for process in psutil.process_iter():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and (os.path.realpath(process.cwd()) + os.sep).startswith(root):
+                left.append({"pid": process.pid, "pgid": os.getpgid(process.pid), "cmdline": " ".join(process.cmdline())[:200]})
+        except (psutil.Error, ProcessLookupError, OSError):
+            continue
+    return left
+
+
 def stop_processes(roots, grace: float = 0, mark: tuple[str, str] | None = None) -> bool:
     """SIGTERM to each root (a Popen or a pid) and up to `grace` seconds to end with its children (a
     warm shutdown); then SIGKILL to every process seen in their trees and to their groups, and wait.

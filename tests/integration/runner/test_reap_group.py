@@ -78,3 +78,20 @@ def test_a_group_with_anything_but_terraform_in_it_is_not_killed(named):
         assert group_alive(pgid)
     finally:
         os.killpg(pgid, signal.SIGKILL)
+
+
+def test_the_sessions_sweep_finds_what_still_works_in_its_workspaces(named, tmp_path):
+    """tests/processes.working_in, asked at the end of every session (tests/conftest.py): terraform's
+    processes carry no session mark, so they are found by the folder they work in."""
+    from tests.processes import working_in
+
+    workspace = tmp_path / "workspaces" / "ecs" / "ecr-repositories" / "left"
+    workspace.mkdir(parents=True)
+    stray = subprocess.Popen([named("terraform-provider-aws_v5.100.0_x5"), "300"], cwd=workspace, start_new_session=True)
+    try:
+        found = working_in(str(tmp_path / "workspaces"))
+        assert [p["pid"] for p in found] == [stray.pid] and "terraform-provider-aws" in found[0]["cmdline"]
+        assert working_in(str(tmp_path / "elsewhere")) == []
+    finally:
+        stray.kill()
+        stray.wait()
