@@ -27,6 +27,7 @@ from portal.runs.models import Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import RunnerUnknown, administrators_workspace, caller_trusted, state_bucket_workspace
 from portal.workspaces.models import Workspace
+from portal.workspaces.modules import module_digest
 from portal.workspaces.rendering import render
 
 
@@ -71,6 +72,9 @@ def bootstrap_run(workspace: Workspace, user) -> Run:
             requested_by=user,
             variables=workspace.variables,
             started_at=timezone.now(),
+            # What it renders and applies is today's module: recorded as a plan's version is, so that
+            # the Platform page does not list the state bucket as behind its module.
+            module_sha256=module_digest(workspace.module),
         )
 
 

@@ -46,3 +46,16 @@ def test_workspaces_behind_their_module_are_listed_per_module_and_the_current_on
     assert 'data-module="ecr-repository" data-behind="2"' in page
     assert "applied with 000000000000" in page and "applied before versions were recorded" in page
     assert old.path in page and "art-service-current</code></a>" not in page.split('id="module-versions"')[1]
+
+
+def test_the_state_buckets_bootstrap_records_the_version_it_applied(people):
+    from portal.runner.bootstrap import bootstrap_run
+    from portal.workspaces.layout import state_bucket_workspace
+
+    workspace = state_bucket_workspace()
+    run = bootstrap_run(workspace, people["admin"])
+    run.finish_applied({})
+
+    (report,) = [report for report in module_report() if report.version.module == workspace.module]
+    assert run.module_sha256 == module_digest(workspace.module) == report.version.sha256
+    assert (report.current, report.behind) == (1, []), "the state bucket is not behind the module it was just made from"
