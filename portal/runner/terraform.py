@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 from django.conf import settings
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
@@ -148,32 +149,31 @@ def running(pid: int) -> bool:
 
 
 def group_members(pgid: int) -> list[int]:
-    """The processes of a process group, read from /proc."""
+    """The processes of a process group."""
     members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for process in psutil.process_iter():
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+            if os.getpgid(process.pid) == pgid:
+                members.append(process.pid)
+        except ProcessLookupError:
             continue
-        if len(fields) > 2 and fields[2] == str(pgid):
-            members.append(int(entry.name))
     return members
 
 
 def command_name(pid: int) -> str:
-    """The file name of the program a process runs ("" when it is gone)."""
+    """The file name of the program a process runs, from its command line ("" when it is gone or a
+    zombie). Not psutil's name(), which the kernel cuts to 15 characters ("terraform-provi")."""
     try:
-        return Path((Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]).decode(errors="replace")).name
-    except OSError:
+        argv = psutil.Process(pid).cmdline()
+    except psutil.Error:
         return ""
+    return Path(argv[0]).name if argv else ""
 
 
 def reap_group(pgid: int) -> bool:
     """Kill what is left of a terraform's process group once terraform itself has stopped: the
     provider plugins that a terraform killed, or one that exited on a second interrupt, leaves
-    running (each holds a few hundred MB). Only a group whose leader has stopped and whose members
+    running (each an AWS provider process of its own, resident until killed). Only a group whose leader has stopped and whose members
     are all terraform's: while a group has members, Linux gives its id to no new process, so it is
     still the group terraform led. True when something was killed."""
     if running(pgid):
