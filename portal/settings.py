@@ -192,6 +192,10 @@ if not ROLLOUT_WAVE_SIZES:
 # interrupted past its timeout, then killed after the grace period if it has not stopped.
 TERRAFORM_COMMAND_TIMEOUT = read.seconds("PORTAL_TERRAFORM_COMMAND_TIMEOUT", 3600)
 TERRAFORM_INTERRUPT_GRACE = read.seconds("PORTAL_TERRAFORM_INTERRUPT_GRACE", 60)
+# Go's garbage collector target (GOGC) for terraform and its provider plugins: each command loads the
+# AWS provider's whole schema, and at Go's default (100) the collector takes a share of the CPU that
+# runs planning side by side need. 400 lets the heap grow to five times what is live (README, "Speed").
+TERRAFORM_GOGC = read.integer("PORTAL_TERRAFORM_GOGC", 400, minimum=100, maximum=1000, why="It is GOGC for terraform and its providers; 100 is Go's default.")
 # A running run's worker writes a heartbeat this often; silent for RUN_DEAD_AFTER, it is dead.
 RUN_HEARTBEAT_INTERVAL = read.seconds("PORTAL_RUN_HEARTBEAT_INTERVAL", 5)
 RUN_DEAD_AFTER = read.seconds("PORTAL_RUN_DEAD_AFTER", 30)

@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 DRIFT_DIR = ".drift"
 KEEP_CHECKS = 20  # per workspace; older ones are deleted
 LOG_TAIL = 3000  # characters of terraform's output kept in a failed check's error
+# A sweep plans every applied workspace in the background; its terraform runs at a lower CPU
+# priority, so that a plan someone is waiting for gets the cores first (Linux's nice, 0 to 19).
+NICENESS = 10
 
 
 class CheckFailed(Exception):
@@ -108,7 +111,7 @@ def drift_plan(workspace: Workspace, variables: dict, on_output) -> list[dict]:
         raise CheckFailed(identity.reason)
     directory = check_directory(workspace)
     render(workspace, variables, identity=identity, directory=directory)
-    terraform = Terraform(directory, on_output)
+    terraform = Terraform(directory, on_output, niceness=NICENESS)
     terraform.init(workspace.state_key, workspace.module, identity)
     plan_file = directory / "drift.tfplan"  # every input in clear: deleted at once
     try:

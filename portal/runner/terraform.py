@@ -66,6 +66,7 @@ def terraform_environment() -> dict[str, str]:
         TF_INPUT="0",
         AWS_REGION=settings.AWS_REGION,
         AWS_DEFAULT_REGION=settings.AWS_REGION,
+        GOGC=str(settings.TERRAFORM_GOGC),  # terraform passes its environment on to the provider plugins
     )
     if settings.AWS_ENDPOINT_URL:
         env["AWS_ENDPOINT_URL"] = settings.AWS_ENDPOINT_URL
@@ -104,13 +105,27 @@ if sys.platform.startswith("linux"):
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
     PR_SET_PDEATHSIG = 1
 
-    def _interrupt_when_parent_dies() -> None:  # runs in the child between fork and exec
+    def _interrupt_when_parent_dies() -> None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 else:  # pragma: no cover - the portal's workers run on Linux
     _interrupt_when_parent_dies = None
 
 
-def spawn(argv: list[str], workdir: Path, **streams) -> subprocess.Popen:
+def _before_exec(niceness: int) -> Callable[[], None] | None:
+    """What the child does between fork and exec: asks for a SIGINT when its parent dies, and lowers
+    its CPU priority by `niceness` (inherited by the provider plugins it starts)."""
+    if not niceness:
+        return _interrupt_when_parent_dies
+
+    def prepare() -> None:
+        if _interrupt_when_parent_dies is not None:
+            _interrupt_when_parent_dies()
+        os.nice(niceness)
+
+    return prepare
+
+
+def spawn(argv: list[str], workdir: Path, niceness: int = 0, **streams) -> subprocess.Popen:
     return subprocess.Popen(
         argv,
         cwd=workdir,
@@ -118,7 +133,7 @@ def spawn(argv: list[str], workdir: Path, **streams) -> subprocess.Popen:
         stdin=subprocess.DEVNULL,
         text=True,
         start_new_session=True,  # its own process group: signals reach its providers too
-        preexec_fn=_interrupt_when_parent_dies,
+        preexec_fn=_before_exec(niceness),
         **streams,
     )
 
@@ -254,7 +269,8 @@ class Terraform:
 
     `stop` is set by whoever wants the run stopped (a cancel); `on_process` hears the process group
     of each command as it starts and None when it has ended (the run records it, so that a recovery
-    pass can end it if this worker dies)."""
+    pass can end it if this worker dies); `niceness` lowers the CPU priority of background work
+    (the drift checks) below the runs people wait for."""
 
     def __init__(
         self,
@@ -263,11 +279,13 @@ class Terraform:
         *,
         stop: threading.Event | None = None,
         on_process: Callable[[int | None], None] | None = None,
+        niceness: int = 0,
     ):
         self.workdir = workdir
         self.on_output = on_output
         self.stop = stop
         self.on_process = on_process or (lambda pid: None)
+        self.niceness = niceness
         self.builder = CommandBuilder(working_dir=str(workdir), terraform_bin_path=settings.TERRAFORM_BIN)
 
     def command(self, command: str, *args: str, **options) -> list[str]:
@@ -278,7 +296,7 @@ class Terraform:
     def supervised(self, command: str, argv: list[str], **streams) -> Iterator[subprocess.Popen]:
         if self.stop is not None and self.stop.is_set():
             raise TerraformStopped(command, "cancelled", killed=False)
-        process = spawn(argv, self.workdir, **streams)
+        process = spawn(argv, self.workdir, self.niceness, **streams)
         self.on_process(process.pid)
         try:
             with Watchdog(process, self.stop, self.on_output) as watchdog:
