@@ -121,6 +121,14 @@ def _before_exec(niceness: int) -> Callable[[], None] | None:
         if _interrupt_when_parent_dies is not None:
             _interrupt_when_parent_dies()
         os.nice(niceness)
+        # The child has just made a session of its own (start_new_session), and with Linux's
+        # autogroups (sched(7)) each session is a scheduling group whose nice counts against
+        # the other groups', while a process's own nice counts only inside its group: without
+        # this, the nice above would not yield to a plan in another session.
+        try:
+            Path("/proc/self/autogroup").write_text(str(niceness))
+        except OSError:  # no autogroups in this kernel: the process's nice is what counts
+            pass
 
     return prepare
 

@@ -5,6 +5,8 @@ setting it was given. No terraform, no server."""
 import os
 import subprocess
 
+import pytest
+
 from portal.runner.terraform import spawn
 
 REPORT = 'echo "$(cut -d" " -f19 /proc/self/stat) ${GOGC:-unset}"'
@@ -36,3 +38,16 @@ def test_background_work_runs_terraform_at_a_lower_priority_and_its_children_inh
     out, _ = process.communicate(timeout=30)
     assert int(out.split()[0]) == min(own_niceness() + 10, 19)
     assert own_niceness() == before, "the portal's own priority is left alone"
+
+
+def test_with_autogroups_the_background_sessions_group_is_lowered_too(tmp_path):
+    """Linux schedules each session's autogroup against the others by the group's nice (sched(7)); a
+    terraform in a session of its own is only yielding to others when its group is lowered."""
+    if not os.path.exists("/proc/self/autogroup"):
+        pytest.skip("this kernel has no autogroups; the process's nice is what counts")
+    process = spawn(["cat", "/proc/self/autogroup"], tmp_path, niceness=10, stdout=subprocess.PIPE)
+    out, _ = process.communicate(timeout=30)
+    assert out.split()[-1] == "10", out
+    process = spawn(["cat", "/proc/self/autogroup"], tmp_path, stdout=subprocess.PIPE)
+    out, _ = process.communicate(timeout=30)
+    assert out.split()[-1] == "0", out
