@@ -10,12 +10,16 @@ maintenance, every RUN_RECOVERY_INTERVAL) and by `manage.py reap_runs`.
    on another machine, once no worker of that machine is alive. Until then the run keeps
    `terraform_pid`, and every pass tries again.
 3. A waiting run whose job is not in Redis (lost with Redis, or never queued) is queued again.
+4. Provider plugins on this machine whose terraform is gone (a worker stopped during a drift check,
+   whose terraform no run records) are killed.
 
 Every step is a conditional move of the row, so two passes at once, or a pass and a worker that
 was only slow, cannot settle a run twice.
 """
 
 import logging
+import os
+import signal
 import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,7 +34,7 @@ from rq import Worker
 
 from portal.changes import workflow
 from portal.runner import locks
-from portal.runner.terraform import command_name, reap_group, running, stop_group
+from portal.runner.terraform import command_name, orphaned_providers, reap_group, running, stop_group
 from portal.runs import queueing
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
 
@@ -49,9 +53,13 @@ class Recovery:
     settled: list[Run] = field(default_factory=list)
     released: list[LockRelease] = field(default_factory=list)
     requeued: list[Run] = field(default_factory=list)
+    reaped: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
-        return f"{len(self.settled)} dead run(s) settled, {len(self.released)} lock(s) released, {len(self.requeued)} run(s) queued again"
+        return (
+            f"{len(self.settled)} dead run(s) settled, {len(self.released)} lock(s) released, {len(self.requeued)} run(s) queued again, "
+            f"{len(self.reaped)} orphaned provider process(es) killed"
+        )
 
 
 def recover(*, patient: bool = True) -> Recovery:
@@ -63,7 +71,8 @@ def recover(*, patient: bool = True) -> Recovery:
             recovery.settled.append(run)
     recovery.released += release_pending_locks(patient=patient)
     recovery.requeued += requeue_lost()
-    if recovery.settled or recovery.released or recovery.requeued:
+    recovery.reaped += reap_orphaned_providers()
+    if recovery.settled or recovery.released or recovery.requeued or recovery.reaped:
         logger.warning("Recovery pass: %s.", recovery)
     return recovery
 
@@ -193,3 +202,17 @@ def requeue_lost() -> list[Run]:
             locked.append_log("[portal] Its job was not in the queue (lost, or never queued); queued it again.\n")
         requeued.append(locked)
     return requeued
+
+
+# --- 4. providers left running -----------------------------------------------------------------------
+def reap_orphaned_providers() -> list[int]:
+    """Kill the provider plugins on this machine, in the portal's workspaces, whose terraform is gone;
+    their process ids."""
+    killed = []
+    for pid in orphaned_providers(settings.WORKSPACES_DIR, Path(settings.TERRAFORM_BIN).name):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:  # it stopped by itself meanwhile
+            continue
+        killed.append(pid)
+    return killed

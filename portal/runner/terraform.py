@@ -193,12 +193,29 @@ def command_name(pid: int) -> str:
     return Path(argv[0]).name if argv else ""
 
 
+def orphaned_providers(under: Path, terraform_name: str) -> list[int]:
+    """Provider plugins working under `under` whose terraform is gone. A plugin is a child of the
+    terraform that started it and stops when that terraform exits in order; one whose parent is no
+    longer a terraform (it was reparented, to init or to a container's first process) waits for a
+    client that will never come. Found by what they are rather than by a record: a drift check's
+    terraform, unlike a run's, is recorded nowhere."""
+    found = []
+    for process in psutil.process_iter(["pid", "ppid", "cmdline", "cwd"]):
+        argv, cwd = process.info["cmdline"], process.info["cwd"]  # None where access is denied
+        if not argv or not cwd or not Path(argv[0]).name.startswith("terraform-provider-"):
+            continue
+        if Path(cwd).is_relative_to(under) and command_name(process.info["ppid"]) != terraform_name:
+            found.append(process.info["pid"])
+    return found
+
+
 def reap_group(pgid: int) -> bool:
     """Kill what is left of a terraform's process group once terraform itself has stopped: the
     provider plugins that a terraform killed, or one that exited on a second interrupt, leaves
-    running (each an AWS provider process of its own, resident until killed). Only a group whose leader has stopped and whose members
-    are all terraform's: while a group has members, Linux gives its id to no new process, so it is
-    still the group terraform led. True when something was killed."""
+    running (each an AWS provider process of its own, resident until killed). Only a group whose
+    leader has stopped and whose members are all terraform's: while a group has members, Linux
+    gives its id to no new process, so it is still the group terraform led. True when something was
+    killed."""
     if running(pgid):
         return False
     members = [pid for pid in group_members(pgid) if running(pid)]

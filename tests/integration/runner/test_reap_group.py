@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from portal.runner.terraform import command_name, group_alive, group_members, reap_group, running
@@ -95,3 +96,51 @@ def test_the_sessions_sweep_finds_what_still_works_in_its_workspaces(named, tmp_
     finally:
         stray.kill()
         stray.wait()
+
+
+def test_the_recovery_pass_kills_providers_whose_terraform_is_gone_and_only_those(named, tmp_path, settings):
+    """A worker stopped during a drift check leaves its terraform's providers running, and no run
+    records that terraform: the pass finds them by what they are (a provider plugin, working in the
+    portal's workspaces, whose parent is no terraform) and kills them. A provider whose terraform
+    still runs, or one working elsewhere, is left alone."""
+    from portal.runner.recovery import reap_orphaned_providers
+
+    settings.WORKSPACES_DIR = tmp_path / "workspaces"
+    settings.TERRAFORM_BIN = "terraform"
+    check = settings.WORKSPACES_DIR / ".drift" / "ecs" / "ecr-repositories" / "left"
+    check.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    provider = named("terraform-provider-aws_v5.100.0_x5")
+    shutil.copy(shutil.which("sh"), tmp_path / "terraform")
+
+    def started(cwd, leader: list[str]) -> int:
+        """The provider's pid, started by `leader` in `cwd`."""
+        process = subprocess.Popen([*leader, f"'{provider}' 300 & echo $!; wait"], cwd=cwd, stdout=subprocess.PIPE, text=True, start_new_session=True)
+        return int(process.stdout.readline())
+
+    orphan = started(check, ["sh", "-c"])
+    # Its terraform (here a shell) gone: the provider is reparented.
+    parent = psutil_parent(orphan)
+    os.kill(parent, signal.SIGKILL)
+    assert within(lambda: psutil_parent(orphan) != parent), "the provider to be reparented"
+    working = started(check, [str(tmp_path / "terraform"), "-c"])
+    outside = started(elsewhere, ["sh", "-c"])
+    os.kill(psutil_parent(outside), signal.SIGKILL)
+    try:
+        assert command_name(psutil_parent(working)) == "terraform"
+
+        assert reap_orphaned_providers() == [orphan]
+        assert within(lambda: not running(orphan))
+        assert running(working) and running(outside)
+        assert reap_orphaned_providers() == [], "nothing left the second time"
+    finally:
+        for pid in (orphan, working, outside):
+            try:
+                os.killpg(os.getpgid(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def psutil_parent(pid: int) -> int:
+    return psutil.Process(pid).ppid()
