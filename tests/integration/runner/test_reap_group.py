@@ -90,6 +90,9 @@ def test_the_sessions_sweep_finds_what_still_works_in_its_workspaces(named, tmp_
     workspace.mkdir(parents=True)
     stray = subprocess.Popen([named("terraform-provider-aws_v5.100.0_x5"), "300"], cwd=workspace, start_new_session=True)
     try:
+        # Popen returns once the child has closed its descriptors in exec, a moment before the kernel
+        # sets its new command line: on a busy machine /proc showed it empty.
+        assert within(lambda: any(p["cmdline"] for p in working_in(str(tmp_path / "workspaces")))), "the stray's command line"
         found = working_in(str(tmp_path / "workspaces"))
         assert [p["pid"] for p in found] == [stray.pid] and "terraform-provider-aws" in found[0]["cmdline"]
         assert working_in(str(tmp_path / "elsewhere")) == []
