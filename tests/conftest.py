@@ -386,8 +386,7 @@ def pytest_collection_modifyitems(config, items):
     """Each test carries its tier's marker, from its folder (tests/<tier>/...): `-m "not e2e"` and the
     like select by tier as by folder. The unit tier runs first (a broken unit fails in seconds), then
     the modules marked `long`, then the rest: spread over workers (`-n`, bin/test), the longest runs
-    start at once and the many short tests fill in beside them. The tests marked `exclusive` (they
-    restart PostgreSQL) come last, when nothing else in the session runs."""
+    start at once and the many short tests fill in beside them."""
     for item in items:
         parts = item.path.relative_to(ROOT).parts
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
@@ -408,9 +407,7 @@ def name_its_parameters(item) -> None:
 
 
 def run_first(item) -> int:
-    """Where the test comes in the session: unit, long, the rest, exclusive."""
-    if item.get_closest_marker("exclusive"):
-        return 3
+    """Where the test comes in the session: unit, long, the rest."""
     return 0 if item.get_closest_marker("unit") else 1 if item.get_closest_marker("long") else 2
 
 

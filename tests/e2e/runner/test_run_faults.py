@@ -1,6 +1,6 @@
 """Runs that survive faults, on the real parts: RQ workers started and killed here, a Redis server of
-this module's own (so that it can be restarted without its data), the session's PostgreSQL
-(restarted during a plan), terraform and the emulator.
+this module's own (so that it can be restarted without its data), the session's PostgreSQL (and a
+server of one test's own, restarted during a plan), terraform and the emulator.
 
 The emulator runs in this process, so a test can hold one AWS call of terraform's at a gate: that
 is how a kill, a cancel or a timeout lands in the middle of an apply, never by luck of timing.
@@ -9,6 +9,7 @@ policy), planned and applied as a platform change needs (approved by an admin).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,12 +25,11 @@ from redis import Redis
 from rq import Queue, Worker
 
 from portal.changes import workflow
-from portal.local_services import as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
+from portal.local_services import STATE_DIR, Postgres, as_unprivileged, find_postgres_bin, find_redis_server, wait_for_port
 from portal.runner import locks
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, api_for, free_port, wait_until
-from tests.environment import SESSION_MARK
 from tests.processes import WORKERS_MARK, stop_processes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -133,6 +133,48 @@ def workers(queue, redis_server, state_bucket, tmp_path):
     # The worker's group alone is not enough: its work-horse and terraform lead groups of their own,
     # and a terraform provider outlived the suite when only the worker's group was killed.
     stop_processes(started, mark=mark)
+
+
+class OwnPostgres(Postgres):
+    """A PostgreSQL server for one test (a data directory beside the stack's, where the `postgres`
+    user may reach it, and a free port): restarting it cuts no other test's connections."""
+
+    def __init__(self):
+        super().__init__("postgres-faults", f"postgresql://portal@127.0.0.1:{free_port()}/portal")
+        self.data_dir = STATE_DIR / f"postgres-faults-{uuid.uuid4().hex[:8]}"
+
+    def stop(self) -> None:
+        subprocess.run(
+            as_unprivileged([find_postgres_bin("pg_ctl"), "-D", str(self.data_dir), "stop", "-m", "immediate", "-w"]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres(django_db_blocker):
+    """The test's connection, and the workers it starts (they read it), on a server of its own with the
+    portal's schema; the session's test database again afterwards."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+
+    server = OwnPostgres()
+    server.start(detach=False)
+    shared = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST=server.host, PORT=str(server.port), NAME="portal")
+    ContentType.objects.clear_cache()
+    try:
+        with django_db_blocker.unblock():
+            call_command("migrate", verbosity=0)
+        yield server
+    finally:
+        connection.close()
+        connection.settings_dict.update(shared)
+        ContentType.objects.clear_cache()
+        server.stop()
 
 
 def stop_worker(process: subprocess.Popen) -> None:
@@ -300,14 +342,10 @@ def restart_postgres() -> None:
         as_unprivileged([find_postgres_bin("pg_ctl"), "-D", data_directory, "restart", "-m", "fast", "-w", "-t", "60", "-l", f"{data_directory}/restart.log"]),
         check=True,
         stdout=subprocess.DEVNULL,
-        # The restarted server is the machine's, not this session's: without the session's mark, the
-        # check for processes outliving the tests (tests/conftest.py) does not count it.
-        env={name: value for name, value in os.environ.items() if name != SESSION_MARK},
     )
 
 
-@pytest.mark.exclusive  # the restart cuts every session's connections: run alone (bin/test)
-def test_postgresql_restarted_during_a_plan_the_plan_completes_and_the_worker_carries_on(workers, gates, people):
+def test_postgresql_restarted_during_a_plan_the_plan_completes_and_the_worker_carries_on(own_postgres, workers, gates, people):
     from moto.sts.models import STSBackend
 
     author, approver = people["admin"], people["other-admin"]  # two admins: either may propose, approve or cancel
