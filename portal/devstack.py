@@ -1,15 +1,17 @@
 """The whole portal on one machine, in the foreground: `bin/portal`.
 
-Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin,
-collects the static files, then runs PORTAL_WORKERS RQ workers (default: one more than the cores, so
-the plans of one change run side by side and an apply waiting on AWS leaves no core idle) and the web server (gunicorn, configured by portal/gunicorn_conf.py;
-WhiteNoise serves the static files) until Ctrl-C, which stops every process started here. A process
-that stops by itself is started again.
+Starts PostgreSQL, Redis and the AWS emulator (or reuses them), migrates, creates the local admin
+and collects the static files (beside the rest), then runs PORTAL_WORKERS RQ workers (default: one
+more than the cores, so the plans of one change run side by side and an apply waiting on AWS leaves
+no core idle) and the web server (gunicorn, configured by portal/gunicorn_conf.py; WhiteNoise serves
+the static files) until Ctrl-C, which stops every process started here. A process that stops by
+itself is started again.
 
-Beside them, `manage.py provision_platform` bootstraps the state bucket and the administrators and
-applies the platform, trying a failed step again up to PORTAL_PROVISION_ATTEMPTS times (default 3).
-Provisioning that fails for good is reported here and on the Platform page; it takes nothing down:
-the web, the workers and the database keep running, so the failed run can be read and planned again.
+Beside them, started as soon as the local admin exists, `manage.py provision_platform` bootstraps
+the state bucket and the administrators and applies the platform, trying a failed step again up to
+PORTAL_PROVISION_ATTEMPTS times (default 3). Provisioning that fails for good is reported here and
+on the Platform page; it takes nothing down: the web, the workers and the database keep running, so
+the failed run can be read and planned again.
 """
 
 import os
@@ -162,7 +164,7 @@ class Supervisor:
 
 def main() -> None:
     supervisor = Supervisor()
-    provisioning = None
+    provisioning = static = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # A closed terminal stops everything too: the services are in sessions of their own (see
     # portal.local_services), out of reach of the hang-up the terminal sends its group.
@@ -179,26 +181,32 @@ def main() -> None:
             name, credentials = local_services.runner_identity()
             os.environ.update(credentials)  # every process started from here on runs as that user
             print(f"The portal runs as the emulator's IAM user {name}, as a deployment runs as a principal of its own.")
+        # The static files are collected beside the rest (into STATIC_ROOT, where WhiteNoise serves
+        # them): collecting reads only the settings, and only the web needs them.
+        static = spawn_manage("collectstatic", "--no-input", "-v", "0")
         manage("migrate", "--no-input", "-v", "0")
-        manage("collectstatic", "--no-input", "-v", "0")  # into STATIC_ROOT, where WhiteNoise serves them
         manage("ensure_local_admin")
+        # Provisioning first: it is the longest step, it bootstraps the state bucket in its own process
+        # and its first runs wait in the queue for the workers started next.
+        print(
+            "Provisioning the platform beside the portal (state bucket, IAM administrators, workload roles, "
+            f"network, cluster); a few minutes. A failed step is tried again, up to {attempts} times "
+            f"(PORTAL_PROVISION_ATTEMPTS); its runs are on the Platform page, http://{WEB_ADDRESS}/platform/"
+        )
+        provisioning = Provisioning(attempts)
         workers = worker_count()
         for number in range(1, workers + 1):
             supervisor.add(f"worker {number}", spawn_worker(number), lambda number=number: spawn_worker(number))
         supervisor.add("notifications worker", spawn_notifications_worker(), spawn_notifications_worker)
         print(f"{workers} RQ worker(s) started (PORTAL_WORKERS sets how many), and one for webhooks.")
+        if static.wait() != 0:
+            raise subprocess.CalledProcessError(static.returncode, static.args)
         supervisor.add("web", spawn_web(), spawn_web)
         print(
             f"Web server: gunicorn, {gunicorn_conf.workers} process(es) x {gunicorn_conf.threads} threads "
             "(PORTAL_WEB_WORKERS, PORTAL_WEB_THREADS); access log below."
         )
         print(f"\nThe portal is at http://{WEB_ADDRESS}/  (Ctrl-C stops everything)\n")
-        print(
-            "Provisioning the platform beside it (state bucket, IAM administrators, workload roles, network, "
-            f"cluster); a few minutes. A failed step is tried again, up to {attempts} times "
-            f"(PORTAL_PROVISION_ATTEMPTS); its runs are on the Platform page, http://{WEB_ADDRESS}/platform/"
-        )
-        provisioning = Provisioning(attempts)
         while True:
             supervisor.watch()
             provisioning.watch()
@@ -211,7 +219,8 @@ def main() -> None:
     finally:
         # The workers, the web and provisioning first, while PostgreSQL, Redis and the emulator they
         # talk to as they stop still answer; then those.
-        local_services.stop_children(supervisor.users_of_services() + ([provisioning.process] if provisioning else []))
+        started_here = [process for process in (static, provisioning and provisioning.process) if process]
+        local_services.stop_children(supervisor.users_of_services() + started_here)
         local_services.stop_children(supervisor.services())
 
 
