@@ -148,12 +148,13 @@ def tasks_of(row: dict) -> ServiceTasks | None:
 
 def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
     """Every service workspace's use, in two queries however many services there are."""
-    services = Run.objects.filter(workspace__module=SERVICE_MODULE)
+    workspaces = Workspace.objects.filter(module=SERVICE_MODULE)
     if exclude_path:
-        services = services.exclude(workspace__path=exclude_path)
+        workspaces = workspaces.exclude(path=exclude_path)
+    services = Run.objects.filter(workspace__in=workspaces)
     uses: dict[str, ServiceUse] = {}
     # A destroy included: its use is none (tasks_of), and the workspace is listed all the same.
-    last_done = services.last_settled_per_workspace().values(*FIELDS)
+    last_done = Run.objects.last_settled_per_workspace(workspaces).values(*FIELDS)
     for row in last_done:
         uses.setdefault(row["workspace__path"], ServiceUse(row["workspace__path"])).applied = tasks_of(row)
     for row in services.active().values(*FIELDS):

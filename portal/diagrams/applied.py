@@ -27,8 +27,7 @@ def last_applied(workspaces: list[Workspace]) -> dict[int, Applied]:
     those of the last apply, since a plan with no changes records none."""
     applies = Run.objects.filter(workspace=OuterRef("workspace")).applied().last_finished_first()
     runs = (
-        Run.objects.filter(workspace__in=[w.pk for w in workspaces])
-        .last_applied_per_workspace()
+        Run.objects.last_applied_per_workspace(Workspace.objects.filter(pk__in=[w.pk for w in workspaces]))
         .annotate(applied_outputs=Subquery(applies.values("outputs")[:1]))
         .only("workspace_id", "kind", "variables")
     )

@@ -36,8 +36,8 @@ def module_report(listed: int | None = None, module: str | None = None) -> list[
     """Every module some workspace was applied with (or `module` alone), in name order, with the
     workspaces behind it: all of them, or the first `listed` of each by path and the count of all.
     One query for every workspace's last apply, then one for the workspaces named."""
-    runs = Run.objects.filter(workspace__module=module) if module else Run.objects.all()
-    last = sorted(runs.last_applied_values("workspace__path", "workspace_id", "workspace__module", "module_sha256"))
+    workspaces = Workspace.objects.filter(module=module) if module else None
+    last = sorted(Run.objects.last_applied_values("workspace__path", "workspace_id", "workspace__module", "module_sha256", workspaces=workspaces))
     reports: dict[str, ModuleReport] = {}
     named: list[tuple[ModuleReport, int, str]] = []
     for _, workspace_id, name, applied in last:

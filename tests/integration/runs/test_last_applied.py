@@ -73,3 +73,44 @@ def test_the_load_balancer_of_a_cluster_applied_unhealthy_is_named_as_any_applie
     Run.objects.filter(workspace=cluster).update(outputs={"alb_dns_name": "art-service-alb-1.eu-west-1.elb.amazonaws.com"})
 
     assert load_balancer_dns_name() == "art-service-alb-1.eu-west-1.elb.amazonaws.com"
+
+
+def test_each_workspaces_last_settled_run_is_the_one_a_walk_through_its_history_finds(db, django_assert_num_queries):
+    """RunQuerySet.last_settled_per_workspace walks the workspaces, one step down the settled runs'
+    index each; held here to the plain answer (each history read in Python) on histories that mix
+    what settles (applied, applied unhealthy, no changes, a destroy) with what does not (failed,
+    discarded, a bootstrap's runs without inputs), a workspace never settled, and an out-of-order
+    finish (created first, finished last)."""
+    statuses = [RunStatus.APPLIED, RunStatus.FAILED, RunStatus.NO_CHANGES, RunStatus.DISCARDED, RunStatus.APPLIED_UNHEALTHY]
+    start = timezone.now() - timedelta(days=1)
+    histories = {}
+    for number in range(6):
+        workspace = Workspace.objects.create(path=f"ecs/services/art-service-history-{number}", module="ecs-service")
+        runs = []
+        for step in range(number * 3):
+            status = statuses[(number + step) % len(statuses)]
+            kind = Run.Kind.DESTROY if step == 4 else Run.Kind.APPLY
+            variables = {} if step == 1 else {"cpu": 256, "memory": 512, "desired_count": step}
+            finished = start + timedelta(minutes=step if step != 2 else 500)  # the third finished last
+            runs.append(
+                Run.objects.create(
+                    workspace=workspace, kind=kind, status=status, variables=variables, created_at=start + timedelta(minutes=step), finished_at=finished
+                )
+            )
+        histories[workspace.pk] = runs
+
+    settles = {RunStatus.APPLIED, RunStatus.APPLIED_UNHEALTHY, RunStatus.NO_CHANGES}
+    expected = set()
+    for runs in histories.values():
+        settled_runs = [run for run in runs if run.status in settles and run.variables]
+        if settled_runs:
+            expected.add(max(settled_runs, key=lambda run: run.finished_at).pk)
+    assert len(expected) == 4, "two never settled: one has no runs, one a failure, a run without inputs and a discard"
+
+    with django_assert_num_queries(1):
+        found = set(Run.objects.last_settled_per_workspace().values_list("pk", flat=True))
+    assert found == expected
+    narrowed = Workspace.objects.filter(pk__in=list(histories)[3:])
+    assert set(Run.objects.last_settled_per_workspace(narrowed).values_list("pk", flat=True)) == {
+        pk for pk in expected if Run.objects.get(pk=pk).workspace_id in {w.pk for w in narrowed}
+    }
