@@ -114,3 +114,20 @@ def test_each_workspaces_last_settled_run_is_the_one_a_walk_through_its_history_
     assert set(Run.objects.last_settled_per_workspace(narrowed).values_list("pk", flat=True)) == {
         pk for pk in expected if Run.objects.get(pk=pk).workspace_id in {w.pk for w in narrowed}
     }
+
+
+def test_the_walk_is_answered_by_the_settled_runs_index(db):
+    """run_settled_idx answers the walk only while its condition is the walk's own (settled()):
+    PostgreSQL uses a partial index only for a query whose WHERE matches its predicate
+    (https://www.postgresql.org/docs/current/indexes-partial.html). Were the two to drift apart,
+    every view would again read every settled run, and nothing else would say so."""
+    from django.db import connection
+
+    settled(Workspace.objects.create(path="ecs/services/art-service-indexed", module="ecs-service"), (Run.Kind.APPLY, RunStatus.APPLIED, {"cpu": 256}))
+    sql, params = Run.objects.last_settled_per_workspace().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a table this small would be read whole anyway
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "run_settled_idx" in plan, plan
