@@ -10,7 +10,6 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from portal.core.choices import Colour, ColouredChoices
-from portal.workspaces.models import Workspace
 
 # Sent once a run's move to a new status is committed: kwargs `run` and `status` (the status it
 # moved to). For apps that follow runs (notifications); the workflow itself never listens.
@@ -135,7 +134,8 @@ class RunQuerySet(models.QuerySet):
         (run_settled_idx) per workspace, however long the workspaces' histories grow. Narrow the
         workspaces rather than the runs: the workspaces are what is walked."""
         last = self.settled().filter(workspace=OuterRef("pk")).order_by(LAST_FINISHED_FIRST).values("pk")[:1]
-        walked = Workspace.objects.all() if workspaces is None else workspaces
+        # The workspaces' model through the foreign key: the workspaces app sits above this one.
+        walked = self.model._meta.get_field("workspace").related_model.objects.all() if workspaces is None else workspaces
         # `id = ANY(ARRAY(...))`: the ids are gathered first, then read by primary key. With `id IN
         # (...)` PostgreSQL hashed the ids and scanned every run to match them.
         ids = ArraySubquery(walked.annotate(last_settled=Subquery(last)).values("last_settled"))
