@@ -164,7 +164,7 @@ class Supervisor:
 
 def main() -> None:
     supervisor = Supervisor()
-    provisioning = static = None
+    provisioning = static = migrating = None
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # A closed terminal stops everything too: the services are in sessions of their own (see
     # portal.local_services), out of reach of the hang-up the terminal sends its group.
@@ -174,17 +174,26 @@ def main() -> None:
     attempts = provision_attempts()
     try:
         print("Starting local services:")
-        for service, child in local_services.start_each(detach=False):
+
+        def up(service) -> None:
+            # The database is migrated while Redis and the emulator start and the portal's identity is
+            # made (they need no database), and the static files are collected beside all of it (into
+            # STATIC_ROOT, where WhiteNoise serves them): collecting reads only the settings, and only
+            # the web needs them. Each takes seconds that provisioning would otherwise wait for.
+            nonlocal migrating, static
+            if service.name == "postgres":
+                migrating = spawn_manage("migrate", "--no-input", "-v", "0")
+                static = spawn_manage("collectstatic", "--no-input", "-v", "0")
+
+        for service, child in local_services.start_each(detach=False, up=up):
             supervisor.add(service.name, child, lambda service=service: service.start(detach=False), service=True)
         print(f"AWS_ENDPOINT_URL={os.environ['AWS_ENDPOINT_URL']} (every process talks to the emulator)")
         if not os.environ.get("PORTAL_RUNNER_PRINCIPAL_ARNS"):
             name, credentials = local_services.runner_identity()
             os.environ.update(credentials)  # every process started from here on runs as that user
             print(f"The portal runs as the emulator's IAM user {name}, as a deployment runs as a principal of its own.")
-        # The static files are collected beside the rest (into STATIC_ROOT, where WhiteNoise serves
-        # them): collecting reads only the settings, and only the web needs them.
-        static = spawn_manage("collectstatic", "--no-input", "-v", "0")
-        manage("migrate", "--no-input", "-v", "0")
+        if migrating.wait() != 0:
+            raise subprocess.CalledProcessError(migrating.returncode, migrating.args)
         manage("ensure_local_admin")
         # Provisioning first: it is the longest step, it bootstraps the state bucket in its own process
         # and its first runs wait in the queue for the workers started next.
@@ -219,7 +228,7 @@ def main() -> None:
     finally:
         # The workers, the web and provisioning first, while PostgreSQL, Redis and the emulator they
         # talk to as they stop still answer; then those.
-        started_here = [process for process in (static, provisioning and provisioning.process) if process]
+        started_here = [process for process in (migrating, static, provisioning and provisioning.process) if process]
         local_services.stop_children(supervisor.users_of_services() + started_here)
         local_services.stop_children(supervisor.services())
 

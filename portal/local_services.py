@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -283,11 +284,16 @@ def runner_identity() -> tuple[str, dict]:
     return name, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 
-def start_each(detach: bool) -> list[tuple[Service, subprocess.Popen]]:
-    """Start every service not running yet; the ones started here, with their processes."""
+def start_each(detach: bool, up: Callable[[Service], None] | None = None) -> list[tuple[Service, subprocess.Popen]]:
+    """Start every service not running yet, one after another; the ones started here, with their
+    processes. `up(service)` is told as each is up (started or reused), before the next starts."""
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     os.environ.update(local_environment())
-    started = [(service, service.start(detach)) for service in configured_services()]
+    started = []
+    for service in configured_services():
+        started.append((service, service.start(detach)))
+        if up is not None:
+            up(service)
     return [(service, child) for service, child in started if child is not None]
 
 

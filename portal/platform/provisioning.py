@@ -13,6 +13,7 @@ it, and `say` tells the operator (the terminal of bin/portal) what failed and wh
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.db import connections
 
 from portal import audit
-from portal.changes.workflow import Refusal, Refused, approve, propose
+from portal.changes.workflow import Refusal, Refused, approve, discard, propose
 from portal.core.aws import client
 from portal.runner import leftovers
 from portal.runner.bootstrap import bootstrap_administrators, start_state_bucket
@@ -42,7 +43,7 @@ from portal.workspaces.layout import (
     workload_roles_path,
 )
 from portal.workspaces.models import Workspace
-from portal.workspaces.paths import prefix, state_bucket_path
+from portal.workspaces.paths import cluster_path, network_path, prefix, state_bucket_path
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
@@ -111,8 +112,10 @@ def wait_for(change: Change, statuses: set[str], timeout: float) -> None:
         time.sleep(0.5)
 
 
-def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, timeout=900, title="") -> Change:
-    """Plan one workspace, approve it as `approver` and wait until it is applied (or unchanged)."""
+def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, timeout=900, title="", may_apply: Callable[[], bool] | None = None) -> Change:
+    """Plan one workspace, approve it as `approver` and wait until it is applied (or unchanged).
+    `may_apply()`, asked once the plan waits for approval, may hold the approval until what the
+    apply uses is in place (side_by_side's early needs); when it says no, the plan is discarded."""
     title = title or f"{'Destroy' if destroy else 'Provision'} {workspace.path}"
     try:
         change = propose(title, [(workspace, workspace.variables)], requester, destroy=destroy)
@@ -120,6 +123,9 @@ def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, 
         raise ProvisioningFailed(f"{workspace.path}: {exc.refusal.message}") from exc
     wait_for(change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout)
     if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
+        if may_apply is not None and not may_apply():
+            discard(change, approver)
+            raise ProvisioningFailed(f"{workspace.path}: planned and discarded, not applied: what its apply uses failed", retryable=False)
         approve(change, approver)
         wait_for(change, {RunStatus.APPLIED}, timeout)
     return change
@@ -190,12 +196,15 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
             changes = side_by_side(
                 sync_platform_workspaces(),
                 needs,
-                lambda workspace: tried(
-                    lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title), f"Provision {workspace.path}", workspace
+                lambda workspace, may_apply: tried(
+                    lambda title: plan_and_apply(workspace, requester, approver, timeout=timeout, title=title, may_apply=may_apply),
+                    f"Provision {workspace.path}",
+                    workspace,
                 ),
                 say,
                 ready_before_applied(),
                 platform_early_needs(),
+                plans_first(administrators.path if bootstrapped is not None else None),
             )
         except ProvisioningFailed:
             if finishing is not None:
@@ -204,6 +213,21 @@ def provision_platform(requester, approver, timeout=900, *, attempts: int = 1, s
     if finishing is not None:
         finishing.result()
     return changes
+
+
+def plans_first(administrators_bootstrapped: str | None) -> dict[str, set[str]]:
+    """For the platform workspaces off the way to the cluster, whose plans go first (side_by_side's
+    `after`). On two cores every plan beside the roles' and the network's slows them, and so the
+    cluster, whose load balancer alone takes the provider a minute of waiting once it starts. The
+    access log bucket is first used by the cluster's apply, which follows the network's: its plan
+    goes after the network's, and its bucket and policy are in place long before the cluster's
+    apply (its lifecycle rule then takes the provider 55 s, beside the cluster). The administrators'
+    own plan, when the bootstrap has just applied them (`administrators_bootstrapped`: their path),
+    is used by none: it goes after the cluster's, during the load balancer's minute."""
+    first = {access_logs_path(): {network_path()}} if settings.LOAD_BALANCER_ACCESS_LOGS else {}
+    if administrators_bootstrapped:
+        first[administrators_bootstrapped] = {cluster_path()}
+    return first
 
 
 def ready_before_applied() -> dict[str, Callable[[], bool]]:
@@ -298,49 +322,80 @@ def finishing_step(started, requester) -> Callable[[str], object]:
 def side_by_side(
     workspaces: list[Workspace],
     needs: dict[str, set[str]],
-    step: Callable[[Workspace], Change],
+    step: Callable[[Workspace, Callable[[], bool]], Change],
     say,
     ready: dict[str, Callable[[], bool]] | None = None,
     early: dict[str, set[str]] | None = None,
+    after: dict[str, set[str]] | None = None,
 ) -> list[Change]:
-    """`step(workspace)` for each workspace once every workspace it needs (of those given) has been
-    stepped, or, for a workspace in `ready`, once its step is under way and `ready[path]()` says
-    that what the others need of it is in place; the ones whose needs are met run at the same time,
-    each in a thread of its own (they mostly wait on the workers). `early` names, for a workspace,
-    which of its needs it may start on while they are under way and ready (None: any of them; a
-    workspace that reads another's outputs waits for its apply to end). A step that fails for good
-    starts nothing more: the steps under way finish (an apply is not stopped half way), then its
-    failure is raised. The changes come back in the order of `workspaces`."""
-    ready = ready or {}
+    """`step(workspace, may_apply)` for each workspace once every workspace it needs (of those
+    given) has been stepped; the ones whose needs are met run at the same time, each in a thread of
+    its own (they mostly wait on the workers). The changes come back in the order of `workspaces`.
+
+    `early` names, for a workspace, needs whose resources its apply uses but whose outputs its plan
+    does not read: it starts (plans) once they are under way, and `may_apply()`, which the step
+    calls once its plan waits for approval, holds it until each is in place (`ready[path]()`, asked
+    each second while it is under way) or stepped; False when one failed: the step applies nothing.
+    `after` names, for a workspace, others whose plans go first (it is needed later than they are):
+    it starts once each has been planned (its step called may_apply) or stepped, so that on two
+    cores the plans on the way to the cluster are not shared with ones that can wait.
+
+    A step that fails for good starts nothing more: the steps under way finish (an apply is not
+    stopped half way), then its failure is raised."""
+    ready, early, after = ready or {}, early or {}, after or {}
     given = {workspace.path for workspace in workspaces}
     waiting = list(workspaces)
     done: dict[str, Change] = {}
     failure: ProvisioningFailed | None = None
+    started: set[str] = set()
+    failed: set[str] = set()
+    planned: set[str] = set()  # added to by the steps' threads
+    # Stepped, or under way with what the others need of it in place.
+    usable = {workspace.path: threading.Event() for workspace in workspaces}
 
     def needs_met(workspace: Workspace) -> bool:
-        allowed = in_place if early is None else in_place & early.get(workspace.path, set())
-        return needs.get(workspace.path, set()) & given <= done.keys() | allowed
+        path = workspace.path
+        allowed = early.get(path, set())
+        return all(need in done or (need in allowed and need in started) for need in needs.get(path, set()) & given) and all(
+            first in done or first in planned for first in after.get(path, set()) & given
+        )
+
+    def gate(workspace: Workspace) -> Callable[[], bool]:
+        def may_apply() -> bool:
+            planned.add(workspace.path)
+            for need in early.get(workspace.path, set()) & given:
+                while not usable[need].wait(0.5):
+                    if need in failed:
+                        return False
+            return True
+
+        return may_apply
 
     with ThreadPoolExecutor(max_workers=max(len(workspaces), 1), thread_name_prefix="provision") as pool:
         running: dict = {}
-        in_place: set[str] = set()  # under way, with what the others need of it in place
         while True:
-            in_place |= {w.path for w in running.values() if w.path in ready and w.path not in in_place and ready[w.path]()}
+            for workspace in running.values():
+                if workspace.path in ready and not usable[workspace.path].is_set() and ready[workspace.path]():
+                    usable[workspace.path].set()
             startable = [w for w in waiting if needs_met(w)] if failure is None else []
             for workspace in startable:
                 waiting.remove(workspace)
+                started.add(workspace.path)
                 say(f"{workspace.path}: planning and applying...")
-                running[pool.submit(in_own_connection, step, workspace)] = workspace
+                running[pool.submit(in_own_connection, step, workspace, gate(workspace))] = workspace
             if not running:
                 break
-            # While a step that others could start before it ends is under way, look again each second.
-            looking = bool(waiting) and any(w.path in ready and w.path not in in_place for w in running.values())
+            # Look again each second while something may change before a step ends: a readiness to
+            # ask, or a plan that lets a waiting workspace start.
+            looking = bool(waiting) or any(w.path in ready and not usable[w.path].is_set() for w in running.values())
             finished, _ = wait(running, timeout=1 if looking else None, return_when=FIRST_COMPLETED)
             for future in finished:
                 workspace = running.pop(future)
                 try:
                     done[workspace.path] = future.result()
+                    usable[workspace.path].set()
                 except ProvisioningFailed as exc:
+                    failed.add(workspace.path)
                     failure = failure or exc
                     if running:  # the operator hears now, not once the others have ended
                         under_way = ", ".join(sorted(w.path for w in running.values()))
@@ -352,11 +407,11 @@ def side_by_side(
     return [done[workspace.path] for workspace in workspaces]
 
 
-def in_own_connection(step, workspace):
+def in_own_connection(step, workspace, *args):
     # Each thread opens its own database connection (Django's are per thread); it is closed when
     # the step ends rather than left to the server's idle timeout.
     try:
-        return step(workspace)
+        return step(workspace, *args)
     finally:
         connections.close_all()
 
@@ -371,7 +426,7 @@ def destroy_platform(requester, approver, timeout=900) -> list[Change]:
     return side_by_side(
         workspaces,
         needed_by(platform_needs()),
-        lambda workspace: plan_and_apply(workspace, requester, approver, destroy=True, timeout=timeout),
+        lambda workspace, may_apply: plan_and_apply(workspace, requester, approver, destroy=True, timeout=timeout),
         say_nothing,
     )
 

@@ -2,11 +2,12 @@
 at the same time (portal.platform.provisioning.side_by_side), with a stand-in for plan-and-apply."""
 
 import threading
+import time
 
 import pytest
 from django.test import override_settings
 
-from portal.platform.provisioning import ProvisioningFailed, needed_by, side_by_side
+from portal.platform.provisioning import ProvisioningFailed, needed_by, plans_first, side_by_side
 from portal.workspaces.layout import platform_early_needs, platform_needs
 from portal.workspaces.models import Workspace
 from portal.workspaces.paths import access_logs_path, cluster_path, iam_admins_path, network_path, workload_roles_path
@@ -27,8 +28,14 @@ class Recorder:
         with self.lock:
             self.events.append(event)
 
-    def step(self, workspace):
+    def step(self, workspace, may_apply=lambda: True):
+        """Start (plan), ask may_apply as a plan waiting for approval does, then apply (held, when
+        `hold` names it) and end, or fail."""
         self.note(f"start {workspace.path}")
+        if not may_apply():
+            self.note(f"discarded {workspace.path}")
+            raise ProvisioningFailed(f"{workspace.path}: planned and discarded")
+        self.note(f"apply {workspace.path}")
         if workspace.path in self.hold:
             assert self.hold[workspace.path].wait(10), f"{workspace.path} was never released"
         if workspace.path in self.fail:
@@ -64,12 +71,12 @@ def test_the_roles_and_the_access_log_bucket_are_applied_at_the_same_time():
     started = threading.Event()
     original = recorder.step
 
-    def step(workspace):
+    def step(workspace, may_apply):
         if workspace.path == access_logs_path():
             started.set()
         elif workspace.path == workload_roles_path():
             threading.Thread(target=lambda: started.wait(10) and recorder.release(workload_roles_path())).start()
-        return original(workspace)
+        return original(workspace, may_apply)
 
     side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None)
     assert started.is_set()
@@ -112,7 +119,7 @@ def test_needs_no_order_can_meet_are_refused_with_the_workspaces_named():
     recorder = Recorder()
     with pytest.raises(ProvisioningFailed, match="need each other: a, b"):
         side_by_side(workspaces(["a", "b", "c"]), needs, recorder.step, say=lambda line: None)
-    assert recorder.events == ["start c", "end c"]
+    assert recorder.events == ["start c", "apply c", "end c"]
 
 
 def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_bucket_together():
@@ -121,30 +128,25 @@ def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_b
     recorder = Recorder(hold=[network_path()])
     original = recorder.step
 
-    def step(workspace):
+    def step(workspace, may_apply):
         if workspace.path == access_logs_path():
             recorder.release(network_path())  # the network's destroy is still under way
-        return original(workspace)
+        return original(workspace, may_apply)
 
     going = [cluster_path(), network_path(), access_logs_path(), workload_roles_path()]
     side_by_side(workspaces(going), needed_by(platform_needs()), step, say=lambda line: None)
-    assert recorder.events[:2] == [f"start {cluster_path()}", f"end {cluster_path()}"]
+    assert recorder.events[:3] == [f"start {cluster_path()}", f"apply {cluster_path()}", f"end {cluster_path()}"]
     assert recorder.index(f"start {access_logs_path()}") < recorder.index(f"end {network_path()}")
     assert recorder.index(f"start {workload_roles_path()}") > recorder.index(f"end {network_path()}")
     assert needed_by(platform_needs())[iam_admins_path()] == {workload_roles_path(), access_logs_path(), network_path(), cluster_path()}
 
 
-def test_a_workspace_ready_before_its_apply_ends_lets_what_needs_it_start_while_it_is_still_under_way():
-    # The access log bucket's step holds (its lifecycle rule) until the cluster has started: the
-    # cluster needs only what `ready` says is in place, which here is the moment the bucket started.
+def test_a_workspace_ready_before_its_apply_ends_lets_what_needs_it_apply_while_it_is_still_under_way():
+    # The access log bucket's apply holds (its lifecycle rule) until the cluster's apply has begun:
+    # the cluster's apply needs only what `ready` says is in place, which here is the moment the
+    # network ended.
     recorder = Recorder(hold=[access_logs_path()])
     original = recorder.step
-
-    def step(workspace):
-        if workspace.path == cluster_path():
-            recorder.release(access_logs_path())
-        return original(workspace)
-
     in_place = threading.Event()
     checks = []
 
@@ -152,21 +154,35 @@ def test_a_workspace_ready_before_its_apply_ends_lets_what_needs_it_start_while_
         checks.append(in_place.is_set())
         return in_place.is_set()
 
-    def step_marking(workspace):
+    def step(workspace, may_apply):
+        change = original(workspace, may_apply)
         if workspace.path == network_path():
             in_place.set()  # what the cluster needs of the bucket is there by the time the network ends
-        return step(workspace)
+        if workspace.path == cluster_path():
+            recorder.release(access_logs_path())
+        return change
 
-    changes = side_by_side(workspaces(PLATFORM), platform_needs(), step_marking, say=lambda line: None, ready={access_logs_path(): bucket_ready})
+    changes = side_by_side(
+        workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={access_logs_path(): bucket_ready}, early=platform_early_needs()
+    )
     assert changes == [f"change of {path}" for path in PLATFORM]
-    assert recorder.index(f"start {cluster_path()}") < recorder.index(f"end {access_logs_path()}")
+    assert recorder.index(f"end {cluster_path()}") < recorder.index(f"end {access_logs_path()}")
     assert recorder.index(f"end {network_path()}") < recorder.index(f"start {cluster_path()}")
     assert False in checks and checks[-1] is True  # asked until it was in place, then no more
 
 
-def test_a_workspace_not_ready_holds_what_needs_it_until_its_apply_ends():
+def test_a_workspace_not_ready_holds_the_apply_of_what_needs_it_until_its_own_apply_ends():
     recorder = Recorder()
-    side_by_side(workspaces(PLATFORM), platform_needs(), recorder.step, say=lambda line: None, ready={access_logs_path(): lambda: False})
+    side_by_side(
+        workspaces(PLATFORM), platform_needs(), recorder.step, say=lambda line: None, ready={access_logs_path(): lambda: False}, early=platform_early_needs()
+    )
+    assert recorder.index(f"end {access_logs_path()}") < recorder.index(f"apply {cluster_path()}")
+
+
+def test_without_early_needs_readiness_lets_nothing_start_before_the_apply_ends():
+    # destroy_platform passes neither: each workspace waits for the whole step of what it needs.
+    recorder = Recorder()
+    side_by_side(workspaces(PLATFORM), platform_needs(), recorder.step, say=lambda line: None, ready={access_logs_path(): lambda: True})
     assert recorder.index(f"end {access_logs_path()}") < recorder.index(f"start {cluster_path()}")
 
 
@@ -174,26 +190,29 @@ def test_a_ready_workspace_that_fails_later_is_still_the_failure_raised():
     recorder = Recorder(fail=[access_logs_path()], hold=[access_logs_path()])
     original = recorder.step
 
-    def step(workspace):
+    def step(workspace, may_apply):
+        change = original(workspace, may_apply)
         if workspace.path == cluster_path():
             recorder.release(access_logs_path())
-        return original(workspace)
+        return change
 
     with pytest.raises(ProvisioningFailed, match="access-logs"):
-        side_by_side(workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={access_logs_path(): lambda: True})
+        side_by_side(
+            workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={access_logs_path(): lambda: True}, early=platform_early_needs()
+        )
     assert f"end {cluster_path()}" in recorder.events  # the cluster under way was let finish
 
 
 def test_a_ready_workspace_lets_only_those_early_names_start_before_it_ends():
     # The roles are ready from the moment they start: the network (which names their flow logs' role)
-    # starts while they are under way; the cluster (which reads their outputs) waits for their end.
-    # The roles' step holds until a moment after the network's has ended: long enough for a cluster
-    # let start on the roles' readiness to be seen starting.
+    # plans and applies while they are under way; the cluster (which reads their outputs) waits for
+    # their end. The roles' step holds until a moment after the network's has ended: long enough for
+    # a cluster let start on the roles' readiness to be seen starting.
     recorder = Recorder(hold=[workload_roles_path()])
     original = recorder.step
 
-    def step(workspace):
-        change = original(workspace)
+    def step(workspace, may_apply):
+        change = original(workspace, may_apply)
         if workspace.path == network_path():
             threading.Timer(0.5, recorder.release, [workload_roles_path()]).start()
         return change
@@ -203,7 +222,97 @@ def test_a_ready_workspace_lets_only_those_early_names_start_before_it_ends():
     )
     assert changes == [f"change of {path}" for path in PLATFORM]
     assert recorder.index(f"start {network_path()}") < recorder.index(f"end {workload_roles_path()}")
+    assert recorder.index(f"apply {network_path()}") < recorder.index(f"end {workload_roles_path()}")
     assert recorder.index(f"end {workload_roles_path()}") < recorder.index(f"start {cluster_path()}")
+
+
+def test_a_workspace_plans_while_an_early_need_is_under_way_and_applies_once_it_is_in_place():
+    # The network plans as soon as the roles have started; its apply waits until their flow logs'
+    # role is in place, which here is the moment the test says so, after the network has planned.
+    in_place = threading.Event()
+    recorder = Recorder()
+    original = recorder.step
+    asked = threading.Event()
+
+    def step(workspace, may_apply):
+        if workspace.path == workload_roles_path():
+            assert asked.wait(10), "the network never asked to apply while the roles were under way"
+            recorder.note("the flow logs' role is in place")
+            in_place.set()
+            time.sleep(1.5)  # the rest of the roles' apply: the network applies meanwhile
+        if workspace.path == network_path():
+
+            def asking():
+                asked.set()
+                return may_apply()
+
+            return original(workspace, asking)
+        return original(workspace, may_apply)
+
+    side_by_side(
+        workspaces(PLATFORM),
+        platform_needs(),
+        step,
+        say=lambda line: None,
+        ready={workload_roles_path(): in_place.is_set},
+        early=platform_early_needs(),
+    )
+    assert recorder.index(f"start {network_path()}") < recorder.index("the flow logs' role is in place") < recorder.index(f"apply {network_path()}")
+    assert recorder.index(f"apply {network_path()}") < recorder.index(f"end {workload_roles_path()}")
+
+
+def test_when_an_early_need_fails_before_it_is_in_place_the_plan_waiting_on_it_is_not_applied():
+    recorder = Recorder(fail=[workload_roles_path()])
+    original = recorder.step
+    asked = threading.Event()
+
+    def step(workspace, may_apply):
+        if workspace.path == workload_roles_path():
+            assert asked.wait(10)
+        if workspace.path == network_path():
+
+            def asking():
+                asked.set()
+                return may_apply()
+
+            return original(workspace, asking)
+        return original(workspace, may_apply)
+
+    with pytest.raises(ProvisioningFailed, match="workload-roles"):
+        side_by_side(
+            workspaces(PLATFORM), platform_needs(), step, say=lambda line: None, ready={workload_roles_path(): lambda: False}, early=platform_early_needs()
+        )
+    assert f"discarded {network_path()}" in recorder.events
+    assert f"apply {network_path()}" not in recorder.events
+    assert f"start {cluster_path()}" not in recorder.events
+
+
+def test_the_plans_off_the_way_to_the_cluster_start_once_the_plans_on_it_are_done():
+    # The access log bucket plans once the network has; the administrators' own plan once the
+    # cluster has (they were just bootstrapped, so nothing needs them).
+    recorder = Recorder()
+    needs = {path: needed - {iam_admins_path()} for path, needed in platform_needs().items()}
+    side_by_side(
+        workspaces(PLATFORM),
+        needs,
+        recorder.step,
+        say=lambda line: None,
+        ready={workload_roles_path(): lambda: True},
+        early=platform_early_needs(),
+        after=plans_first(iam_admins_path()),
+    )
+    assert recorder.index(f"apply {network_path()}") < recorder.index(f"start {access_logs_path()}")
+    assert recorder.index(f"apply {cluster_path()}") < recorder.index(f"start {iam_admins_path()}")
+
+
+def test_only_the_bootstrapped_administrators_wait_and_only_for_plans_that_will_run():
+    assert plans_first(None) == {access_logs_path(): {network_path()}}
+    assert plans_first(iam_admins_path())[iam_admins_path()] == {cluster_path()}
+    # A workspace to go after one that is not provisioned (no access log bucket, say) does not wait.
+    recorder = Recorder()
+    paths = [iam_admins_path(), workload_roles_path(), network_path()]
+    side_by_side(workspaces(paths), platform_needs(), recorder.step, say=lambda line: None, after={iam_admins_path(): {cluster_path()}})
+    assert recorder.events[0] == f"start {iam_admins_path()}"
 
 
 def test_the_early_needs_are_needs_and_the_cluster_starts_early_on_nothing_whose_outputs_it_reads():
