@@ -47,6 +47,7 @@ from portal.workspaces.paths import cluster_path, network_path, prefix, state_bu
 
 ATTEMPTS = 3  # what bin/portal's provisioning allows a step (PORTAL_PROVISION_ATTEMPTS)
 PAUSE = 5  # seconds between attempts: what was transient has a moment to pass
+LOOK_AGAIN = 0.5  # seconds between looks at what may have changed: a readiness, a plan that ended
 
 
 def plan_workspace(workspace: Workspace, user) -> Change:
@@ -364,7 +365,7 @@ def side_by_side(
         def may_apply() -> bool:
             planned.add(workspace.path)
             for need in early.get(workspace.path, set()) & given:
-                while not usable[need].wait(0.5):
+                while not usable[need].wait(LOOK_AGAIN):
                     if need in failed:
                         return False
             return True
@@ -377,18 +378,19 @@ def side_by_side(
             for workspace in running.values():
                 if workspace.path in ready and not usable[workspace.path].is_set() and ready[workspace.path]():
                     usable[workspace.path].set()
-            startable = [w for w in waiting if needs_met(w)] if failure is None else []
-            for workspace in startable:
-                waiting.remove(workspace)
-                started.add(workspace.path)
-                say(f"{workspace.path}: planning and applying...")
-                running[pool.submit(in_own_connection, step, workspace, gate(workspace))] = workspace
+            # Until none is left to start: one started may let another start on it (an early need).
+            while startable := [w for w in waiting if needs_met(w)] if failure is None else []:
+                for workspace in startable:
+                    waiting.remove(workspace)
+                    started.add(workspace.path)
+                    say(f"{workspace.path}: planning and applying...")
+                    running[pool.submit(in_own_connection, step, workspace, gate(workspace))] = workspace
             if not running:
                 break
-            # Look again each second while something may change before a step ends: a readiness to
-            # ask, or a plan that lets a waiting workspace start.
+            # Look again every half second while something may change before a step ends: a
+            # readiness to ask (a plan waits on it), or a plan that lets a waiting workspace start.
             looking = bool(waiting) or any(w.path in ready and not usable[w.path].is_set() for w in running.values())
-            finished, _ = wait(running, timeout=1 if looking else None, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=LOOK_AGAIN if looking else None, return_when=FIRST_COMPLETED)
             for future in finished:
                 workspace = running.pop(future)
                 try:

@@ -32,6 +32,7 @@ class Recorder:
         """Start (plan), ask may_apply as a plan waiting for approval does, then apply (held, when
         `hold` names it) and end, or fail."""
         self.note(f"start {workspace.path}")
+        self.note(f"planned {workspace.path}")
         if not may_apply():
             self.note(f"discarded {workspace.path}")
             raise ProvisioningFailed(f"{workspace.path}: planned and discarded")
@@ -119,7 +120,7 @@ def test_needs_no_order_can_meet_are_refused_with_the_workspaces_named():
     recorder = Recorder()
     with pytest.raises(ProvisioningFailed, match="need each other: a, b"):
         side_by_side(workspaces(["a", "b", "c"]), needs, recorder.step, say=lambda line: None)
-    assert recorder.events == ["start c", "apply c", "end c"]
+    assert recorder.events == ["start c", "planned c", "apply c", "end c"]
 
 
 def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_bucket_together():
@@ -135,7 +136,7 @@ def test_the_platform_is_destroyed_in_the_needs_read_backwards_the_network_and_b
 
     going = [cluster_path(), network_path(), access_logs_path(), workload_roles_path()]
     side_by_side(workspaces(going), needed_by(platform_needs()), step, say=lambda line: None)
-    assert recorder.events[:3] == [f"start {cluster_path()}", f"apply {cluster_path()}", f"end {cluster_path()}"]
+    assert recorder.events[:4] == [f"start {cluster_path()}", f"planned {cluster_path()}", f"apply {cluster_path()}", f"end {cluster_path()}"]
     assert recorder.index(f"start {access_logs_path()}") < recorder.index(f"end {network_path()}")
     assert recorder.index(f"start {workload_roles_path()}") > recorder.index(f"end {network_path()}")
     assert needed_by(platform_needs())[iam_admins_path()] == {workload_roles_path(), access_logs_path(), network_path(), cluster_path()}
@@ -239,7 +240,10 @@ def test_a_workspace_plans_while_an_early_need_is_under_way_and_applies_once_it_
             assert asked.wait(10), "the network never asked to apply while the roles were under way"
             recorder.note("the flow logs' role is in place")
             in_place.set()
-            time.sleep(1.5)  # the rest of the roles' apply: the network applies meanwhile
+            # The rest of the roles' apply: the network applies meanwhile.
+            deadline = time.monotonic() + 10
+            while f"apply {network_path()}" not in recorder.events and time.monotonic() < deadline:
+                time.sleep(0.05)
         if workspace.path == network_path():
 
             def asking():
@@ -301,8 +305,8 @@ def test_the_plans_off_the_way_to_the_cluster_start_once_the_plans_on_it_are_don
         early=platform_early_needs(),
         after=plans_first(iam_admins_path()),
     )
-    assert recorder.index(f"apply {network_path()}") < recorder.index(f"start {access_logs_path()}")
-    assert recorder.index(f"apply {cluster_path()}") < recorder.index(f"start {iam_admins_path()}")
+    assert recorder.index(f"planned {network_path()}") < recorder.index(f"start {access_logs_path()}")
+    assert recorder.index(f"planned {cluster_path()}") < recorder.index(f"start {iam_admins_path()}")
 
 
 def test_only_the_bootstrapped_administrators_wait_and_only_for_plans_that_will_run():
