@@ -125,8 +125,11 @@ def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, 
     wait_for(change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout)
     if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
         if may_apply is not None and not may_apply():
+            why = "what its apply uses (a platform workspace provisioned beside it) failed before it was in place"
+            for run in change.runs.all():
+                run.append_log(f"[portal] Provisioning discarded this plan, unapplied: {why}.\n")
             discard(change, approver)
-            raise ProvisioningFailed(f"{workspace.path}: planned and discarded, not applied: what its apply uses failed", retryable=False)
+            raise ProvisioningFailed(f"{workspace.path}: planned, then discarded unapplied: {why}", retryable=False)
         approve(change, approver)
         wait_for(change, {RunStatus.APPLIED}, timeout)
     return change

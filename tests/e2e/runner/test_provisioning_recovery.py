@@ -31,7 +31,7 @@ from portal.core.aws import client
 from portal.platform.provisioning import destroy_platform, provision_platform, terraform_errors
 from portal.runner import leftovers
 from portal.runs.models import Run, RunStatus
-from portal.workspaces.layout import network_path, workload_roles_path
+from portal.workspaces.layout import cluster_path, network_path, workload_roles_path
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import default_tags
 from tests.conftest import ROOT, SCREENSHOTS, Screen, free_port, wait_until
@@ -282,7 +282,12 @@ def test_provisioning_that_fails_for_good_leaves_the_stack_serving_and_the_platf
     assert f"Its log: {stack.url}/runs/{last.pk}/" in out
     assert f"{stack.url}/platform/" in out and "What to do" in out
     assert "Traceback" not in out, out[-4000:]
-    assert not Run.objects.filter(workspace__path=network_path()).exists(), "nothing after the failed step ran"
+    # The network was planned beside the roles (its plan only names their flow logs' role) and its
+    # apply held for that role: with the roles failed, its plan was discarded, nothing of it applied.
+    network = list(Run.objects.filter(workspace__path=network_path()))
+    assert [run.status for run in network] == [RunStatus.DISCARDED], [(run.status, run.log[-500:]) for run in network]
+    assert "Provisioning discarded this plan, unapplied" in network[0].log
+    assert not Run.objects.filter(workspace__path=cluster_path()).exists(), "nothing after the failed step ran"
 
     # The Platform page shows the failed run and offers to plan it again.
     shots = SCREENSHOTS / "provisioning-failed"
