@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 
@@ -73,13 +74,13 @@ def working_in(folder: str) -> list[dict]:
     """Running processes whose working directory is under `folder`: terraform and its providers in
     the session's workspaces, which the runner starts with an environment of its own (no session
     mark), so that a provider an interrupted terraform left behind is found all the same."""
-    root = os.path.realpath(folder) + os.sep
+    from portal.runner.terraform import working_under  # here: this module is loaded before Django is set up
+
     left = []
-    for process in psutil.process_iter():
+    for process in working_under(Path(folder)):
         try:
-            if process.status() != psutil.STATUS_ZOMBIE and (os.path.realpath(process.cwd()) + os.sep).startswith(root):
-                left.append({"pid": process.pid, "pgid": os.getpgid(process.pid), "cmdline": " ".join(process.cmdline())[:200]})
-        except (psutil.Error, ProcessLookupError, OSError):
+            left.append({"pid": process.pid, "pgid": os.getpgid(process.pid), "cmdline": " ".join(process.info["cmdline"])[:200]})
+        except ProcessLookupError:  # ended since
             continue
     return left
 

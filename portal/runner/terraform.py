@@ -199,13 +199,24 @@ def orphaned_providers(under: Path, terraform_name: str) -> list[int]:
     longer a terraform (it was reparented, to init or to a container's first process) waits for a
     client that will never come. Found by what they are rather than by a record: a drift check's
     terraform, unlike a run's, is recorded nowhere."""
+    return [
+        process.info["pid"]
+        for process in working_under(under)
+        if Path(process.info["cmdline"][0]).name.startswith("terraform-provider-") and command_name(process.info["ppid"]) != terraform_name
+    ]
+
+
+def working_under(folder: Path) -> list[psutil.Process]:
+    """The running processes whose working directory is under `folder` (terraform and its providers
+    in the workspaces), with `pid`, `ppid`, `cmdline` and `cwd` read into `info`; a zombie, a process
+    whose command line is not set up yet (just after `execve`) or one this user may not read is left
+    out."""
+    root = Path(os.path.realpath(folder))
     found = []
-    for process in psutil.process_iter(["pid", "ppid", "cmdline", "cwd"]):
+    for process in psutil.process_iter(["pid", "ppid", "cmdline", "cwd", "status"]):
         argv, cwd = process.info["cmdline"], process.info["cwd"]  # None where access is denied
-        if not argv or not cwd or not Path(argv[0]).name.startswith("terraform-provider-"):
-            continue
-        if Path(cwd).is_relative_to(under) and command_name(process.info["ppid"]) != terraform_name:
-            found.append(process.info["pid"])
+        if argv and cwd and process.info["status"] != psutil.STATUS_ZOMBIE and Path(os.path.realpath(cwd)).is_relative_to(root):
+            found.append(process)
     return found
 
 

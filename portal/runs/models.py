@@ -79,9 +79,7 @@ def in_apply_order(runs, destroys: bool = False) -> list["Run"]:
 
 class IsAnyOf(Lookup):
     """`lhs = ANY(rhs)`, rhs an array (ArraySubquery): PostgreSQL computes the array once, then
-    looks its elements up by index."""
-
-    lookup_name = "is_any_of"
+    looks its elements up by index. Used as an expression, never registered as `__is_any_of`."""
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
