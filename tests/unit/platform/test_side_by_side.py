@@ -3,6 +3,7 @@ at the same time (portal.platform.provisioning.side_by_side), with a stand-in fo
 
 import threading
 import time
+from collections import defaultdict
 
 import pytest
 from django.test import override_settings
@@ -23,6 +24,7 @@ class Recorder:
         self.events: list[str] = []
         self.fail, self.hold = set(fail), {path: threading.Event() for path in hold}
         self.lock = threading.Lock()
+        self.planned = defaultdict(threading.Event)  # set as a step asks may_apply
 
     def note(self, event):
         with self.lock:
@@ -33,6 +35,7 @@ class Recorder:
         `hold` names it) and end, or fail."""
         self.note(f"start {workspace.path}")
         self.note(f"planned {workspace.path}")
+        self.planned[workspace.path].set()
         if not may_apply():
             self.note(f"discarded {workspace.path}")
             raise ProvisioningFailed(f"{workspace.path}: planned and discarded")
@@ -233,24 +236,16 @@ def test_a_workspace_plans_while_an_early_need_is_under_way_and_applies_once_it_
     in_place = threading.Event()
     recorder = Recorder()
     original = recorder.step
-    asked = threading.Event()
 
     def step(workspace, may_apply):
         if workspace.path == workload_roles_path():
-            assert asked.wait(10), "the network never asked to apply while the roles were under way"
+            assert recorder.planned[network_path()].wait(10), "the network never asked to apply while the roles were under way"
             recorder.note("the flow logs' role is in place")
             in_place.set()
             # The rest of the roles' apply: the network applies meanwhile.
             deadline = time.monotonic() + 10
             while f"apply {network_path()}" not in recorder.events and time.monotonic() < deadline:
                 time.sleep(0.05)
-        if workspace.path == network_path():
-
-            def asking():
-                asked.set()
-                return may_apply()
-
-            return original(workspace, asking)
         return original(workspace, may_apply)
 
     side_by_side(
@@ -268,18 +263,10 @@ def test_a_workspace_plans_while_an_early_need_is_under_way_and_applies_once_it_
 def test_when_an_early_need_fails_before_it_is_in_place_the_plan_waiting_on_it_is_not_applied():
     recorder = Recorder(fail=[workload_roles_path()])
     original = recorder.step
-    asked = threading.Event()
 
     def step(workspace, may_apply):
         if workspace.path == workload_roles_path():
-            assert asked.wait(10)
-        if workspace.path == network_path():
-
-            def asking():
-                asked.set()
-                return may_apply()
-
-            return original(workspace, asking)
+            assert recorder.planned[network_path()].wait(10), "the network never asked to apply while the roles were under way"
         return original(workspace, may_apply)
 
     with pytest.raises(ProvisioningFailed, match="workload-roles"):
