@@ -126,9 +126,13 @@ def plan_and_apply(workspace: Workspace, requester, approver, *, destroy=False, 
     if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
         if may_apply is not None and not may_apply():
             why = "what its apply uses (a platform workspace provisioned beside it) failed before it was in place"
-            for run in change.runs.all():
-                run.append_log(f"[portal] Provisioning discarded this plan, unapplied: {why}.\n")
-            discard(change, approver)
+            try:
+                discard(change, approver)
+            except Refused:  # a person approved or discarded it from the Platform page meanwhile: theirs
+                pass
+            else:
+                for run in change.runs.all():
+                    run.append_log(f"[portal] Provisioning discarded this plan, unapplied: {why}.\n")
             raise ProvisioningFailed(f"{workspace.path}: planned, then discarded unapplied: {why}", retryable=False)
         approve(change, approver)
         wait_for(change, {RunStatus.APPLIED}, timeout)
