@@ -20,7 +20,18 @@ def provider_mirror() -> Path | None:
 def cli_config_text() -> str:
     cache = settings.TERRAFORM_PLUGIN_CACHE_DIR
     # json.dumps gives a correctly quoted HCL string for a path.
-    lines = [f"plugin_cache_dir = {json.dumps(str(cache))}"]
+    lines = [
+        f"plugin_cache_dir = {json.dumps(str(cache))}",
+        # A workspace without a lock file (every new one) would otherwise install the provider into
+        # the cache again, which removes the cache's entry and makes it anew (from a filesystem
+        # mirror: a symlink): a plan or show of another workspace that starts its provider in that
+        # moment fails with "there is no package for ... cached in .terraform/providers". With this,
+        # an entry in the cache is used as it is; the lock file then records the checksum of what is
+        # in the cache ("Allowing the Provider Plugin Cache to break the Dependency Lock File",
+        # https://developer.hashicorp.com/terraform/cli/config/config-file). Inits still take turns
+        # (portal.runner.terraform.plugin_cache_lock) for the first install.
+        "plugin_cache_may_break_dependency_lock_file = true",
+    ]
     mirror = provider_mirror()
     if mirror:
         lines += [
