@@ -148,6 +148,37 @@ def fill_history(total: int, developer: User) -> None:
     print(f"added {missing} finished runs in {time.monotonic() - started:.1f} s")
 
 
+def fill_audit(total: int, developer: User) -> None:
+    """Audit events until there are `total`: what the people of so many runs did (registered, changed,
+    approved, deployed), one a minute back from now, spread over the actions and three people."""
+    from portal.audit.models import Action, AuditEvent
+
+    missing = total - AuditEvent.objects.count()
+    if missing <= 0:
+        return
+    started = time.monotonic()
+    actions = [Action.SERVICE_CHANGE, Action.CHANGE_APPROVE, Action.SERVICE_DEPLOY, Action.CHANGE_DISCARD, Action.TOKEN_ISSUE]
+    actors = ["benchmark-dev", "benchmark-approver", "benchmark-admin"]
+    now = timezone.now()
+    events = [
+        AuditEvent(
+            action=actions[index % len(actions)],
+            actor_username=actors[index % len(actors)],
+            time=now - timedelta(days=2, minutes=index),
+            object_type="catalog.service",
+            object_id=str(index % 1000),
+            object_label=f"service-{index % 1000:05d}",
+            team="benchmark",
+            details={"reason": "benchmark"},
+        )
+        for index in range(missing)
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    print(f"added {missing} audit events in {time.monotonic() - started:.1f} s")
+
+
 def fill_platform(developer: User) -> None:
     """The platform's workspaces as applied, once: services are applied onto a provisioned platform, and
     what the pages read of it (the administrators' trusted runner, the cluster in effect) comes from
@@ -185,11 +216,18 @@ def measure(client, headers, path, requests):
     )
 
 
+def deep_page() -> int:
+    """Page 100 of the runs page, or its last page when there are fewer runs."""
+    from portal.changes.listing import PAGE_SIZE
+
+    return min(100, Run.objects.count() // PAGE_SIZE)
+
+
 def deep_place() -> str:
-    """Where page 100 of the runs page starts, as its Older links give it (portal.changes.listing)."""
+    """Where deep_page() of the runs page starts, as its Older links give it (portal.changes.listing)."""
     from portal.changes.listing import PAGE_SIZE, place
 
-    return place(Run.objects.order_by("-created_at", "-pk")[99 * PAGE_SIZE - 1])
+    return place(Run.objects.order_by("-created_at", "-pk")[(deep_page() - 1) * PAGE_SIZE - 1])
 
 
 def main(count: int, requests: int, total_runs: int):
@@ -197,19 +235,35 @@ def main(count: int, requests: int, total_runs: int):
     developer = fill(count)
     fill_history(total_runs, developer)
     fill_platform(developer)
+    fill_audit(5 * total_runs, developer)  # five actions a run: proposed, approved, deployed, ...
     _, key = ApiToken.objects.issue(developer, label="benchmark")
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     client = Client()
-    print(f"{Service.objects.count()} services and {Run.objects.count()} runs in the database")
+    from portal.audit.models import AuditEvent
+
+    events = AuditEvent.objects.count()
+    print(f"{Service.objects.count()} services, {Run.objects.count()} runs and {events} audit events in the database")
     # Measured as a web worker serves: gunicorn's workers settle the garbage collector once Django is
     # loaded (portal/gunicorn_conf.py); what this process made while filling the database is frozen likewise.
     garbage_collection.settle()
     middle = f"service-{count // 2:05d}"
     workspace = Workspace.objects.filter(service__name=middle).order_by("pk").first().pk
+    # One of the middle service's runs, with a long log, and its change: what a run's and a change's
+    # page and API answer read.
+    run = Run.objects.filter(workspace__service__name=middle, change__isnull=False).order_by("-created_at").first()
     print("API")
-    measure(client, headers, "/api/v1/services/", requests)
-    measure(client, headers, "/api/v1/services/?page_size=200", requests)
-    measure(client, headers, f"/api/v1/services/{middle}/", requests)
+    for path in [
+        "/api/v1/services/",
+        "/api/v1/services/?page_size=200",
+        f"/api/v1/services/?page={count // 50}",  # the last page of 50
+        f"/api/v1/services/{middle}/",
+        f"/api/v1/services/{middle}/webhooks/",
+        f"/api/v1/runs/{run.pk}/",
+        f"/api/v1/runs/{run.pk}/log/",
+        f"/api/v1/changes/{run.change_id}/",
+        "/api/v1/queue/",
+    ]:
+        measure(client, headers, path, requests)
     print("Pages")
     browser = Client()
     browser.force_login(developer)
@@ -219,12 +273,20 @@ def main(count: int, requests: int, total_runs: int):
         "/runs/?user=benchmark-approver",
         f"/runs/?service={middle}",
         f"/runs/?workspace=ecs/services/art-service-{middle}&status=applied",
-        "/runs/?page=100",
-        f"/runs/?older={deep_place()}",  # the same depth as page 100, through the Older links
+        f"/runs/?page={deep_page()}",
+        f"/runs/?older={deep_place()}",  # the same depth, through the Older links
         "/services/",
         "/services/?status=all",
         f"/services/{middle}/history/",
         f"/services/{middle}/",
+        f"/services/{middle}/change/",
+        "/services/register/",
+        f"/runs/{run.pk}/",
+        f"/runs/{run.pk}/log/",
+        f"/changes/{run.change_id}/",
+        f"/changes/{run.change_id}/status/",
+        f"/webhooks/services/{middle}/",
+        "/approval-policy/",
         "/changes/",
         "/changes/?outcome=applied",
         f"/workspaces/{workspace}/",
@@ -239,12 +301,36 @@ def main(count: int, requests: int, total_runs: int):
     _, admin_key = ApiToken.objects.issue(admin, label="benchmark")
     print("An admin's API")
     admin_headers = {"HTTP_AUTHORIZATION": f"Token {admin_key}"}
-    for path in ["/api/v1/workspaces/", "/api/v1/workspaces/?page=20", "/api/v1/audit/", "/api/v1/administrators/"]:
+    for path in [
+        "/api/v1/workspaces/",
+        f"/api/v1/workspaces/?page={Workspace.objects.count() // 50}",  # the last full page
+        f"/api/v1/workspaces/{workspace}/",
+        f"/api/v1/workspaces/{workspace}/drift/",
+        "/api/v1/audit/",
+        f"/api/v1/audit/?page={events // 50}",  # the oldest events
+        "/api/v1/audit/?actor=benchmark-approver",
+        "/api/v1/administrators/",
+        "/api/v1/platform/",
+        "/api/v1/webhooks/",
+        "/api/v1/queue/",
+    ]:
         measure(client, admin_headers, path, requests)
     print("An admin's pages")
     as_admin = Client()
     as_admin.force_login(admin)
-    for path in ["/services/", "/runs/", "/changes/", "/audit/", "/platform/", "/administrators/"]:
+    for path in [
+        "/services/",
+        "/runs/",
+        "/changes/",
+        f"/changes/?page={count // 50}",
+        "/audit/",
+        f"/audit/?page={events // 50}",
+        "/audit/?actor=benchmark-approver",
+        "/platform/",
+        "/administrators/",
+        "/webhooks/",
+        "/teams/",
+    ]:
         measure(as_admin, {}, path, requests)
 
 

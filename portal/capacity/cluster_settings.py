@@ -12,7 +12,7 @@ from portal import audit
 from portal.capacity.defaults import MAX_INSTANCES
 from portal.capacity.instance_types import INSTANCE_TYPES
 from portal.capacity.model import CapacityRefusal, ClusterSettings, shrink_refusal
-from portal.capacity.usage import need, service_uses, take_turns
+from portal.capacity.usage import need, take_turns
 from portal.changes.workflow import Refused, propose
 from portal.core import params
 from portal.core.forms import NoSilentTruncation
@@ -93,7 +93,7 @@ def propose_cluster_change(user, wanted: dict) -> Run:
     current = declared_cluster_sizing()
     if wanted == current:
         raise Refused(CapacityRefusal("no_change", "That is the cluster as applied; nothing to plan.", field="instance_type"))
-    refusal = shrink_refusal(ClusterSettings(**wanted, trunking=settings.CLUSTER_AWSVPC_TRUNKING), need(service_uses()))
+    refusal = shrink_refusal(ClusterSettings(**wanted, trunking=settings.CLUSTER_AWSVPC_TRUNKING), need())
     if refusal:
         raise Refused(refusal)
     workspace = next(w for w in sync_platform_workspaces() if w.path == cluster_path())

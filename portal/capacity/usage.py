@@ -172,11 +172,15 @@ def tasks_of(row: dict) -> ServiceTasks | None:
     return ServiceTasks(row["workspace__service__name"] or row["workspace__path"].rsplit("/", 1)[-1], TaskSize(cpu, memory), count)
 
 
-def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
-    """Every service workspace's use, in two queries however many services there are."""
+def service_workspaces(exclude_path: str | None = None):
     workspaces = Workspace.objects.filter(module=SERVICE_MODULE)
-    if exclude_path:
-        workspaces = workspaces.exclude(path=exclude_path)
+    return workspaces.exclude(path=exclude_path) if exclude_path else workspaces
+
+
+def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
+    """Every service workspace's use, each with its service's name, in two queries however many
+    services there are: what names a service whose tasks a smaller cluster cannot hold."""
+    workspaces = service_workspaces(exclude_path)
     services = Run.objects.filter(workspace__in=workspaces)
     uses: dict[str, ServiceUse] = {}
     # A destroy included: its use is none (tasks_of), and the workspace is listed all the same.
@@ -188,15 +192,62 @@ def service_uses(exclude_path: str | None = None) -> dict[str, ServiceUse]:
     return uses
 
 
-def in_use(uses: dict[str, ServiceUse]) -> Resources:
-    total = Resources()
-    for use in uses.values():
-        total = total + use.resources
-    return total
+@dataclass(frozen=True)
+class Totals:
+    """What the services ask of the cluster, added up: `steady`, each service's ServiceUse.resources
+    summed; `largest`, the largest of them in each dimension (Need.largest_rollout); `services`, how many
+    ask for anything."""
+
+    steady: Resources = Resources()
+    largest: Resources = Resources()
+    services: int = 0
 
 
-def need(uses: dict[str, ServiceUse]) -> Need:
-    return Need(in_use(uses), tuple(tasks for use in uses.values() for tasks in use.asked))
+# service_uses()'s arithmetic (tasks_of, ServiceUse.resources) in SQL over the same runs, so that a
+# thousand services are one row to read rather than two thousand: the Platform page's panel took 24 of
+# its 52 ms reading and adding them up in Python. A run's input counts when it is a JSON whole number,
+# as whole_number() reads it; `numeric`, not `bigint`, so that no number a run holds makes it fail.
+# `OFFSET 0` keeps PostgreSQL from moving the outer `IS NOT NULL` tests into the scan, where it
+# evaluated each CASE twice (5.7 ms against 9.7 ms for 1,000 services).
+TOTALS_SQL = """
+SELECT count(*), sum(tasks), sum(cpu), sum(memory), max(tasks), max(cpu), max(memory)
+FROM (
+    SELECT workspace_id, max(n) AS tasks, max(c * n) AS cpu, max(m * n) AS memory
+    FROM (
+        SELECT workspace_id,
+            CASE WHEN cpu_type = 'number' AND cpu ~ '^-?[0-9]+$' THEN cpu::numeric END AS c,
+            CASE WHEN memory_type = 'number' AND memory ~ '^-?[0-9]+$' THEN memory::numeric END AS m,
+            CASE WHEN desired_count_type = 'number' AND desired_count ~ '^-?[0-9]+$' THEN desired_count::numeric END AS n
+        FROM ({runs}) AS asked
+        WHERE kind = %s
+        OFFSET 0
+    ) AS sized
+    WHERE c IS NOT NULL AND m IS NOT NULL AND n IS NOT NULL
+    GROUP BY workspace_id
+) AS per_service
+"""
+
+
+def totals(exclude_path: str | None = None) -> Totals:
+    """The services' use added up, in one query however many services there are: each service workspace's
+    last settled run (a destroy asks nothing) and its runs under way, as service_uses() reads them."""
+    workspaces = service_workspaces(exclude_path)
+    last_done = Run.objects.last_settled_per_workspace(workspaces).order_by().values("workspace_id", "kind", **READ_INPUTS)
+    under_way = Run.objects.filter(workspace__in=workspaces).active().order_by().values("workspace_id", "kind", **READ_INPUTS)
+    runs = last_done.union(under_way, all=True)
+    runs_sql, params = runs.query.get_compiler(using=runs.db).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(TOTALS_SQL.format(runs=runs_sql), (*params, Run.Kind.APPLY))
+        services, *sums = cursor.fetchone()
+    tasks, cpu, memory, most_tasks, most_cpu, most_memory = (int(value or 0) for value in sums)
+    return Totals(Resources(tasks, cpu, memory), Resources(most_tasks, most_cpu, most_memory), services)
+
+
+def need() -> Need:
+    """What the services need of the cluster, with each service's tasks by name: shrink_refusal names a
+    service whose tasks a smaller instance cannot hold."""
+    uses = service_uses()
+    return Need(totals().steady, tuple(tasks for use in uses.values() for tasks in use.asked))
 
 
 # --- the check before planning ---------------------------------------------------------------------
@@ -223,7 +274,7 @@ def service_refusal(workspace: Workspace, variables: dict) -> CapacityRefusal | 
     beside every other service's, the cluster. Call inside the transaction that proposes the plan."""
     take_turns()
     change = deployment(workspace, variables)
-    others = in_use(service_uses(exclude_path=workspace.path))
+    others = totals(exclude_path=workspace.path).steady
     for cluster, when in clusters_to_fit():
         refusal = room_refusal(cluster, others, change, when)
         if refusal:
@@ -293,14 +344,13 @@ def gib(mib: int) -> str:
 
 def room(applied_inputs: dict | None = None) -> Room:
     """`applied_inputs`: the cluster's applied_cluster_inputs(), when the caller read them already."""
-    uses = service_uses()
+    counted = totals()
     pending_run = pending_cluster_run()
-    counted = need(uses)
     return Room(
         cluster=cluster_from(applied_inputs or applied_cluster_inputs()),
         pending=cluster_proposed_by(pending_run),
         pending_run=pending_run,
-        used=counted.steady,  # in_use(uses), added up once
-        kept=counted.largest_rollout,
-        services=sum(1 for use in uses.values() if use.asked),
+        used=counted.steady,
+        kept=counted.largest,
+        services=counted.services,
     )

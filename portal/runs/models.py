@@ -134,6 +134,9 @@ class RunQuerySet(models.QuerySet):
         last = self.settled().filter(workspace=OuterRef("pk")).order_by(LAST_FINISHED_FIRST).values("pk")[:1]
         # The workspaces' model through the foreign key: the workspaces app sits above this one.
         walked = self.model._meta.get_field("workspace").related_model.objects.all() if workspaces is None else workspaces
+        # In no order: the workspaces' own (apply order, path) sorted them all for nothing, 1.8 of 5 ms
+        # with 2,000 workspaces.
+        walked = walked.order_by()
         # `id = ANY(ARRAY(...))`: the ids are gathered first, then read by primary key. With `id IN
         # (...)` PostgreSQL hashed the ids and scanned every run to match them.
         ids = ArraySubquery(walked.annotate(last_settled=Subquery(last)).values("last_settled"))
@@ -146,7 +149,7 @@ class RunQuerySet(models.QuerySet):
 
     def last_applied_values(self, *fields, workspaces=None) -> list[tuple]:
         """last_applied_per_workspace() as tuples of `fields`."""
-        rows = self.last_settled_per_workspace(workspaces).values_list("kind", *fields)
+        rows = self.last_settled_per_workspace(workspaces).order_by().values_list("kind", *fields)
         return [row[1:] for row in rows if row[0] != Run.Kind.DESTROY]
 
     def latest_of(self, workspace):
