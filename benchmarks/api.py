@@ -230,6 +230,15 @@ def deep_place() -> str:
     return place(Run.objects.order_by("-created_at", "-pk")[(deep_page() - 1) * PAGE_SIZE - 1])
 
 
+def audit_deep_place() -> str:
+    """Where page events // PAGE_SIZE of the audit trail (its last full page) starts, as the Older links give it."""
+    from portal.access.audit_pages import EVENTS, PAGE_SIZE
+    from portal.audit.models import AuditEvent
+
+    events = AuditEvent.objects.order_by("-time", "-id")
+    return EVENTS.place(events[(events.count() // PAGE_SIZE - 1) * PAGE_SIZE - 1])
+
+
 def main(count: int, requests: int, total_runs: int):
     create_database()
     developer = fill(count)
@@ -307,7 +316,8 @@ def main(count: int, requests: int, total_runs: int):
         f"/api/v1/workspaces/{workspace}/",
         f"/api/v1/workspaces/{workspace}/drift/",
         "/api/v1/audit/",
-        f"/api/v1/audit/?page={events // 50}",  # the oldest events
+        f"/api/v1/audit/?page={events // 50}",  # the oldest events, by page number (links from before)
+        f"/api/v1/audit/?older={audit_deep_place()}",  # the same, as the `next` links reach them
         "/api/v1/audit/?actor=benchmark-approver",
         "/api/v1/administrators/",
         "/api/v1/platform/",
@@ -325,6 +335,7 @@ def main(count: int, requests: int, total_runs: int):
         f"/changes/?page={count // 50}",
         "/audit/",
         f"/audit/?page={events // 50}",
+        f"/audit/?older={audit_deep_place()}",
         "/audit/?actor=benchmark-approver",
         "/platform/",
         "/administrators/",

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from portal.access import permissions
 from portal.api.errors import error_responses
+from portal.api.pagination import KeysetPagination
 from portal.api.renderers import JSONLinesRenderer
 from portal.api.representation import service_rows, services_json
 from portal.api.scopes import TokenLimits
@@ -391,7 +392,8 @@ class AuditListView(KnownQueryParameters, generics.ListAPIView):
     permission_classes = PERMISSIONS
     token_actions = {"GET": "read_audit"}
     may = staticmethod(permissions.view_audit)
-    query_parameters = ("page", "page_size", *AUDIT_FILTERS)
+    query_parameters = ("page", "page_size", "older", "newer", *AUDIT_FILTERS)
+    pagination_class = KeysetPagination
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, JSONLinesRenderer]
 
     def initial(self, request, *args, **kwargs):

@@ -3,10 +3,7 @@ match its filters (newest first), and what each workspace with an active run is 
 run, where that run stands in the workers' queue, and the runs of its change behind it)."""
 
 import logging
-import re
-import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import Q
@@ -17,6 +14,7 @@ from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
 from portal.core import params
+from portal.core.keyset import Keyset
 from portal.core.params import InvalidParameter
 from portal.runs import queueing
 from portal.runs.models import Run, RunStatus, in_apply_order
@@ -24,6 +22,7 @@ from portal.runs.models import Run, RunStatus, in_apply_order
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+RUNS = Keyset("created_at", PAGE_SIZE, what="microseconds.run id")
 # The active section lists at most this many workspaces; filtering by service or workspace narrows it.
 ACTIVE_LIMIT = 50
 # What a listing never shows and can run to megabytes: left in the database.
@@ -135,27 +134,8 @@ def runs_page(filters: RunFilters, query) -> "RunsPage":
         return RunsPage(
             listed, numbered.paginator.count, older=place(listed[-1]) if numbered.has_next() else "", newer=place(listed[0]) if numbered.has_previous() else ""
         )
-    older, newer = query.get("older"), query.get("newer")
-    if older is not None and newer is not None:
-        raise InvalidParameter("older", "give older or newer, not both.")
-    if newer is not None:
-        created, pk = parse_place("newer", newer)
-        after = list(runs.filter(created_at__gte=created).exclude(created_at=created, pk__lte=pk).order_by("created_at", "pk")[: PAGE_SIZE + 1])
-        if len(after) > PAGE_SIZE:  # newer runs still above these: a page in the middle
-            listed = after[:PAGE_SIZE][::-1]
-            return RunsPage(listed, runs.count(), older=place(listed[-1]), newer=place(listed[0]))
-        older = None  # these reach the newest run: the first page, full
-    if older is not None:
-        created, pk = parse_place("older", older)
-        runs_before = runs.filter(created_at__lte=created).exclude(created_at=created, pk__gte=pk)
-    else:
-        runs_before = runs
-    listed = list(runs_before.order_by("-created_at", "-pk")[: PAGE_SIZE + 1])
-    more, listed = len(listed) > PAGE_SIZE, listed[:PAGE_SIZE]
-    # Reached through an older place: the newer page starts at this one's first run (or at the place
-    # itself when nothing is older any more, say the runs there were removed since).
-    newer = (place(listed[0]) if listed else older) if older is not None else ""
-    return RunsPage(listed, runs.count(), older=place(listed[-1]) if more else "", newer=newer)
+    page = RUNS.page(runs, query)
+    return RunsPage(page.items, runs.count(), older=page.older, newer=page.newer)
 
 
 @dataclass
@@ -176,21 +156,9 @@ class RunsPage:
         return len(self.runs)
 
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-PLACE = re.compile(r"([0-9]{1,17})\.([0-9a-f]{32})", re.ASCII)
-
-
 def place(run: Run) -> str:
     """A run's place in the newest-first order: its creation time in microseconds, then its id."""
-    return f"{(run.created_at - EPOCH) // timedelta(microseconds=1)}.{run.pk.hex}"
-
-
-def parse_place(name: str, text: str) -> tuple[datetime, uuid.UUID]:
-    match = PLACE.fullmatch(text)
-    if match is None:
-        raise InvalidParameter(name, "give a place as the page's Newer and Older links do (microseconds.run id).")
-    # 17 digits reach the year 5138 at most: no overflow.
-    return EPOCH + timedelta(microseconds=int(match[1])), uuid.UUID(hex=match[2])
+    return RUNS.place(run)
 
 
 @dataclass

@@ -4,6 +4,7 @@ delete an event; admins read it on a page, in the API and as JSON lines; no secr
 
 import io
 import json
+import re
 import uuid
 
 import pytest
@@ -377,15 +378,15 @@ def test_the_page_filters_by_action_actor_team_object_and_dates(people, client, 
 
     for response in (by_actor, by_object, by_day, before):
         assert response.status_code == 200, response.content.decode()[-300:]
-    assert [e.object_label for e in by_actor.context["page"].object_list] == ["billing"]
-    assert [e.action for e in by_object.context["page"].object_list] == ["service.register"]
-    assert len(by_day.context["page"].object_list) == 2
-    assert len(before.context["page"].object_list) == 0
+    assert [e.object_label for e in by_actor.context["page"].events] == ["billing"]
+    assert [e.action for e in by_object.context["page"].events] == ["service.register"]
+    assert len(by_day.context["page"].events) == 2
+    assert len(before.context["page"].events) == 0
     assert 'id="audit-events"' in by_actor.content.decode() and "billing" in by_actor.content.decode()
 
     by_team = client.get(url, {"team": "pay"})
-    assert [(e.action, e.object_label, e.team) for e in by_team.context["page"].object_list] == [("service.register", "billing", "pay")]
-    assert client.get(url, {"team": "nobody"}).context["page"].paginator.count == 0
+    assert [(e.action, e.object_label, e.team) for e in by_team.context["page"].events] == [("service.register", "billing", "pay")]
+    assert client.get(url, {"team": "nobody"}).context["page"].count == 0
 
 
 @pytest.mark.parametrize(
@@ -431,15 +432,78 @@ def test_the_page_reads_in_a_constant_number_of_queries(people, client, service_
     assert queries() == few
 
 
-def test_the_page_is_paginated(people, client):
-    for index in range(60):
+def pages_links(response) -> dict[str, str]:
+    block = re.search(r'<p class="pages" id="pages">(.*?)</p>', response.content.decode(), re.S)
+    return {name: href.replace("&amp;", "&") for href, name in re.findall(r'<a href="\?([^"]*)">(\w+)</a>', block[1])}
+
+
+def test_the_page_is_paginated_by_place_and_a_page_number_from_before_is_still_served(people, client):
+    for index in range(120):
         audit.record("token.issue", people["dev"], label=str(index))
     as_user(client, people["admin"])
-    first = client.get(reverse("audit:list"), {"action": "token.issue"})
-    second = client.get(reverse("audit:list"), {"action": "token.issue", "page": 2})
-    assert len(first.context["page"].object_list) == 50 and len(second.context["page"].object_list) == 10
-    assert "page=2" in first.content.decode() and "action=token.issue" in first.content.decode()
-    assert client.get(reverse("audit:list"), {"page": 3, "action": "token.issue"}).status_code == 404
+    url = reverse("audit:list")
+    first = client.get(url, {"action": "token.issue"})
+    labels = [event.details["label"] for event in first.context["page"].events]
+    assert labels == [str(index) for index in range(119, 69, -1)], "the newest fifty, newest first"
+    assert "120 events match these filters." in first.content.decode()
+    links = pages_links(first)
+    assert set(links) == {"Older"} and links["Older"].startswith("action=token.issue&older=")
+
+    second = client.get(f"{url}?{links['Older']}")
+    assert [event.details["label"] for event in second.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+    third = client.get(f"{url}?{pages_links(second)['Older']}")
+    assert [event.details["label"] for event in third.context["page"].events] == [str(index) for index in range(19, -1, -1)]
+    assert set(pages_links(third)) == {"Newest", "Newer"}, "nothing older than the oldest"
+
+    back = client.get(f"{url}?{pages_links(third)['Newer']}")
+    assert [event.details["label"] for event in back.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+    top = client.get(f"{url}?{pages_links(back)['Newer']}")
+    assert [event.details["label"] for event in top.context["page"].events] == labels and set(pages_links(top)) == {"Older"}
+
+    # An event recorded while someone reads an older page does not shift it.
+    audit.record("token.issue", people["dev"], label="new")
+    again = client.get(f"{url}?{links['Older']}")
+    assert [event.details["label"] for event in again.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+
+    numbered = client.get(url, {"action": "token.issue", "page": 2})
+    assert [event.details["label"] for event in numbered.context["page"].events] == [str(index) for index in range(70, 20, -1)]
+    assert "121 events match these filters (page 2)." in numbered.content.decode()
+    assert set(pages_links(numbered)) == {"Newest", "Newer", "Older"}
+    assert client.get(url, {"page": 4, "action": "token.issue"}).status_code == 404
+
+
+def test_a_deep_page_of_the_trail_seeks_to_its_place_and_counts_only_so_far(people, client, settings, monkeypatch):
+    from portal.access import audit_pages
+
+    for index in range(12):
+        audit.record("token.issue", people["dev"], label=str(index))
+    as_user(client, people["admin"])
+    settings.DEBUG = True  # the queries' text, for the test to read
+    place = audit_pages.EVENTS.place(AuditEvent.objects.get(details__label="5"))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("audit:list"), {"older": place, "action": "token.issue"})
+    assert [event.details["label"] for event in response.context["page"].events] == ["4", "3", "2", "1", "0"]
+    sql = " ".join(query["sql"] for query in captured.captured_queries if "audit_auditevent" in query["sql"])
+    assert "OFFSET" not in sql and "LIMIT 10001" in sql, "seeks to the place; counts no further than the limit"
+
+    monkeypatch.setattr(audit_pages, "COUNT_LIMIT", 10)
+    assert "More than 10 events in the trail." in client.get(reverse("audit:list")).content.decode()
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"older": "yesterday"}, "older: give a place as the page&#x27;s Newer and Older links do"),
+        ({"newer": "1.zz"}, "newer: give a place"),
+        ({"older": "1" * 18 + ".1"}, "older: give a place"),
+        ({"older": "1.1", "newer": "1.1"}, "older: give older or newer, not both."),
+        ({"older": "1.1", "page": "2"}, "page: give page, or older or newer, not both."),
+    ],
+)
+def test_a_bad_place_is_a_400_that_says_what_it_takes(people, client, query, message):
+    as_user(client, people["admin"])
+    response = client.get(reverse("audit:list"), query)
+    assert response.status_code == 400 and message in response.content.decode()
 
 
 def test_the_api_lists_events_newest_first_with_the_same_filters(people, trail):
@@ -455,6 +519,33 @@ def test_the_api_lists_events_newest_first_with_the_same_filters(people, trail):
     assert token_issued["team"] is None  # a person's own token belongs to no team
     unknown = api.get("/api/v1/audit/", {"who": "x"})
     assert unknown.status_code == 400
+
+
+def test_the_api_links_its_pages_by_place_and_still_serves_page_numbers(people, settings):
+    api = api_for(people["admin"])  # issuing its token is an event too, older than these
+    for index in range(7):
+        audit.record("token.revoke", people["dev"], label=str(index))
+
+    def labels(body) -> list[str]:
+        return [event["details"]["label"] for event in body["results"]]
+
+    first = api.get("/api/v1/audit/", {"action": "token.revoke", "page_size": 3}).json()
+    assert labels(first) == ["6", "5", "4"] and first["count"] == 7 and first["previous"] is None
+    assert "older=" in first["next"] and "page_size=3" in first["next"] and "action=token.revoke" in first["next"]
+    second = api.get(first["next"]).json()
+    third = api.get(second["next"]).json()
+    assert labels(second) == ["3", "2", "1"] and labels(third) == ["0"] and third["next"] is None
+    assert second["count"] == third["count"] == 7
+    assert labels(api.get(third["previous"]).json()) == ["3", "2", "1"]
+    assert labels(api.get(second["previous"]).json()) == ["6", "5", "4"]
+
+    numbered = api.get("/api/v1/audit/", {"action": "token.revoke", "page_size": 3, "page": 2}).json()
+    assert labels(numbered) == ["3", "2", "1"] and "older=" in numbered["next"] and "page=" not in numbered["next"]
+    assert labels(api.get(numbered["previous"]).json()) == ["6", "5", "4"]
+
+    for query, field in [({"older": "soon"}, "older"), ({"older": "1.1", "page": "1"}, "page"), ({"older": "1.1", "newer": "1.1"}, "older")]:
+        refused = api.get("/api/v1/audit/", query)
+        assert refused.status_code == 400 and field in refused.json()["fields"], refused.content
 
 
 def test_the_export_streams_every_selected_event_as_json_lines(people, client, trail):
