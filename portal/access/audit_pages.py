@@ -12,7 +12,7 @@ from portal.access import permissions
 from portal.access.decorators import allowed
 from portal.audit.filters import PARAMETERS, filtered
 from portal.core import params
-from portal.core.keyset import Keyset
+from portal.core.keyset import Keyset, KeysetPage
 
 PAGE_SIZE = 50
 EVENTS = Keyset("time", PAGE_SIZE)
@@ -36,19 +36,16 @@ def audit_list(request):
 
 
 @dataclass
-class EventsPage:
-    """A page of the trail: its events, where the pages beside it start (keyset places, "" where there
-    is none), and how many events the filters select, counted up to COUNT_LIMIT."""
+class EventsPage(KeysetPage):
+    """A page of the trail (`items`, its events) and where the pages beside it start, with how many
+    events the filters select, counted up to COUNT_LIMIT."""
 
-    events: list
-    count: int
-    older: str = ""
-    newer: str = ""
+    count: int = 0
     number: int | None = None  # for a page asked for by number (`page=N`, links from before)
 
     @property
     def counted(self) -> str:
-        """ "1 event", "12 events", or "more than 10,000 events" when counting stopped there."""
+        """In words: "1 event", "12 events", or "more than 10,000 events" when counting stopped there."""
         if self.number is None and self.count > COUNT_LIMIT:
             return f"more than {COUNT_LIMIT:,} events"
         return f"{self.count:,} event{'' if self.count == 1 else 's'}"
@@ -69,15 +66,15 @@ def events_page(events, query) -> EventsPage:
         listed = list(numbered.object_list)
         return EventsPage(
             listed,
-            numbered.paginator.count,
             older=EVENTS.place(listed[-1]) if numbered.has_next() else "",
             newer=EVENTS.place(listed[0]) if numbered.has_previous() else "",
+            count=numbered.paginator.count,
             number=number,
         )
     page = EVENTS.page(events, query)
     # Counted as far as COUNT_LIMIT: "more than 10,000" says enough, and counting half a million
     # events took 20 ms on every view.
-    return EventsPage(page.items, events[: COUNT_LIMIT + 1].count(), older=page.older, newer=page.newer)
+    return EventsPage(page.items, older=page.older, newer=page.newer, count=events[: COUNT_LIMIT + 1].count())
 
 
 @allowed(permissions.view_audit)

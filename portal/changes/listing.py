@@ -14,7 +14,7 @@ from portal.access import permissions
 from portal.access.models import Team
 from portal.access.naming import is_team_name
 from portal.core import params
-from portal.core.keyset import Keyset
+from portal.core.keyset import Keyset, KeysetPage
 from portal.core.params import InvalidParameter
 from portal.runs import queueing
 from portal.runs.models import Run, RunStatus, in_apply_order
@@ -131,29 +131,17 @@ def runs_page(filters: RunFilters, query) -> "RunsPage":
         # every matching run with its listed columns and joined rows cost twice as much on page 100.
         numbered = page_of(matching.order_by("-created_at", "-pk").values_list("pk", flat=True), query, PAGE_SIZE, "the runs matching")
         listed = list(runs.filter(pk__in=list(numbered)).order_by("-created_at", "-pk"))
-        return RunsPage(
-            listed, numbered.paginator.count, older=place(listed[-1]) if numbered.has_next() else "", newer=place(listed[0]) if numbered.has_previous() else ""
-        )
+        older = place(listed[-1]) if numbered.has_next() else ""
+        return RunsPage(listed, older=older, newer=place(listed[0]) if numbered.has_previous() else "", count=numbered.paginator.count)
     page = RUNS.page(runs, query)
-    return RunsPage(page.items, runs.count(), older=page.older, newer=page.newer)
+    return RunsPage(page.items, older=page.older, newer=page.newer, count=runs.count())
 
 
 @dataclass
-class RunsPage:
-    """A page of runs and where the pages beside it start: `older` and `newer` are the places to
-    give back as `older=` and `newer=` ("" where there is no such page); `count` is every run that
-    matches."""
+class RunsPage(KeysetPage):
+    """A page of runs (`items`) and where the pages beside it start; `count` is every run that matches."""
 
-    runs: list
-    count: int
-    older: str = ""
-    newer: str = ""
-
-    def __iter__(self):
-        return iter(self.runs)
-
-    def __len__(self):
-        return len(self.runs)
+    count: int = 0
 
 
 def place(run: Run) -> str:

@@ -378,14 +378,14 @@ def test_the_page_filters_by_action_actor_team_object_and_dates(people, client, 
 
     for response in (by_actor, by_object, by_day, before):
         assert response.status_code == 200, response.content.decode()[-300:]
-    assert [e.object_label for e in by_actor.context["page"].events] == ["billing"]
-    assert [e.action for e in by_object.context["page"].events] == ["service.register"]
-    assert len(by_day.context["page"].events) == 2
-    assert len(before.context["page"].events) == 0
+    assert [e.object_label for e in by_actor.context["page"].items] == ["billing"]
+    assert [e.action for e in by_object.context["page"].items] == ["service.register"]
+    assert len(by_day.context["page"].items) == 2
+    assert len(before.context["page"].items) == 0
     assert 'id="audit-events"' in by_actor.content.decode() and "billing" in by_actor.content.decode()
 
     by_team = client.get(url, {"team": "pay"})
-    assert [(e.action, e.object_label, e.team) for e in by_team.context["page"].events] == [("service.register", "billing", "pay")]
+    assert [(e.action, e.object_label, e.team) for e in by_team.context["page"].items] == [("service.register", "billing", "pay")]
     assert client.get(url, {"team": "nobody"}).context["page"].count == 0
 
 
@@ -443,30 +443,30 @@ def test_the_page_is_paginated_by_place_and_a_page_number_from_before_is_still_s
     as_user(client, people["admin"])
     url = reverse("audit:list")
     first = client.get(url, {"action": "token.issue"})
-    labels = [event.details["label"] for event in first.context["page"].events]
+    labels = [event.details["label"] for event in first.context["page"].items]
     assert labels == [str(index) for index in range(119, 69, -1)], "the newest fifty, newest first"
     assert "120 events match these filters." in first.content.decode()
     links = pages_links(first)
     assert set(links) == {"Older"} and links["Older"].startswith("action=token.issue&older=")
 
     second = client.get(f"{url}?{links['Older']}")
-    assert [event.details["label"] for event in second.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+    assert [event.details["label"] for event in second.context["page"].items] == [str(index) for index in range(69, 19, -1)]
     third = client.get(f"{url}?{pages_links(second)['Older']}")
-    assert [event.details["label"] for event in third.context["page"].events] == [str(index) for index in range(19, -1, -1)]
+    assert [event.details["label"] for event in third.context["page"].items] == [str(index) for index in range(19, -1, -1)]
     assert set(pages_links(third)) == {"Newest", "Newer"}, "nothing older than the oldest"
 
     back = client.get(f"{url}?{pages_links(third)['Newer']}")
-    assert [event.details["label"] for event in back.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+    assert [event.details["label"] for event in back.context["page"].items] == [str(index) for index in range(69, 19, -1)]
     top = client.get(f"{url}?{pages_links(back)['Newer']}")
-    assert [event.details["label"] for event in top.context["page"].events] == labels and set(pages_links(top)) == {"Older"}
+    assert [event.details["label"] for event in top.context["page"].items] == labels and set(pages_links(top)) == {"Older"}
 
     # An event recorded while someone reads an older page does not shift it.
     audit.record("token.issue", people["dev"], label="new")
     again = client.get(f"{url}?{links['Older']}")
-    assert [event.details["label"] for event in again.context["page"].events] == [str(index) for index in range(69, 19, -1)]
+    assert [event.details["label"] for event in again.context["page"].items] == [str(index) for index in range(69, 19, -1)]
 
     numbered = client.get(url, {"action": "token.issue", "page": 2})
-    assert [event.details["label"] for event in numbered.context["page"].events] == [str(index) for index in range(70, 20, -1)]
+    assert [event.details["label"] for event in numbered.context["page"].items] == [str(index) for index in range(70, 20, -1)]
     assert "121 events match these filters (page 2)." in numbered.content.decode()
     assert set(pages_links(numbered)) == {"Newest", "Newer", "Older"}
     assert client.get(url, {"page": 4, "action": "token.issue"}).status_code == 404
@@ -482,7 +482,7 @@ def test_a_deep_page_of_the_trail_seeks_to_its_place_and_counts_only_so_far(peop
     place = audit_pages.EVENTS.place(AuditEvent.objects.get(details__label="5"))
     with CaptureQueriesContext(connection) as captured:
         response = client.get(reverse("audit:list"), {"older": place, "action": "token.issue"})
-    assert [event.details["label"] for event in response.context["page"].events] == ["4", "3", "2", "1", "0"]
+    assert [event.details["label"] for event in response.context["page"].items] == ["4", "3", "2", "1", "0"]
     sql = " ".join(query["sql"] for query in captured.captured_queries if "audit_auditevent" in query["sql"])
     assert "OFFSET" not in sql and "LIMIT 10001" in sql, "seeks to the place; counts no further than the limit"
 
