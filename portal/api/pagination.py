@@ -50,6 +50,13 @@ class KeysetPagination(Pagination):
         self.count, self.older, self.newer = queryset.count(), page.older, page.newer
         return page.items
 
+    def check_places(self, request, model) -> None:
+        """Refuses (400) a malformed `older` or `newer` where they mean nothing (the unpaginated export)."""
+        keyset = Keyset(self.time_field, 1)
+        for name in ("older", "newer"):
+            if name in request.query_params:
+                keyset.parse(model, name, request.query_params[name])
+
     def link(self, name: str, place: str) -> str | None:
         if not place:
             return None

@@ -411,6 +411,7 @@ class AuditListView(KnownQueryParameters, generics.ListAPIView):
         # The paging parameters mean nothing here, but a malformed one is still refused as in JSON.
         self.paginator.get_page_size(request)
         self.paginator.get_page_number(request, None)
+        self.paginator.check_places(request, AuditEvent)
         return StreamingHttpResponse(self.get_queryset().json_lines(), content_type="application/jsonl; charset=utf-8")
 
 

@@ -575,7 +575,7 @@ def test_the_api_exports_json_lines_with_a_token(people, trail):
     assert refused.status_code == 403 and bad.status_code == 400 and b"since" in bad.content
 
 
-@pytest.mark.parametrize("paging", [{"page_size": "832"}, {"page_size": "0"}, {"page": "first"}])
+@pytest.mark.parametrize("paging", [{"page_size": "832"}, {"page_size": "0"}, {"page": "first"}, {"older": "first"}, {"newer": "1.x"}])
 def test_the_json_lines_export_refuses_malformed_paging_as_the_json_list_does(people, trail, paging):
     # The export is unpaginated, yet a page_size the schema forbids is refused, never quietly ignored.
     admin = api_for(people["admin"])
