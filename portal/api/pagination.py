@@ -43,8 +43,7 @@ class KeysetPagination(Pagination):
                 raise params.InvalidParameter(self.page_query_param, "give page, or older or newer, not both.")
             listed = list(super().paginate_queryset(queryset, request, view))
             self.count = self.page.paginator.count
-            self.older = keyset.place(listed[-1]) if self.page.has_next() else ""
-            self.newer = keyset.place(listed[0]) if self.page.has_previous() else ""
+            self.older, self.newer = keyset.beside(listed, self.page)
             return listed
         page = keyset.page(queryset, request.query_params)
         self.count, self.older, self.newer = queryset.count(), page.older, page.newer

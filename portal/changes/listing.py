@@ -131,8 +131,8 @@ def runs_page(filters: RunFilters, query) -> "RunsPage":
         # every matching run with its listed columns and joined rows cost twice as much on page 100.
         numbered = page_of(matching.order_by("-created_at", "-pk").values_list("pk", flat=True), query, PAGE_SIZE, "the runs matching")
         listed = list(runs.filter(pk__in=list(numbered)).order_by("-created_at", "-pk"))
-        older = place(listed[-1]) if numbered.has_next() else ""
-        return RunsPage(listed, older=older, newer=place(listed[0]) if numbered.has_previous() else "", count=numbered.paginator.count)
+        older, newer = RUNS.beside(listed, numbered)
+        return RunsPage(listed, older=older, newer=newer, count=numbered.paginator.count)
     page = RUNS.page(runs, query)
     return RunsPage(page.items, older=page.older, newer=page.newer, count=runs.count())
 

@@ -62,6 +62,12 @@ class Keyset:
             raise refusal from None
         return EPOCH + timedelta(microseconds=int(match[1])), key
 
+    def beside(self, listed: list, numbered) -> tuple[str, str]:
+        """The places of the pages older and newer than `listed`, the rows of `numbered` (a page asked
+        for by number, django.core.paginator.Page): a page from a link before places goes on by place."""
+        older = self.place(listed[-1]) if numbered.has_next() else ""
+        return older, self.place(listed[0]) if numbered.has_previous() else ""
+
     def ordered(self, rows, newest_first: bool = True):
         direction = "-" if newest_first else ""
         return rows.order_by(f"{direction}{self.time_field}", f"{direction}pk")
