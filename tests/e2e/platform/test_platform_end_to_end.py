@@ -1,5 +1,5 @@
 """The whole platform and one service on the emulator, through the portal's own runs:
-provision, a service's whole life in Chromium (tests/browser_journey.py), onboard with its image
+provision, plan a change of the cluster's instance type and discard it, a service's whole life in Chromium (tests/browser_journey.py), onboard with its image
 copied into its repository, check the wiring in AWS, plan again (no changes), change without
 approval, change each declared field of the applied service (each applied, each planned again with
 no changes), decommission and destroy, and check that nothing is left.
@@ -8,14 +8,19 @@ The service's journey is portal/journey/steps.py, the same steps bin/aws-accepta
 what the emulator cannot do (a task answering behind the load balancer) is skipped, saying so."""
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from portal.capacity import usage
 from portal.catalog.models import Service
+from portal.changes.workflow import approval_refusal, discard
 from portal.core.aws import client as aws_client
+from portal.costs.estimate import load_table
+from portal.costs.models import CostEstimate
 from portal.journey.leftovers import BOOTSTRAP, what_is_left
 from portal.journey.steps import Journey
 from portal.platform.provisioning import wait_for
@@ -233,7 +238,83 @@ def onboard_and_decommission_through_the_api(author, approver, admin, declaratio
     assert (refused.status_code, refused.json()["code"]) == (409, "withdrawn")
 
 
-def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, state_bucket, screen):
+def changed(run: Run, address: str) -> dict[str, tuple[str, str]]:
+    """The attributes the plan changes on `address`: path -> (before, after)."""
+    (resource,) = [r for r in run.plan_changes if r["address"] == address]
+    return {a["path"]: (a["before"], a["after"]) for a in resource["attributes"]}
+
+
+def a_new_instance_type_is_planned_and_approved_like_any_platform_change(client, admin, other_admin, approver):
+    """A change of the cluster's instance type and size, planned for real on the platform just
+    provisioned at the default settings: an admin's form on the Platform page, terraform's plan of the
+    cluster workspace and its cost, the approval rule of any platform change, and the Platform page
+    while it waits. It is discarded, and the platform stays as it was for the rest of the test (here
+    rather than in a test of its own, which provisioned and destroyed a whole platform for it).
+
+    The emulator cannot apply it: a new launch template version makes the provider start an instance
+    refresh, and moto has no StartInstanceRefresh (README, "Against the local AWS emulator"). The
+    refresh itself is covered by the ecs-cluster module's tests."""
+    defaults = settings.CLUSTER_DEFAULTS
+
+    # The defaults are what the cluster was made with, and what is in effect.
+    (template,) = aws_client("ec2").describe_launch_templates(Filters=[{"Name": "launch-template-name", "Values": [f"{settings.SERVICE_NAME_PREFIX}-*"]}])[
+        "LaunchTemplates"
+    ]
+    versions = aws_client("ec2").describe_launch_template_versions(LaunchTemplateId=template["LaunchTemplateId"], Versions=["$Latest"])
+    version = versions["LaunchTemplateVersions"][0]
+    assert version["LaunchTemplateData"]["InstanceType"] == defaults["instance_type"]
+    (group,) = aws_client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert (group["MinSize"], group["MaxSize"]) == (defaults["min_size"], defaults["max_size"])
+    assert usage.cluster_in_effect().instance_type == defaults["instance_type"]
+
+    # An admin proposes another type and a smaller group on the Platform page.
+    client.force_login(admin)
+    wanted = {"instance_type": "c6i.xlarge", "min_size": 1, "max_size": 4, "desired_capacity": 1}
+    response = client.post(reverse("capacity:change-cluster"), wanted)
+    run = usage.pending_cluster_run()
+    assert response.status_code == 302 and response["Location"] == reverse("runs:run-detail", kwargs={"run_id": run.pk})
+    assert {name: run.variables[name] for name in wanted} == wanted
+
+    wait_for(run.change, {RunStatus.AWAITING_APPROVAL}, timeout=300)
+    run.refresh_from_db()
+    assert changed(run, "module.this.aws_launch_template.this")["instance_type"] == (f'"{defaults["instance_type"]}"', '"c6i.xlarge"')
+    assert changed(run, "module.this.aws_autoscaling_group.this")["max_size"] == (str(defaults["max_size"]), "4")
+    assert (run.to_add, run.to_destroy) == (0, 0), "the cluster is updated in place, nothing replaced"
+
+    # The cost of the real plan, by hand from the region's table: the group's instances at the new
+    # type's hourly price instead of the old one's (the volumes stay; the desired count is the group's
+    # own, which terraform leaves to the autoscaler).
+    table = load_table(settings.AWS_REGION)
+    hourly = {name: Decimal(str(table.prices["ec2_instance_hour"][name])) for name in (defaults["instance_type"], "c6i.xlarge")}
+    expected = group["DesiredCapacity"] * (hourly["c6i.xlarge"] - hourly[defaults["instance_type"]]) * 730
+    found = CostEstimate.objects.get(run=run)
+    assert found.difference == expected.quantize(Decimal("0.01")), found.detail
+    (line,) = [line for line in found.detail["lines"] if line["address"] == "module.this.aws_autoscaling_group.this"]
+    assert f"{group['DesiredCapacity']} × c6i.xlarge at" in line["basis"]
+    assert {line["address"] for line in found.detail["lines"]} >= {"module.this.aws_lb.this", "module.this.aws_autoscaling_group.this"}
+    assert found.detail["not_priced"] == [], "every resource the cluster module makes has a price rule or is free"
+
+    # Approved like any platform change: by another admin, not by its proposer, not by an approver.
+    assert approval_refusal(run.change, admin).code == "own_change"
+    assert approval_refusal(run.change, approver).code == "platform_permission"
+    assert approval_refusal(run.change, other_admin) is None
+
+    # While it waits, the page says so, and keeps what is applied as in effect.
+    page = client.get(reverse("platform:page")).content.decode()
+    assert "A change of the cluster is under way" in page
+    assert usage.cluster_in_effect().instance_type == defaults["instance_type"]
+    assert [cluster.instance_type for cluster, _ in usage.clusters_to_fit()] == [defaults["instance_type"], "c6i.xlarge"]
+
+    discard(run.change, other_admin)
+    assert usage.pending_cluster_run() is None
+    assert usage.cluster_in_effect().instance_type == defaults["instance_type"]
+
+
+def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq_worker, runner_credentials, screen):
+    # Not the session's `state_bucket`: the journey bootstraps the account itself, as bin/portal and
+    # bin/aws-acceptance do (the administrators trusting the session's runner), and the bucket's
+    # lifecycle rule (a minute of the provider waiting for S3 to settle) is applied beside the
+    # administrators and the platform, not before them.
     admin = make_user("platform-admin", "admins")
     platform_approver = make_user("platform-approver", "admins")
     approver = make_user("approver", "approvers")
@@ -243,7 +324,7 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
     journey = Journey(developer=author, approver=approver, admin=admin, platform_approver=platform_approver)
 
     # The platform, each workspace planned after the one it reads from, approved by another admin.
-    # The administrators were made by the session's bootstrap: planned again, they have no changes.
+    # The administrators were made by the bootstrap before it: planned again, they have no changes.
     for change in journey.provision_platform():
         (run,) = change.runs.all()
         expected = RunStatus.NO_CHANGES if run.workspace.path.startswith("iam/service-admins/") else RunStatus.APPLIED
@@ -251,6 +332,10 @@ def test_platform_and_service_lifecycle(client, make_user, service_form_data, rq
         if run.workspace.path == workload_roles_path():
             # The network names the flow logs' role rather than reading it from the roles' state.
             assert run.outputs["flow_logs_role_arn"] == flow_logs_role_arn()
+
+    # The platform at its default settings: a change of the cluster is planned, priced and discarded.
+    with journey.step("A change of the cluster's instance type, planned and discarded"):
+        a_new_instance_type_is_planned_and_approved_like_any_platform_change(client, admin, platform_approver, approver)
 
     # A service's whole life in Chromium, as its developer, its approver and an admin see it.
     with journey.step("A service's life in Chromium (tests/browser_journey.py)"):

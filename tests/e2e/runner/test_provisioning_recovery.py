@@ -83,8 +83,11 @@ def lost_answer(monkeypatch):
 
 
 @pytest.fixture
-def provisioned_platform_is_destroyed(state_bucket, make_user):
-    """The platform provisioned here is destroyed again: other tests of the session start without it."""
+def provisioned_platform_is_destroyed(runner_credentials, make_user):
+    """The platform provisioned here is destroyed again: other tests of the session start without it.
+    Not the session's `state_bucket`: provisioning bootstraps the account when it is the session's
+    first (the administrators trusting the session's runner), the state bucket's lifecycle rule
+    applied beside the rest, as bin/portal does."""
     approver = make_user("teardown-admin", "admins")
     yield
     destroy_platform(requester=None, approver=approver, timeout=600)
@@ -97,7 +100,7 @@ def platform_runs() -> dict[str, list[Run]]:
 
 # --- a transient failure ---------------------------------------------------------------------------
 def test_a_lost_answer_fails_the_network_apply_and_provisioning_clears_the_leftover_plans_again_and_applies(
-    rq_worker, state_bucket, lost_answer, make_user, provisioned_platform_is_destroyed
+    rq_worker, lost_answer, make_user, provisioned_platform_is_destroyed
 ):
     approver = make_user("platform-admin", "admins")
     left = leftovers.state_ids(Workspace(path=network_path()))
