@@ -1,8 +1,9 @@
 """The whole platform and one service on the emulator, through the portal's own runs:
-provision, plan a change of the cluster's instance type and discard it, a service's whole life in Chromium (tests/browser_journey.py), onboard with its image
-copied into its repository, check the wiring in AWS, plan again (no changes), change without
-approval, change each declared field of the applied service (each applied, each planned again with
-no changes), decommission and destroy, and check that nothing is left.
+provision, plan a change of the cluster's instance type and discard it, a service's whole life in
+Chromium (tests/browser_journey.py), onboard with its image copied into its repository, check the
+wiring in AWS, plan again (no changes), change without approval, change each declared field of the
+applied service (each applied, each planned again with no changes), decommission and destroy, and
+check that nothing is left.
 
 The service's journey is portal/journey/steps.py, the same steps bin/aws-acceptance takes on AWS;
 what the emulator cannot do (a task answering behind the load balancer) is skipped, saying so."""
