@@ -38,7 +38,7 @@ from portal.capacity import usage as capacity_usage  # noqa: E402
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.changes.workflow import approve  # noqa: E402
 from portal.platform.provisioning import ProvisioningFailed, wait_for  # noqa: E402
-from portal.runner.terraform import backend_config, terraform_environment  # noqa: E402
+from portal.runner.terraform import Terraform, backend_config, terraform_environment  # noqa: E402
 from portal.runs.models import RunStatus  # noqa: E402
 from portal.workspaces.rendering import RENDERED_FILES  # noqa: E402
 
@@ -172,7 +172,7 @@ def main(count: int) -> None:
         to_apply.append(time.monotonic() - approved)
         directory = change.runs_in_order()[-1].workspace.directory
         t0 = time.monotonic()
-        subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=directory, env=terraform_environment(), check=True, capture_output=True)
+        Terraform(directory, lambda text: None).run("init", input=False)  # as the portal inits: its pinned providers
         inits.append(time.monotonic() - t0)
         disks.append(disk_usage(directory))
 

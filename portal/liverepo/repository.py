@@ -4,7 +4,7 @@
         main.tf provider.tf moves.tf backend.tf   as the portal renders them, the module source pointing into modules/
         terraform.tfvars.json                     the applied inputs
         backend.hcl                               the S3 backend's bucket, key and region, as the portal initialises
-        .terraform.lock.hcl                       the provider versions the portal ran with, when it has one
+        .terraform.lock.hcl                       the provider versions the portal ran with and their pinned checksums
     modules/<module>/              a copy of infra_modules/<module> (without its tests and examples)
 
 Git runs as a subprocess with argv lists (never a shell); a bare repository is written through a
@@ -28,7 +28,9 @@ from pathlib import Path, PurePosixPath
 
 from django.conf import settings
 
-from portal.runner.terraform import backend_config, hcl_string
+from portal.core.hcl import hcl_string
+from portal.runner import providers
+from portal.runner.terraform import backend_config
 from portal.workspaces.identities import RunIdentity
 from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import rendered_files
@@ -113,9 +115,9 @@ def workspace_files(workspace: Workspace, variables: dict, identity: RunIdentity
     source = os.path.relpath(f"modules/{workspace.module}", folder)
     files = rendered_files(workspace, variables, identity=identity, module_source=source)
     files["backend.hcl"] = backend_hcl(backend_config(workspace.state_key, identity))
-    lock_file = workspace.directory / ".terraform.lock.hcl"
-    if lock_file.exists():
-        files[".terraform.lock.hcl"] = lock_file.read_text()
+    lock_file = providers.published_lock(workspace.directory)
+    if lock_file is not None:
+        files[".terraform.lock.hcl"] = lock_file
     return files
 
 

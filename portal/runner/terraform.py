@@ -30,7 +30,9 @@ from django.conf import settings
 from python_terraform import IsFlagged
 from python_terraform import Terraform as CommandBuilder
 
+from portal.core.hcl import hcl_object
 from portal.core.masking import mask_secrets, secret_values
+from portal.runner import providers
 from portal.workspaces.identities import RunIdentity
 from portal.workspaces.rendering import RENDERED_FILES
 from portal.workspaces.terraform_config import cli_config_text, write_cli_config
@@ -88,16 +90,6 @@ def backend_config(state_key: str, identity: RunIdentity | None = None) -> dict[
     if identity is not None:
         config["assume_role"] = hcl_object(identity.backend_assume_role())
     return config
-
-
-def hcl_string(value: str) -> str:
-    """An HCL string: JSON quoting is HCL's, once its template sequences are escaped."""
-    return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
-
-
-def hcl_object(values: dict[str, str]) -> str:
-    """An HCL object of strings."""
-    return "{" + ",".join(f"{name}={hcl_string(value)}" for name, value in values.items()) + "}"
 
 
 # --- processes -------------------------------------------------------------------------------------
@@ -343,6 +335,25 @@ class Terraform:
         if watchdog.reason:
             raise TerraformStopped(command, watchdog.reason, watchdog.killed)
 
+    @contextmanager
+    def providers_pinned(self, command: str) -> Iterator[None]:
+        """Around a command: init gets the pinned provider versions and has what it linked checked
+        against their checksums; every other command runs only with packages that match them
+        (portal.runner.providers). Inits take turns: terraform's plugin cache is not safe for
+        concurrent use."""
+        try:
+            if command != "init":
+                providers.check_packages(self.workdir)
+                yield
+                return
+            with plugin_cache_lock():
+                providers.before_init(self.workdir)
+                yield
+                providers.after_init(self.workdir)
+        except providers.ProviderMismatch as exc:
+            self.on_output(f"[portal] {exc}\n")
+            raise TerraformError(str(exc)) from exc
+
     def run(self, command: str, *args: str, **options) -> str:
         """Run a command, streaming its masked output; return that output; raise TerraformError when
         it fails."""
@@ -350,7 +361,7 @@ class Terraform:
         secrets = secret_values()
         self.on_output(f"$ terraform {' '.join(argv[1:])}\n")
         output = []
-        with self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as process:
+        with self.providers_pinned(command), self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1) as process:
             pending, last_flush = [], time.monotonic()
             for line in process.stdout:
                 output.append(mask_secrets(line, secrets))
@@ -367,7 +378,7 @@ class Terraform:
     def capture(self, command: str, *args: str, **options) -> str:
         """Run a command and return its standard output (for -json output)."""
         argv = self.command(command, *args, **options)
-        with self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        with self.providers_pinned(command), self.supervised(command, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
             stdout, stderr = process.communicate()
         if process.returncode != 0:
             self.on_output(mask_secrets(stderr))
@@ -384,25 +395,23 @@ class Terraform:
             self.on_output("$ terraform init: skipped, .terraform already matches this backend key, configuration and lock file\n")
             return
         marker.unlink(missing_ok=True)
-        # Terraform's plugin cache is not safe for concurrent use: one init at a time per machine.
-        with plugin_cache_lock():
-            if state_key is None:
-                self.run("init", input=False)
-            else:
-                self.run("init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity))
+        if state_key is None:
+            self.run("init", input=False)
+        else:
+            self.run("init", input=False, reconfigure=IsFlagged, backend_config=backend_config(state_key, identity))
         if state_key is not None:
             marker.write_text(init_fingerprint(self.workdir, state_key, module, identity))
 
 
 def init_fingerprint(workdir: Path, state_key: str | None, module: str | None, identity=None) -> str:
     """What `terraform init` depends on: the backend settings, the root module, the module it calls,
-    the dependency lock file and the CLI configuration (mirror, cache)."""
+    the dependency lock file, the portal's pinned providers and the CLI configuration (mirror, cache)."""
     digest = hashlib.sha256()
     digest.update(json.dumps(backend_config(state_key, identity) if state_key else None, sort_keys=True).encode())
     digest.update(cli_config_text().encode())
     digest.update(settings.TERRAFORM_BIN.encode())
     names = [name for name in RENDERED_FILES if name.endswith(".tf")] + [".terraform.lock.hcl"]  # not the values
-    files = [workdir / name for name in names]
+    files = [workdir / name for name in names] + [providers.portal_lock()]
     if module:
         module_dir = settings.INFRA_MODULES_DIR / module
         files += sorted(path for path in module_dir.rglob("*.tf") if "tests" not in path.relative_to(module_dir).parts)

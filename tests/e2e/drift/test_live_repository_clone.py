@@ -21,6 +21,7 @@ from tests.integration.drift.test_live_repository import (
 def test_a_clone_plans_no_changes_against_the_portals_state(live, committers, state_bucket, tmp_path):  # noqa: F811
     """The state bucket's workspace, applied by the bootstrap: cloned and planned as a person would,
     with the credentials the portal's terraform has, it reads the same state and finds nothing to do."""
+    from portal.runner import providers
     from portal.runner.terraform import terraform_environment
     from portal.workspaces.layout import state_bucket_workspace
 
@@ -33,6 +34,10 @@ def test_a_clone_plans_no_changes_against_the_portals_state(live, committers, st
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(live), str(clone)], check=True)
     folder = clone / workspace.path
+    # The lock file a person commits: the portal's workspaces run without checksums of their own
+    # (portal.runner.providers), the clone gets the pinned ones, which its init below checks.
+    published = providers.read_lock(folder / ".terraform.lock.hcl")
+    assert published and all(pin.hashes == providers.pinned()[address].hashes for address, pin in published.items())
     env = terraform_environment()
 
     def terraform(*args: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,8 @@ from django.urls import reverse
 
 from portal.catalog.onboarding import register_service
 from portal.changes import workflow
-from portal.runner.terraform import backend_config, hcl_object
+from portal.core.hcl import hcl_object
+from portal.runner.terraform import backend_config
 from portal.runs.models import Change, Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.identities import Refusal, RunIdentity, identity_for, type_of
