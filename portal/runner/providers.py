@@ -30,6 +30,8 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -123,6 +125,21 @@ def published_lock(workdir: Path) -> str | None:
 
 
 # --- init -------------------------------------------------------------------------------------------
+GO_ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def in_plugin_cache() -> bool:
+    """Whether every pinned provider is in the plugin cache for this machine's platform: an init then
+    only links from the cache (installer.go, "If our global cache already has this version available
+    then we'll just link it in") and writes nothing there, so it need not wait for other inits."""
+    architecture = GO_ARCHITECTURES.get(platform.machine().lower())
+    pins = pinned()
+    if architecture is None or not pins:
+        return False
+    folder = f"{sys.platform}_{architecture}"
+    return all((settings.TERRAFORM_PLUGIN_CACHE_DIR / address / pin.version / folder).is_dir() for address, pin in pins.items())
+
+
 def before_init(workdir: Path) -> None:
     """Give the workspace the pinned versions, without checksums, before terraform reads its lock."""
     pins = pinned()

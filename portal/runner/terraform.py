@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import psutil
@@ -339,14 +339,15 @@ class Terraform:
     def providers_pinned(self, command: str) -> Iterator[None]:
         """Around a command: init gets the pinned provider versions and has what it linked checked
         against their checksums; every other command runs only with packages that match them
-        (portal.runner.providers). Inits take turns: terraform's plugin cache is not safe for
-        concurrent use."""
+        (portal.runner.providers). Inits that may install into terraform's plugin cache take turns:
+        it is not safe for concurrent use. Once the pinned providers are there, inits only link them
+        and run side by side."""
         try:
             if command != "init":
                 providers.check_packages(self.workdir)
                 yield
                 return
-            with plugin_cache_lock():
+            with nullcontext() if providers.in_plugin_cache() else plugin_cache_lock():
                 providers.before_init(self.workdir)
                 yield
                 providers.after_init(self.workdir)

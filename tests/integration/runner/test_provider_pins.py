@@ -4,6 +4,7 @@ terraform, the portal's CLI configuration, and a filesystem mirror made from the
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -140,3 +141,28 @@ def test_a_workspace_initialised_before_the_pins_keeps_terraforms_own_check_unti
     terraform.init(None)
     assert providers.read_lock(folder / ".terraform.lock.hcl")[ADDRESS].hashes == ()
     assert providers.pinned()[ADDRESS].hashes
+
+
+def test_once_the_pinned_provider_is_in_the_cache_inits_do_not_wait_for_each_other(mirror, tmp_path, settings):
+    assert not providers.in_plugin_cache()  # nothing pinned yet: the first init may install into the cache
+    first, _, _ = terraform_in(workspace(tmp_path, "first"))
+    first.init(None)
+    assert providers.in_plugin_cache()
+
+    # Another init holds the cache's lock (as one installing a provider would) for as long as this
+    # test needs: a new workspace's init, which only links from the cache, finishes meanwhile.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time\nh = open(sys.argv[1], 'w')\nfcntl.flock(h, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(120)"]
+        + [str(settings.TERRAFORM_PLUGIN_CACHE_DIR / ".portal-init.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        second, log, _ = terraform_in(workspace(tmp_path, "second"))
+        second.init(None)
+        assert holder.poll() is None, "the init waited for the cache's lock"
+        assert "Using hashicorp/aws v5.100.0 from the shared cache directory" in "".join(log)
+    finally:
+        holder.kill()
+        holder.wait()
