@@ -93,9 +93,11 @@ def render(pins: dict[str, Pin], header: str = HEADER) -> str:
     blocks = []
     for address in sorted(pins):
         pin = pins[address]
-        lines = [f"provider {hcl_string(address)} {{", f"  version     = {hcl_string(pin.version)}"]
-        if pin.constraints is not None:
-            lines.append(f"  constraints = {hcl_string(pin.constraints)}")
+        lines = [f"provider {hcl_string(address)} {{"]
+        if pin.constraints is None:
+            lines.append(f"  version = {hcl_string(pin.version)}")
+        else:  # aligned, as terraform's HCL writer aligns the attributes of adjacent lines
+            lines += [f"  version     = {hcl_string(pin.version)}", f"  constraints = {hcl_string(pin.constraints)}"]
         if pin.hashes:
             lines += ["  hashes = [", *(f"    {hcl_string(value)}," for value in pin.hashes), "  ]"]
         blocks.append("\n".join([*lines, "}"]) + "\n")
