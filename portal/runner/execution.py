@@ -19,7 +19,7 @@ from python_terraform import IsFlagged
 
 from portal.changes import workflow
 from portal.core.masking import mask_secrets
-from portal.runner import deploy_health, deployed_images, locks, plan_review
+from portal.runner import deploy_health, deployed_images, locks, plan_review, providers
 from portal.runner.attendance import Attendance, persistently, worker_identity
 from portal.runner.deploy_health import Health
 from portal.runner.terraform import Terraform, TerraformError, TerraformStopped
@@ -186,6 +186,9 @@ def apply(run: Run) -> None:
     with plans.on_disk(run) as out:
         if not persistently(lambda: plans.restore(run, out)):
             ended(run, lambda: run.mark_stale("The saved plan is missing or was altered since approval; plan again."))
+            return
+        if providers.planned_with_checksums(out):
+            ended(run, lambda: run.mark_stale("The saved plan was made before the portal pinned its providers' checksums; plan again."))
             return
         identity = acting_as(run)
         if isinstance(identity, Refusal):

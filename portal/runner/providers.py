@@ -32,6 +32,7 @@ import json
 import os
 import platform
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -194,6 +195,18 @@ def pins_held() -> Iterator[dict[str, Pin]]:
         yield pins
         if pins != before:
             write_atomically(path, render(pins, PORTAL_HEADER))
+
+
+def planned_with_checksums(plan_file: Path) -> bool:
+    """Whether a saved plan was made with checksums in its lock file (before the portal pinned its
+    providers): terraform applies a plan only with the very lock file it was made with, checksums
+    included (`Locks.Equal`, internal/backend/local/backend_local.go), which no workspace has now."""
+    try:
+        with zipfile.ZipFile(plan_file) as plan:
+            text = plan.read(LOCK_FILE).decode()
+    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError):
+        return False
+    return any(pin.hashes for pin in parse(text).values())
 
 
 # --- every other command ----------------------------------------------------------------------------

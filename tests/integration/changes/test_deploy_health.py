@@ -158,7 +158,9 @@ def test_the_wait_ends_at_its_deadline_with_the_reason_and_progress_lines(networ
 
     assert 1.0 <= time.monotonic() - started < 3
     assert not health.healthy
-    assert health.reason.startswith("not healthy after 1 s: the deployment is still in progress (0/1 tasks running)")
+    # The wait ends at the first poll past the deadline; on a busy machine a poll can take a second.
+    assert 1.0 <= health.seconds < 3
+    assert health.reason.startswith(f"not healthy after {health.seconds:.0f} s: the deployment is still in progress (0/1 tasks running)")
     # Said once: the line is logged again only when what is seen changes.
     assert lines == ["[portal] Waiting for a healthy deployment: 0/1 tasks running, 0/1 targets healthy\n"]
 

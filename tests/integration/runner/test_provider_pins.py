@@ -166,3 +166,25 @@ def test_once_the_pinned_provider_is_in_the_cache_inits_do_not_wait_for_each_oth
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_terraform_applies_a_saved_plan_only_with_the_lock_file_it_was_made_with(mirror, tmp_path):
+    """Why the worker makes a plan saved with checksums stale rather than applying it
+    (tests/integration/runner/test_runner_branches.py): the workspace's lock has none now."""
+    folder = workspace(tmp_path, "legacy")
+    (folder / "data.tf").write_text('resource "terraform_data" "x" {\n  input = "x"\n}\n')
+    bare_init_hash(folder)  # as the portal's inits left workspaces before it pinned: with checksums
+    env = terraform_environment()
+
+    def terraform(command, *argv):
+        return subprocess.run(["terraform", command, "-input=false", "-no-color", *argv], cwd=folder, env=env, capture_output=True, text=True, timeout=300)
+
+    assert terraform("plan", "-out=before.tfplan").returncode == 0
+    assert providers.planned_with_checksums(folder / "before.tfplan")
+    terraform_in(folder)[0].init(None)  # the portal pins, and the lock loses its checksums
+    refused = terraform("apply", "before.tfplan")
+    assert refused.returncode != 0 and "Inconsistent dependency lock file" in refused.stderr
+
+    assert terraform("plan", "-out=after.tfplan").returncode == 0
+    assert not providers.planned_with_checksums(folder / "after.tfplan")
+    assert terraform("apply", "after.tfplan").returncode == 0

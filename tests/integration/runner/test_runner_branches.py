@@ -8,6 +8,7 @@ and their changes are real rows in PostgreSQL; no terraform, no worker process, 
 real terraform does under the same steps is in tests/e2e/runner/."""
 
 import json
+import zipfile
 
 import pytest
 
@@ -53,7 +54,7 @@ class FakeTerraform:
             raise self.script.failures[command]
         if command == "plan":
             with open(options["out"], "wb") as plan:
-                plan.write(PLAN_BYTES)
+                plan.write(self.script.plan_bytes)
             if self.script.cancel_during_plan:
                 self.stop.set()  # a cancel that arrives while the command finishes
             return self.script.plan_output
@@ -77,6 +78,7 @@ class Script:
     def __init__(self):
         self.calls, self.applied, self.failures = [], [], {}
         self.plan_output = PLANS_TWO
+        self.plan_bytes = PLAN_BYTES
         self.cancel_during_plan = False
 
     def commands(self) -> list[str]:
@@ -287,6 +289,32 @@ def test_an_apply_whose_saved_plan_was_altered_is_stale_and_runs_no_terraform(ap
     run = reread(approved)
     assert run.status == RunStatus.STALE and "saved plan is missing or was altered" in run.error
     assert terraform.calls == []
+
+
+@pytest.mark.parametrize("hashes", [True, False])
+def test_a_plan_saved_with_checksums_in_its_lock_file_is_stale_at_its_apply(proposed, terraform, identity, no_policy_checks, people, tmp_path, hashes):
+    """Made before the portal pinned its providers: terraform would refuse to apply it with the lock
+    file the workspace has now, which has none (portal.runner.providers)."""
+    lock = '# lock\nprovider "registry.terraform.io/hashicorp/aws" {\n  version = "5.100.0"\n'
+    lock += '  hashes = [\n    "h1:edXOJWE4ORX8Fm+dpVpICzMZJat4AX0VRCAy/xkcOc0=",\n  ]\n}\n' if hashes else "}\n"
+    with zipfile.ZipFile(tmp_path / "plan.zip", "w") as plan:
+        plan.writestr("tfplan", b"the plan")
+        plan.writestr(".terraform.lock.hcl", lock)
+    terraform.plan_bytes = (tmp_path / "plan.zip").read_bytes()
+    execution.execute_run(str(proposed.pk))
+    workflow.approve(reread(proposed).change, people["other-admin"])
+    terraform.calls.clear()
+
+    execution.execute_run(str(proposed.pk))
+
+    run = reread(proposed)
+    if hashes:
+        assert run.status == RunStatus.STALE
+        assert run.error == "The saved plan was made before the portal pinned its providers' checksums; plan again."
+        assert terraform.calls == []
+    else:
+        assert run.status == RunStatus.APPLIED, run.log
+        assert terraform.applied == [terraform.plan_bytes]
 
 
 def test_an_apply_without_an_identity_for_its_type_is_stale_with_the_reason(approved, terraform, monkeypatch):
