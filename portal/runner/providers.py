@@ -3,8 +3,8 @@
 Before every command that starts a provider (plan, show, apply, output, validate), terraform hashes
 the provider's package and compares it with the `h1:` checksums of the workspace's dependency lock
 file (`providerFactories`, hashicorp/terraform internal/command/meta_providers.go); `init` hashes it
-twice more (internal/providercache/installer.go). The AWS provider is one 700 MB file: each check
-reads all of it, 0.4 s, three to five times in every run. The portal makes that check itself, once
+to check it and again to record it (internal/providercache/installer.go). The AWS provider is one
+700 MB file: each hash reads all of it, 0.4 s, several times in every run. The portal makes that check itself, once
 for each state of the package's files, and keeps what it guarantees:
 
 - One lock file for the portal, `<STATE_DIR>/providers.lock.hcl`, with the checksums: recorded by
@@ -18,8 +18,8 @@ for each state of the package's files, and keeps what it guarantees:
   pins, unless its files are exactly as they were when they were last hashed (path, inode, size,
   modification and change times: writing a file changes its change time, which only the kernel
   sets). Those hashes are kept in `<STATE_DIR>/providers.checked.json`, because the worker forks a
-  process for every job; whoever can write that file can write the lock files and the plugin cache
-  beside it, so it trusts no one terraform's own check did not.
+  process for every job; whoever can write that file can write the lock files beside it and the
+  workspaces' own, so it trusts no one terraform's own check did not.
 
 A workspace lock that still has checksums (initialised before the portal pinned its providers) is
 left to terraform's own check.
