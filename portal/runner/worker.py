@@ -18,7 +18,7 @@ from rq import Worker
 from rq.exceptions import StopRequested
 from rq.worker import WorkerStatus
 
-from portal.runner import recovery
+from portal.runner import providers, recovery
 from portal.workspaces import identities
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ class RunWorker(Worker):
             identities.account_id()
         except Exception as exc:  # noqa: BLE001 - a run asks again, and fails with the reason
             logger.warning("Could not ask STS for the AWS account yet: %s", exc)
+        # The parser of lock files (portal.runner.providers) is built on first use, 0.1 s of CPU:
+        # built here once, every work-horse inherits it.
+        providers.parse("")
 
     def bootstrap(self, *args, **kwargs):
         super().bootstrap(*args, **kwargs)
