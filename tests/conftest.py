@@ -18,6 +18,7 @@ import pytest
 from tests.builders import TEAM, cast
 from tests.environment import SESSION_MARK, free_port, start_emulator  # noqa: F401  (free_port: re-exported for tests)
 from tests.processes import WORKERS_MARK, leftover_processes, stop_processes, working_in
+from tests.scheduling import LONG_MODULES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -384,13 +385,17 @@ TIERS = ("unit", "integration", "e2e", "browser")
 
 def pytest_collection_modifyitems(config, items):
     """Each test carries its tier's marker, from its folder (tests/<tier>/...): `-m "not e2e"` and the
-    like select by tier as by folder. The unit tier runs first (a broken unit fails in seconds), then
-    the modules marked `long`, then the rest: spread over workers (`-n`, bin/test), the longest runs
-    start at once and the many short tests fill in beside them."""
+    like select by tier as by folder, and `long` when its module is one of tests/scheduling.py's. The
+    unit tier runs first (a broken unit fails in seconds), then the long modules, longest first, then
+    the rest: spread over workers (`-n`, bin/test), the longest runs start at once, each on a worker
+    of its own, and the many short tests fill in beside them."""
     for item in items:
-        parts = item.path.relative_to(ROOT).parts
+        path = item.path.relative_to(ROOT)
+        parts = path.parts
         if len(parts) > 2 and parts[0] == "tests" and parts[1] in TIERS:
             item.add_marker(parts[1])
+        if path.as_posix() in LONG_MODULES:
+            item.add_marker("long")
         name_its_parameters(item)
     items.sort(key=run_first)
 
@@ -406,9 +411,12 @@ def name_its_parameters(item) -> None:
         item._id = item._id.with_params(item.name[item.name.index("[") + 1 : -1])
 
 
-def run_first(item) -> int:
-    """Where the test comes in the session: unit, long, the rest."""
-    return 0 if item.get_closest_marker("unit") else 1 if item.get_closest_marker("long") else 2
+def run_first(item) -> tuple[int, int]:
+    """Where the test comes in the session: unit, long (longest first), the rest."""
+    if item.get_closest_marker("unit"):
+        return (0, 0)
+    seconds = LONG_MODULES.get(item.path.relative_to(ROOT).as_posix())
+    return (1, -seconds) if seconds else (2, 0)
 
 
 # --- nothing outlives the session ------------------------------------------------------------------

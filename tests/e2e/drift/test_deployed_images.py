@@ -19,7 +19,7 @@ from portal.runner.deployed_images import deployed_tag, keep_deployed_image
 from portal.runner.terraform import terraform_environment
 from tests.images import image_manifest
 
-pytestmark = [pytest.mark.long, pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db]
 
 
 @dataclass

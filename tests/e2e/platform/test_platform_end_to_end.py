@@ -33,7 +33,7 @@ from tests.conftest import api_for, wait_until
 from tests.fake_registry import FakeRegistry
 from tests.images import image_manifest
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SERVICE = "art-service-sourcing-data-service"
 IMAGE_MANIFEST = image_manifest("a")

@@ -43,7 +43,7 @@ from tests.iam.identities import Identities
 from tests.iam.world import World
 from tests.processes import stop_processes
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
 QUEUE = f"{settings.RQ_QUEUE}-least-privilege"

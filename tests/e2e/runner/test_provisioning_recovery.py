@@ -37,7 +37,7 @@ from portal.workspaces.rendering import default_tags
 from tests.conftest import ROOT, SCREENSHOTS, Screen, free_port, wait_until
 from tests.environment import emulator_server
 
-pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CONFLICTING_CIDR = "10.0.11.0/24"  # the second private subnet, as in the first failed bin/portal
 
