@@ -18,8 +18,9 @@ each mend makes moto answer what AWS answers, and nothing here is used against A
   the EC2 launch type where AWS reports none (a strategy and a launch type exclude each other): the
   provider read back another placement than it had written.
 
-And one mend of how it serves, so that no answer is lost on the way: each answer leaves in one send
-(see serve_each_answer_in_one_send).
+And two mends of how it serves: each answer leaves in one send, so that none is lost on the way (see
+serve_each_answer_in_one_send), and the dispatch of a request to its service lists moto's packages
+once rather than on every request (see dispatch_without_listing_the_packages).
 """
 
 import json
@@ -53,6 +54,7 @@ def mend() -> None:
     mend_application_autoscaling_tags()
     mend_ecs_service_placement()
     serve_each_answer_in_one_send()
+    dispatch_without_listing_the_packages()
 
 
 def mend_application_autoscaling_tags() -> None:
@@ -141,6 +143,25 @@ def serve_each_answer_in_one_send() -> None:
     # for a whole answer (a state file is tens of KB): a smaller buffer sends a larger body apart.
     MotoRequestHandler.wbufsize = 1 << 20
     MotoRequestHandler.disable_nagle_algorithm = True  # the flushed answer leaves at once
+
+
+def dispatch_without_listing_the_packages() -> None:
+    """moto's server finds a request's service under its dispatcher's lock, and for a request to an
+    address (127.0.0.1, not a service's host name) it first lists moto's installed package folders,
+    with a stat of each of the 150: on every request, while every other request waits for the lock.
+    In the tests' profile (py-spy over the whole suite) that listing was the emulator's largest cost
+    after moto's own answers. The folders are fixed once moto is installed: listed once."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "_portal_listed_once", False):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules():
+        return modules
+
+    list_of_moto_modules._portal_listed_once = True
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 def main(argv: list[str] | None = None) -> None:

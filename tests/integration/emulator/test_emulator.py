@@ -109,3 +109,28 @@ def test_tags_of_an_arn_that_names_no_scalable_target_are_refused():
     with pytest.raises(ClientError) as refused:
         client("application-autoscaling").list_tags_for_resource(ResourceARN=arn)
     assert refused.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_requests_are_dispatched_to_their_service_without_listing_motos_packages(monkeypatch):
+    import sys
+
+    from moto import backends
+
+    listings = []
+    real_listdir = os.listdir
+
+    def listdir(path="."):
+        if sys._getframe(1).f_code.co_filename == backends.__file__:
+            listings.append(path)
+        return real_listdir(path)
+
+    monkeypatch.setattr(os, "listdir", listdir)
+
+    # Requests to the emulator's address (not a service's host name), as terraform and boto3 send them.
+    assert client("sts").get_caller_identity()["Account"]
+    assert "Buckets" in client("s3").list_buckets()
+    assert "Vpcs" in client("ec2").describe_vpcs()
+
+    assert listings == []
+    # The list is moto's own: a service named as the host is still one of its packages.
+    assert {"s3", "ec2", "sts", "iam"} <= set(backends.list_of_moto_modules())
