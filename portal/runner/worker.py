@@ -18,6 +18,7 @@ from rq import Worker
 from rq.exceptions import StopRequested
 from rq.worker import WorkerStatus
 
+from portal.core import aws
 from portal.runner import providers, recovery
 from portal.workspaces import identities
 
@@ -44,6 +45,9 @@ class RunWorker(Worker):
             identities.account_id()
         except Exception as exc:  # noqa: BLE001 - a run asks again, and fails with the reason
             logger.warning("Could not ask STS for the AWS account yet: %s", exc)
+        # botocore's data for what every run calls (its state lock in S3, the deployed image in ECR,
+        # the service's health in ECS): read once here, every work-horse inherits it.
+        aws.warm("s3", "ecr", "ecs")
         # The parser of lock files (portal.runner.providers) is built on first use, 0.1 s of CPU:
         # built here once, every work-horse inherits it.
         providers.parse("")
