@@ -5,6 +5,7 @@ part starts when a test asks for its fixture. The tiers' own conftests say what 
 static files). At the session's end, any process the tests started that is still running fails the
 session (pytest_sessionfinish below)."""
 
+import fcntl
 import os
 import shutil
 import socket
@@ -72,14 +73,22 @@ def emulator():
 
 @pytest.fixture(scope="session")
 def collected_static(tmp_path_factory):
-    """This session's STATIC_ROOT, collected as a deployment collects it (hashed names, gzip copies and
-    the manifest): with DEBUG off, as here, a page that names a static file needs the manifest."""
+    """The run's STATIC_ROOT, collected as a deployment collects it (hashed names, gzip copies and
+    the manifest): with DEBUG off, as here, a page that names a static file needs the manifest.
+    Collected once per run: the processes of a spread run (bin/test, xdist) share it, the first
+    collecting while the others wait on its lock; whitenoise's compression of every file took about
+    5 s of CPU in each process."""
     from django.core.management import call_command
     from django.test import override_settings
 
-    root = tmp_path_factory.mktemp("static")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # xdist: the run's folder
+    root = shared / "static"
     with override_settings(STATIC_ROOT=root):
-        call_command("collectstatic", interactive=False, verbosity=0)
+        with open(shared / "static.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
+            if not (root / "staticfiles.json").exists():  # the manifest, written last
+                call_command("collectstatic", interactive=False, verbosity=0)
         yield root
 
 
