@@ -134,3 +134,20 @@ def test_requests_are_dispatched_to_their_service_without_listing_motos_packages
     assert listings == []
     # The list is moto's own: a service named as the host is still one of its packages.
     assert {"s3", "ec2", "sts", "iam"} <= set(backends.list_of_moto_modules())
+
+
+def test_each_accounts_iam_has_awss_managed_policies_parsed_once(monkeypatch):
+    from moto.iam import models
+
+    models.IAMBackend(region_name="global", account_id="000011112222")  # the emulator's first, if it had none
+    parses = []
+    real_loads = models.json.loads
+    monkeypatch.setattr(models.json, "loads", lambda text, *args, **kwargs: parses.append(len(text)) or real_loads(text, *args, **kwargs))
+    first = models.IAMBackend(region_name="global", account_id="111122223333")
+    second = models.IAMBackend(region_name="global", account_id="444455556666")
+
+    administrator = "arn:aws:iam::aws:policy/AdministratorAccess"
+    assert administrator in first.managed_policies and administrator in second.managed_policies
+    assert first.managed_policies[administrator] is not second.managed_policies[administrator]
+    assert len(first.managed_policies) == len(second.managed_policies) > 1000
+    assert [size for size in parses if size > 1_000_000] == []  # the policies' JSON, parsed before
