@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 # isort: off
-from local_stack import user  # noqa: E402  (first: sets up the stack's environment and Django)
+from local_stack import lift_capacity_check, user  # noqa: E402  (first: sets up the stack's environment and Django)
 
 # isort: on
 import django_rq  # noqa: E402
@@ -34,7 +34,6 @@ from django.conf import settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rq import Worker  # noqa: E402
 
-from portal.capacity import usage as capacity_usage  # noqa: E402
 from portal.catalog.onboarding import register_service  # noqa: E402
 from portal.changes.workflow import approve  # noqa: E402
 from portal.platform.provisioning import ProvisioningFailed, wait_for  # noqa: E402
@@ -116,15 +115,6 @@ def wait_all(changes, statuses, timeout: float, queue) -> float:
                 done = sum(all(run.status in statuses for run in c.runs.all()) for c in changes)
                 print(f"  {said - started:5.0f} s: {done}/{len(changes)} changes there, {len(queue)} jobs queued", flush=True)
     return time.monotonic() - started
-
-
-def lift_capacity_check() -> None:
-    """The default cluster places six tasks (3 instances x 2 task network interfaces), and the
-    registration refuses what it cannot place (portal.capacity), so the services of earlier runs
-    soon fill it. What is measured here is planning and applying, which the emulator does whatever
-    the room (it runs no task): the room check is lifted in this process only, and said so."""
-    capacity_usage.ensure_room = lambda plans: None
-    print("capacity check lifted in this process (the default cluster places 6 tasks)")
 
 
 def burst(count: int) -> None:
