@@ -69,11 +69,12 @@ def test_each_long_module_runs_on_a_process_of_its_own_while_another_is_free():
     assert max(sum(seconds(module) for module in ran) for ran in spread.values()) <= 300 + 30
 
 
-def test_with_more_long_modules_than_processes_every_test_runs_once_and_the_long_ones_are_shared():
+def test_with_more_long_modules_than_processes_every_test_runs_once_and_the_processes_end_near_the_best_split():
     spread = run(suite(LONG[:5]), seconds, processes=2)
 
     totals = sorted(sum(seconds(module) for module in ran) for ran in spread.values())
-    # 5 x 300 s of long modules on two processes: 900 and 600 at best, the short ones beside.
+    # 5 x 300 s of long modules on two processes: 900 and 600 at best, the short ones beside. (xdist's own
+    # scheduler passes this too: the rule is held by the test above.)
     assert totals[-1] <= 900 + 80, spread
 
 
