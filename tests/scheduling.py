@@ -13,7 +13,7 @@ the rule below (a replay of one run's durations; `benchmarks/test_suite.py` meas
 And a process's first end-to-end module waits about a minute with nothing to compute: the session's
 state bucket bootstrap, most of it the AWS provider's 55 s waiter on the bucket's lifecycle rule
 (portal/runner/bootstrap.py). When every process started its first one at once, the cores were
-mostly idle for 90 s of the run (sampled from /proc/stat). So only as many processes as there are
+about 30% idle for 90 s of the run (sampled from /proc/stat). So only as many processes as there are
 more processes than cores start their first end-to-end module within WARMUP_SECONDS of each other;
 the others run modules of the other tiers meanwhile, and use the cores the waiting ones leave."""
 
