@@ -6,6 +6,7 @@ static files). At the session's end, any process the tests started that is still
 session (pytest_sessionfinish below)."""
 
 import fcntl
+import functools
 import os
 import shutil
 import socket
@@ -62,6 +63,41 @@ def record_plan(run, to_add=2):
 def fast_password_hashing(settings):
     """Users are made by the dozen here; the real hasher's deliberate slowness only costs time."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+FLUSH_ATTEMPTS = 5
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_made_again_after_a_deadlock():
+    """A transactional test ends with a flush: one TRUNCATE of every table, which takes the tables'
+    locks one after another. Other sessions may be reading the test database at that moment: the
+    session's RQ workers run the recovery pass every RUN_RECOVERY_INTERVAL, idle or not, long after
+    the end-to-end test that started them, and a page's last request can still be running in the
+    live server. A read that holds a table the TRUNCATE has yet to take while it waits for one the
+    TRUNCATE took is a deadlock; PostgreSQL ends one of the two (the one that waited first,
+    usually the TRUNCATE), and the test's teardown then failed ("couldn't be flushed") and left its
+    rows to fail the next test. Django's flush runs in a transaction, so a flush ended that way
+    changed nothing and is made again."""
+    import psycopg.errors
+    from django.db import OperationalError
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.execute_sql_flush
+
+    @functools.wraps(flush)
+    def execute_sql_flush(self, sql_list):
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                return flush(self, sql_list)
+            except OperationalError as exc:
+                if attempt == FLUSH_ATTEMPTS or not isinstance(exc.__cause__, psycopg.errors.DeadlockDetected):
+                    raise
+                time.sleep(0.1 * attempt)  # the other side's statement ends, and with it its locks
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", execute_sql_flush)
+        yield
 
 
 @pytest.fixture(scope="session")
