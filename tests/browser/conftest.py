@@ -10,4 +10,3 @@ import pytest
 @pytest.fixture(scope="session", autouse=True)
 def _tier_services(emulator, collected_static):
     return emulator
-
