@@ -121,6 +121,10 @@ def roll_out(title: str, admin, approver) -> Rollout:
 
 
 def main(count: int) -> None:
+    first_wave = settings.ROLLOUT_WAVE_SIZES[0]
+    if count <= first_wave:
+        # The failure is made in wave 2, which needs more services than the first wave holds.
+        raise SystemExit(f"N must be more than {first_wave} (the first wave's size, PORTAL_ROLLOUT_WAVES): {count} given.")
     author, approver = user("bench-author", "developers"), user("bench-approver", "approvers")
     admin, other_admin = user("bench-admin", "admins"), user("bench-admin-2", "admins")
     made = services(count, author, approver)
@@ -147,4 +151,6 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and not sys.argv[1].isdigit():
+        raise SystemExit(f"N is a number of services: {sys.argv[1]!r} given.")
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
