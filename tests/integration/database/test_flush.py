@@ -30,31 +30,35 @@ class Reader(threading.Thread):
         self.holding, self.error = threading.Event(), None
         self.session = open_session()
         self.pid = self.session.info.backend_pid
+        # One session kept for looking, polled often: PostgreSQL ends the one of the two whose wait
+        # first reaches a second (deadlock_timeout) once the circle is closed, so the reader closes
+        # it within moments of the flush starting to wait, and the flush is the one ended.
+        self.probe = open_session(autocommit=True)
 
     def run(self):
         try:
             with self.session.transaction():
                 self.session.execute(f'SELECT 1 FROM "{self.last}" LIMIT 1')
                 self.holding.set()
-                wait_until(self.flush_waits_for_me, 30, interval=0.02, message="the TRUNCATE to wait for the reader")
+                wait_until(self.flush_waits_for_me, 30, interval=0.01, message="the TRUNCATE to wait for the reader")
                 self.session.execute(f'SELECT 1 FROM "{self.first}" LIMIT 1')
         except psycopg.Error as exc:
             self.error = exc
         finally:
             self.session.close()
+            self.probe.close()
 
     def flush_waits_for_me(self) -> bool:
-        with open_session() as probe:
-            waiting = probe.execute(
-                "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' AND %s = ANY(pg_blocking_pids(pid))",
-                (self.pid,),
-            ).fetchone()[0]
+        waiting = self.probe.execute(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'AccessExclusiveLock' AND %s = ANY(pg_blocking_pids(pid))",
+            (self.pid,),
+        ).fetchone()[0]
         return waiting > 0
 
 
-def open_session() -> psycopg.Connection:
+def open_session(autocommit: bool = False) -> psycopg.Connection:
     db = connection.settings_dict
-    return psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"], port=db["PORT"])
+    return psycopg.connect(dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"], port=db["PORT"], autocommit=autocommit)
 
 
 def truncated_tables() -> list[str]:
