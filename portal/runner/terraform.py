@@ -318,6 +318,12 @@ class Terraform:
 
     def command(self, command: str, *args: str, **options) -> list[str]:
         options.setdefault("no_color", IsFlagged)
+        for option, value in options.items():
+            if isinstance(value, dict) and option != "backend_config":
+                # python-terraform writes any other dict (`var=`) to a file of its own in the system's
+                # temporary folder, which only its own cmd() removes: here the values would stay
+                # there after the command, secrets among them.
+                raise TypeError(f"{option}= takes no dict here: write the values to a file in the working directory and pass var_file=")
         return self.builder.generate_cmd_string(command, *args, **options)
 
     @contextmanager

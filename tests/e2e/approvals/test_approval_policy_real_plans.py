@@ -83,8 +83,11 @@ IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/approvals-probe:{}"
 GUARDED = Policy(image_deploys=0, two_approvals_for=frozenset({"aws_ecr_repository"}))
 
 
-def variables(tag: str, memory: int = 512) -> dict:
-    return {"image": IMAGE.format(tag), "memory": memory}
+def variables(folder, tag: str, memory: int = 512) -> str:
+    """A variables file in the plans' folder, for var_file= (portal.runner.terraform takes no dict)."""
+    path = folder / f"{tag}-{memory}.tfvars.json"
+    path.write_text(json.dumps({"image": IMAGE.format(tag), "memory": memory}))
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +99,7 @@ def plans(tmp_path_factory, emulator):
     terraform = Terraform(folder, said.append)
     terraform.run("init", input=False)
     try:
-        terraform.run("apply", input=False, auto_approve=IsFlagged, var=variables("1.0.0"))
+        terraform.run("apply", input=False, auto_approve=IsFlagged, var_file=variables(folder, "1.0.0"))
     except Exception:
         pytest.fail("".join(said)[-9000:])
 
@@ -106,12 +109,12 @@ def plans(tmp_path_factory, emulator):
         return json.loads(terraform.capture("show", str(out), json=IsFlagged))
 
     made = {
-        "image": saved("image", var=variables("1.1.0")),
-        "image and memory": saved("memory", var=variables("1.1.0", memory=1024)),
-        "destroy": saved("destroy", var=variables("1.0.0"), destroy=IsFlagged),
+        "image": saved("image", var_file=variables(folder, "1.1.0")),
+        "image and memory": saved("memory", var_file=variables(folder, "1.1.0", memory=1024)),
+        "destroy": saved("destroy", var_file=variables(folder, "1.0.0"), destroy=IsFlagged),
     }
     yield made
-    terraform.run("destroy", input=False, auto_approve=IsFlagged, var=variables("1.0.0"))
+    terraform.run("destroy", input=False, auto_approve=IsFlagged, var_file=variables(folder, "1.0.0"))
 
 
 def test_a_new_image_alone_is_an_image_only_deploy_and_needs_no_approval(plans):
