@@ -10,7 +10,8 @@ or leaks takes nothing else with it.
 
 Prints "ready" once it listens. One request per connection: a JSON line {"path": plan JSON file,
 "timeout": seconds}; the answer is checkov's JSON report, as `checkov -o json --quiet` prints it, or
-{"error": the exception's type}. It exits when its parent (the RQ worker) is gone.
+{"error": the exception's type}. It exits when its parent (the RQ worker) is gone, or on SIGTERM or
+SIGINT, and then removes its folder unless its errors file has something to say.
 """
 
 import json
@@ -19,6 +20,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 
 # Enough of a plan for the runner to load every check's registry once, before any fork.
 BUCKET = {"address": "aws_s3_bucket.warm", "mode": "managed", "type": "aws_s3_bucket", "name": "warm"}
@@ -65,6 +67,13 @@ def answer(connection: socket.socket) -> None:
         stream.write(json.dumps(answered).encode())
 
 
+# Set by SIGTERM (the worker stopping it) or SIGINT (Ctrl-C in bin/portal's terminal reaches the whole
+# group); the loop ends within its accept's half second. Not an exception raised from the handler:
+# one that lands in a fork's at-fork hook (as a connection is answered) is dropped by Python, and the
+# resident served on.
+stop_requested = threading.Event()
+
+
 def serve(address: str, parent: int) -> None:
     server_pid = os.getpid()
     warm_up(os.path.dirname(address))
@@ -79,13 +88,16 @@ def serve(address: str, parent: int) -> None:
     server.settimeout(0.5)
     print("ready", flush=True)
     try:
-        while os.getppid() == parent:
+        while os.getppid() == parent and not stop_requested.is_set():
             try:
                 connection, _ = server.accept()
             except TimeoutError:
                 continue
             if os.fork() == 0:
                 server.close()
+                # A stop ends a scan at once; only the server waits for its loop.
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 try:
                     connection.settimeout(None)
                     answer(connection)
@@ -97,6 +109,21 @@ def serve(address: str, parent: int) -> None:
             os.unlink(address)
 
 
+def remove_folder_if_quiet(folder: str) -> None:
+    """On a quiet end, the folder the worker made for it goes too (its errors file, empty); one that
+    holds what it said while loading is left for the operator."""
+    errors = os.path.join(folder, "errors")
+    try:
+        if os.path.getsize(errors) == 0:
+            os.unlink(errors)
+            os.rmdir(folder)
+    except OSError:  # already gone (the worker's own stop removes it), or not empty
+        pass
+
+
 if __name__ == "__main__":
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
     serve(sys.argv[1], int(sys.argv[2]))
+    # Its parent gone or told to stop, not failed: a failure's traceback goes to the errors file, kept.
+    remove_folder_if_quiet(os.path.dirname(sys.argv[1]))

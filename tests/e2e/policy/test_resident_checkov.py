@@ -18,6 +18,7 @@ from portal.policy import checkov
 from portal.runner.worker import RunWorker, worker_maintained
 from tests.conftest import ROOT, wait_until
 from tests.e2e.policy.test_policy import MILD, RISKY, plan_json
+from tests.processes import stop_processes
 
 
 @pytest.fixture(scope="module")
@@ -183,35 +184,85 @@ def test_a_checkov_that_is_not_a_python_console_script_gets_no_resident(settings
     assert checkov.start_resident() is None and checkov.RESIDENT is None
 
 
-def test_the_resident_ends_when_the_process_that_started_it_is_gone(tmp_path):
-    """Its worker killed outright (no teardown): the resident notices its parent is gone and ends."""
-    python = checkov.interpreter(checkov.settings.POLICY_CHECKOV)
-    address = str(tmp_path / "socket")
+# Starts the resident (its command line after the errors file's path), writing to that file, and waits.
+PARENT = """
+import os, subprocess, sys, time
+subprocess.Popen(sys.argv[2:] + [str(os.getpid())], stderr=open(sys.argv[1], "wb"))
+time.sleep(120)
+"""
+
+
+def resident_under_a_parent(folder) -> tuple[subprocess.Popen, psutil.Process, str]:
+    """A resident in a folder made as start_resident makes it (its socket, its errors file), started by
+    a parent process of its own that the test can kill outright."""
+    folder.mkdir()
+    errors, address = folder / "errors", str(folder / "socket")
+    errors.touch(mode=0o600)
     parent = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import os, subprocess, sys, time; subprocess.Popen(sys.argv[1:] + [str(os.getpid())]); time.sleep(120)",
-            python,
+            PARENT,
+            str(errors),
+            checkov.interpreter(checkov.settings.POLICY_CHECKOV),
             "-I",
             str(checkov.RESIDENT_PROGRAM),
             address,
         ],
         env=checkov.checkov_environment(),
     )
-    wait_until(lambda: answering(address), 60, interval=0.1, message="the resident checkov to listen")
-    (child,) = psutil.Process(parent.pid).children()
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-    wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, 10, message="the resident to end")
-    assert not os.path.exists(address)
+    (child,) = wait_until(lambda: psutil.Process(parent.pid).children(), 10, message="the resident to start")
+    return parent, child, address
+
+
+def ended(process: psutil.Process) -> bool:
+    return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+
+
+def test_the_resident_ends_when_the_process_that_started_it_is_gone_and_takes_its_folder(tmp_path):
+    """Its worker killed outright (no teardown): the resident notices its parent is gone, ends, and
+    removes its folder, which only the worker's teardown removed before (hundreds were left in /tmp)."""
+    parent, child, address = resident_under_a_parent(tmp_path / "portal-checkov-x")
+    try:
+        wait_until(lambda: answering(address), 60, interval=0.1, message="the resident checkov to listen")
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        wait_until(lambda: ended(child), 10, message="the resident to end")
+        assert not (tmp_path / "portal-checkov-x").exists()
+    finally:
+        stop_processes([parent, child.pid])
+
+
+def test_ctrl_c_ends_the_resident_quietly_and_takes_its_folder(tmp_path):
+    """bin/portal's Ctrl-C reaches the resident too: before, it died with a KeyboardInterrupt written to
+    its errors file, and the folder stayed."""
+    parent, child, address = resident_under_a_parent(tmp_path / "portal-checkov-x")
+    try:
+        wait_until(lambda: answering(address), 60, interval=0.1, message="the resident checkov to listen")
+        child.send_signal(signal.SIGINT)
+        wait_until(lambda: ended(child), 10, message="the resident to end")
+        assert not (tmp_path / "portal-checkov-x").exists()
+    finally:
+        stop_processes([parent, child.pid])
+
+
+def test_a_resident_that_fails_keeps_its_folder_with_what_it_said(tmp_path):
+    """A socket path past the 108 bytes a Unix socket may have: it fails to listen, and the reason is
+    left in its errors file for the operator."""
+    folder = tmp_path / ("portal-checkov-" + "x" * 120)
+    parent, child, _ = resident_under_a_parent(folder)
+    try:
+        wait_until(lambda: ended(child), 60, message="the resident to fail")
+        assert "path too long" in (folder / "errors").read_text()
+    finally:
+        stop_processes([parent, child.pid])
 
 
 def test_a_run_worker_keeps_one_while_it_works_and_stops_it_when_it_stops(django_db_setup, tmp_path):
     from django.conf import settings
     from django.db import connection
 
-    from tests.processes import WORKERS_MARK, stop_processes
+    from tests.processes import WORKERS_MARK
 
     db = connection.settings_dict
     environment = dict(os.environ, DATABASE_URL=f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}")
