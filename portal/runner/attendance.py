@@ -19,6 +19,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 
 from portal.runner import locks
+from portal.runner.terraform import started_at
 from portal.runs.models import RUNNING_STATUSES, Run
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ class Attendance:
         return self.stop.is_set()
 
     def on_process(self, pid: int | None) -> None:
-        persistently(lambda: Run.objects.filter(pk=self.run.pk).update(terraform_pid=pid))
+        # Read while the process is this worker's unreaped child: its id cannot name another yet.
+        started = started_at(pid) if pid else None
+        persistently(lambda: Run.objects.filter(pk=self.run.pk).update(terraform_pid=pid, terraform_started=started))
 
     def _beat_until_done(self) -> None:
         try:

@@ -34,7 +34,7 @@ from rq import Worker
 
 from portal.changes import workflow
 from portal.runner import locks
-from portal.runner.terraform import command_name, orphaned_providers, reap_group, running, stop_group
+from portal.runner.terraform import command_name, orphaned_providers, reap_group, running, started_at, stop_group
 from portal.runs import queueing
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
 
@@ -96,7 +96,7 @@ def settle_dead(run: Run, cause: str, *, known_dead: bool = False, patient: bool
     """Settle a running run whose worker is gone, once its terraform on this machine has stopped
     (a new plan of the workspace must not meet its lock). `known_dead`: its death was seen (RQ's
     monitor saw the work-horse exit), so a fresh heartbeat does not save it."""
-    if on_this_machine(run) and run.terraform_pid and is_terraform(run.terraform_pid):
+    if on_this_machine(run) and run.terraform_pid and is_terraform(run):
         if not patient:
             return False  # left to a pass that may wait
         # The kernel interrupted it when its worker died; give it the grace to write its state.
@@ -110,15 +110,16 @@ def settle_dead(run: Run, cause: str, *, known_dead: bool = False, patient: bool
         phase = "plan" if run.status == RunStatus.PLANNING else "apply"
         worker = f"{run.worker_name or 'a worker'} on {run.worker_host or 'an unknown machine'}"
         message = f"The {phase} did not finish: {cause} ({worker}). {SETTLE_HINTS[run.status]}"
-        terraform_pid = None if holder_dead(run) else run.terraform_pid  # kept: its lock is released later
+        # Kept while that terraform runs: its lock is released later.
+        holder = {} if holder_dead(run) else {"terraform_pid": run.terraform_pid, "terraform_started": run.terraform_started}
         if run.cancel_requested_at:
             who = run.cancelled_by.get_username() if run.cancelled_by else "someone"
-            run.cancel(f"Cancelled by {who}. {message}", from_statuses=RUNNING_STATUSES, terraform_pid=terraform_pid)
+            run.cancel(f"Cancelled by {who}. {message}", from_statuses=RUNNING_STATUSES, **holder)
         else:
-            run.fail(message, from_statuses=RUNNING_STATUSES, terraform_pid=terraform_pid)
+            run.fail(message, from_statuses=RUNNING_STATUSES, **holder)
         if run.change_id:
             workflow.advance(run.change)
-    if terraform_pid is None:
+    if not holder:
         locks.release_left_by(run, f"the run's worker was gone: {cause}")
     logger.warning("Run %s settled as %s: %s", run.pk, run.status, message)
     return True
@@ -146,9 +147,16 @@ def on_this_machine(run: Run) -> bool:
     return bool(run.worker_host) and run.worker_host == socket.gethostname()
 
 
-def is_terraform(pgid: int) -> bool:
-    """Whether the process group's leader still runs terraform (a process id can be reused; a zombie is dead)."""
-    return running(pgid) and command_name(pgid) == Path(settings.TERRAFORM_BIN).name
+def is_terraform(run: Run) -> bool:
+    """Whether the run's terraform still runs: the process its row names runs terraform and started when
+    that one did. A process id is given out again: at once in a worker container that restarted (its
+    new process namespace counts from 1, under the same host name), otherwise once the kernel has used
+    the others (32,768 by default). The recovery pass must not interrupt another run's terraform that
+    got it (a zombie is dead). A row recorded before the start was kept is judged by the name alone."""
+    pid = run.terraform_pid
+    if not (running(pid) and command_name(pid) == Path(settings.TERRAFORM_BIN).name):
+        return False
+    return run.terraform_started is None or started_at(pid) == run.terraform_started
 
 
 def holder_dead(run: Run) -> bool:
@@ -157,7 +165,7 @@ def holder_dead(run: Run) -> bool:
     if not run.terraform_pid:
         return True
     if on_this_machine(run):
-        return not is_terraform(run.terraform_pid)
+        return not is_terraform(run)
     connection = django_rq.get_connection(settings.RQ_QUEUE)
     return run.worker_host not in {worker.hostname for worker in Worker.all(connection=connection)}
 
@@ -166,7 +174,7 @@ def release_pending_locks(*, patient: bool = True) -> list[LockRelease]:
     released = []
     pending = Run.objects.exclude(status__in=ACTIVE_STATUSES).filter(terraform_pid__isnull=False)
     for run in pending.select_related("workspace"):
-        if on_this_machine(run) and is_terraform(run.terraform_pid):
+        if on_this_machine(run) and is_terraform(run):
             if not patient:
                 continue
             stop_group(run.terraform_pid, settings.TERRAFORM_INTERRUPT_GRACE)
@@ -175,7 +183,7 @@ def release_pending_locks(*, patient: bool = True) -> list[LockRelease]:
         if not holder_dead(run):
             continue
         with transaction.atomic():
-            if not Run.objects.filter(pk=run.pk, terraform_pid=run.terraform_pid).update(terraform_pid=None):
+            if not Run.objects.filter(pk=run.pk, terraform_pid=run.terraform_pid).update(terraform_pid=None, terraform_started=None):
                 continue  # another pass took it
         record = locks.release_left_by(run, "the run's terraform is known to be dead")
         if record:

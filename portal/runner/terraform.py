@@ -163,6 +163,16 @@ def running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def started_at(pid: int) -> int | None:
+    """When a process started, in clock ticks since the machine booted (/proc/<pid>/stat, field 22);
+    None when it is gone. A process id comes back once the kernel has used the others (32,768 by
+    default, `kernel.pid_max`), to another process: its start tells the two apart."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def group_members(pgid: int) -> list[int]:
     """The processes of a process group."""
     members = []

@@ -42,6 +42,7 @@ class RunAdmin(ReadOnly):
         "worker_host",
         "worker_pid",
         "terraform_pid",
+        "terraform_started",
         "heartbeat_at",
         "lock_id",
         "cancel_requested_at",

@@ -296,6 +296,12 @@ class Run(models.Model):
         help_text="The process group of the terraform command running now; on a run that has ended, one whose "
         "state lock may be left behind (the recovery pass releases it once that terraform is known dead).",
     )
+    terraform_started = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="When the process terraform_pid names started (clock ticks since boot): its id may be another "
+        "process's once it has ended, its start may not. Empty on runs recorded before it was kept.",
+    )
     step_started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     lock_id = models.CharField(max_length=64, blank=True, help_text="The Terraform state lock this run's terraform holds, from the lockfile.")
@@ -451,11 +457,11 @@ class Run(models.Model):
     def fail(self, error: str, from_statuses=ACTIVE_STATUSES, **fields) -> bool:
         from portal.core.masking import mask_secrets
 
-        fields = {"terraform_pid": None, **fields}
+        fields = {"terraform_pid": None, "terraform_started": None, **fields}
         return self._move(from_statuses, RunStatus.FAILED, error=mask_secrets(error), finished_at=timezone.now(), **fields)
 
     def cancel(self, reason: str, from_statuses=CANCELLABLE_STATUSES, **fields) -> bool:
-        fields = {"terraform_pid": None, **fields}
+        fields = {"terraform_pid": None, "terraform_started": None, **fields}
         return self._move(from_statuses, RunStatus.CANCELLED, error=reason, finished_at=timezone.now(), **fields)
 
     @property

@@ -18,7 +18,8 @@ from python_terraform import IsFlagged
 from portal.changes import workflow
 from portal.core.aws import client as aws_client
 from portal.runner import locks, recovery
-from portal.runner.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock
+from portal.runner.attendance import Attendance
+from portal.runner.terraform import Terraform, TerraformStopped, group_alive, plugin_cache_lock, started_at
 from portal.runs.models import Change, LockRelease, Run, RunStatus
 from portal.workspaces.models import Workspace
 from tests.conftest import api_for, record_plan, wait_until
@@ -105,7 +106,9 @@ def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_th
     # ignored and its children inherit that, while terraform (a Go program) takes SIGINT either way.
     stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
-    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), terraform_pid=stand_in.pid)
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname())
+    Attendance(run).on_process(stand_in.pid)  # as the worker records the terraform it starts
+    assert Run.objects.get(pk=run.pk).terraform_started == started_at(stand_in.pid)
 
     impatient = recovery.recover(patient=False)
     status_then = Run.objects.get(pk=run.pk).status
@@ -116,6 +119,29 @@ def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_th
     assert [r.pk for r in patient.settled] == [run.pk]
     assert stand_in.returncode == -2  # interrupted (SIGINT), as terraform would be: it writes its state
     assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
+def test_a_terraform_that_got_a_dead_runs_process_id_is_left_alone(people, settings, parked_queue):
+    """The process id a dead run's row names is another process's now (the kernel gives ids out again
+    once it has used the others, 32,768 by default): a terraform started later, for another run. The
+    pass must not interrupt it; the dead run's own terraform is gone, so its lock is released."""
+    import socket
+
+    settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
+    # Its own terraform had that id and started earlier.
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), terraform_pid=other.pid, terraform_started=started_at(other.pid) - 100)
+    try:
+        result = recovery.recover(patient=True)
+
+        assert other.poll() is None, "the other run's terraform was interrupted"
+        assert [r.pk for r in result.settled] == [run.pk]
+        settled = Run.objects.get(pk=run.pk)
+        assert settled.status == RunStatus.FAILED and settled.terraform_pid is None and settled.terraform_started is None
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_rqs_failure_callback_settles_only_a_silent_run(people, settings, parked_queue):
