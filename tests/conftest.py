@@ -473,33 +473,47 @@ def run_first(item) -> tuple[int, int]:
 
 
 # --- nothing outlives the session ------------------------------------------------------------------
-def stray_terraform(session) -> None:
+# What a session says at its end, as (title, text): an xdist worker's own terminal shows nothing, so a
+# worker hands what it has to say to the controller, which says it (pytest_testnodedown).
+Said = list[tuple[str, str]]
+
+
+def stray_terraform() -> Said:
     """Terraform processes still working in the session's workspaces (a provider that a killed
     terraform left) are killed and named. They do not fail the session yet: the recovery pass now
     kills what a stopped terraform leaves (portal.runner.terraform.reap_group), and this shows
     whether anything still escapes it."""
     left = working_in(os.environ["PORTAL_WORKSPACES_DIR"])
     if not left:
-        return
+        return []
     stop_processes([p["pid"] for p in left], grace=2)
     described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
-    message = f"{len(left)} terraform process(es) outlived their runs in this session's workspaces (now killed):\n{described}"
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter:
-        reporter.write_sep("=", "STRAY TERRAFORM", yellow=True, bold=True)
-        reporter.write_line(message)
-    else:
-        print(message, file=sys.stderr)
+    return [("STRAY TERRAFORM", f"{len(left)} terraform process(es) outlived their runs in this session's workspaces (now killed):\n{described}")]
+
+
+def workspaces_folder_goes(session) -> Said:
+    """The session's workspaces folder (tests/environment.py: the rendered workspaces, the workers'
+    logs, the figures some tests write) goes with a session whose tests all passed: every session
+    left one in the system's temporary folder, hundreds of them. After a failure it stays, for its
+    logs, and the session's end says where."""
+    folder = os.environ["PORTAL_WORKSPACES_DIR"]
+    if session.testsfailed:
+        return [("WORKSPACES KEPT", f"The session's workspaces and its RQ workers' logs, for reading: {folder}")]
+    shutil.rmtree(folder, ignore_errors=True)
+    return []
 
 
 LEFT_BY_WORKERS = pytest.StashKey[list]()
+SAID_BY_WORKERS = pytest.StashKey[list]()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    """An xdist worker's leftovers, gathered by the controller for its own end of session."""
-    left = getattr(node, "workeroutput", {}).get("leftover_processes", [])
-    node.config.stash.setdefault(LEFT_BY_WORKERS, []).extend(left)
+    """An xdist worker's leftovers and what it has to say, gathered by the controller for its own end
+    of session."""
+    output = getattr(node, "workeroutput", {})
+    node.config.stash.setdefault(LEFT_BY_WORKERS, []).extend(output.get("leftover_processes", []))
+    node.config.stash.setdefault(SAID_BY_WORKERS, []).extend(tuple(said) for said in output.get("said", []))
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own sessionfinish has torn the session's fixtures down
@@ -511,22 +525,30 @@ def pytest_sessionfinish(session, exitstatus):
     if config.pluginmanager.has_plugin("dsession"):
         # pytest-xdist's controller runs no test: each worker checks its own session's processes
         # (the workers themselves carry the controller's mark) and hands its findings over here.
-        left = config.stash.get(LEFT_BY_WORKERS, [])
+        left, said = config.stash.get(LEFT_BY_WORKERS, []), config.stash.get(SAID_BY_WORKERS, [])
+        shutil.rmtree(os.environ["PORTAL_WORKSPACES_DIR"], ignore_errors=True)  # its own, unused
     else:
         left = leftover_processes(SESSION_MARK, os.environ[SESSION_MARK], settle=5)
         stop_processes([p["pid"] for p in left], grace=5)
-        stray_terraform(session)
+        said = stray_terraform() + workspaces_folder_goes(session)
         if hasattr(config, "workeroutput"):
             config.workeroutput["leftover_processes"] = left
+            config.workeroutput["said"] = said
             return
+    for title, text in said:
+        say(session, title, text, red=False)
     if not left:
         return
     described = "\n".join(f"  pid {p['pid']} (group {p['pgid']}): {p['cmdline']}" for p in left)
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    message = f"{len(left)} process(es) started by the tests outlived them (now killed; the session fails):\n{described}"
-    if reporter:
-        reporter.write_sep("=", "LEFTOVER PROCESSES", red=True, bold=True)
-        reporter.write_line(message)
-    else:
-        print(message, file=sys.stderr)
+    say(session, "LEFTOVER PROCESSES", f"{len(left)} process(es) started by the tests outlived them (now killed; the session fails):\n{described}", red=True)
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def say(session, title: str, text: str, red: bool) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line("")  # after xdist's progress dots, which leave their line open
+        reporter.write_sep("=", title, red=red, yellow=not red, bold=True)
+        reporter.write_line(text)
+    else:
+        print(text, file=sys.stderr)

@@ -47,7 +47,8 @@ FIGURES = Path(os.environ["PORTAL_WORKSPACES_DIR"]) / "fault-figures.txt"
 
 
 def figure(text: str) -> None:
-    """Times measured here are printed (and kept beside the test workspaces), never asserted tightly."""
+    """Times measured here are printed (`-s` shows them; a failed session keeps them beside its
+    workspaces), never asserted tightly."""
     print(text)
     with FIGURES.open("a") as handle:
         handle.write(text + "\n")
