@@ -37,6 +37,7 @@ def worker_identity() -> dict:
         "worker_name": (job.worker_name if job is not None and job.worker_name else "")[:255],
         "worker_host": socket.gethostname()[:255],
         "worker_pid": os.getpid(),
+        "worker_started": started_at(os.getpid()),
     }
 
 

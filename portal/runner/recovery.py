@@ -67,6 +67,9 @@ def recover(*, patient: bool = True) -> Recovery:
     own) leaves aside what would make it wait for a terraform on this machine to stop."""
     recovery = Recovery()
     for run in dead_runs():
+        if worker_alive_here(run):
+            logger.warning("Run %s: no heartbeat for %s, but its worker process %s here still runs: left running.", run.pk, heartbeat_age(run), run.worker_pid)
+            continue
         if settle_dead(run, heartbeat_cause(run), patient=patient):
             recovery.settled.append(run)
     recovery.released += release_pending_locks(patient=patient)
@@ -85,6 +88,21 @@ def dead_runs():
     return (
         Run.objects.running().exclude(kind=Run.Kind.BOOTSTRAP).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at=None)).select_related("workspace", "change")
     )
+
+
+def worker_alive_here(run: Run) -> bool:
+    """Whether the process running the run's step (the work-horse, `worker_pid`) is on this machine and
+    still runs: the same process, by its start. Its heartbeat is then silent because the process was
+    paused or starved (a machine put to sleep, a paused VM, a host out of CPU), not because it died;
+    the pass would otherwise interrupt a terraform that its worker goes on supervising. A work-horse
+    that hangs for good is ended by RQ at the job's timeout, and its death settles the run."""
+    if not (on_this_machine(run) and run.worker_pid and run.worker_started):
+        return False
+    return running(run.worker_pid) and started_at(run.worker_pid) == run.worker_started
+
+
+def heartbeat_age(run: Run) -> str:
+    return f"{(timezone.now() - run.heartbeat_at).total_seconds():.0f} s" if run.heartbeat_at else "ever"
 
 
 def heartbeat_cause(run: Run) -> str:

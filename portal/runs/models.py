@@ -290,6 +290,11 @@ class Run(models.Model):
     worker_name = models.CharField(max_length=255, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    worker_started = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="When the process worker_pid names started (clock ticks since boot, as terraform_started).",
+    )
     terraform_pid = models.PositiveIntegerField(
         null=True,
         blank=True,

@@ -144,6 +144,44 @@ def test_a_terraform_that_got_a_dead_runs_process_id_is_left_alone(people, setti
         other.wait()
 
 
+def test_a_silent_run_whose_work_horse_still_runs_here_waits_for_it_and_is_settled_once_it_is_gone(people, settings, parked_queue):
+    """A machine paused (a laptop asleep, a VM paused) or starved of CPU: the heartbeat is old, but the
+    process running the step, on this machine, still runs. The pass leaves the run to it, and settles
+    the run once that process has died."""
+    import socket
+
+    horse = subprocess.Popen(["sleep", "60"])  # stands in for the work-horse
+    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), worker_pid=horse.pid, worker_started=started_at(horse.pid))
+    try:
+        paused = recovery.recover()
+        status_then = Run.objects.get(pk=run.pk).status
+    finally:
+        horse.kill()
+        horse.wait()
+    gone = recovery.recover()
+
+    assert paused.settled == [] and status_then == RunStatus.APPLYING
+    assert [r.pk for r in gone.settled] == [run.pk]
+    assert Run.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
+def test_a_silent_run_whose_work_horse_id_another_process_has_now_is_settled(people, settings, parked_queue):
+    import socket
+
+    other = subprocess.Popen(["sleep", "60"])
+    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
+    # The work-horse had that id and started earlier.
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), worker_pid=other.pid, worker_started=started_at(other.pid) - 100)
+    try:
+        result = recovery.recover()
+    finally:
+        other.kill()
+        other.wait()
+
+    assert [r.pk for r in result.settled] == [run.pk]
+
+
 def test_rqs_failure_callback_settles_only_a_silent_run(people, settings, parked_queue):
     run = proposed(people["admin"], platform_workspace()).runs.get()
     job = type("Job", (), {"args": [str(run.pk)]})()
