@@ -34,7 +34,7 @@ from rq import Worker
 
 from portal.changes import workflow
 from portal.runner import locks
-from portal.runner.terraform import command_name, orphaned_providers, reap_group, running, started_at, stop_group
+from portal.runner.terraform import command_name, orphaned_providers, reap_group, running, stop_group
 from portal.runs import queueing
 from portal.runs.models import ACTIVE_STATUSES, RUNNING_STATUSES, LockRelease, Run, RunStatus
 
@@ -98,7 +98,7 @@ def worker_alive_here(run: Run) -> bool:
     that hangs for good is ended by RQ at the job's timeout, and its death settles the run."""
     if not (on_this_machine(run) and run.worker_pid and run.worker_started):
         return False
-    return running(run.worker_pid) and started_at(run.worker_pid) == run.worker_started
+    return running(run.worker_pid, run.worker_started)
 
 
 def heartbeat_age(run: Run) -> str:
@@ -172,9 +172,7 @@ def is_terraform(run: Run) -> bool:
     the others (32,768 by default). The recovery pass must not interrupt another run's terraform that
     got it (a zombie is dead). A row recorded before the start was kept is judged by the name alone."""
     pid = run.terraform_pid
-    if not (running(pid) and command_name(pid) == Path(settings.TERRAFORM_BIN).name):
-        return False
-    return run.terraform_started is None or started_at(pid) == run.terraform_started
+    return running(pid, run.terraform_started) and command_name(pid) == Path(settings.TERRAFORM_BIN).name
 
 
 def holder_dead(run: Run) -> bool:

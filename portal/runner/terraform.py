@@ -153,24 +153,30 @@ def group_alive(pgid: int) -> bool:
     return signal_group(pgid, 0)
 
 
-def running(pid: int) -> bool:
-    """Whether a process runs: a zombie (an orphan that exited, waiting for whoever adopted it to
-    reap it) does not."""
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat from the third (the state) on, or None when it is gone."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
+        return None
+
+
+def running(pid: int, started: int | None = None) -> bool:
+    """Whether a process runs: a zombie (an orphan that exited, waiting for whoever adopted it to
+    reap it) does not. With `started` (its `started_at`), whether that very process runs, and not
+    another that was given its id since."""
+    fields = _stat(pid)
+    if not fields or fields[0] in ("Z", "X"):
         return False
-    return state not in ("Z", "X")
+    return started is None or int(fields[19]) == started
 
 
 def started_at(pid: int) -> int | None:
     """When a process started, in clock ticks since the machine booted (/proc/<pid>/stat, field 22);
     None when it is gone. A process id comes back once the kernel has used the others (32,768 by
     default, `kernel.pid_max`), to another process: its start tells the two apart."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
 
 
 def group_members(pgid: int) -> list[int]:

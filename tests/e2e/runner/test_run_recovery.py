@@ -5,6 +5,7 @@ force-unlock (the lockfile written in a bucket of the emulator's)."""
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -45,6 +46,13 @@ def running(run: Run, *, silent_for: int, status=RunStatus.APPLYING, **fields) -
         worker_host="gone-machine",
         **fields,
     )
+    return Run.objects.get(pk=run.pk)
+
+
+def silent_here(author, settings, **fields) -> Run:
+    """The run of a new workspace whose worker, on this machine, has been silent past RUN_DEAD_AFTER."""
+    run = running(proposed(author, platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
+    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), **fields)
     return Run.objects.get(pk=run.pk)
 
 
@@ -99,14 +107,11 @@ def test_the_state_bucket_bootstrap_is_left_to_the_command_that_runs_it(people, 
 
 
 def test_a_busy_workers_pass_leaves_a_live_terraform_on_its_machine_to_a_pass_that_may_wait(people, settings, parked_queue):
-    import socket
-
     settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5  # a stand-in that runs on
     # SIGINT's default action whatever the tests inherited: a shell's background job starts with SIGINT
     # ignored and its children inherit that, while terraform (a Go program) takes SIGINT either way.
     stand_in = subprocess.Popen(["sleep", "60"], start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
-    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname())
+    run = silent_here(people["admin"], settings)
     Attendance(run).on_process(stand_in.pid)  # as the worker records the terraform it starts
     assert Run.objects.get(pk=run.pk).terraform_started == started_at(stand_in.pid)
 
@@ -125,13 +130,10 @@ def test_a_terraform_that_got_a_dead_runs_process_id_is_left_alone(people, setti
     """The process id a dead run's row names is another process's now (the kernel gives ids out again
     once it has used the others, 32,768 by default): a terraform started later, for another run. The
     pass must not interrupt it; the dead run's own terraform is gone, so its lock is released."""
-    import socket
-
     settings.TERRAFORM_BIN, settings.TERRAFORM_INTERRUPT_GRACE = "sleep", 5
     other = subprocess.Popen(["sleep", "60"], start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
     # Its own terraform had that id and started earlier.
-    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), terraform_pid=other.pid, terraform_started=started_at(other.pid) - 100)
+    run = silent_here(people["admin"], settings, terraform_pid=other.pid, terraform_started=started_at(other.pid) - 100)
     try:
         result = recovery.recover(patient=True)
 
@@ -148,11 +150,8 @@ def test_a_silent_run_whose_work_horse_still_runs_here_waits_for_it_and_is_settl
     """A machine paused (a laptop asleep, a VM paused) or starved of CPU: the heartbeat is old, but the
     process running the step, on this machine, still runs. The pass leaves the run to it, and settles
     the run once that process has died."""
-    import socket
-
     horse = subprocess.Popen(["sleep", "60"])  # stands in for the work-horse
-    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
-    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), worker_pid=horse.pid, worker_started=started_at(horse.pid))
+    run = silent_here(people["admin"], settings, worker_pid=horse.pid, worker_started=started_at(horse.pid))
     try:
         paused = recovery.recover()
         status_then = Run.objects.get(pk=run.pk).status
@@ -167,12 +166,9 @@ def test_a_silent_run_whose_work_horse_still_runs_here_waits_for_it_and_is_settl
 
 
 def test_a_silent_run_whose_work_horse_id_another_process_has_now_is_settled(people, settings, parked_queue):
-    import socket
-
     other = subprocess.Popen(["sleep", "60"])
-    run = running(proposed(people["admin"], platform_workspace()).runs.get(), silent_for=settings.RUN_DEAD_AFTER + 5)
     # The work-horse had that id and started earlier.
-    Run.objects.filter(pk=run.pk).update(worker_host=socket.gethostname(), worker_pid=other.pid, worker_started=started_at(other.pid) - 100)
+    run = silent_here(people["admin"], settings, worker_pid=other.pid, worker_started=started_at(other.pid) - 100)
     try:
         result = recovery.recover()
     finally:
