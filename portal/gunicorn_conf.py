@@ -64,7 +64,7 @@ def quit_at_once(signum, frame) -> None:
     under way cut, as gunicorn's quick shutdown means. In place of gthread's own handler, which first
     shuts its thread pool down: that takes the pool's lock, and a signal that arrives while the main
     thread holds it (submitting a connection) waits for it forever, until the master kills the worker
-    graceful_timeout later (seen twice in two whole test runs). Left to sys.exit(), the interpreter's
+    graceful_timeout later (seen in two of six whole test runs). Left to sys.exit(), the interpreter's
     exit would also wait for the request threads. What the worker logged is flushed first."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
