@@ -5,6 +5,7 @@ part starts when a test asks for its fixture. The tiers' own conftests say what 
 static files). At the session's end, any process the tests started that is still running fails the
 session (pytest_sessionfinish below)."""
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -125,7 +126,39 @@ def collected_static(tmp_path_factory):
             fcntl.flock(lock, fcntl.LOCK_EX)  # released as the file closes
             if not (root / "staticfiles.json").exists():  # the manifest, written last
                 call_command("collectstatic", interactive=False, verbosity=0)
-        yield root
+        with static_files_read_once():
+            yield root
+
+
+@contextlib.contextmanager
+def static_files_read_once():
+    """WhiteNoise reads the static files (a stat of each, and of its compressed copies) whenever its
+    middleware is made: once per process where the portal serves, but once per test client here (each
+    Django test Client loads the middleware anew). In a profile of a whole run that was half the test
+    processes' CPU in test clients' requests; tests/integration/api took 65.8 s of user CPU with it and
+    55.8 s without. The collection does not change once made, so the files each (folder, URL prefix,
+    headers settings) maps to are read once and handed to every later middleware; what a request is
+    answered with is unchanged (tests/integration/web/test_static_files_read_once.py)."""
+    from whitenoise.base import WhiteNoise
+
+    read = WhiteNoise.update_files_dictionary
+    found: dict[tuple, dict] = {}
+
+    @functools.wraps(read)
+    def update_files_dictionary(self, root, prefix):
+        # What the files' headers are made from; a bound method is new at each access, so its function.
+        immutable = getattr(self.immutable_file_test, "__func__", self.immutable_file_test)
+        types = tuple(sorted(self.media_types.types_map.items()))
+        key = (type(self), root, prefix, self.max_age, self.allow_all_origins, self.charset, types, self.add_headers_function, self.index_file, immutable)
+        if key not in found:
+            before = dict(self.files)
+            read(self, root, prefix)
+            found[key] = {url: static for url, static in self.files.items() if before.get(url) is not static}
+        self.files.update(found[key])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(WhiteNoise, "update_files_dictionary", update_files_dictionary)
+        yield
 
 
 @pytest.fixture
