@@ -9,7 +9,8 @@ process's CPU time is sampled every half second. Then it prints:
   their sum over the processes against the wall time says how well the spread is balanced;
 - the CPU time by kind of process (terraform, the AWS provider, the pytest processes with their
   in-process emulators, checkov, the RQ workers, PostgreSQL, Chromium, the rest), against what the
-  cores had in that time. A suite that uses half its CPU waits rather than computes.
+  cores had in that time. A suite that uses half its CPU waits rather than computes;
+- terraform's CPU and its AWS provider's together, by terraform's subcommand (plan, show, test...).
 
     .venv/bin/python benchmarks/test_suite.py [--clone] [--ref HEAD] [--top 12] [-- PYTEST ARGS]
 
@@ -46,8 +47,10 @@ def kind(process: psutil.Process) -> str:
         return "AWS provider"
     if name == "terraform":
         return "terraform"
+    if "checkov_resident" in command:
+        return "checkov, resident (with its scans)"
     if "checkov" in command:
-        return "checkov"
+        return "checkov, a process of its own"
     if "rqworker" in command:
         return "RQ workers"
     if "gunicorn" in command:
@@ -65,6 +68,19 @@ def kind(process: psutil.Process) -> str:
     return "other"
 
 
+def terraform_command(process: psutil.Process, what: str) -> str:
+    """The terraform subcommand a terraform process runs, or its provider serves ("" otherwise)."""
+    try:
+        if what == "AWS provider":
+            process = process.parent()
+        elif what != "terraform":
+            return ""
+        argv = process.cmdline() if process else []
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return "unknown"
+    return next((argument for argument in argv[1:] if not argument.startswith("-")), "unknown")
+
+
 class CpuSampler(threading.Thread):
     """CPU time per kind of process: for a process alive at the start, what it used since; for one
     started later, all it used."""
@@ -75,6 +91,8 @@ class CpuSampler(threading.Thread):
         self.stopping = threading.Event()
         self.seen: dict[tuple[int, float], tuple[float, str]] = {}
         self.used: collections.Counter = collections.Counter()
+        self.processes: collections.Counter = collections.Counter()  # how many of each kind were seen
+        self.by_command: collections.Counter = collections.Counter()  # terraform's and its providers' CPU by subcommand
         self.sample(first=True)
 
     def sample(self, first: bool = False) -> None:
@@ -89,13 +107,19 @@ class CpuSampler(threading.Thread):
                 what = kind(process)
                 if not what:
                     continue
-                self.seen[key] = (spent, what)
+                self.seen[key] = (spent, what, terraform_command(process, what))
+                self.processes[what] += 1
                 if not first:
-                    self.used[what] += spent
+                    self.count(what, self.seen[key][2], spent)
                 continue
-            before, what = self.seen[key]
-            self.used[what] += spent - before
-            self.seen[key] = (spent, what)
+            before, what, command = self.seen[key]
+            self.count(what, command, spent - before)
+            self.seen[key] = (spent, what, command)
+
+    def count(self, what: str, command: str, seconds: float) -> None:
+        self.used[what] += seconds
+        if command:
+            self.by_command[command] += seconds
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval):
@@ -192,7 +216,11 @@ def main() -> int:
     print("  sampled by kind of process (a floor: a process that lived under half a second is missed):")
     for what, seconds in sampler.used.most_common():
         if seconds >= 0.5:
-            print(f"    {seconds:8.0f} s  {what}")
+            print(f"    {seconds:8.0f} s  {what} ({sampler.processes[what]} processes)")
+    print("  terraform and its AWS provider together, by terraform's subcommand:")
+    for command, seconds in sampler.by_command.most_common():
+        if seconds >= 0.5:
+            print(f"    {seconds:8.0f} s  {command}")
     if options.clone:
         stop_services_under(tree)
         shutil.rmtree(tree.parent, ignore_errors=True)
