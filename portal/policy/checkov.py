@@ -1,6 +1,6 @@
 """Run checkov on a plan's JSON (`terraform show -json`), in checkov's own venv: asked of the
-resident checkov its RQ worker keeps loaded (checkov_resident.py), or as a process of its own where
-there is none (outside a worker, or while the resident is still loading).
+resident checkov its RQ worker keeps loaded (checkov_resident.py), once it has loaded, or as a process
+of its own where there is none (outside a worker, or the resident is gone or stuck loading).
 
 The JSON holds every input in clear, so it is on disk only while checkov reads it: in the
 workspace's `.plans/` folder (0700, the saved plan's), as a 0600 file, removed in `finally`."""
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from portal.runner.terraform import TerraformError
+from portal.runner.terraform import TerraformError, running
 
 
 class PolicyCheckFailed(TerraformError):
@@ -153,8 +153,8 @@ def interpreter(program: Path) -> str | None:
 
 
 def start_resident() -> Resident | None:
-    """Start this worker's resident checkov, loading in the background (plans meanwhile run checkov
-    as a process of their own). None when PORTAL_CHECKOV is not a Python console script."""
+    """Start this worker's resident checkov, loading in the background (a plan meanwhile waits for it,
+    ask_resident). None when PORTAL_CHECKOV is not a Python console script."""
     global RESIDENT
     python = interpreter(Path(settings.POLICY_CHECKOV))
     if RESIDENT is not None or python is None:
@@ -215,21 +215,39 @@ def stop_resident() -> None:
     shutil.rmtree(os.path.dirname(resident.address), ignore_errors=True)
 
 
+# A resident still loading is waited for, up to this long after it started: it is already paying
+# the two to three seconds of CPU that importing checkov costs, which a checkov of its own would pay
+# again beside it (a new worker's first plans did). One not listening by then is taken as stuck.
+RESIDENT_LOADS_WITHIN = 30.0
+
+
+def connected(connection: socket.socket, resident: Resident) -> bool:
+    """Connect to the resident, once it listens if it is still loading; False when it is gone or
+    stuck loading."""
+    while True:
+        try:
+            connection.connect(resident.address)
+            return True
+        except OSError:
+            # A work-horse cannot wait() on its worker's child: it asks the kernel, for which a
+            # resident that died is a zombie, not running, until the worker's maintenance reaps it.
+            if not running(resident.process.pid):
+                logger.warning("The resident checkov is gone (see %s); running checkov afresh.", os.path.join(os.path.dirname(resident.address), "errors"))
+                return False
+            if time.monotonic() - resident.started_at >= RESIDENT_LOADS_WITHIN:
+                return False
+            time.sleep(0.1)
+
+
 def ask_resident(path: Path):
-    """The resident checkov's report on the plan JSON at `path`; None when there is no resident or it
-    does not answer (still loading, gone): the caller then runs checkov itself."""
+    """The resident checkov's report on the plan JSON at `path`, once it has loaded; None when there is
+    no resident or it does not answer (gone, stuck loading): the caller then runs checkov itself."""
     if RESIDENT is None:
         return None
     timeout = settings.POLICY_CHECKOV_TIMEOUT
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         connection.settimeout(timeout)
-        try:
-            connection.connect(RESIDENT.address)
-        except OSError:
-            # A work-horse cannot wait() on its worker's child: it asks the kernel. A resident that
-            # died stays a zombie (alive to kill 0) until the worker's maintenance pass reaps it.
-            if not pid_alive(RESIDENT.process.pid):
-                logger.warning("The resident checkov is gone (see %s); running checkov afresh.", os.path.join(os.path.dirname(RESIDENT.address), "errors"))
+        if not connected(connection, RESIDENT):
             return None
         deadline = time.monotonic() + timeout
         chunks = []
@@ -250,13 +268,3 @@ def ask_resident(path: Path):
     if isinstance(report, dict) and "error" in report:
         raise PolicyCheckFailed(f"The policy check could not run: checkov failed ({report['error']})")
     return report
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

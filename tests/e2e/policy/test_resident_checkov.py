@@ -107,6 +107,37 @@ def test_a_resident_that_died_is_started_again_on_the_workers_maintenance_pass_a
         shutil.rmtree(os.path.dirname(first.address), ignore_errors=True)
 
 
+def test_a_plan_that_comes_while_the_resident_loads_waits_for_it_and_starts_no_checkov_beside_it(risky_plan, tmp_path, monkeypatch):
+    own = []
+    run = checkov.run_checkov
+    monkeypatch.setattr(checkov, "run_checkov", lambda *args: own.append(args) or run(*args))
+    loading = checkov.start_resident()
+    try:
+        assert not answering(loading.address), "importing checkov takes seconds: it is still loading"
+        scan = checkov.scan(risky_plan, tmp_path / "plans", "a.json")
+        assert own == [], "no checkov of its own"
+        assert answering(loading.address) and checkov.RESIDENT is loading
+        assert ("CKV_AWS_51", "module.this.aws_ecr_repository.this") in findings(scan)
+    finally:
+        checkov.stop_resident()
+
+
+def test_a_resident_stuck_loading_is_waited_for_until_its_time_is_up_and_then_checkov_runs_afresh(risky_plan, tmp_path, monkeypatch):
+    own = []
+    run = checkov.run_checkov
+    monkeypatch.setattr(checkov, "run_checkov", lambda *args: own.append(args) or run(*args))
+    stuck = subprocess.Popen(["sleep", "60"])  # alive, and never listens
+    try:
+        monkeypatch.setattr(checkov, "RESIDENT", checkov.Resident(stuck, str(tmp_path / "never" / "socket")))
+        monkeypatch.setattr(checkov, "RESIDENT_LOADS_WITHIN", 1.5)
+        scan = checkov.scan(risky_plan, tmp_path / "plans", "a.json")
+    finally:
+        stuck.kill()
+        stuck.wait()
+    assert len(own) == 1 and scan.seconds >= 1.0, scan.seconds
+    assert ("CKV_AWS_51", "module.this.aws_ecr_repository.this") in findings(scan)
+
+
 class FakeResident:
     """A socket that accepts and answers `reply` (None: never answers) in place of the resident."""
 
