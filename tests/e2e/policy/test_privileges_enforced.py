@@ -26,17 +26,17 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 from rq import Queue, Worker
 
-from portal.catalog.models import Service
-from portal.catalog.onboarding import decommission_service, register_service
+from portal.catalog.onboarding import register_service
 from portal.changes.workflow import approve
 from portal.core import aws
-from portal.platform.provisioning import ProvisioningFailed, destroy_platform, provision_platform, wait_for
+from portal.platform.provisioning import provision_platform, wait_for
 from portal.runs.models import Run, RunStatus
 from portal.workspaces import identities
 from portal.workspaces.layout import declared_administrators, iam_admins_path, last_applied_variables, workload_roles_path
 from portal.workspaces.models import Workspace
 from tests.conftest import ROOT, SESSION_WORKERS, wait_until
 from tests.environment import RECORDER
+from tests.forget_platform import forget_the_platform
 from tests.iam import rendering
 from tests.iam.evaluation import Evaluation
 from tests.iam.identities import Identities
@@ -151,21 +151,11 @@ def runner_worker(as_runner, monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def leaves_no_platform(aws_shaped, runner_worker, make_user):
-    """What the flow made is destroyed again, its services first: later tests of the session start
-    from an account without a platform, as tests/e2e/runner/test_provisioning_recovery.py needs."""
+def leaves_no_platform(aws_shaped, runner_worker):
+    """What the flow made is forgotten again (tests/forget_platform.py): later tests of the session
+    start from an account without a platform, as tests/e2e/runner/test_provisioning_recovery.py needs."""
     yield
-    admin, other_admin = make_user("cleanup-admin", "admins"), make_user("cleanup-other-admin", "admins")
-    try:
-        for service in Service.objects.live():
-            change = decommission_service(service, admin)
-            wait_for(change, {RunStatus.AWAITING_APPROVAL, RunStatus.NO_CHANGES}, timeout=300)
-            if change.runs.filter(status=RunStatus.AWAITING_APPROVAL).exists():
-                approve(change, other_admin)
-            wait_for(change, {RunStatus.APPLIED, RunStatus.NO_CHANGES}, timeout=600)
-        destroy_platform(requester=admin, approver=other_admin, timeout=600)
-    except ProvisioningFailed as exc:
-        pytest.fail(f"{exc}\n{exc.run.log[-3000:] if exc.run else ''}")
+    forget_the_platform()
 
 
 def failures(runs) -> str:

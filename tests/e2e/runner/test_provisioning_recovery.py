@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import connections
 
 from portal.core.aws import client
-from portal.platform.provisioning import destroy_platform, provision_platform, terraform_errors
+from portal.platform.provisioning import provision_platform, terraform_errors
 from portal.runner import leftovers
 from portal.runs.models import Run, RunStatus
 from portal.workspaces.layout import cluster_path, network_path, workload_roles_path
@@ -36,6 +36,7 @@ from portal.workspaces.models import Workspace
 from portal.workspaces.rendering import default_tags
 from tests.conftest import ROOT, SCREENSHOTS, Screen, free_port, wait_until
 from tests.environment import emulator_server
+from tests.forget_platform import forget_the_platform
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -83,14 +84,13 @@ def lost_answer(monkeypatch):
 
 
 @pytest.fixture
-def provisioned_platform_is_destroyed(runner_credentials, make_user):
-    """The platform provisioned here is destroyed again: other tests of the session start without it.
-    Not the session's `state_bucket`: provisioning bootstraps the account when it is the session's
-    first (the administrators trusting the session's runner), the state bucket's lifecycle rule
-    applied beside the rest, as bin/portal does."""
-    approver = make_user("teardown-admin", "admins")
+def provisioned_platform_is_destroyed(runner_credentials):
+    """The platform provisioned here is forgotten again (tests/forget_platform.py): other tests of the
+    session start without it. Not the session's `state_bucket`: provisioning bootstraps the account
+    when it is the session's first (the administrators trusting the session's runner), the state
+    bucket's lifecycle rule applied beside the rest, as bin/portal does."""
     yield
-    destroy_platform(requester=None, approver=approver, timeout=600)
+    forget_the_platform()
 
 
 def platform_runs() -> dict[str, list[Run]]:
