@@ -19,8 +19,9 @@ from django.conf import settings
 from moto.backends import get_backend
 
 from portal.core.aws import client
-from portal.journey.leftovers import BOOTSTRAP, described, pages, what_is_left
-from portal.workspaces.layout import WORKLOAD_ROLE_PATH, administrators_workspace, state_bucket_workspace
+from portal.journey.leftovers import BOOTSTRAP, described, empty_bucket, pages, what_is_left
+from portal.workspaces.layout import WORKLOAD_ROLE_PATH
+from portal.workspaces.paths import iam_admins_path, state_bucket_path, state_key
 
 MADE_ANEW = ("ec2", "elbv2", "autoscaling", "ecs", "ecr", "logs", "secretsmanager")
 
@@ -59,15 +60,6 @@ def forget_buckets_and_states() -> None:
     s3 = client("s3", timeout=60)
     for bucket in s3.list_buckets()["Buckets"]:
         if bucket["Name"] != settings.STATE_BUCKET:
-            emptied(s3, bucket["Name"], keep=())
+            empty_bucket(bucket["Name"])
             s3.delete_bucket(Bucket=bucket["Name"])
-    kept = {state_bucket_workspace().state_key, administrators_workspace().state_key}
-    emptied(s3, settings.STATE_BUCKET, keep=kept)
-
-
-def emptied(s3, bucket: str, keep) -> None:
-    """Every version and delete marker of every object but those under the keys to keep."""
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if v["Key"] not in keep]
-        if objects:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
+    empty_bucket(settings.STATE_BUCKET, keep={state_key(state_bucket_path()), state_key(iam_admins_path())})

@@ -114,13 +114,17 @@ def destroy_administrators(log: Callable[[str], None]) -> None:
 
 def delete_state_bucket() -> None:
     """Every version and delete marker of every state, then the bucket."""
+    empty_bucket(settings.STATE_BUCKET)
+    client("s3", timeout=60).delete_bucket(Bucket=settings.STATE_BUCKET)
+
+
+def empty_bucket(bucket: str, keep=()) -> None:
+    """Every version and delete marker of every object in `bucket`, but those under the keys in `keep`."""
     s3 = client("s3", timeout=60)
-    bucket = settings.STATE_BUCKET
     for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]]
+        objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in [*page.get("Versions", []), *page.get("DeleteMarkers", [])] if v["Key"] not in keep]
         if objects:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
-    s3.delete_bucket(Bucket=bucket)
 
 
 def described(left: dict[str, list[str]]) -> str:
