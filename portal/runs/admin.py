@@ -41,6 +41,7 @@ class RunAdmin(ReadOnly):
         "worker_name",
         "worker_host",
         "worker_pid",
+        "worker_started",
         "terraform_pid",
         "terraform_started",
         "heartbeat_at",
